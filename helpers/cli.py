@@ -1,0 +1,164 @@
+"""The ``playbook`` command: run, check, prepare, new-shop."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from .errors import LoadError
+
+
+def _params(pairs: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for p in pairs or []:
+        if "=" not in p:
+            raise SystemExit(f"playbook: -p takes name=value, got {p!r}")
+        k, v = p.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v)
+    return out
+
+
+def cmd_check(a) -> int:
+    from .data import load_report, load_shop
+
+    shop = load_shop(a.shop_dir, as_of=a.as_of)
+    with _pd_display():
+        print(f"{shop.config.name}: as of {shop.as_of.date()}")
+        print(load_report(shop).to_string(index=False))
+    for t, n in shop.after_as_of.items():
+        if n:
+            print(f"{t}: {n} rows after {shop.as_of.date()} left out")
+    if len(shop.rejects):
+        print("rejected rows by reason:")
+        print(shop.rejects.groupby(["file", "reason"]).size().to_string())
+    for note in shop.notes:
+        print(f"note: {note}")
+    return 0
+
+
+class _pd_display:
+    def __enter__(self):
+        import pandas as pd
+
+        self.ctx = pd.option_context("display.width", 160, "display.max_columns", 20)
+        self.ctx.__enter__()
+
+    def __exit__(self, *exc):
+        self.ctx.__exit__(*exc)
+
+
+def cmd_run(a) -> int:
+    from .runner import run_shop
+
+    only = [s.strip() for s in a.only.split(",")] if a.only else None
+    res = run_shop(a.shop_dir, a.out, a.as_of, a.lang, only, _params(a.p), timeout=a.timeout)
+    for stem, why in res.failures.items():
+        print(f"FAILED {stem}: {why}", file=sys.stderr)
+    print(f"report: {res.out_dir / 'index.html'}")
+    return 1 if res.failures else 0
+
+
+def cmd_prepare(a) -> int:
+    from .runner import prepare_shop
+
+    for p in prepare_shop(a.shop_dir, a.out, a.as_of, a.lang, _params(a.p)):
+        print(p)
+    return 0
+
+
+def cmd_new_shop(a) -> int:
+    import yaml
+
+    from .adapters import detect
+    from .adapters.clean import read_raw
+
+    dest = Path(a.dir)
+    if dest.exists() and any(dest.iterdir()):
+        raise LoadError(dest, "folder exists and is not empty: choose a new folder")
+    tables: dict[str, list[str]] = {}
+    for f in map(Path, a.files):
+        raw, _ = read_raw(f)
+        fmt = detect(list(raw.columns), f)
+        table = {"taobao_orders": "orders", "taobao_items": "orders",
+                 "taobao_item_report": "orders", "taobao_short": "orders",
+                 "shopify_orders": "orders"}.get(fmt)
+        if table is None:
+            table = _canonical_table(list(raw.columns), f)
+        tables.setdefault(table, []).append(f.name)
+        print(f"{f}: {fmt} → {table}")
+    if "orders" not in tables:
+        raise LoadError(a.files[0], "none of the files is an orders export")
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in map(Path, a.files):
+        shutil.copy2(f, dest / f.name)
+    cfg = {"name": a.name or dest.name, "currency": a.currency, "timezone": "Asia/Shanghai",
+           "fiscal_year_start_month": 1, "lang": a.lang,
+           **{t: fs[0] if len(fs) == 1 else fs for t, fs in tables.items()}}
+    (dest / "shop.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
+                                    encoding="utf-8")
+    print(f"wrote {dest / 'shop.yaml'}: check it, then `playbook check {dest}`")
+    return 0
+
+
+def _canonical_table(headers: list[str], f: Path) -> str:
+    from . import schema
+
+    best, score = None, 0
+    for t, cols in schema.COLUMNS.items():
+        req = schema.required(t)
+        if all(c in headers for c in req):
+            s = sum(c in headers for c in cols)
+            if s > score:
+                best, score = t, s
+    if best is None:
+        raise LoadError(f, "format not recognised from its headers: " + ", ".join(headers[:12]))
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="playbook", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def common(p, out_required=False):
+        p.add_argument("shop_dir")
+        p.add_argument("--out", required=out_required)
+        p.add_argument("--as-of", dest="as_of")
+        p.add_argument("--lang", choices=["zh", "en"])
+        p.add_argument("-p", action="append", metavar="name=value", help="notebook parameter")
+
+    p = sub.add_parser("run", help="run the playbook on a shop folder")
+    common(p)
+    p.add_argument("--only", help="notebook numbers, e.g. 02,04")
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p.set_defaults(fn=cmd_run)
+    p = sub.add_parser("check", help="load and validate only; print the load report")
+    p.add_argument("shop_dir")
+    p.add_argument("--as-of", dest="as_of")
+    p.set_defaults(fn=cmd_check)
+    p = sub.add_parser("prepare", help="parameter-filled notebooks for JupyterLab")
+    common(p, out_required=True)
+    p.set_defaults(fn=cmd_prepare)
+    p = sub.add_parser("new-shop", help="scaffold a shop folder from exports")
+    p.add_argument("dir")
+    p.add_argument("--from", dest="files", nargs="+", required=True)
+    p.add_argument("--name")
+    p.add_argument("--currency", default="CNY")
+    p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.set_defaults(fn=cmd_new_shop)
+    a = ap.parse_args(argv)
+    try:
+        return a.fn(a)
+    except LoadError as e:  # the one line the user needs, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

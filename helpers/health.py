@@ -1,0 +1,93 @@
+"""Data health: what was loaded, row accounting, date coverage and gaps, refunds, duplicates."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .data import DATE_COLUMNS, Shop
+
+
+def table_overview(shop: Shop) -> pd.DataFrame:
+    """Per canonical table: rows kept, first and last date, columns filled."""
+    rows = []
+    for name, df in shop.tables.items():
+        col = DATE_COLUMNS.get(name) or ("month" if name == "keywords" else None)
+        col = col or ("start" if name == "campaigns" else "date" if "date" in df else None)
+        visible = [c for c in df.columns if not c.startswith("_")]
+        rows.append(
+            {
+                "table": name,
+                "rows": len(df),
+                "first": df[col].min() if col and len(df) else pd.NaT,
+                "last": df[col].max() if col and len(df) else pd.NaT,
+                "filled_columns": int(sum(df[c].notna().any() for c in visible)),
+                "columns": len(visible),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def daily_gaps(orders: pd.DataFrame, min_days: int = 2) -> pd.DataFrame:
+    """Runs of consecutive days without any order (at least ``min_days`` long)."""
+    days = orders["order_time"].dt.normalize()
+    full = pd.date_range(days.min(), days.max(), freq="D")
+    empty = ~full.isin(days.unique())
+    if not empty.any():
+        return pd.DataFrame(columns=["start", "end", "days"])
+    run = (empty != pd.Series(empty).shift(fill_value=False).to_numpy()).cumsum()
+    g = pd.DataFrame({"date": full, "run": run})[empty].groupby("run")["date"]
+    out = pd.DataFrame({"start": g.min(), "end": g.max()})
+    out["days"] = (out["end"] - out["start"]).dt.days + 1
+    return out[out["days"] >= min_days].reset_index(drop=True)
+
+
+def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
+    """Orders and amounts by status: the refund and cancellation shares.
+
+    An order's status is its lines' status when they agree; ``refunded`` wins over
+    ``partially_refunded`` wins over ``paid`` when lines differ.
+    """
+    rank = {"cancelled": 5, "pending": 4, "refunded": 3, "partially_refunded": 2, "paid": 1}
+    by_order = orders.assign(_r=orders["status"].map(rank)).groupby("order_id", sort=False)
+    st = by_order["_r"].max().map({v: k for k, v in rank.items()})
+    amt = by_order[["paid_amount", "refund_amount"]].sum()
+    t = amt.assign(status=st).groupby("status").agg(
+        orders=("paid_amount", "size"), paid=("paid_amount", "sum"), refunded=("refund_amount", "sum")
+    )
+    t["order_share"] = t["orders"] / t["orders"].sum()
+    t = t.reindex([s for s in rank if s in t.index][::-1])
+    return t.reset_index()
+
+
+def refund_rate(orders: pd.DataFrame) -> float:
+    """Refunded amount as a share of the amount paid (cancelled orders excluded)."""
+    paid = orders.loc[orders["status"] != "cancelled", "paid_amount"].sum()
+    return float(orders["refund_amount"].sum() / paid) if paid else float("nan")
+
+
+def reject_reasons(shop: Shop) -> pd.DataFrame:
+    """Rejected rows counted by file and reason (the rows themselves are in shop.rejects)."""
+    r = shop.rejects
+    if r.empty:
+        return pd.DataFrame(columns=["file", "reason", "rows"])
+    reason = r["reason"].str.replace(r"\d+", "N", regex=True).str.slice(0, 80)
+    return (
+        r.assign(reason=reason)
+        .groupby(["file", "reason"], sort=True)
+        .size()
+        .rename("rows")
+        .reset_index()
+        .sort_values(["rows", "file"], ascending=[False, True], kind="stable")
+    )
+
+
+def monthly_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """Orders, lines and net sales per calendar month."""
+    m = orders["order_time"].dt.to_period("M").dt.to_timestamp()
+    net = orders["paid_amount"] - orders["refund_amount"]
+    return (
+        orders.assign(month=m, net=net)
+        .groupby("month")
+        .agg(orders=("order_id", "nunique"), lines=("line_id", "size"), net_sales=("net", "sum"))
+        .reset_index()
+    )

@@ -1,0 +1,94 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+shop_dir = "../data/sample/demo"
+out_dir = "../reports/demo"
+as_of = "2025-12-31"
+lang = "zh"
+
+# %%
+from helpers import charts, health, nb
+from helpers.data import load_report
+
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+shop = ctx.shop
+ctx.say("h00_title", shop=shop.config.name)
+ctx.say("h00_intro", as_of=shop.as_of.date(), after=shop.after_as_of.get("orders", 0))
+
+# %% [markdown]
+# Row accounting
+
+# %%
+ctx.say("h00_accounting")
+report = load_report(shop)
+ctx.table(report, ints=["read", "kept", "rejected"])
+ctx.save("load_report", report, sheet="h00_accounting_sheet")
+reasons = health.reject_reasons(shop)
+ctx.save("rejected_rows", shop.rejects, sheet="rejected_rows")
+total = report.iloc[-1]
+top = (
+    ctx.text("h00_top_reason", reason=reasons.iloc[0]["reason"], rows=reasons.iloc[0]["rows"])
+    if len(reasons)
+    else ctx.text("h00_no_rejects")
+)
+ctx.say(
+    "h00_accounting_say",
+    read=f"{total['read']:,}",
+    kept=f"{total['kept']:,}",
+    rejected=f"{total['rejected']:,}",
+    share=f"{total['rejected'] / max(total['read'], 1):.2%}",
+    top=top,
+)
+if len(reasons):
+    ctx.table(reasons, ints=["rows"], rows=10)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(report[["read", "kept", "rejected"]].iloc[-1].to_dict())
+
+# %%
+ctx.say("h00_tables")
+overview = health.table_overview(shop)
+ctx.table(overview, ints=["rows"])
+missing = [t for t in ("products", "traffic", "ads", "keywords", "campaigns", "reviews", "issues")
+           if not shop.has(t)]
+ctx.say("h00_tables_say", n=len(overview), names=", ".join(overview["table"]),
+        missing=", ".join(missing) or "–")
+
+# %%
+ctx.say("h00_coverage")
+monthly = health.monthly_orders(shop.orders)
+gaps = health.daily_gaps(shop.orders)
+ax = charts.bar(monthly.assign(m=monthly["month"].dt.strftime("%Y-%m")), "m", "net_sales",
+                ctx.label("h00_monthly_title"), money=True)
+ctx.save("monthly_orders", monthly, sheet="h00_monthly_title")
+longest = gaps.sort_values("days", ascending=False, kind="stable").head(1)
+ctx.say(
+    "h00_coverage_say",
+    first=shop.orders["order_time"].min().date(),
+    last=shop.orders["order_time"].max().date(),
+    months=len(monthly),
+    gaps=ctx.text("h00_gaps", n=len(gaps), longest=int(longest["days"].iloc[0]),
+                  start=longest["start"].iloc[0].date())
+    if len(gaps) else ctx.text("h00_no_gaps"),
+)
+
+# %%
+ctx.say("h00_status")
+shares = health.status_shares(shop.orders)
+ctx.table(shares, money=["paid", "refunded"], pct=["order_share"], ints=["orders"])
+rr = health.refund_rate(shop.orders)
+cancel = shares.set_index("status")["order_share"].get("cancelled", 0.0)
+ctx.say("h00_status_say", refund=f"{rr:.1%}", cancel=f"{cancel:.1%}",
+        advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok"))

@@ -1,0 +1,30 @@
+from helpers import narrative
+
+
+def test_money_formats():
+    assert narrative.money(1234.4) == "¥1,234"
+    assert narrative.money(123456) == "¥12.3万"
+    assert narrative.money(2.5e8) == "¥2.50亿"
+    assert narrative.money(2.5e6, "USD", "en") == "$2.50M"
+    assert narrative.money(-500) == "-¥500"
+
+
+def test_pct_and_missing():
+    assert narrative.pct(0.1234) == "12.3%"
+    assert narrative.pct(float("nan")) == "–"
+
+
+def test_esc_neutralises_html_and_markdown():
+    s = narrative.esc('<script>alert(1)</script>[x](javascript:1) <img onerror=a>')
+    assert "<" not in s and ">" not in s and "[" not in s and "(javascript" in s
+
+
+def test_every_message_has_both_languages():
+    for key, entry in narrative.catalogue().items():
+        assert set(entry) >= {"zh", "en"}, key
+
+
+def test_say_fills_values():
+    assert narrative.say("not_available", "en", table="reviews", what="x") == (
+        "*Not available: add a reviews table to see x.*"
+    )
