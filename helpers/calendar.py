@@ -701,7 +701,7 @@ def fiscal_days(fy: int, start_month: int, week_scheme: str = "48") -> pd.DataFr
     iso_year = iso["year"].to_numpy(dtype=np.int64)
     iso_week = iso["week"].to_numpy(dtype=np.int64)
     if week_scheme == "48":
-        week: Any = (month - 1) * 4 + ((days.day.to_numpy() - 1) // 7) + 1
+        week: Any = (month - 1) * 4 + np.minimum((days.day.to_numpy() - 1) // 7, 3) + 1
     else:
         week = pd.Series(iso_year).astype(str) + "-W" + pd.Series(iso_week).astype(str).str.zfill(2)
         week = week.to_numpy(dtype=object)

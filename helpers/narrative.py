@@ -24,7 +24,7 @@ def catalogue() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for f in sorted(MESSAGES_DIR.glob("*.yaml")):
         for key, value in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items():
-            if key in out:
+            if key in out and out[key] != value:
                 raise KeyError(f"message '{key}' defined twice ({f.name})")
             out[key] = value
     return out
