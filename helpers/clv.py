@@ -316,8 +316,8 @@ def bgnbd_loglik(
     -------
     float
         ``sum_i w_i ln L_i`` with
-        ``L = B(a, b+x)/B(a, b) * G(r+x) a^r / (G(r) (alpha+T)^(r+x))
-        + [x>0] B(a+1, b+x-1)/B(a, b) * G(r+x) a^r / (G(r) (alpha+t_x)^(r+x))``,
+        ``L = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
+        + [x>0] B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))``,
         evaluated as ``ln A1 + ln A2 + logsumexp(ln A3, ln A4)``.
     """
     r, alpha, a, b = _unpack(params, BGNBD_KEYS)
@@ -328,34 +328,57 @@ def bgnbd_loglik(
     return float(np.sum(w * ll))
 
 
-def _bgnbd_objective(
-    logp: np.ndarray,
-    x: np.ndarray,
-    tx: np.ndarray,
-    T: np.ndarray,
-    w: np.ndarray,
-    penalizer: float,
-) -> tuple[float, np.ndarray]:
+class _BGData:
+    """Fit data in compressed form: distinct ``(x, t_x, T)`` rows with counts ``w``.
+
+    The special functions of the likelihood depend on ``x`` alone and the logs on ``t_x`` or
+    ``T`` alone, so they are evaluated once per distinct value and gathered by index.
+    """
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray):
+        self.xu, xi = np.unique(x, return_inverse=True)
+        self.tu, ti = np.unique(tx, return_inverse=True)
+        self.Tu, Ti = np.unique(T, return_inverse=True)
+        nt, nT = len(self.tu), len(self.Tu)
+        key, w = np.unique((xi.astype(np.int64) * nt + ti) * nT + Ti, return_counts=True)
+        self.Ti = key % nT
+        self.ti = (key // nT) % nt
+        self.xi = key // (nT * nt)
+        self.x = self.xu[self.xi]
+        self.w = w.astype(np.float64)
+        self.cx = np.bincount(self.xi, weights=self.w, minlength=len(self.xu))  # per x level
+        self.total = float(self.w.sum())
+        self.wx = self.w * self.x
+
+
+def _bgnbd_objective(logp: np.ndarray, d: _BGData, penalizer: float) -> tuple[float, np.ndarray]:
     """Mean negative log-likelihood + L2 penalty, and its gradient in log-parameters."""
     r, alpha, a, b = np.exp(logp)
-    base, a3, a4 = _bgnbd_terms(r, alpha, a, b, x, tx, T)
+    xu, gl, dg = d.xu, special.gammaln, special.digamma
+    # per distinct x
+    g_x = gl(r + xu) - gl(r) + gl(a + b) + gl(b + xu) - gl(b) - gl(a + b + xu)
+    pos = xu > 0
+    inv_bx1 = np.where(pos, 1.0 / np.where(pos, b + xu - 1.0, 1.0), 0.0)
+    log_odds = np.where(pos, np.log(a) + np.log(inv_bx1, where=pos, out=np.zeros_like(xu)), -np.inf)
+    # per distinct T / t_x, then gathered per row
+    l_T, l_t = np.log(alpha + d.Tu)[d.Ti], np.log(alpha + d.tu)[d.ti]
+    i_T, i_t = (1.0 / (alpha + d.Tu))[d.Ti], (1.0 / (alpha + d.tu))[d.ti]
+    rx = r + d.x
+    a3 = -rx * l_T
+    a4 = log_odds[d.xi] - rx * l_t
     lse = np.logaddexp(a3, a4)
-    w3 = np.exp(a3 - lse)
-    w4 = np.exp(a4 - lse)  # 0 where x == 0
-    ll = base + lse
-    psi_ab = special.digamma(a + b)
-    psi_abx = special.digamma(a + b + x)
-    log_at, log_atx = np.log(alpha + T), np.log(alpha + tx)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inv_bx1 = np.where(x > 0, 1.0 / (b + x - 1.0), 0.0)
-    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
-    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + tx))
-    d_a = psi_ab - psi_abx + w4 / a
-    d_b = psi_ab + special.digamma(b + x) - special.digamma(b) - psi_abx - w4 * inv_bx1
-    total = w.sum()
+    w4 = np.exp(a4 - lse)  # posterior weight of "dropped out after t_x"; 0 where x == 0
+    w3 = 1.0 - w4
+    w, cx, total = d.w, d.cx, d.total
+    ll = g_x @ cx + total * r * np.log(alpha) + lse @ w
+    d_r = (dg(r + xu) - dg(r)) @ cx + total * np.log(alpha) - (w3 * l_T + w4 * l_t) @ w
+    d_alpha = total * r / alpha - (rx * (w3 * i_T + w4 * i_t)) @ w
+    w4_x = np.bincount(d.xi, weights=w * w4, minlength=len(xu))
+    d_a = (dg(a + b) - dg(a + b + xu)) @ cx + w4_x.sum() / a
+    d_b = (dg(a + b) + dg(b + xu) - dg(b) - dg(a + b + xu)) @ cx - inv_bx1 @ w4_x
     params = np.array([r, alpha, a, b])
-    grad = np.array([d_r @ w, d_alpha @ w, d_a @ w, d_b @ w]) * params
-    value = -float(ll @ w) / total + penalizer * float(np.sum(params**2))
+    grad = np.array([d_r, d_alpha, d_a, d_b]) * params
+    value = -float(ll) / total + penalizer * float(np.sum(params**2))
     return value, -grad / total + 2.0 * penalizer * params**2
 
 
@@ -380,13 +403,6 @@ def _minimize(fun, x0: np.ndarray, args: tuple) -> optimize.OptimizeResult:
         grad_ok = bool(np.all(np.isfinite(res.jac))) and float(np.max(np.abs(res.jac))) < 1e-6
     res.converged = bool(res.success or grad_ok) and bool(np.isfinite(res.fun))
     return res
-
-
-def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Unique rows and their counts (Fader & Hardie's weights), to speed up the fit."""
-    stacked = np.column_stack(columns)
-    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [uniq[:, i] for i in range(uniq.shape[1])], counts.astype(np.float64)
 
 
 def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> dict[str, float]:
@@ -434,11 +450,11 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> dict[str, float]
     if t_max <= 0:
         raise ValueError("all customers first bought on the as_of day (T = 0): nothing to fit")
     scale = 1.0 / t_max
-    (xu, txu, Tu), w = _compress(x, tx * scale, T * scale)
-    rate = float(np.sum(w * xu) / np.sum(w * Tu))
+    data = _BGData(x, tx * scale, T * scale)
+    rate = float(np.sum(x) / np.sum(T * scale))
     alpha0 = 1.0 / min(max(rate, 1e-3), 1e3)
     x0 = np.log([1.0, alpha0, 1.0, 1.0])
-    res = _minimize(_bgnbd_objective, x0, (xu, txu, Tu, w, float(penalizer)))
+    res = _minimize(_bgnbd_objective, x0, (data, float(penalizer)))
     r, alpha_s, a, b = np.exp(res.x)
     if not res.converged:
         warnings.warn(f"BG/NBD fit did not converge: {res.message}", CLVWarning, stacklevel=2)
@@ -594,21 +610,42 @@ def gamma_gamma_loglik(
     return float(np.sum(w * ll))
 
 
-def _gg_objective(
-    logp: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray, penalizer: float
-) -> tuple[float, np.ndarray]:
+class _GGData:
+    """Gamma-Gamma fit data: parameter-free sums precomputed, ``x`` terms per distinct x."""
+
+    def __init__(self, x: np.ndarray, m: np.ndarray):
+        self.xu, self.xi = np.unique(x, return_inverse=True)
+        self.cx = np.bincount(self.xi, minlength=len(self.xu)).astype(np.float64)
+        self.x, self.m = x, m
+        self.total = float(len(x))
+        log_m = np.log(m)
+        self.sum_log_m = float(log_m.sum())
+        self.sum_x_log_m = float(x @ log_m)
+        self.xlogx = self.xu * np.log(self.xu)
+
+
+def _gg_objective(logp: np.ndarray, d: _GGData, penalizer: float) -> tuple[float, np.ndarray]:
+    """Mean negative log-likelihood + L2 penalty, and its gradient in log-parameters."""
     p, q, v = np.exp(logp)
-    ll = _gg_terms(p, q, v, x, m)
-    psi_pxq = special.digamma(p * x + q)
-    log_vxm = np.log(v + x * m)
-    d_p = x * (psi_pxq - special.digamma(p * x) + np.log(m) + np.log(x) - log_vxm)
-    d_q = psi_pxq - special.digamma(q) + np.log(v) - log_vxm
-    d_v = q / v - (p * x + q) / (v + x * m)
-    total = w.sum()
+    xu, cx, gl, dg = d.xu, d.cx, special.gammaln, special.digamma
+    pxq = p * d.x + q
+    vxm = v + d.x * d.m
+    log_vxm = np.log(vxm)
+    ll = (
+        (gl(p * xu + q) - gl(p * xu) + p * d.xlogx) @ cx
+        - d.total * (gl(q) - q * np.log(v))
+        + p * d.sum_x_log_m
+        - d.sum_log_m
+        - pxq @ log_vxm
+    )
+    psi_pxq = dg(p * xu + q)
+    d_p = (xu * (psi_pxq - dg(p * xu)) + d.xlogx) @ cx + d.sum_x_log_m - d.x @ log_vxm
+    d_q = psi_pxq @ cx - d.total * (dg(q) - np.log(v)) - log_vxm.sum()
+    d_v = d.total * q / v - (pxq / vxm).sum()
     params = np.array([p, q, v])
-    grad = np.array([d_p @ w, d_q @ w, d_v @ w]) * params
-    value = -float(ll @ w) / total + penalizer * float(np.sum(params**2))
-    return value, -grad / total + 2.0 * penalizer * params**2
+    grad = np.array([d_p, d_q, d_v]) * params
+    value = -float(ll) / d.total + penalizer * float(np.sum(params**2))
+    return value, -grad / d.total + 2.0 * penalizer * params**2
 
 
 def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0) -> dict[str, float]:
@@ -655,9 +692,8 @@ def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0) -> dict[str, 
         x, m = x[~bad], m[~bad]
     if len(x) == 0:
         raise ValueError("no repeat customers with positive value: cannot fit Gamma-Gamma")
-    (xu, mu), w = _compress(x, m)
-    x0 = np.log([1.0, 2.0, float(np.average(mu, weights=w))])
-    res = _minimize(_gg_objective, x0, (xu, mu, w, float(penalizer)))
+    x0 = np.log([1.0, 2.0, float(np.mean(m))])
+    res = _minimize(_gg_objective, x0, (_GGData(x, m), float(penalizer)))
     p, q, v = (float(z) for z in np.exp(res.x))
     if not res.converged:
         warnings.warn(f"Gamma-Gamma fit did not converge: {res.message}", CLVWarning, stacklevel=2)
