@@ -125,6 +125,11 @@ def _f64(*arrays: ArrayLike) -> list[np.ndarray]:
     return [np.asarray(a, dtype=np.float64) for a in arrays]
 
 
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    """``sum(u * v)``: pairwise summation, and no BLAS thread start-up on every call."""
+    return float(np.sum(u * v))
+
+
 def _empty_summary(time_unit: str, as_of: pd.Timestamp | None) -> pd.DataFrame:
     out = pd.DataFrame(
         {c: pd.Series([], dtype=np.float64) for c in SUMMARY_COLUMNS},
@@ -365,17 +370,18 @@ def _bgnbd_objective(logp: np.ndarray, d: _BGData, penalizer: float) -> tuple[fl
     i_T, i_t = (1.0 / (alpha + d.Tu))[d.Ti], (1.0 / (alpha + d.tu))[d.ti]
     rx = r + d.x
     a3 = -rx * l_T
-    a4 = log_odds[d.xi] - rx * l_t
-    lse = np.logaddexp(a3, a4)
-    w4 = np.exp(a4 - lse)  # posterior weight of "dropped out after t_x"; 0 where x == 0
+    diff = log_odds[d.xi] - rx * (l_t - l_T)  # a4 - a3, -inf where x == 0
+    e = np.exp(-np.abs(diff))
+    lse = a3 + np.maximum(diff, 0.0) + np.log1p(e)  # logaddexp(a3, a4), without its cost
+    w4 = np.where(diff > 0, 1.0, e) / (1.0 + e)  # posterior weight of "dropped out at t_x"
     w3 = 1.0 - w4
     w, cx, total = d.w, d.cx, d.total
-    ll = g_x @ cx + total * r * np.log(alpha) + lse @ w
-    d_r = (dg(r + xu) - dg(r)) @ cx + total * np.log(alpha) - (w3 * l_T + w4 * l_t) @ w
-    d_alpha = total * r / alpha - (rx * (w3 * i_T + w4 * i_t)) @ w
+    ll = _dot(g_x, cx) + total * r * np.log(alpha) + _dot(lse, w)
+    d_r = _dot(dg(r + xu) - dg(r), cx) + total * np.log(alpha) - _dot(w3 * l_T + w4 * l_t, w)
+    d_alpha = total * r / alpha - _dot(rx * (w3 * i_T + w4 * i_t), w)
     w4_x = np.bincount(d.xi, weights=w * w4, minlength=len(xu))
-    d_a = (dg(a + b) - dg(a + b + xu)) @ cx + w4_x.sum() / a
-    d_b = (dg(a + b) + dg(b + xu) - dg(b) - dg(a + b + xu)) @ cx - inv_bx1 @ w4_x
+    d_a = _dot(dg(a + b) - dg(a + b + xu), cx) + w4_x.sum() / a
+    d_b = _dot(dg(a + b) + dg(b + xu) - dg(b) - dg(a + b + xu), cx) - _dot(inv_bx1, w4_x)
     params = np.array([r, alpha, a, b])
     grad = np.array([d_r, d_alpha, d_a, d_b]) * params
     value = -float(ll) / total + penalizer * float(np.sum(params**2))
@@ -620,7 +626,7 @@ class _GGData:
         self.total = float(len(x))
         log_m = np.log(m)
         self.sum_log_m = float(log_m.sum())
-        self.sum_x_log_m = float(x @ log_m)
+        self.sum_x_log_m = _dot(x, log_m)
         self.xlogx = self.xu * np.log(self.xu)
 
 
@@ -632,15 +638,15 @@ def _gg_objective(logp: np.ndarray, d: _GGData, penalizer: float) -> tuple[float
     vxm = v + d.x * d.m
     log_vxm = np.log(vxm)
     ll = (
-        (gl(p * xu + q) - gl(p * xu) + p * d.xlogx) @ cx
+        _dot(gl(p * xu + q) - gl(p * xu) + p * d.xlogx, cx)
         - d.total * (gl(q) - q * np.log(v))
         + p * d.sum_x_log_m
         - d.sum_log_m
-        - pxq @ log_vxm
+        - _dot(pxq, log_vxm)
     )
     psi_pxq = dg(p * xu + q)
-    d_p = (xu * (psi_pxq - dg(p * xu)) + d.xlogx) @ cx + d.sum_x_log_m - d.x @ log_vxm
-    d_q = psi_pxq @ cx - d.total * (dg(q) - np.log(v)) - log_vxm.sum()
+    d_p = _dot(xu * (psi_pxq - dg(p * xu)) + d.xlogx, cx) + d.sum_x_log_m - _dot(d.x, log_vxm)
+    d_q = _dot(psi_pxq, cx) - d.total * (dg(q) - np.log(v)) - log_vxm.sum()
     d_v = d.total * q / v - (pxq / vxm).sum()
     params = np.array([p, q, v])
     grad = np.array([d_p, d_q, d_v]) * params
@@ -804,7 +810,7 @@ def clv(
         cum = np.asarray(expected_purchases(bg, edges[:, None], x, tx, T))  # (steps, n)
         increments = np.diff(np.vstack([np.zeros((1, len(x))), cum]), axis=0)
         disc = (1.0 + rate) ** -edges
-        value = (disc @ increments) * spend
+        value = np.sum(disc[:, None] * increments, axis=0) * spend
     return pd.Series(value, index=summary.index, name="clv")
 
 
@@ -1064,7 +1070,7 @@ def simulate_orders(
     noise_paid = np.round(rng.gamma(2.0, 50.0, size=n_noise), 2)
     noise_refund = np.where(noise_status == "refunded", noise_paid, 0.0)
 
-    ids = pd.Series(np.arange(n)).map("c{:07d}".format).to_numpy(dtype=object)
+    ids = ("c" + pd.Series(np.arange(n)).astype(str).str.zfill(7)).to_numpy(dtype=object)
     cust = np.r_[ids[buyer], ids[noise_buyer], np.full(n_anon, None, dtype=object)]
     all_when = np.r_[when, noise_when, rng.uniform(0.0, span_days, size=n_anon)]
     ns = (all_when * 86_400e9).astype(np.int64).astype("timedelta64[ns]")
@@ -1078,5 +1084,5 @@ def simulate_orders(
         }
     )
     out = out.sort_values("order_time", kind="stable", ignore_index=True)
-    out.insert(0, "order_id", pd.Series(np.arange(len(out))).map("o{:09d}".format))
+    out.insert(0, "order_id", "o" + pd.Series(np.arange(len(out))).astype(str).str.zfill(9))
     return out

@@ -299,7 +299,7 @@ def generate(seed: int = 7, size: SampleSize | None = None) -> dict[str, pd.Data
     orders = pd.DataFrame(
         {
             "order_id": lines["order_id"].to_numpy(),
-            "line_id": lines["order_id"] + "-" + lines["line_no"].astype(str),
+            "line_id": lines["line_no"].astype(str).to_numpy(),
             "customer_id": cust_ids[c],
             "order_time": lines["order_time"].dt.floor("s").to_numpy(),
             "paid_time": paid_time.where(lstat != "pending").dt.floor("s").to_numpy(),

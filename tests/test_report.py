@@ -1,0 +1,39 @@
+import pandas as pd
+from openpyxl import load_workbook
+
+from helpers import artifacts, report
+
+
+def test_excel_keeps_formulas_inert(tmp_path):
+    df = pd.DataFrame(
+        {"title": ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "ok"]}
+    )
+    path = report.excel_workbook(tmp_path / "r.xlsx", [("商品", df)])
+    ws = load_workbook(path)["商品"]
+    values = [ws.cell(row=i, column=1).value for i in range(2, 7)]
+    assert values == df["title"].tolist()
+    assert all(ws.cell(row=i, column=1).data_type == "s" for i in range(2, 7))
+
+
+def test_sheet_names_are_made_valid_and_unique(tmp_path):
+    df = pd.DataFrame({"a": [1]})
+    path = report.excel_workbook(tmp_path / "r.xlsx", [("a/b:c", df), ("a/b:c", df), ("x" * 40, df)])
+    assert load_workbook(path).sheetnames == ["abc", "abc_2", "x" * 31]
+
+
+def test_index_escapes_shop_text(tmp_path):
+    p = report.index_html(tmp_path / "i.html", "<script>alert(1)</script>", "2025-12-31", "en",
+                          ["00_data_health"], {"00_data_health": "<img src=x onerror=a>"})
+    html = p.read_text()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_artifacts_round_trip_and_sheets(tmp_path):
+    df = pd.DataFrame({"x": [1, 2]})
+    artifacts.save(tmp_path, "t1", df, sheet="Table one")
+    artifacts.save(tmp_path, "meta", {"fy": 2026})
+    assert artifacts.load(tmp_path, "t1").equals(df)
+    assert artifacts.load(tmp_path, "meta") == {"fy": 2026}
+    assert artifacts.load(tmp_path, "absent") is None
+    assert [s for s, _ in artifacts.sheets(tmp_path)] == ["Table one"]
