@@ -353,7 +353,6 @@ class _BGData:
         self.w = w.astype(np.float64)
         self.cx = np.bincount(self.xi, weights=self.w, minlength=len(self.xu))  # per x level
         self.total = float(self.w.sum())
-        self.wx = self.w * self.x
 
 
 def _bgnbd_objective(logp: np.ndarray, d: _BGData, penalizer: float) -> tuple[float, np.ndarray]:
@@ -363,8 +362,10 @@ def _bgnbd_objective(logp: np.ndarray, d: _BGData, penalizer: float) -> tuple[fl
     # per distinct x
     g_x = gl(r + xu) - gl(r) + gl(a + b) + gl(b + xu) - gl(b) - gl(a + b + xu)
     pos = xu > 0
-    inv_bx1 = np.where(pos, 1.0 / np.where(pos, b + xu - 1.0, 1.0), 0.0)
-    log_odds = np.where(pos, np.log(a) + np.log(inv_bx1, where=pos, out=np.zeros_like(xu)), -np.inf)
+    inv_bx1 = np.zeros_like(xu)  # 1 / (b + x - 1) for x > 0
+    inv_bx1[pos] = 1.0 / (b + xu[pos] - 1.0)
+    log_odds = np.full_like(xu, -np.inf)  # ln(a / (b + x - 1)): the A4 term exists for x > 0
+    log_odds[pos] = np.log(a * inv_bx1[pos])
     # per distinct T / t_x, then gathered per row
     l_T, l_t = np.log(alpha + d.Tu)[d.Ti], np.log(alpha + d.tu)[d.ti]
     i_T, i_t = (1.0 / (alpha + d.Tu))[d.Ti], (1.0 / (alpha + d.tu))[d.ti]
@@ -432,8 +433,9 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> dict[str, float]
     Raises
     ------
     ValueError
-        No customers, all ``T`` zero, or inconsistent rows (``recency > T``, negative or
-        non-integer frequency, ``recency != 0`` with ``frequency == 0``).
+        No customers, no repeat purchase at all, all ``T`` zero, or inconsistent rows
+        (``recency > T``, negative or non-integer frequency, ``recency != 0`` with
+        ``frequency == 0``).
 
     Notes
     -----
@@ -452,6 +454,8 @@ def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> dict[str, float]
         raise ValueError("recency must lie between 0 and T")
     if np.any(tx[x == 0] != 0):
         raise ValueError("recency must be 0 where frequency is 0")
+    if not np.any(x > 0):
+        raise ValueError("no customer has a repeat purchase yet: BG/NBD cannot be fitted")
     t_max = float(T.max())
     if t_max <= 0:
         raise ValueError("all customers first bought on the as_of day (T = 0): nothing to fit")

@@ -236,7 +236,9 @@ def generate(seed: int = 7, size: SampleSize | None = None) -> dict[str, pd.Data
     o = o.reset_index(drop=True)
     o["order_id"] = (3_900_000_000_000_000_000 + np.arange(len(o)) * 7919 + seed).astype(str)
     # lines per order; hero bundles below add more
-    n_lines = 1 + rng.binomial(2, 0.18, len(o))
+    # spend heterogeneity (what Gamma-Gamma models): some customers buy bigger baskets
+    appetite = rng.gamma(2.0, 0.5, size.n_customers)
+    n_lines = 1 + rng.binomial(3, np.clip(0.12 * appetite[o["cust"].to_numpy()], 0, 0.9))
     lines = o.loc[o.index.repeat(n_lines)].reset_index(drop=True)
     lines["line_no"] = lines.groupby("order_id").cumcount() + 1
     months = pd.date_range(start, end, freq="MS")
@@ -262,7 +264,8 @@ def generate(seed: int = 7, size: SampleSize | None = None) -> dict[str, pd.Data
     fd = cal.festival_days(start, end).set_index("date")
     phase = fd["phase"].reindex(lines["order_time"].dt.normalize()).to_numpy()
     festive = pd.notna(phase)
-    qty = 1 + rng.binomial(2, np.where(prod["role"] == "traffic", 0.25, 0.08))
+    base_q = np.where(prod["role"] == "traffic", 0.25, 0.08)
+    qty = 1 + rng.binomial(2, np.clip(base_q * appetite[lines["cust"].to_numpy()], 0, 0.9))
     disc = np.where(festive, rng.choice([0.8, 0.85, 0.9], len(lines)), 1.0)
     unit = np.round(prod["price"].to_numpy() * disc, 2)
     gross = np.round(unit * qty, 2)

@@ -1,0 +1,1121 @@
+"""The dirt of real exports, cleaned one small vectorised function at a time.
+
+Everything here works on whole columns (pandas / pyarrow string kernels); nothing loops over
+rows in Python except over *unique* values where a library call has no vector form (hashing).
+
+Parsers return :class:`Parsed`: the parsed values, a boolean ``bad`` mask for cells that held
+something that could not be parsed (empty cells are missing, not bad) and a ``reason`` text for
+the bad ones, so adapters can reject the row saying exactly what was wrong.
+
+Row accounting lives in :class:`Ledger`: every raw row is either kept or rejected with a reason,
+and blank rows (dropped by :func:`read_raw`) are counted as rejected, so that for every file
+``read == kept + rejected``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from helpers.adapters.base import REJECT_COLUMNS, FileCount
+from helpers.errors import LoadError
+
+__all__ = [
+    "PII_PATTERNS",
+    "Ledger",
+    "Parsed",
+    "Source",
+    "apportion",
+    "drop_pii",
+    "duplicate_first",
+    "is_pii",
+    "is_summary_row",
+    "normalise_text",
+    "parse_datetime",
+    "parse_id",
+    "parse_int",
+    "parse_money",
+    "parse_number",
+    "parse_rate",
+    "pseudonymise",
+    "read_raw",
+    "row_values_text",
+    "sniff_encoding",
+    "summary_label",
+]
+
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+SOURCE_ROW = "_source_row"
+SOURCE_FILE = "_source_file"
+
+# Characters stripped from header names: whitespace (incl. full-width space), BOM, zero-width
+# space, no-break space and stray quotes.
+_HEADER_STRIP = " \t\r\n\u3000\ufeff\u200b\xa0\"'"
+
+# Cell texts that mean "nothing here".
+NULL_TOKENS = ("", "-", "--", "—", "null", "NULL", "Null", "None", "none", "nan", "NaN", "N/A")
+_NULL_DATES = NULL_TOKENS + ("0000-00-00 00:00:00", "0000-00-00")
+
+# Header names that are personal data (full match, case-insensitive, after header cleaning).
+# Columns matching these are dropped at load: they never reach the canonical table nor the
+# ``values`` text of rejects. Adapters read the few they need (buyer id to hash, address to
+# keep province/city) before dropping them.
+PII_PATTERNS: tuple[str, ...] = (
+    # Taobao / Tmall / JD
+    r"买家会员名",
+    r"买家昵称",
+    r"买家会员ID",
+    r"买家ID",
+    r"买家支付宝账号",
+    r"支付宝账号",
+    r"买家留言",
+    r"主订单买家留言",
+    r"收货人(姓名)?",
+    r"收件人(姓名)?",
+    r"(修改后的)?收货地址",
+    r"详细地址",
+    r"联系(电话|手机|方式)",
+    r"联系方式备注",
+    r"(手机|电话)(号码|号)?",
+    r"固定电话",
+    r"身份证(号码|号)?",
+    r"(电子)?邮箱",
+    r"电子邮件",
+    r"发票抬头",
+    r"(订单|卖家|商家|买家)?备注",
+    # Shopify and other English exports
+    r"e-?mail",
+    r"customer (e-?mail|name|phone)",
+    r"(billing|shipping) (name|street|address ?\d*|phone|company|zip)",
+    r"phone",
+    r"first name",
+    r"last name",
+    r"notes?",
+    r"note attributes",
+    r"employee",
+)
+_PII_RE = re.compile(r"(?:" + "|".join(PII_PATTERNS) + r")", re.IGNORECASE)
+
+
+class Parsed(NamedTuple):
+    """What a column parser returns.
+
+    Attributes
+    ----------
+    values : pandas.Series
+        The parsed values (NaN / NaT / None where missing or bad).
+    bad : pandas.Series
+        Boolean: the cell held text that could not be parsed.
+    reason : pandas.Series
+        Why, for the bad cells (empty string elsewhere), quoting the cell.
+    """
+
+    values: pd.Series
+    bad: pd.Series
+    reason: pd.Series
+
+
+# --------------------------------------------------------------------------------------------
+# small string helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _as_text(s: Sequence | pd.Series) -> pd.Series:
+    """Any series as a pandas string series with ``""`` for missing values."""
+    s = s if isinstance(s, pd.Series) else pd.Series(s)
+    if str(s.dtype) != "str":
+        s = s.astype("object").where(s.notna(), "").astype("str")
+    return s.fillna("")
+
+
+def _arrow(s: pd.Series) -> pa.ChunkedArray | pa.Array:
+    """The pyarrow array behind a string series (converting if needed)."""
+    arr = getattr(s.array, "_pa_array", None)
+    return arr if arr is not None else pa.array(s.astype("object"), type=pa.large_string())
+
+
+def _extract(s: pd.Series, pattern: str) -> pd.DataFrame:
+    """Named regex groups of ``pattern`` as columns (pyarrow RE2: fast, vectorised).
+
+    Rows that do not match, and groups that did not take part (or matched nothing), are
+    missing.
+    """
+    s = _as_text(s)
+    out = pc.extract_regex(_arrow(s), pattern)
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    names = [out.type.field(i).name for i in range(out.type.num_fields)]
+    valid = np.asarray(out.is_valid())
+    frame = {}
+    for i, name in enumerate(names):
+        col = out.field(i)
+        col = pd.Series(pd.array(col, dtype="str"), index=s.index)
+        frame[name] = col.where(valid & (col != ""))  # RE2 gives "" for unmatched groups
+    return pd.DataFrame(frame, index=s.index)
+
+
+def normalise_text(s: Sequence | pd.Series) -> pd.Series:
+    """Unicode NFKC (full-width digits, ``，：（）￥`` → ASCII forms) and strip whitespace.
+
+    Only cells holding non-ASCII characters are normalised, so ASCII-only columns cost one
+    regex scan.
+    """
+    s = _as_text(s)
+    nonascii = s.str.contains(r"[^\x00-\x7f]", regex=True)
+    if nonascii.any():
+        s = s.copy()
+        s[nonascii] = s[nonascii].str.normalize("NFKC")
+    return s.str.strip()
+
+
+def _unwrap(t: pd.Series) -> pd.Series:
+    """Remove Excel's text guards: ``="123"``, a leading ``'`` and a leading tab."""
+    t = t.str.replace(r'^="(.*)"$', r"\1", regex=True)
+    t = t.str.replace(r"^'", "", regex=True)
+    return t.str.strip()
+
+
+def _fmt_quote(raw: pd.Series) -> pd.Series:
+    return "'" + raw.str.slice(0, 60) + "'"
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+# --------------------------------------------------------------------------------------------
+
+
+def sniff_encoding(data: bytes) -> str:
+    """The text encoding of a CSV export: ``utf-8-sig``, ``utf-16``, ``utf-8`` or ``gb18030``.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+
+    Returns
+    -------
+    str
+        A codec name Python and pandas accept. GB18030 is a superset of GBK and GB2312, the
+        encodings of Chinese Excel and of Taobao's exports.
+
+    Raises
+    ------
+    ValueError
+        If the bytes are valid in none of them.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for enc in ("utf-8", "gb18030"):
+        dec = codecs.getincrementaldecoder(enc)()
+        try:
+            step = 1 << 24
+            for i in range(0, len(data), step):
+                dec.decode(data[i : i + step], final=i + step >= len(data))
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("not UTF-8, UTF-16 nor GB18030/GBK text")
+
+
+def _clean_header(h: object) -> str:
+    text = "" if h is None else str(h)
+    return text.strip(_HEADER_STRIP)
+
+
+def _cell_text(v: object) -> str:
+    """One XLSX cell as the text a CSV export would hold.
+
+    Integral floats beyond 2**53 cannot hold an 18–19 digit id exactly: they are rendered in
+    scientific notation so that :func:`parse_id` rejects them instead of inventing digits.
+    """
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        if v.is_integer() and abs(v) < 2**53:
+            return str(int(v))
+        return repr(v)
+    if hasattr(v, "isoformat"):
+        try:
+            return v.isoformat(sep=" ")  # datetime
+        except TypeError:
+            return v.isoformat()  # date, time
+    return str(v)
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> list[list[object]]:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
+        rows.pop()  # trailing formatted-but-empty rows are not rows of the export
+    return rows
+
+
+def _read_csv_grid(path: Path, name: str, enc: str, text_head: str) -> pd.DataFrame:
+    first = next(csv.reader(io.StringIO(text_head)), [])
+    sep = "\t" if ("\t" in text_head.split("\n", 1)[0] and len(first) <= 1) else ","
+    if sep == "\t":
+        first = next(csv.reader(io.StringIO(text_head), delimiter="\t"), [])
+    width = max(len(first), 1)
+    for _ in range(8):
+        try:
+            return pd.read_csv(
+                path,
+                sep=sep,
+                header=None,
+                names=range(width),
+                index_col=False,
+                dtype=str,
+                na_filter=False,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                encoding=enc,
+                encoding_errors="strict",
+            )
+        except pd.errors.ParserError as err:
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+            if not m:
+                raise LoadError(name, f"cannot parse CSV: {err}") from None
+            width = int(m.group(3))
+    raise LoadError(name, "cannot parse CSV: rows of too many different widths")
+
+
+def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Read an export as text, exactly as it is, with its row numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` / ``.txt`` (comma or tab separated) or ``.xlsx`` file.
+    sheet : str, optional
+        XLSX sheet name; the first sheet by default.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        One column per named header (names stripped of spaces, BOM, full-width spaces), every
+        cell a string (``""`` when empty; ids never become floats), plus ``_source_row``: the
+        1-based row number in the file, header = 1 (the row number Excel shows; it equals the
+        text line unless a quoted cell spans lines). Blank rows are dropped; their row numbers
+        are in ``frame.attrs["blank_rows"]``. Rows with values beyond the named columns are
+        kept and listed in ``frame.attrs["overlong_rows"]``.
+    encoding : str
+        ``utf-8``, ``utf-8-sig``, ``utf-16``, ``gb18030`` or ``xlsx``.
+
+    Raises
+    ------
+    LoadError
+        Empty file, undecodable text, or duplicated column names.
+    """
+    path = Path(path)
+    name = path.name
+    if path.suffix.lower() in XLSX_SUFFIXES:
+        rows = _read_xlsx(path, sheet)
+        if not rows:
+            raise LoadError(name, "empty file")
+        width = max(len(r) for r in rows)
+        grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+        grid = pd.DataFrame({c: grid[c].map(_cell_text) for c in grid.columns}, dtype="str")
+        encoding = "xlsx"
+    else:
+        data = path.read_bytes()
+        if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
+            raise LoadError(name, "empty file")
+        try:
+            encoding = sniff_encoding(data)
+        except ValueError as err:
+            raise LoadError(name, f"cannot decode: {err}") from None
+        head = data[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
+        grid = _read_csv_grid(path, name, encoding, head)
+        del data
+    header = [_clean_header(h) for h in grid.iloc[0].tolist()] if len(grid) else []
+    body = grid.iloc[1:].reset_index(drop=True)
+    named = [i for i, h in enumerate(header) if h]
+    if not named:
+        raise LoadError(name, "no header row (the first row is empty)")
+    names = [header[i] for i in named]
+    seen: dict[str, int] = {}
+    for h in names:
+        seen[h] = seen.get(h, 0) + 1
+    dups = [h for h, k in seen.items() if k > 1]
+    if dups:
+        raise LoadError(name, "duplicated column name", column=dups[0])
+    unnamed = [c for i, c in enumerate(grid.columns) if i not in set(named)]
+    df = body[[grid.columns[i] for i in named]].copy()
+    df.columns = names
+    df = df.fillna("")
+    rows_no = np.arange(2, len(df) + 2, dtype=np.int64)
+    blank = np.ones(len(df), dtype=bool)
+    for c in df.columns:
+        col = df[c]
+        blank &= (col.str.strip() == "").to_numpy()
+    over = np.zeros(len(df), dtype=bool)
+    for c in unnamed:
+        col = body[c].fillna("")
+        over |= (col.str.strip() != "").to_numpy()
+    blank &= ~over
+    df[SOURCE_ROW] = rows_no
+    out = df.loc[~blank].reset_index(drop=True)
+    out.attrs["blank_rows"] = rows_no[blank].tolist()
+    out.attrs["overlong_rows"] = rows_no[over & ~blank].tolist()
+    return out, encoding
+
+
+# --------------------------------------------------------------------------------------------
+# parsers
+# --------------------------------------------------------------------------------------------
+
+_NUMBER_RE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+"
+
+
+def parse_number(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Parsed:
+    """Numbers as exports write them: ``1,234.50``, ``¥ 12``, ``(3.00)``, ``12元``.
+
+    Parameters
+    ----------
+    s : Series
+        Text cells.
+    zero_words : iterable of str
+        Cell texts that mean zero (e.g. Taobao's ``无退款申请`` in 退款金额).
+
+    Returns
+    -------
+    Parsed
+        Float values; ``bad`` where a non-empty cell is not a number (thousands separators
+        must group by three: ``1,2`` is bad, never 12).
+    """
+    raw = _as_text(s)
+    t = _unwrap(normalise_text(raw))
+    null = t.isin(NULL_TOKENS)
+    zero = t.isin(list(zero_words)) if zero_words else pd.Series(False, index=t.index)
+    paren = t.str.startswith("(") & t.str.endswith(")")
+    t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    t = t.str.replace(r"(?i)us\$|rmb|cny|usd|[¥$€£元\s]", "", regex=True)
+    ok = t.str.fullmatch(_NUMBER_RE).fillna(False).astype(bool)
+    num = t.str.replace(",", "", regex=False).where(ok).astype("float64")
+    num = num.where(~paren, -num)
+    num = num.where(~zero, 0.0)
+    bad = ~null & ~zero & num.isna()
+    reason = ("unparseable number " + _fmt_quote(raw)).where(bad, "")
+    return Parsed(num, bad, reason)
+
+
+def parse_money(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Parsed:
+    """Money cells: ``¥`` ``￥`` ``$`` signs, thousands separators, ``元``, spaces and
+    parentheses negatives (``(12.50)`` → -12.5). Unparseable → NaN and ``bad``.
+
+    See :func:`parse_number` for the parameters.
+    """
+    p = parse_number(s, zero_words)
+    reason = p.reason.str.replace("unparseable number", "unparseable amount", regex=False)
+    return Parsed(p.values, p.bad, reason)
+
+
+def parse_int(s: Sequence | pd.Series) -> Parsed:
+    """Whole numbers (``1,200``, ``3.0``); ``2.5`` is bad ("not a whole number")."""
+    raw = _as_text(s)
+    p = parse_number(raw)
+    frac = p.values.notna() & (p.values != np.floor(p.values))
+    bad = p.bad | frac
+    reason = p.reason.where(~frac, "not a whole number " + _fmt_quote(raw))
+    return Parsed(p.values.where(~frac), bad, reason)
+
+
+def parse_rate(s: Sequence | pd.Series) -> Parsed:
+    """Rates: ``3.5%`` → 0.035, ``0.035`` → 0.035. A value above 1 without ``%`` is bad
+    (write ``3.5%`` for percent), as is a negative rate."""
+    raw = _as_text(s)
+    t = normalise_text(raw)
+    pct = t.str.endswith("%")
+    p = parse_number(t.str.replace(r"%$", "", regex=True))
+    v = p.values.where(~pct, p.values / 100.0)
+    out_of_range = v.notna() & ((v > 1.0) | (v < 0.0))
+    bad = p.bad | out_of_range
+    reason = p.reason.str.replace("unparseable number", "unparseable rate", regex=False)
+    reason = reason.where(~out_of_range, "rate " + _fmt_quote(raw) + " outside 0–1 (write 3.5%)")
+    return Parsed(v.where(~out_of_range), bad, reason)
+
+
+_SCI_RE = r"[+-]?\d+(?:\.\d+)?[eE][+-]\d+|\d+\.\d+[eE]\d+"
+
+
+def parse_id(s: Sequence | pd.Series) -> Parsed:
+    """Identifiers as text, every digit kept.
+
+    Removes Excel's guards (``="123…"``, a leading ``'``), trailing ``.0`` / ``.00`` and
+    surrounding spaces; full-width digits become ASCII. Scientific notation (``1.23E+18``,
+    what Excel shows for an 18–19 digit number) cannot be turned back into the id: it is
+    ``bad`` with reason "in scientific notation loses digits", never rounded.
+
+    Returns
+    -------
+    Parsed
+        Object series of str (None when empty).
+    """
+    raw = _as_text(s)
+    t = _unwrap(normalise_text(raw))
+    sci = t.str.fullmatch(_SCI_RE).fillna(False).astype(bool)
+    t = t.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    null = t.isin(NULL_TOKENS)
+    keep = ~null & ~sci
+    values = t.astype("object").where(keep, None)
+    reason = ("in scientific notation loses digits (" + _fmt_quote(raw) + ")").where(sci, "")
+    return Parsed(values, sci, reason)
+
+
+_DT_RE = (
+    r"^(?P<year>\d{4})-(?P<month>\d{1,2})(?:-(?P<day>\d{1,2}))?"
+    r"(?:\s+(?P<hour>\d{1,2})(?::(?P<minute>\d{1,2}))?"
+    r"(?::(?P<second>\d{1,2})(?:[.,](?P<frac>\d{1,9}))?)?)?"
+    r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _parse_dt_unique(u: pd.Series, tz: str | None) -> pd.Series:
+    """Parse distinct normalised date texts (see :func:`parse_datetime`)."""
+    t = normalise_text(u)
+    t = t.str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
+    t = t.str.replace(r"(\d)\s*月\s*(\d)", r"\1-\2", regex=True)
+    t = t.str.replace(r"(\d)\s*[日号]", r"\1 ", regex=True)
+    t = t.str.replace(r"(\d)\s*月$", r"\1", regex=True)
+    t = t.str.replace(r"(\d)\s*[时点]\s*", r"\1:", regex=True)
+    t = t.str.replace(r"(\d)\s*分\s*", r"\1:", regex=True)
+    t = t.str.replace(r"(\d)\s*秒", r"\1", regex=True)
+    t = t.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
+    t = t.str.replace(r"^(\d{4})[/.](\d{1,2})$", r"\1-\2", regex=True)
+    t = t.str.replace(r"(\d)T(\d)", r"\1 \2", regex=True)
+    t = t.str.replace(r":\s*$", "", regex=True).str.strip()
+    parts = _extract(t, _DT_RE)
+    num = {
+        k: pd.to_numeric(parts[k], errors="coerce")
+        for k in ("year", "month", "day", "hour", "minute", "second")
+    }
+    comp = pd.DataFrame(
+        {
+            "year": num["year"],
+            "month": num["month"],
+            "day": num["day"].fillna(1),
+            "hour": num["hour"].fillna(0),
+            "minute": num["minute"].fillna(0),
+            "second": num["second"].fillna(0),
+        }
+    )
+    frac = parts["frac"].fillna("").str.pad(9, side="right", fillchar="0").str.slice(0, 9)
+    comp["ns"] = pd.to_numeric(frac.where(frac != "000000000", "0"), errors="coerce").fillna(0)
+    matched = comp["year"].notna() & comp["month"].notna()
+    out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    if matched.any():
+        out[matched] = pd.to_datetime(comp[matched].astype("int64"), errors="coerce")
+    # offsets: convert to the shop's timezone, then drop the zone
+    off = parts["tz"]
+    has_off = off.notna() & out.notna()
+    if has_off.any():
+        o = off[has_off].str.replace(":", "", regex=False)
+        z = o.isin(["Z", "UTC", "GMT"])
+        o = o.where(~z, "+0000")
+        sign = np.where(o.str.slice(0, 1) == "-", -1, 1)
+        minutes = sign * (
+            pd.to_numeric(o.str.slice(1, 3)).to_numpy() * 60
+            + pd.to_numeric(o.str.slice(3, 5)).to_numpy()
+        )
+        utc = out[has_off] - pd.to_timedelta(minutes, unit="min")
+        local = utc.dt.tz_localize("UTC")
+        if tz:
+            local = local.dt.tz_convert(tz)
+        out[has_off] = local.dt.tz_localize(None)
+    # Excel serial day numbers (a date cell exported as its number)
+    serial = t.str.fullmatch(r"\d{5}(?:\.\d+)?").fillna(False).astype(bool) & out.isna()
+    if serial.any():
+        v = pd.to_numeric(t[serial], errors="coerce")
+        v = v.where((v >= 20000) & (v <= 80000))
+        days = pd.to_timedelta(v, unit="D").dt.round("s")
+        out[serial] = pd.Timestamp("1899-12-30") + days
+    return out
+
+
+def parse_datetime(s: Sequence | pd.Series, tz: str | None = "Asia/Shanghai") -> Parsed:
+    """Dates and times in the mixed formats exports use, as naive shop-local datetimes.
+
+    Understands ``2025-01-03 12:00:00``, ``2025/1/3 12:00``, ``2025.1.3``, ``2025年1月3日``
+    (with ``12时30分``), ``2025-01`` (first of the month), ISO ``T`` and fractions, offsets
+    (``+0800``, ``+08:00``, ``Z``: converted to ``tz`` then made naive; texts without an offset
+    are taken as shop-local already) and Excel serial day numbers.
+
+    Parameters
+    ----------
+    s : Series
+        Text cells.
+    tz : str, optional
+        The shop's IANA timezone, e.g. ``"Asia/Shanghai"``.
+
+    Returns
+    -------
+    Parsed
+        ``datetime64[ns]`` values; ``bad`` for non-empty cells that are no valid date
+        (``2025-13-45``), with reason ``unparseable date '2025-13-45'``.
+    """
+    raw = _as_text(s)
+    codes, uniques = pd.factorize(raw)
+    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    parsed = _parse_dt_unique(u, tz) if len(u) else pd.Series([], dtype="datetime64[ns]")
+    vals = parsed.to_numpy()
+    arr = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
+    has = codes >= 0
+    arr[has] = vals[codes[has]]
+    values = pd.Series(arr, index=raw.index)
+    null = raw.str.strip().isin(_NULL_DATES)
+    bad = ~null & values.isna()
+    reason = ("unparseable date " + _fmt_quote(raw)).where(bad, "")
+    return Parsed(values.where(~null), bad, reason)
+
+
+# --------------------------------------------------------------------------------------------
+# summary rows, duplicates, personal data
+# --------------------------------------------------------------------------------------------
+
+_SUMMARY_RE = (
+    r"(?i)^\s*(?P<label>合\s*计|总\s*计|小\s*计|汇\s*总|grand\s+total|sub\s*-?\s*total|totals?)"
+    r"(?:[\s:(].*)?$"
+)
+
+
+def _data_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if not str(c).startswith("_")]
+
+
+def summary_label(df: pd.DataFrame, id_col: str | None = None) -> pd.Series:
+    """The summary word (合计/总计/小计/汇总/Total…) of summary rows, NaN for other rows.
+
+    A row is a summary row when its first non-empty cell, or its id cell, is such a word
+    (optionally followed by ``:`` / a space / a bracket and more text).
+    """
+    cols = _data_columns(df)
+    if not cols or df.empty:
+        return pd.Series(np.nan, index=df.index, dtype="object")
+    first = _as_text(df[cols[0]]).str.strip()
+    for c in cols[1:]:
+        empty = first == ""
+        if not empty.any():
+            break
+        first = first.where(~empty, _as_text(df[c]).str.strip())
+    cand = first.str.contains(r"(?i)计|总|total", regex=True)
+    label = pd.Series(np.nan, index=df.index, dtype="object")
+    if cand.any():
+        got = _extract(normalise_text(first[cand]), _SUMMARY_RE)["label"]
+        label[cand] = got.astype("object").where(got.notna(), np.nan)
+    if id_col is not None and id_col in df.columns:
+        idt = _as_text(df[id_col]).str.strip()
+        cand = idt.str.contains(r"(?i)计|总|total", regex=True) & label.isna()
+        if cand.any():
+            got = _extract(normalise_text(idt[cand]), _SUMMARY_RE)["label"]
+            label[cand] = got.astype("object").where(got.notna(), np.nan)
+    return label.where(label.isna(), label.astype("str").str.replace(r"\s+", "", regex=True))
+
+
+def is_summary_row(df: pd.DataFrame, id_col: str | None = None) -> pd.Series:
+    """Boolean: rows whose first non-empty cell or id cell is 合计/总计/小计/汇总/Total."""
+    return summary_label(df, id_col).notna()
+
+
+def duplicate_first(df: pd.DataFrame, cols: Sequence[str] | None = None) -> np.ndarray:
+    """For each row, the position of the earlier row it exactly duplicates, else -1.
+
+    Narrows candidates column by column (factorising only rows still tied), so files whose
+    first column is an id cost little more than one factorisation.
+    """
+    cols = list(cols) if cols is not None else _data_columns(df)
+    n = len(df)
+    first = np.full(n, -1, dtype=np.int64)
+    if n < 2 or not cols:
+        return first
+    cand = np.arange(n)
+    gid = np.zeros(n, dtype=np.int64)
+    for c in cols:
+        codes, uniq = pd.factorize(df[c].iloc[cand], use_na_sentinel=False)
+        key = gid * (len(uniq) + 1) + codes
+        gid, _ = pd.factorize(key)
+        counts = np.bincount(gid)
+        tied = counts[gid] > 1
+        cand, gid = cand[tied], gid[tied]
+        if len(cand) == 0:
+            return first
+        gid, _ = pd.factorize(gid)
+    order = np.lexsort((cand, gid))
+    g_sorted, c_sorted = gid[order], cand[order]
+    starts = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
+    head = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+    dup = ~starts
+    first[c_sorted[dup]] = c_sorted[head[dup]]
+    return first
+
+
+def is_pii(header: str) -> bool:
+    """Whether a header name is personal data (see :data:`PII_PATTERNS`)."""
+    return bool(_PII_RE.fullmatch(_clean_header(header)))
+
+
+def drop_pii(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Drop personal-data columns. Returns the frame and the names dropped."""
+    gone = [c for c in df.columns if is_pii(str(c))]
+    return df.drop(columns=gone), gone
+
+
+def pseudonymise(ids: Sequence | pd.Series, salt: str) -> pd.Series:
+    """Salted SHA-256 pseudonyms: ``sha256(f"{salt}:{id}")`` hex, first 16 characters.
+
+    Parameters
+    ----------
+    ids : Series
+        Identifiers (buyer nick, e-mail, customer id). Missing or blank stays None.
+    salt : str
+        The shop's secret salt; must not be empty.
+
+    Returns
+    -------
+    pandas.Series
+        Object series of 16-character lowercase hex strings or None, same index.
+    """
+    if not salt:
+        raise ValueError("pseudonymise needs a non-empty salt")
+    s = ids if isinstance(ids, pd.Series) else pd.Series(ids)
+    text = _as_text(s)
+    valid = (text.str.strip() != "").to_numpy() & s.notna().to_numpy()
+    out = np.full(len(s), None, dtype=object)
+    if valid.any():
+        codes, uniq = pd.factorize(text[valid])
+        prefix = f"{salt}:".encode()
+        hashed = np.array(
+            [hashlib.sha256(prefix + str(u).encode("utf-8")).hexdigest()[:16] for u in uniq],
+            dtype=object,
+        )
+        out[valid] = hashed[codes]
+    return pd.Series(out, index=s.index, dtype="object")
+
+
+# --------------------------------------------------------------------------------------------
+# money apportionment
+# --------------------------------------------------------------------------------------------
+
+
+def apportion(total: pd.Series, weight: pd.Series, group: pd.Series) -> pd.Series:
+    """Split each group's total across its rows in proportion to ``weight``, exact to the cent.
+
+    Largest-remainder rounding on integer cents: the parts of a group always sum to the
+    group's total (rounded to the cent). Groups whose weights are all zero split equally.
+
+    Parameters
+    ----------
+    total : Series
+        The group total, repeated on every row of the group.
+    weight : Series
+        Non-negative weights (e.g. price × quantity).
+    group : Series
+        Group key (e.g. order id).
+
+    Returns
+    -------
+    pandas.Series
+        Float amounts in currency units, same index.
+    """
+    idx = total.index
+    g = pd.factorize(pd.Series(group, index=idx))[0]
+    t_c = np.round(pd.Series(total, index=idx).to_numpy(dtype="float64") * 100.0)
+    w = np.clip(pd.Series(weight, index=idx).to_numpy(dtype="float64"), 0.0, None)
+    w = np.nan_to_num(w)
+    ng = g.max() + 1 if len(g) else 0
+    wsum = np.bincount(g, weights=w, minlength=ng)
+    zero = wsum[g] <= 0
+    w = np.where(zero, 1.0, w)
+    wsum = np.bincount(g, weights=w, minlength=ng)
+    exact = t_c * w / wsum[g]
+    base = np.floor(exact + 1e-9)
+    rem = np.round(np.bincount(g, weights=t_c, minlength=ng) / np.bincount(g, minlength=ng))
+    rem = rem - np.bincount(g, weights=base, minlength=ng)
+    frac = exact - base
+    order = np.lexsort((np.arange(len(g)), -frac, g))
+    pos = np.empty(len(g), dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(g[order])) + 1] if len(g) else np.array([], int)
+    run = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
+    pos[order] = run
+    cents = base + (pos < rem[g])
+    return pd.Series(cents / 100.0, index=idx)
+
+
+# --------------------------------------------------------------------------------------------
+# row accounting
+# --------------------------------------------------------------------------------------------
+
+
+def row_values_text(df: pd.DataFrame, limit: int = 400) -> pd.Series:
+    """Each row as ``column=value; …`` over its non-empty data cells (for rejects)."""
+    cols = _data_columns(df)
+    out = pd.Series("", index=df.index, dtype="str")
+    for c in cols:
+        v = _as_text(df[c]).str.strip()
+        has = v != ""
+        piece = (str(c) + "=" + v).where(has, "")
+        sep = pd.Series(np.where((out != "") & has, "; ", ""), index=df.index, dtype="str")
+        out = out + sep + piece
+    long = out.str.len() > limit
+    return out.where(~long, out.str.slice(0, limit - 1) + "…")
+
+
+@dataclass
+class Source:
+    """One input file, read and recognised.
+
+    Attributes
+    ----------
+    file : str
+        Display name (the file name; the full path when two inputs share a name).
+    format : str
+        Detected format name.
+    raw : pandas.DataFrame
+        :func:`read_raw` output (still holding personal data: adapters drop it).
+    encoding : str
+        Detected text encoding.
+    """
+
+    file: str
+    format: str
+    raw: pd.DataFrame
+    encoding: str = ""
+    blank_rows: list[int] = field(default_factory=list)
+    overlong_rows: list[int] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: str | Path, file: str, fmt: str = "") -> Source:
+        raw, enc = read_raw(path)
+        raw[SOURCE_FILE] = file
+        return cls(
+            file=file,
+            format=fmt,
+            raw=raw,
+            encoding=enc,
+            blank_rows=list(raw.attrs.get("blank_rows", [])),
+            overlong_rows=list(raw.attrs.get("overlong_rows", [])),
+        )
+
+    @property
+    def headers(self) -> list[str]:
+        return _data_columns(self.raw)
+
+
+def concat_sources(sources: Sequence[Source]) -> pd.DataFrame:
+    """Stack the raw frames of several files of one format (union of columns, ``""`` filled)."""
+    frames = [s.raw for s in sources]
+    if not frames:
+        return pd.DataFrame({SOURCE_FILE: [], SOURCE_ROW: []})
+    df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
+    df = df.reset_index(drop=True)
+    for c in _data_columns(df):
+        if df[c].isna().any():
+            df[c] = df[c].fillna("")
+    df.attrs = {}
+    return df
+
+
+class Ledger:
+    """Row accounting for the raw rows of one or more files of one format.
+
+    Every row starts alive; :meth:`reject` moves rows to the rejects with a reason (the first
+    reason wins). Noise rejections (blank, summary, duplicate rows) do not invalidate the
+    order a row belongs to; other rejections do (see :meth:`cascade`).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Rows with personal data already dropped, a RangeIndex, ``_source_file`` and
+        ``_source_row``.
+    table : str
+        Canonical table name (for the rejects' ``table`` column).
+    sources : sequence of Source
+        The files these rows come from (for blank rows, overlong rows and per-file counts).
+    """
+
+    def __init__(self, raw: pd.DataFrame, table: str, sources: Sequence[Source]):
+        self.raw = raw.reset_index(drop=True)
+        self.table = table
+        self.sources = list(sources)
+        n = len(self.raw)
+        self.alive = np.ones(n, dtype=bool)
+        self.invalid = np.zeros(n, dtype=bool)
+        self.key: pd.Series | None = None
+        self._parts: list[pd.DataFrame] = []
+        if n and any(s.overlong_rows for s in self.sources):
+            over = pd.Series(False, index=self.raw.index)
+            for s in self.sources:
+                if s.overlong_rows:
+                    over |= (self.raw[SOURCE_FILE] == s.file) & self.raw[SOURCE_ROW].isin(
+                        s.overlong_rows
+                    )
+            self.reject(over, "value in a column without a header")
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    @property
+    def alive_mask(self) -> pd.Series:
+        return pd.Series(self.alive, index=self.raw.index)
+
+    def where(self, pos: np.ndarray) -> pd.Series:
+        """``"row N"`` / ``"file row N"`` labels of rows at positions ``pos``."""
+        files = self.raw[SOURCE_FILE].to_numpy()[pos]
+        rows = self.raw[SOURCE_ROW].to_numpy()[pos].astype(str)
+        return pd.Series(files, dtype="str") + " row " + pd.Series(rows, dtype="str")
+
+    def reject(
+        self,
+        mask: pd.Series | np.ndarray,
+        reason: str | pd.Series | np.ndarray,
+        column: str | None = None,
+        noise: bool = False,
+    ) -> int:
+        """Reject the alive rows in ``mask``; returns how many were rejected.
+
+        ``reason`` is one text or a series aligned with the rows (positionally).
+        """
+        m = np.asarray(mask, dtype=bool) & self.alive
+        if not m.any():
+            return 0
+        pos = np.flatnonzero(m)
+        r = reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[pos]
+        self._parts.append(pd.DataFrame({"pos": pos, "column": column, "reason": r}))
+        self.alive[pos] = False
+        if not noise:
+            self.invalid[pos] = True
+        return len(pos)
+
+    def reject_parsed(self, p: Parsed, column: str, label: str = "") -> int:
+        """Reject rows whose cell failed to parse, with the parser's reason."""
+        reason = (label + " " + p.reason) if label else p.reason
+        return self.reject(p.bad, reason, column)
+
+    def reject_summary(self, id_col: str | None) -> int:
+        lab = summary_label(self.raw, id_col)
+        return self.reject(lab.notna(), "summary row (" + lab.fillna("") + ")", noise=True)
+
+    def reject_duplicates(self, full: pd.DataFrame | None = None) -> int:
+        """Reject exact duplicates of an earlier row (compared on ``full``'s data columns:
+        pass the frame that still has personal data, so rows differing only there differ)."""
+        src = full if full is not None else self.raw
+        first = duplicate_first(src, _data_columns(src))
+        dup = first >= 0
+        if not dup.any():
+            return 0
+        pos = np.flatnonzero(dup)
+        ref_file = self.raw[SOURCE_FILE].to_numpy()[first[pos]]
+        same = ref_file == self.raw[SOURCE_FILE].to_numpy()[pos]
+        ref_row = self.raw[SOURCE_ROW].to_numpy()[first[pos]].astype(str)
+        text = np.where(
+            same,
+            "duplicate of row " + ref_row.astype(object),
+            "duplicate of " + ref_file.astype(object) + " row " + ref_row.astype(object),
+        )
+        reason = np.full(len(self.raw), "", dtype=object)
+        reason[pos] = text
+        return self.reject(dup, reason, noise=True)
+
+    def reject_missing(self, values: pd.Series, column: str, what: str) -> int:
+        """Reject alive rows where ``values`` is missing, reason ``missing <what>``."""
+        return self.reject(values.isna().to_numpy(), f"missing {what}", column)
+
+    def reject_repeated(self, key: pd.Series, column: str | None, label: str) -> int:
+        """Reject alive rows whose ``key`` an earlier alive row already has (first one kept).
+
+        Reason: ``<label> <key> already at <file> row N``. Counted as noise: the first row
+        stands for the key.
+        """
+        k = key.where(self.alive_mask)
+        present = k.notna()
+        rep = present & k.duplicated(keep="first")
+        if not rep.any():
+            return 0
+        firsts = present & ~k.duplicated(keep="first")
+        first_pos = pd.Series(np.flatnonzero(firsts.to_numpy()), index=k[firsts].to_numpy())
+        ref = k[rep].map(first_pos).to_numpy(dtype=np.int64)
+        reason = np.full(len(k), "", dtype=object)
+        text = label + " " + k[rep].astype("str") + " already at " + self.where(ref).to_numpy()
+        reason[np.flatnonzero(rep.to_numpy())] = text.to_numpy()
+        return self.reject(rep, reason, column, noise=True)
+
+    def cascade(self, others: Sequence[Ledger] = (), what: str = "order") -> None:
+        """Reject every alive row sharing a ``key`` with a row rejected as invalid.
+
+        Orders are all-or-nothing: a line that cannot be read takes its order (all lines, and
+        the order row in another file) to the rejects, so no order reaches the table with
+        lines missing. ``others`` are ledgers of the same orders in other files.
+        """
+        ledgers = [self, *others]
+        recs = []
+        for led in ledgers:
+            if led.key is None:
+                continue
+            pos = np.flatnonzero(led.invalid & led.key.notna().to_numpy())
+            if len(pos):
+                recs.append(
+                    pd.DataFrame(
+                        {"key": led.key.to_numpy()[pos], "where": led.where(pos).to_numpy()}
+                    )
+                )
+        if not recs:
+            return
+        ref = pd.concat(recs, ignore_index=True).drop_duplicates("key").set_index("key")["where"]
+        for led in ledgers:
+            if led.key is None:
+                continue
+            hit = led.key.isin(ref.index).to_numpy() & led.alive
+            if hit.any():
+                where = led.key.map(ref).fillna("")
+                reason = what + " " + led.key.astype("str") + " incomplete: " + where + " rejected"
+                led.reject(hit, reason.to_numpy())
+
+    def rejects(self) -> pd.DataFrame:
+        """The rejected rows (:data:`REJECT_COLUMNS`), blank rows included, in file order."""
+        frames = []
+        if self._parts:
+            parts = pd.concat(self._parts, ignore_index=True)
+            sub = self.raw.iloc[parts["pos"].to_numpy()]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "table": self.table,
+                        "file": sub[SOURCE_FILE].to_numpy(),
+                        "row": sub[SOURCE_ROW].to_numpy(dtype=np.int64),
+                        "column": parts["column"].to_numpy(),
+                        "reason": parts["reason"].astype("object").to_numpy(),
+                        "values": row_values_text(sub).to_numpy(),
+                    }
+                )
+            )
+        for s in self.sources:
+            if s.blank_rows:
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "table": self.table,
+                            "file": s.file,
+                            "row": np.asarray(s.blank_rows, dtype=np.int64),
+                            "column": None,
+                            "reason": "blank row",
+                            "values": "",
+                        }
+                    )
+                )
+        if not frames:
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        out = pd.concat(frames, ignore_index=True)[REJECT_COLUMNS]
+        return out.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
+
+    def counts(self) -> list[FileCount]:
+        """``read == kept + rejected`` per file (blank rows are read and rejected)."""
+        out = []
+        files = self.raw[SOURCE_FILE].to_numpy() if len(self.raw) else np.array([], dtype=object)
+        for s in self.sources:
+            mine = files == s.file
+            n = int(mine.sum())
+            kept = int((mine & self.alive).sum())
+            blanks = len(s.blank_rows)
+            out.append(
+                FileCount(
+                    file=s.file,
+                    table=self.table,
+                    format=s.format,
+                    read=n + blanks,
+                    kept=kept,
+                    rejected=n - kept + blanks,
+                )
+            )
+        return out
+
+
+@dataclass
+class Part:
+    """Canonical order lines read from the files of one export format.
+
+    Attributes
+    ----------
+    format : str
+        Format name.
+    lines : pandas.DataFrame
+        Canonical columns plus ``_source_file`` / ``_source_row``; its index is the row
+        position in ``line_ledger.raw``.
+    line_ledger : Ledger
+        The ledger whose rows are the lines.
+    ledgers : list of Ledger
+        Every ledger of this format (the line ledger and, e.g., Taobao's 订单报表 ledger), each
+        with ``key`` = order id per row.
+    notes : list of str
+        What the reader should know (missing buyer id, dropped personal-data columns…).
+    """
+
+    format: str
+    lines: pd.DataFrame
+    line_ledger: Ledger
+    ledgers: list[Ledger]
+    notes: list[str] = field(default_factory=list)
+
+    def reject_orders(self, reasons: pd.Series) -> None:
+        """Reject every row of the given orders (``reasons``: order id → reason)."""
+        if reasons.empty:
+            return
+        for led in self.ledgers:
+            if led.key is None:
+                continue
+            hit = led.key.isin(reasons.index).to_numpy() & led.alive
+            if hit.any():
+                led.reject(hit, led.key.map(reasons).fillna("").to_numpy(), None)
+        keep = self.line_ledger.alive[self.lines.index.to_numpy()]
+        self.lines = self.lines[keep]
+
+
+def pick(df: pd.DataFrame, *names: str) -> str | None:
+    """The first of ``names`` that is a column of ``df`` (None if none is)."""
+    for n in names:
+        if n in df.columns:
+            return n
+    return None
+
+
+def first_filled(*series: pd.Series | None) -> pd.Series:
+    """Row-wise first non-missing value across id/text series (None if all missing)."""
+    out: pd.Series | None = None
+    for s in series:
+        if s is None:
+            continue
+        s = s.astype("object").where(s.notna() & (s.astype("str") != ""), None)
+        out = s if out is None else out.where(out.notna(), s)
+    return out if out is not None else pd.Series(dtype="object")
+
+
+def text_or_none(s: pd.Series) -> pd.Series:
+    """Stripped text (not otherwise changed), None for empty cells."""
+    t = _as_text(s).str.strip()
+    return t.astype("object").where(t != "", None)

@@ -1,0 +1,443 @@
+"""Selling points and complaints (卖点挖掘) from review text and search terms.
+
+Chinese text is segmented with jieba (its bundled dictionary only: nothing is downloaded),
+initialised once, quietly and deterministically; English text goes through the same path
+(jieba splits Latin words on spaces and punctuation), so one shop can mix both.
+
+A review becomes a set of **terms**. Segmentation is followed by three small rules that make
+review words read as selling points rather than single characters:
+
+* a negation (不, 没, 没有, 无, 未, not, no, ...) is glued to the next word: 不满意, not fit;
+* degree adverbs (很, 太, 非常, 有点, very, ...) are dropped;
+* a single-character word (好, 差, 多, 薄, 正 ...) is glued to the word before it in the same
+  clause: 质量很好 → 质量好, 客服态度差 → 客服 + 态度差, 线头多 → 线头多.
+
+Stop words and other single characters are dropped. Each term keeps the clause it came from,
+so every term can be shown with a real example phrase.
+
+**Lift** compares how often reviews with high and low ratings mention a term (document
+frequencies, additively smoothed)::
+
+    p_low  = (docs_low  + alpha) / (n_low  + 2 alpha)
+    p_high = (docs_high + alpha) / (n_high + 2 alpha)
+    lift_low = p_low / p_high,   lift_high = p_high / p_low
+
+A complaint theme is a term with a high ``lift_low``; a selling point one with a high
+``lift_high`` (both among terms in at least ``min_docs`` reviews).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ReviewMining",
+    "mine_reviews",
+    "product_points",
+    "search_terms",
+    "segment",
+    "term_stats",
+    "tokenizer",
+]
+
+NEGATIONS = frozenset(
+    ["不", "没", "没有", "无", "未", "别", "不是", "不太", "不够", "不会", "不能"]
+    + ["not", "no", "never", "don't", "didn't", "isn't", "wasn't", "doesn't", "won't"]
+)
+DEGREE = frozenset(
+    ["很", "太", "非常", "特别", "超", "超级", "挺", "比较", "真", "真的", "蛮", "有点", "有些"]
+    + ["略", "略微", "稍微", "十分", "相当", "更", "最", "还", "都", "也", "就", "好好"]
+    + ["very", "really", "too", "so", "quite", "pretty", "super", "bit", "little", "rather"]
+)
+STOP = frozenset(
+    ["的", "了", "是", "我", "也", "和", "就", "都", "在", "有", "这", "那", "个", "会", "还"]
+    + ["吧", "啊", "呢", "吗", "哦", "嗯", "呀", "哈", "啦", "么", "着", "给", "对", "又", "跟"]
+    + ["但是", "但", "不过", "可是", "而且", "并且", "就是", "还是", "感觉", "觉得", "东西"]
+    + ["宝贝", "这个", "一个", "一下", "已经", "还有", "收到", "购买", "买", "卖家", "商品"]
+    + ["以后", "之前", "现在", "然后", "因为", "所以", "如果", "虽然", "一直", "这次", "一点"]
+    + ["the", "a", "an", "and", "or", "but", "is", "are", "was", "were", "be", "been", "it"]
+    + ["this", "that", "these", "those", "i", "me", "my", "we", "our", "you", "your", "they"]
+    + ["to", "of", "in", "on", "for", "with", "at", "by", "from", "as", "have", "has", "had"]
+    + ["do", "does", "did", "will", "would", "can", "could", "just", "also", "than", "then"]
+    + ["one", "get", "got", "item", "product", "bought", "buy", "order", "ordered", "its"]
+)
+# Clause breaks: punctuation, spaces and the conjunctions that turn a review around.
+_CLAUSE = re.compile(r"[，,。.!！?？;；:：、~～/|()（）\[\]【】\"“”‘’\n\t]+|但是|不过|可是|就是|但")
+_WORD = re.compile(r"^[\w'\-]+$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@cache
+def tokenizer(words: tuple[str, ...] = ()):
+    """A jieba tokenizer from the bundled dictionary, initialised once and silently.
+
+    Parameters
+    ----------
+    words : tuple of str
+        Extra words to keep whole (e.g. category names such as ``t恤``).
+
+    Returns
+    -------
+    jieba.Tokenizer
+        A private instance per distinct ``words`` (the global ``jieba.dt`` is never touched),
+        so the segmentation of a text never depends on what ran before. jieba's log is
+        silenced (``jieba.setLogLevel``); its dictionary cache goes to the system temp folder.
+    """
+    import jieba
+
+    jieba.setLogLevel(logging.ERROR)
+    if not words:
+        tok = jieba.Tokenizer()
+        tok.initialize()
+        return tok
+    base = tokenizer()
+    tok = jieba.Tokenizer()
+    tok.FREQ, tok.total = dict(base.FREQ), base.total
+    tok.initialized = True
+    for w in words:
+        tok.add_word(w, freq=10**6)
+    return tok
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE.split(text) if c]
+
+
+def _terms_of(text: str, tok, glue: bool = True) -> list[tuple[str, str]]:
+    """(term, clause) pairs of one text, in order, each term once."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for clause in _clauses(str(text).lower()):
+        words: list[str] = []
+        neg = ""
+        for w in tok.lcut(clause):
+            w = w.strip()
+            if not w or not _WORD.match(w):
+                continue
+            if w in NEGATIONS:
+                neg = w
+                continue
+            if w in DEGREE:
+                continue
+            if neg:
+                words.append(neg + (" " if neg.isascii() else "") + w)
+                neg = ""
+                continue
+            if glue and len(w) == 1 and _CJK.match(w) and w not in STOP and words:
+                words[-1] = words[-1] + w
+                continue
+            words.append(w)
+        for w in words:
+            short = 1 if not glue else 2
+            keep = w not in STOP and (len(w) >= short if _CJK.search(w) else len(w) >= 3)
+            keep = keep and not w.replace(".", "").isdigit()
+            if keep and w not in seen:
+                seen.add(w)
+                out.append((w, clause))
+    return out
+
+
+def segment(texts: pd.Series, words: tuple[str, ...] = (), glue: bool = True) -> pd.DataFrame:
+    """Terms of each text: one row per (text, term), with the clause the term came from.
+
+    Parameters
+    ----------
+    texts : pandas.Series of str
+        Review texts or search terms (Chinese, English or mixed); missing values give no rows.
+    words : tuple of str
+        Extra words the tokenizer keeps whole (see :func:`tokenizer`).
+    glue : bool
+        Apply the single-character rule of the module docstring (reviews). Search terms use
+        ``glue=False``: there a single character such as 女 is a term of its own.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``doc`` (the index label of the text in ``texts``), ``term`` and ``clause``.
+        Each distinct text is segmented once (reviews repeat a lot), so the cost grows with
+        the number of distinct texts.
+    """
+    s = texts.dropna().astype(str)
+    uniq = pd.Index(s.unique())
+    tok = tokenizer(tuple(sorted(set(words))))
+    pairs = [_terms_of(t, tok, glue) for t in uniq]
+    lens = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))
+    flat = [p for ps in pairs for p in ps]
+    by_text = pd.DataFrame(
+        {
+            "text_i": np.repeat(np.arange(len(uniq)), lens),
+            "term": [p[0] for p in flat],
+            "clause": [p[1] for p in flat],
+        }
+    )
+    docs = pd.DataFrame({"doc": s.index, "text_i": uniq.get_indexer(s.to_numpy())})
+    out = docs.merge(by_text, on="text_i", how="inner", sort=False)
+    return out[["doc", "term", "clause"]].reset_index(drop=True)
+
+
+def term_stats(
+    reviews: pd.DataFrame,
+    low_max: float = 3,
+    high_min: float = 4,
+    min_docs: int = 5,
+    alpha: float = 0.5,
+    terms: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Frequency and rating lift of every term in the review texts.
+
+    Parameters
+    ----------
+    reviews : pandas.DataFrame
+        Canonical reviews (``rating``, ``text``; ``product_id`` optional).
+    low_max, high_min : float
+        A review is *low* when ``rating <= low_max`` and *high* when ``rating >= high_min``
+        (Taobao: 中差评 1-3 stars, 好评 4-5).
+    min_docs : int
+        Terms in fewer reviews are dropped (rare words make noisy lifts).
+    alpha : float
+        Additive smoothing of the document frequencies (see the module docstring).
+    terms : pandas.DataFrame, optional
+        Output of :func:`segment` on ``reviews["text"]`` when already computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term, sorted by ``docs`` (descending) then term: ``term``, ``docs``
+        (reviews mentioning it), ``share`` (of reviews with text), ``docs_high``, ``docs_low``,
+        ``lift_high``, ``lift_low``, ``mean_rating`` and ``example`` (the clause it most often
+        came from).
+    """
+    cols = ["term", "docs", "share", "docs_high", "docs_low", "lift_high", "lift_low",
+            "mean_rating", "example"]
+    if terms is None:
+        terms = segment(reviews["text"])
+    has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
+    rating = reviews["rating"]
+    n_all = int(has_text.sum())
+    n_low = int((has_text & (rating <= low_max)).sum())
+    n_high = int((has_text & (rating >= high_min)).sum())
+    if terms.empty or n_all == 0:
+        return pd.DataFrame(columns=cols)
+    t = terms.assign(rating=rating.reindex(terms["doc"]).to_numpy())
+    t = t.assign(low=t["rating"] <= low_max, high=t["rating"] >= high_min)
+    g = t.groupby("term", sort=True)
+    out = pd.DataFrame(
+        {
+            "docs": g["doc"].nunique(),
+            "docs_high": g["high"].sum(),
+            "docs_low": g["low"].sum(),
+            "mean_rating": g["rating"].mean(),
+        }
+    )
+    ex = (
+        t.groupby(["term", "clause"], sort=True)
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["term", "n", "clause"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("term")
+        .set_index("term")["clause"]
+    )
+    out["example"] = ex.reindex(out.index)
+    out = out[out["docs"] >= min_docs].copy()
+    p_low = (out["docs_low"] + alpha) / (n_low + 2 * alpha)
+    p_high = (out["docs_high"] + alpha) / (n_high + 2 * alpha)
+    out["lift_low"] = p_low / p_high
+    out["lift_high"] = p_high / p_low
+    out["share"] = out["docs"] / n_all
+    out = out.reset_index().sort_values(["docs", "term"], ascending=[False, True], kind="stable")
+    out[["docs", "docs_high", "docs_low"]] = out[["docs", "docs_high", "docs_low"]].astype("int64")
+    return out[cols].reset_index(drop=True)
+
+
+def product_points(
+    reviews: pd.DataFrame,
+    terms: pd.DataFrame,
+    stats: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    top: int = 3,
+    low_max: float = 3,
+    high_min: float = 4,
+) -> pd.DataFrame:
+    """Top selling points and complaints of each reviewed product.
+
+    A selling point of a product is a term with ``lift_high > 1`` mentioned in its high-rated
+    reviews; a complaint a term with ``lift_low > 1`` in its low-rated reviews; each ranked by
+    how many of the product's reviews mention it (ties: the higher lift, then the term).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per product with reviews, most reviewed first: ``product_id``, ``title`` (when
+        ``products`` or the reviews carry one), ``reviews``, ``mean_rating``, ``low_share``
+        (share of its reviews rated low), ``selling_points`` and ``complaints`` (terms joined
+        by " / ").
+    """
+    r = reviews[reviews["product_id"].notna()]
+    per = r.groupby("product_id", sort=True).agg(
+        reviews=("rating", "size"), mean_rating=("rating", "mean")
+    )
+    per["low_share"] = (r["rating"] <= low_max).groupby(r["product_id"]).mean()
+    t = terms.assign(
+        product_id=reviews["product_id"].reindex(terms["doc"]).to_numpy(),
+        rating=reviews["rating"].reindex(terms["doc"]).to_numpy(),
+    ).dropna(subset=["product_id"])
+    s = stats.set_index("term")
+
+    def best(mask: pd.Series, lift: str) -> pd.Series:
+        good = s.index[s[lift] > 1]
+        x = t[mask & t["term"].isin(good)]
+        c = x.groupby(["product_id", "term"], sort=True).size().rename("n").reset_index()
+        c["lift"] = s[lift].reindex(c["term"]).to_numpy()
+        c = c.sort_values(
+            ["product_id", "n", "lift", "term"],
+            ascending=[True, False, False, True],
+            kind="stable",
+        )
+        c = c.groupby("product_id", sort=False).head(top)
+        return c.groupby("product_id", sort=True)["term"].agg(" / ".join)
+
+    per["selling_points"] = best(t["rating"] >= high_min, "lift_high")
+    per["complaints"] = best(t["rating"] <= low_max, "lift_low")
+    per[["selling_points", "complaints"]] = per[["selling_points", "complaints"]].fillna("–")
+    per = per.reset_index()
+    if products is not None and "title" in products and products["title"].notna().any():
+        titles = products.drop_duplicates("product_id").set_index("product_id")["title"]
+        per.insert(1, "title", titles.reindex(per["product_id"]).to_numpy())
+    per = per.sort_values(["reviews", "product_id"], ascending=[False, True], kind="stable")
+    return per.reset_index(drop=True)
+
+
+@dataclass
+class ReviewMining:
+    """What :func:`mine_reviews` finds."""
+
+    terms: pd.DataFrame  # term_stats: every frequent term
+    selling_points: pd.DataFrame  # top terms by lift_high
+    complaints: pd.DataFrame  # top terms by lift_low
+    products: pd.DataFrame  # product_points
+    n_reviews: int
+    n_low: int
+    n_high: int
+
+
+def mine_reviews(
+    reviews: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    top: int = 10,
+    low_max: float = 3,
+    high_min: float = 4,
+    min_docs: int = 5,
+    min_lift: float = 1.5,
+) -> ReviewMining:
+    """Selling points and complaint themes of a shop's reviews, overall and per product.
+
+    Parameters
+    ----------
+    reviews : pandas.DataFrame
+        Canonical reviews.
+    products : pandas.DataFrame, optional
+        Canonical products, for titles.
+    top : int
+        Number of selling points and complaints returned.
+    low_max, high_min, min_docs
+        As in :func:`term_stats`.
+    min_lift : float
+        A selling point needs ``lift_high >= min_lift``, a complaint ``lift_low >= min_lift``
+        (1.5: mentioned at least half again as often on that side).
+
+    Returns
+    -------
+    ReviewMining
+        ``selling_points``: terms with ``lift_high >= min_lift``, highest lift first (ties: more
+        reviews, then the term), one term per example clause (发货 and 很快 both come from
+        发货很快: the phrase is shown once); ``complaints``: terms with
+        ``lift_low >= min_lift``,
+        likewise.
+    """
+    reviews = reviews.reset_index(drop=True)
+    terms = segment(reviews["text"])
+    stats = term_stats(reviews, low_max, high_min, min_docs, terms=terms)
+
+    def rank(lift: str) -> pd.DataFrame:
+        x = stats[stats[lift] >= min_lift]
+        x = x.sort_values([lift, "docs", "term"], ascending=[False, False, True], kind="stable")
+        x = x.drop_duplicates("example")  # 发货 and 很快 both come from 发货很快: show it once
+        return x.head(top).reset_index(drop=True)
+
+    has_text = reviews["text"].notna()
+    return ReviewMining(
+        terms=stats,
+        selling_points=rank("lift_high"),
+        complaints=rank("lift_low"),
+        products=product_points(reviews, terms, stats, products, 3, low_max, high_min),
+        n_reviews=int(has_text.sum()),
+        n_low=int((has_text & (reviews["rating"] <= low_max)).sum()),
+        n_high=int((has_text & (reviews["rating"] >= high_min)).sum()),
+    )
+
+
+def search_terms(
+    keywords: pd.DataFrame, as_of=None, months: int = 12, groups: bool = True
+) -> pd.DataFrame:
+    """What buyers type: the words inside search keywords, weighted by search volume.
+
+    Parameters
+    ----------
+    keywords : pandas.DataFrame
+        Canonical keywords (``keyword``, ``month``, ``search_volume``; ``group`` optional).
+    as_of : date-like, optional
+        Last month counted (default: the latest month in the table).
+    months : int
+        Volume is summed over the last ``months`` months; ``growth`` compares them with the
+        ``months`` before (NaN when that earlier window has no volume).
+    groups : bool
+        Teach the tokenizer the keyword groups (category words such as 连衣裙) first, so they
+        stay whole; terms equal to a group are flagged ``is_group``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term, by volume (descending) then term: ``term``, ``search_volume``,
+        ``share`` (of all keywords' volume: a keyword's volume counts once for each of its
+        terms, so shares of different terms overlap), ``keywords`` (how many keywords contain
+        it), ``growth`` and ``is_group``.
+    """
+    kw = keywords[keywords["keyword"].notna()]
+    end = pd.Timestamp(as_of) if as_of is not None else kw["month"].max()
+    end = end.to_period("M").to_timestamp()
+    lo = end - pd.DateOffset(months=months - 1)
+    prev_lo = lo - pd.DateOffset(months=months)
+    kw = kw[kw["month"] <= end]
+    vol = kw[kw["month"] >= lo].groupby("keyword", sort=True)["search_volume"].sum()
+    prev = kw[(kw["month"] >= prev_lo) & (kw["month"] < lo)].groupby("keyword")["search_volume"]
+    prev = prev.sum().reindex(vol.index)
+    group_words: tuple[str, ...] = ()
+    if groups and "group" in kw and kw["group"].notna().any():
+        group_words = tuple(sorted(kw["group"].dropna().astype(str).str.lower().unique()))
+    names = pd.Series(vol.index.to_numpy(), index=vol.index)
+    seg = segment(names, group_words, glue=False)
+    seg = seg.assign(vol=vol.reindex(seg["doc"]).to_numpy(), prev=prev.reindex(seg["doc"]).to_numpy())
+    g = seg.groupby("term", sort=True)
+    out = pd.DataFrame(
+        {
+            "search_volume": g["vol"].sum(),
+            "keywords": g["doc"].nunique(),
+            "prev": g["prev"].sum(min_count=1),
+        }
+    )
+    out["share"] = out["search_volume"] / vol.sum() if vol.sum() > 0 else np.nan
+    out["growth"] = out["search_volume"] / out["prev"].where(out["prev"] > 0) - 1
+    out["is_group"] = out.index.isin(list(group_words))
+    out = out.reset_index().sort_values(
+        ["search_volume", "term"], ascending=[False, True], kind="stable"
+    )
+    return out[["term", "search_volume", "share", "keywords", "growth", "is_group"]].reset_index(
+        drop=True
+    )
