@@ -9,8 +9,8 @@ matching bundles. A rule *A → B* says how often orders with A also hold B:
 
 Counting is a vectorised self-join of each order's distinct products on the order: in numpy,
 each order of k distinct products yields its k(k−1)/2 pairs through ``np.repeat`` offsets (no
-Python loop over orders), and pairs are counted by a single ``np.unique`` over 64-bit pair
-codes. A million order lines take about a second (``bench/bench_basket.py``).
+Python loop over orders), and pairs are counted by one sort of 64-bit pair codes
+(``bench/bench_basket.py`` times a million order lines).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import metrics
 
-__all__ = ["association_rules", "order_items", "pair_counts"]
+__all__ = ["association_rules", "bundle_summary", "order_items", "pair_counts"]
 
 RULE_COLUMNS = [
     "antecedent",
@@ -32,6 +32,16 @@ RULE_COLUMNS = [
     "confidence",
     "lift",
 ]
+
+
+def _sorted_counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of an int array and how often each occurs, by one sort (faster than
+    ``np.unique`` on large int64 arrays in numpy 2.x, which may take a slow hash path)."""
+    s = np.sort(a, kind="stable")
+    if len(s) == 0:
+        return s, np.zeros(0, np.int64)
+    start = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return s[start], np.diff(np.r_[start, len(s)])
 
 
 def order_items(
@@ -51,7 +61,8 @@ def order_items(
         code → product_id); the number of orders. Fully refunded lines still count: the buyer
         chose the products together.
     """
-    s = metrics.sales_lines(orders)
+    cols = ["order_id", "product_id", "status", "order_time", "paid_amount", "refund_amount"]
+    s = metrics.sales_lines(orders[cols])
     if as_of is not None:
         end = pd.Timestamp(as_of).normalize()
         keep = s["day"] <= end
@@ -61,7 +72,7 @@ def order_items(
     o_codes, o_uni = pd.factorize(s["order_id"], sort=False)
     i_codes, i_uni = pd.factorize(s["product_id"], sort=True)
     n_items = np.int64(max(len(i_uni), 1))
-    key = np.unique(o_codes.astype(np.int64) * n_items + i_codes)
+    key, _ = _sorted_counts(o_codes.astype(np.int64) * n_items + i_codes)
     out = pd.DataFrame({"order": key // n_items, "item": key % n_items})
     return out, pd.Index(i_uni), len(o_uni)
 
@@ -99,7 +110,7 @@ def pair_counts(order: np.ndarray, item: np.ndarray, max_items: int = 50) -> pd.
     second = first + 1 + offset
     a, b = item[first], item[second]
     n_items = np.int64(item.max() + 1)
-    codes, counts = np.unique(a * n_items + b, return_counts=True)
+    codes, counts = _sorted_counts(a * n_items + b)
     return pd.DataFrame({"a": codes // n_items, "b": codes % n_items, "n": counts})
 
 
@@ -165,3 +176,35 @@ def association_rules(
         kind="stable",
     )
     return r.drop(columns="_o").reset_index(drop=True)
+
+
+def bundle_summary(rules: pd.DataFrame, min_lift: float = 1.0) -> dict:
+    """Headline numbers of :func:`association_rules`: ``n_rules``, ``n_lifting`` (rules with
+    lift above ``min_lift``), the strongest rule by lift (``antecedent``, ``consequent``,
+    ``confidence``, ``lift``, ``orders_both``; None when there is none) and
+    ``n_antecedents`` (products with at least one lifting rule)."""
+    up = rules[rules["lift"] > min_lift]
+    out = {
+        "n_rules": len(rules),
+        "n_lifting": len(up),
+        "n_antecedents": int(up["antecedent"].nunique()),
+        "antecedent": None,
+        "consequent": None,
+        "confidence": float("nan"),
+        "lift": float("nan"),
+        "orders_both": 0,
+    }
+    if len(up):
+        top = up.sort_values(
+            ["lift", "orders_both", "antecedent", "consequent"],
+            ascending=[False, False, True, True],
+            kind="stable",
+        ).iloc[0]
+        out |= {
+            "antecedent": top["antecedent"],
+            "consequent": top["consequent"],
+            "confidence": float(top["confidence"]),
+            "lift": float(top["lift"]),
+            "orders_both": int(top["orders_both"]),
+        }
+    return out

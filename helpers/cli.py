@@ -1,4 +1,4 @@
-"""The ``playbook`` command: run, check, prepare, new-shop."""
+"""The ``playbook`` command: run, batch, check, prepare, new-shop."""
 
 from __future__ import annotations
 
@@ -54,12 +54,59 @@ class _pd_display:
 def cmd_run(a) -> int:
     from .runner import run_shop
 
-    only = [s.strip() for s in a.only.split(",")] if a.only else None
-    res = run_shop(a.shop_dir, a.out, a.as_of, a.lang, only, _params(a.p), timeout=a.timeout)
+    only = _only(a.only)
+    res = run_shop(
+        a.shop_dir,
+        a.out,
+        a.as_of,
+        a.lang,
+        only,
+        _params(a.p),
+        notebook_timeout=a.timeout,
+        pdf=a.pdf,
+    )
     for stem, why in res.failures.items():
         print(f"FAILED {stem}: {why}", file=sys.stderr)
     print(f"report: {res.out_dir / 'index.html'}")
+    _pdf_line(a.pdf, res.out_dir)
     return 1 if res.failures else 0
+
+
+def _only(spec: str | None) -> list[str] | None:
+    return [s.strip() for s in spec.split(",") if s.strip()] if spec else None
+
+
+def _pdf_line(wanted: bool, out_dir: Path) -> None:
+    from .report import PDF_HINT, chromium
+
+    if wanted and chromium() is None:
+        print(f"no PDF: {PDF_HINT}", file=sys.stderr)
+    elif wanted and (out_dir / "report.pdf").exists():
+        print(f"pdf: {out_dir / 'report.pdf'}")
+
+
+def cmd_batch(a) -> int:
+    from .batch import run_batch
+
+    res = run_batch(
+        a.shops,
+        a.out,
+        workers=a.workers,
+        scheduler=a.scheduler,
+        retries=a.retries,
+        timeout=a.timeout,
+        force=a.force,
+        only=_only(a.only),
+        as_of=a.as_of,
+        lang=a.lang,
+        params=_params(a.p),
+        pdf=a.pdf,
+    )
+    print(res.summary())
+    print(f"portfolio: {res.out_dir / 'index.html'} ({res.seconds:.1f} s)")
+    if a.pdf:
+        _pdf_line(True, res.out_dir)
+    return 0 if res.ok else 1
 
 
 def cmd_prepare(a) -> int:
@@ -83,9 +130,13 @@ def cmd_new_shop(a) -> int:
     for f in map(Path, a.files):
         raw, _ = read_raw(f)
         fmt = detect(list(raw.columns), f)
-        table = {"taobao_orders": "orders", "taobao_items": "orders",
-                 "taobao_item_report": "orders", "taobao_short": "orders",
-                 "shopify_orders": "orders"}.get(fmt)
+        table = {
+            "taobao_orders": "orders",
+            "taobao_items": "orders",
+            "taobao_item_report": "orders",
+            "taobao_short": "orders",
+            "shopify_orders": "orders",
+        }.get(fmt)
         if table is None:
             table = _canonical_table(list(raw.columns), f)
         tables.setdefault(table, []).append(f.name)
@@ -95,11 +146,17 @@ def cmd_new_shop(a) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     for f in map(Path, a.files):
         shutil.copy2(f, dest / f.name)
-    cfg = {"name": a.name or dest.name, "currency": a.currency, "timezone": "Asia/Shanghai",
-           "fiscal_year_start_month": 1, "lang": a.lang,
-           **{t: fs[0] if len(fs) == 1 else fs for t, fs in tables.items()}}
-    (dest / "shop.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False),
-                                    encoding="utf-8")
+    cfg = {
+        "name": a.name or dest.name,
+        "currency": a.currency,
+        "timezone": "Asia/Shanghai",
+        "fiscal_year_start_month": 1,
+        "lang": a.lang,
+        **{t: fs[0] if len(fs) == 1 else fs for t, fs in tables.items()},
+    }
+    (dest / "shop.yaml").write_text(
+        yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     print(f"wrote {dest / 'shop.yaml'}: check it, then `playbook check {dest}`")
     return 0
 
@@ -133,8 +190,38 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run the playbook on a shop folder")
     common(p)
     p.add_argument("--only", help="notebook numbers, e.g. 02,04")
-    p.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per notebook (wall clock)")
+    p.add_argument("--pdf", action="store_true", help="also report.pdf (needs Chromium)")
     p.set_defaults(fn=cmd_run)
+    p = sub.add_parser(
+        "batch",
+        help="run the playbook for many shops; portfolio index in --out",
+        description="SHOPS is a folder of shop folders or a text file listing them (one per "
+        "line). Each shop's report goes to OUT/<shop>/; OUT/index.html, portfolio.xlsx and "
+        "summary.txt cover all shops. Shops whose inputs, parameters and notebooks are "
+        "unchanged since the last run are skipped unless --force.",
+    )
+    p.add_argument("shops", metavar="SHOPS")
+    p.add_argument("--out", default="reports/batch", help="output folder (default reports/batch)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="local worker processes (default: number of CPUs)"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:8786",
+        help="run on an existing dask.distributed cluster instead",
+    )
+    p.add_argument(
+        "--retries", type=int, default=2, help="re-runs of a shop whose worker died (default 2)"
+    )
+    p.add_argument("--timeout", type=float, default=None, help="seconds per notebook (wall clock)")
+    p.add_argument("--force", action="store_true", help="run unchanged shops too")
+    p.add_argument("--only", help="notebook numbers, e.g. 00,02")
+    p.add_argument("--as-of", dest="as_of")
+    p.add_argument("--lang", choices=["zh", "en"])
+    p.add_argument("-p", action="append", metavar="name=value", help="notebook parameter")
+    p.add_argument("--pdf", action="store_true", help="also report.pdf per shop (Chromium)")
+    p.set_defaults(fn=cmd_batch)
     p = sub.add_parser("check", help="load and validate only; print the load report")
     p.add_argument("shop_dir")
     p.add_argument("--as-of", dest="as_of")

@@ -301,7 +301,7 @@ def classify_rfm8(rfm: pd.DataFrame, threshold="mean") -> tuple[pd.DataFrame, pd
         On rfm's index: ``r_high`` (recency_days <= R threshold), ``f_high`` (frequency >= F
         threshold), ``m_high`` (monetary >= M threshold), ``rfm8`` (the class key).
     thresholds : pandas.DataFrame
-        ``measure, threshold, rule`` (rule: ``<=`` for recency, ``>=`` otherwise).
+        ``measure, cutoff, high_when`` (``<=`` for recency, ``>=`` otherwise).
     """
     t = rfm8_thresholds(rfm, threshold)
     r = rfm["recency_days"].to_numpy() <= t["recency"]
@@ -317,8 +317,8 @@ def classify_rfm8(rfm: pd.DataFrame, threshold="mean") -> tuple[pd.DataFrame, pd
     thr = pd.DataFrame(
         {
             "measure": ["recency_days", "frequency", "monetary"],
-            "threshold": [t["recency"], t["frequency"], t["monetary"]],
-            "rule": ["<=", ">=", ">="],
+            "cutoff": [t["recency"], t["frequency"], t["monetary"]],
+            "high_when": ["<=", ">=", ">="],
         }
     )
     return classes, thr
@@ -508,17 +508,32 @@ def cohort_retention(co: pd.DataFrame, as_of=None, max_age: int = 12) -> pd.Data
     return out[out["customers"] > 0]
 
 
-def retention_at(cohorts: pd.DataFrame, ages=(1, 3, 6, 12)) -> dict[int, float]:
-    """Size-weighted mean retention at each age over the cohorts observed at that age."""
-    out = {}
+def retention_curve(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """Size-weighted mean retention at each age ≥ 1 over the cohorts observed at that age.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``age`` (months after the first purchase), ``cohorts`` and ``customers`` (the cohorts
+        observed at that age and their size) and ``retention`` (sum of retained customers /
+        sum of cohort sizes; NaN when no cohort is that old yet).
+    """
+    ages = [c for c in cohorts.columns if c != "customers" and c >= 1]
+    size = cohorts["customers"].to_numpy(dtype=float)
+    rows = []
     for a in ages:
-        if a not in cohorts.columns:
-            out[a] = float("nan")
-            continue
-        seen = cohorts[a].notna()
-        size = cohorts.loc[seen, "customers"]
-        out[a] = float((cohorts.loc[seen, a] * size).sum() / size.sum()) if size.sum() else np.nan
-    return out
+        seen = cohorts[a].notna().to_numpy()
+        n = size[seen].sum()
+        kept = (cohorts[a].to_numpy()[seen] * size[seen]).sum()
+        rows.append(
+            {
+                "age": a,
+                "cohorts": int(seen.sum()),
+                "customers": int(n),
+                "retention": kept / n if n else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=["age", "cohorts", "customers", "retention"])
 
 
 def repurchase_intervals(co: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -594,7 +609,8 @@ def member_ladder(
     Returns
     -------
     pandas.DataFrame
-        One row per month: ``month``, ``new``, ``repeat``, ``fan`` (members at the month end),
+        One row per month: ``month``, ``new_members``, ``repeat_members``, ``fans`` (at the
+        month end),
         ``members``, ``joined`` (first purchases in the month), ``to_repeat`` and ``to_fan``
         (customers reaching that stage in the month), ``repeat_share`` ((repeat + fan) /
         members) and ``fan_share``.
@@ -616,9 +632,9 @@ def member_ladder(
     out = pd.DataFrame(
         {
             "month": _month_ts(np.arange(lo, hi + 1)),
-            "new": c1 - cr,
-            "repeat": cr - cf,
-            "fan": cf,
+            "new_members": c1 - cr,
+            "repeat_members": cr - cf,
+            "fans": cf,
             "members": c1,
             "joined": joined,
             "to_repeat": to_rep,
@@ -676,16 +692,19 @@ def forward_value(orders: pd.DataFrame, as_of, horizon_days: float = 90):
 
 
 def segment_value(segments: pd.DataFrame, column: str, order: list[str]) -> pd.DataFrame:
-    """Forward value per segment: mean P(alive), expected purchases and CLV.
+    """Forward value per segment: P(alive) of its repeat buyers, expected purchases and CLV.
 
-    ``segments`` holds ``column`` and the :func:`forward_value` columns per customer
-    (customers the models did not score count in ``customers`` only).
+    ``segments`` is :func:`customer_segments` with the forward-value columns (customers the
+    models did not score count in ``customers`` only). ``p_alive`` is the mean over the
+    segment's repeat buyers (``repeat_purchases`` > 0): BG/NBD gives every one-time buyer
+    P(alive) = 1, which says nothing, so a segment of one-time buyers shows NaN.
     """
     g = segments.groupby(column, sort=False)
+    repeat = segments[segments["repeat_purchases"] > 0].groupby(column, sort=False)
     out = pd.DataFrame(
         {
             "customers": g.size(),
-            "p_alive": g["p_alive"].mean(),
+            "p_alive": repeat["p_alive"].mean(),
             "expected_purchases": g["expected_purchases"].sum(),
             "clv": g["clv"].sum(),
         }
@@ -713,13 +732,16 @@ def customer_segments(
 
     Columns: ``customer_id``, the :func:`rfm_table` columns, the :func:`classify_rfm8` and
     :func:`score_rf` columns, ``stage`` (ladder stage at as-of) and, when ``value`` is given,
-    ``p_alive, expected_purchases, expected_spend, clv`` (NaN for customers not scored).
+    ``repeat_purchases`` (the models' frequency: repeat purchase days), ``p_alive,
+    expected_purchases, expected_spend, clv`` (NaN for customers not scored).
     """
     out = rfm.join(rfm8).join(scores)
     out["stage"] = member_stage(out["frequency"].to_numpy(), repeat_orders, fan_orders)
     if value is not None:
         cols = ["p_alive", "expected_purchases", "expected_spend", "clv"]
-        out = out.join(value[cols])
+        out = out.join(
+            value[cols].assign(repeat_purchases=value["frequency"])[["repeat_purchases", *cols]]
+        )
     return out.reset_index()
 
 

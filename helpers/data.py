@@ -85,8 +85,7 @@ def _validate(df: pd.DataFrame, table: str) -> tuple[pd.DataFrame, pd.DataFrame]
     fc = fc.assign(index=fc["index"].astype(int)).drop_duplicates("index")
     bad = df.loc[fc["index"].to_numpy()]
     reasons = [
-        f"{c['column'] or 'row'} fails {c['check']}: {c['failure_case']}"
-        for _, c in fc.iterrows()
+        f"{c['column'] or 'row'} fails {c['check']}: {c['failure_case']}" for _, c in fc.iterrows()
     ]
     rej = pd.DataFrame(
         {

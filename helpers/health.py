@@ -51,8 +51,14 @@ def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
     by_order = orders.assign(_r=orders["status"].map(rank)).groupby("order_id", sort=False)
     st = by_order["_r"].max().map({v: k for k, v in rank.items()})
     amt = by_order[["paid_amount", "refund_amount"]].sum()
-    t = amt.assign(status=st).groupby("status").agg(
-        orders=("paid_amount", "size"), paid=("paid_amount", "sum"), refunded=("refund_amount", "sum")
+    t = (
+        amt.assign(status=st)
+        .groupby("status")
+        .agg(
+            orders=("paid_amount", "size"),
+            paid_amount=("paid_amount", "sum"),
+            refund_amount=("refund_amount", "sum"),
+        )
     )
     t["order_share"] = t["orders"] / t["orders"].sum()
     t = t.reindex([s for s in rank if s in t.index][::-1])

@@ -42,6 +42,8 @@ from .metrics import order_values, sales_lines
 __all__ = [
     "TOTAL",
     "CrowdProfile",
+    "MarketView",
+    "analyse",
     "band_labels",
     "core_crowd",
     "crowd_profile",
@@ -186,8 +188,11 @@ def market_size(
         avg_price=("avg_price", "mean"),
         online_products=("online_products", "mean"),
     )
-    own = {"click_rate": "click_rate", "conversion_rate": "conversion_rate",
-           "order_value": "avg_price"}
+    own = {
+        "click_rate": "click_rate",
+        "conversion_rate": "conversion_rate",
+        "order_value": "avg_price",
+    }
     for factor, col in own.items():
         v = kw[col]
         kw[f"{factor}_source"] = np.where(v.notna(), "keywords", rates.loc[factor, "source"])
@@ -195,8 +200,18 @@ def market_size(
     kw["buyers"] = kw["search_volume"] * kw["click_rate"] * kw["conversion_rate"]
     kw["market_size"] = kw["buyers"] * kw["order_value"]
     kw = pd.concat([kw, _fiscal_cols(kw["month"], start_month)], axis=1)
-    cols = ["keyword", "group", "month", "fy", "quarter", "search_volume", *FACTORS, "buyers",
-            "market_size", "online_products"] + [f"{f}_source" for f in FACTORS]
+    cols = [
+        "keyword",
+        "group",
+        "month",
+        "fy",
+        "quarter",
+        "search_volume",
+        *FACTORS,
+        "buyers",
+        "market_size",
+        "online_products",
+    ] + [f"{f}_source" for f in FACTORS]
     return kw[cols].reset_index(drop=True)
 
 
@@ -249,8 +264,9 @@ def market_by_period(sized: pd.DataFrame, level: str = "year", by: str | None = 
     out = out.rename(columns={"pid": "period"})
     out["complete"] = out["months"] >= need
     out = out.sort_values(["key", "start"], kind="stable").reset_index(drop=True)
-    return out[["key", "period", "start", "months", "complete", "search_volume", "buyers",
-                "market_size"]]
+    return out[
+        ["key", "period", "start", "months", "complete", "search_volume", "buyers", "market_size"]
+    ]
 
 
 def quarterly_growth(sized: pd.DataFrame, by: str | None = "group") -> pd.DataFrame:
@@ -327,7 +343,7 @@ def forecast(sized: pd.DataFrame, by: str | None = "group", total: bool = True) 
     pandas.DataFrame
         Per key: ``years`` (complete fiscal years), ``last_fy``, ``market_last_year`` (last
         complete FY; without one, the months there are annualised and ``annualised`` is
-        True), ``market_mean`` (mean of complete FYs), ``growth_mean``, ``growth_low``,
+        True), ``market_prev_year`` (the complete FY before it, NaN if none), ``market_mean`` (mean of complete FYs), ``growth_mean``, ``growth_low``,
         ``growth_high``, ``growth_n`` (:func:`growth_range` of :func:`quarterly_growth`),
         ``market_next`` = ``market_mean × (1 + growth_mean)`` and ``market_next_low`` /
         ``market_next_high`` with the low/high growth (growth unknown: no growth),
@@ -342,6 +358,7 @@ def forecast(sized: pd.DataFrame, by: str | None = "group", total: bool = True) 
         gr = quarterly_growth(s, b)
         for key, y in yr.groupby("key", sort=True):
             full = y[y["complete"]]
+            prev = float(full["market_size"].iloc[-2]) if len(full) > 1 else np.nan
             if len(full):
                 last = float(full["market_size"].iloc[-1])
                 mean = float(full["market_size"].mean())
@@ -360,6 +377,7 @@ def forecast(sized: pd.DataFrame, by: str | None = "group", total: bool = True) 
                     "last_fy": last_fy,
                     "annualised": annualised,
                     "market_last_year": last,
+                    "market_prev_year": prev,
                     "market_mean": mean,
                     "growth_mean": st["growth_mean"],
                     "growth_low": st["growth_low"],
@@ -416,9 +434,7 @@ def opportunity(sized: pd.DataFrame, fc_keywords: pd.DataFrame, months: int = 12
     )
     if out["competition"].isna().all():
         out["competition"] = 1.0
-    out["opportunity"] = (
-        out["market_last_year"] * out["growth_mean"].fillna(0) / out["competition"]
-    )
+    out["opportunity"] = out["market_last_year"] * out["growth_mean"].fillna(0) / out["competition"]
     best = out["opportunity"].max()
     out["opportunity_index"] = 100 * out["opportunity"] / best if best and best > 0 else np.nan
     out = out.rename_axis("keyword").reset_index()
@@ -447,12 +463,81 @@ def shop_growth(orders: pd.DataFrame, start_month: int = 1) -> dict:
     q_first = g["lo"].dt.to_period("M").dt.to_timestamp() == g["lo"]
     q_end = g["hi"] + pd.Timedelta(days=1)
     full = q_first & (q_end.dt.day == 1) & (g["lo"] >= first) & (g["hi"] <= last)
-    full = full & (((q_end.dt.year - g["lo"].dt.year) * 12 + q_end.dt.month - g["lo"].dt.month) == 3)
+    full = full & (
+        ((q_end.dt.year - g["lo"].dt.year) * 12 + q_end.dt.month - g["lo"].dt.month) == 3
+    )
     g = g[full]
     prev = g["net"].reindex(g.index - 4)
     growth = g["net"].to_numpy() / prev.to_numpy() - 1
     growth = growth[np.isfinite(growth) & (prev.to_numpy() > 0)]
     return growth_range(growth)
+
+
+@dataclass
+class MarketView:
+    """Everything :func:`analyse` computes from the keywords table."""
+
+    rates: pd.DataFrame  # fallback_rates
+    sized: pd.DataFrame  # market_size: keyword × month
+    years: pd.DataFrame  # market_by_period(level="year", by="group")
+    quarters: pd.DataFrame  # market_by_period(level="quarter", by="group")
+    forecast: pd.DataFrame  # forecast(by="group") with the TOTAL row last
+    keywords: pd.DataFrame  # opportunity: keywords ranked
+    artifact: dict  # the market_forecast artifact
+    sources: dict  # factor -> {source: share of keyword-month rows}
+
+
+def _artifact(total_row: pd.Series) -> dict:
+    n = int(total_row["growth_n"])
+    g = {k: float(total_row[k]) if n else 0.0 for k in ("growth_mean", "growth_low", "growth_high")}
+    return {
+        **g,
+        "growth_n": n,
+        "market_last_year": float(total_row["market_last_year"]),
+        "market_next_year": float(total_row["market_next"]),
+        "market_next_low": float(total_row["market_next_low"]),
+        "market_next_high": float(total_row["market_next_high"]),
+        "market_next_from_last": float(total_row["market_next_from_last"]),
+        "market_mean": float(total_row["market_mean"]),
+        "years": int(total_row["years"]),
+        "fy_last": str(total_row["last_fy"]),
+        "source": "keywords",
+    }
+
+
+def analyse(
+    keywords: pd.DataFrame,
+    orders: pd.DataFrame | None,
+    traffic: pd.DataFrame | None = None,
+    assumptions: dict | None = None,
+    start_month: int = 1,
+    as_of=None,
+) -> MarketView:
+    """Market size per keyword and group, per month, quarter and year; forecast; opportunity.
+
+    One call for notebook 01: :func:`fallback_rates` → :func:`market_size` →
+    :func:`market_by_period` (years, quarters by group) → :func:`forecast` (by group, plus
+    the total) and, by keyword, :func:`opportunity`. ``artifact`` is the ``market_forecast``
+    artifact (:func:`market_forecast`); ``sources`` the share of keyword-month rows whose
+    click rate, conversion and order value came from each source.
+    """
+    rates = fallback_rates(orders, traffic, assumptions)
+    sized = market_size(keywords, rates, start_month, as_of)
+    fc = forecast(sized, "group")
+    fk = forecast(sized, "keyword", total=False)
+    return MarketView(
+        rates=rates,
+        sized=sized,
+        years=market_by_period(sized, "year", "group"),
+        quarters=market_by_period(sized, "quarter", "group"),
+        forecast=fc,
+        keywords=opportunity(sized, fk),
+        artifact=_artifact(fc.iloc[-1]),
+        sources={
+            f: sized[f"{f}_source"].value_counts(normalize=True).sort_index().to_dict()
+            for f in FACTORS
+        },
+    )
 
 
 def market_forecast(
@@ -474,33 +559,29 @@ def market_forecast(
     dict
         ``growth_mean``, ``growth_low``, ``growth_high``, ``growth_n``, ``market_last_year``,
         ``market_next_year``, ``market_next_low``, ``market_next_high``,
-        ``market_next_from_last``, ``source``, ``fy_last``.
+        ``market_next_from_last``, ``market_mean``, ``years``, ``fy_last``, ``source``.
     """
-    out = dict.fromkeys(
-        ["market_last_year", "market_next_year", "market_next_low", "market_next_high",
-         "market_next_from_last", "fy_last"]
-    )
     if keywords is not None and len(keywords):
         rates = fallback_rates(orders, traffic, assumptions)
         sized = market_size(keywords, rates, start_month, as_of)
-        row = forecast(sized, by=None).iloc[0]
-        g = {k: row[k] for k in ("growth_mean", "growth_low", "growth_high", "growth_n")}
-        out.update(
-            market_last_year=float(row["market_last_year"]),
-            market_next_year=float(row["market_next"]),
-            market_next_low=float(row["market_next_low"]),
-            market_next_high=float(row["market_next_high"]),
-            market_next_from_last=float(row["market_next_from_last"]),
-            fy_last=str(row["last_fy"]),
-            source="keywords",
-        )
-    else:
-        g = shop_growth(orders, start_month) if orders is not None else growth_range([])
-        g.pop("growth_std", None)
-        out["source"] = "shop"
-    if not g["growth_n"]:
-        g = {"growth_mean": 0.0, "growth_low": 0.0, "growth_high": 0.0, "growth_n": 0}
-    out.update({k: (float(v) if k != "growth_n" else int(v)) for k, v in g.items()})
+        if len(sized):
+            return _artifact(forecast(sized, by=None).iloc[0])
+    g = shop_growth(orders, start_month) if orders is not None else growth_range([])
+    n = int(g["growth_n"])
+    out = dict.fromkeys(
+        [
+            "market_last_year",
+            "market_next_year",
+            "market_next_low",
+            "market_next_high",
+            "market_next_from_last",
+            "market_mean",
+            "years",
+            "fy_last",
+        ]
+    )
+    out.update({k: float(g[k]) if n else 0.0 for k in ("growth_mean", "growth_low", "growth_high")})
+    out.update(growth_n=n, source="shop")
     return out
 
 
@@ -555,8 +636,9 @@ def band_labels(edges: list[float]) -> list[str]:
 
 
 def _band(values: pd.Series, edges: list[float]) -> np.ndarray:
-    return np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float),
-                           side="right")
+    return np.searchsorted(
+        np.asarray(edges, dtype=float), values.to_numpy(dtype=float), side="right"
+    )
 
 
 def price_bands(
@@ -582,7 +664,7 @@ def price_bands(
     -------
     pandas.DataFrame
         One row per band, cheapest first: ``band`` (label), ``lo``, ``hi``, ``shop_sales``,
-        ``shop_share``, ``market_size``, ``market_share``, ``gap`` (market share − shop
+        ``shop_share``, ``market_size``, ``market_share``, ``share_gap`` (market share − shop
         share: positive where the market buys more than the shop sells), ``index``
         (shop share ÷ market share).
     """
@@ -616,7 +698,7 @@ def price_bands(
             "market_share": mk / np.nansum(mk) if np.nansum(mk) > 0 else np.nan,
         }
     )
-    out["gap"] = out["market_share"] - out["shop_share"]
+    out["share_gap"] = out["market_share"] - out["shop_share"]
     out["index"] = out["shop_share"] / out["market_share"].where(out["market_share"] > 0)
     return out
 
@@ -634,6 +716,7 @@ class CrowdProfile:
     start: pd.Timestamp
     end: pd.Timestamp
     has_buyers: bool
+    core: dict  # core_crowd: the numbers behind the one-sentence core crowd
 
 
 def crowd_profile(
@@ -664,7 +747,7 @@ def crowd_profile(
         customer types ``new``/``returning``), ``buyers`` (NaN without customer ids),
         ``orders``, ``sales``, ``sales_share``, ``order_share``, ``buyer_share``, ``aov``.
         Rows by sales within a dimension (bands cheapest first). A dimension whose column is
-        empty in every row is left out.
+        empty in every row is left out. ``core``: :func:`core_crowd`.
     """
     s = sales_lines(orders)
     end = pd.Timestamp(as_of).normalize() if as_of is not None else s["day"].max()
@@ -714,7 +797,9 @@ def crowd_profile(
     tab["order_share"] = tab["orders"] / tot_orders if tot_orders else np.nan
     tab["buyer_share"] = tab["buyers"] / tot_buyers if has_buyers else np.nan
     tab["aov"] = tab["sales"] / tab["orders"]
-    return CrowdProfile(tab, [d for d, _ in dims], start, end, has_buyers)
+    prof = CrowdProfile(tab, [d for d, _ in dims], start, end, has_buyers, {})
+    prof.core = core_crowd(prof)
+    return prof
 
 
 def core_crowd(profile: CrowdProfile, top_regions: int = 3) -> dict:
@@ -741,18 +826,25 @@ def core_crowd(profile: CrowdProfile, top_regions: int = 3) -> dict:
         out.update(device=r["value"], device_share=float(r["sales_share"]))
     if "province" in profile.dimensions and len(top("province")):
         p = top("province").head(top_regions)
-        out.update(regions="、".join(p["value"]), region_share=float(p["sales_share"].sum()),
-                   n_regions=len(p))
+        out.update(
+            regions="、".join(p["value"]),
+            region_share=float(p["sales_share"].sum()),
+            n_regions=len(p),
+        )
     if "city" in profile.dimensions and len(top("city")):
         r = top("city").iloc[0]
         out.update(city=r["value"], city_share=float(r["sales_share"]))
     b = top("order_value_band")
     if len(b):
         r = b.sort_values(["orders", "value"], ascending=[False, True], kind="stable").iloc[0]
-        out.update(band=r["value"], band_share=float(r["order_share"]),
-                   band_sales_share=float(r["sales_share"]))
+        out.update(
+            band=r["value"],
+            band_share=float(r["order_share"]),
+            band_sales_share=float(r["sales_share"]),
+        )
     if "customer_type" in profile.dimensions:
         c = t[t["dimension"] == "customer_type"].set_index("value")["sales_share"]
-        out.update(returning_share=float(c.get("returning", 0.0)),
-                   new_share=float(c.get("new", 0.0)))
+        out.update(
+            returning_share=float(c.get("returning", 0.0)), new_share=float(c.get("new", 0.0))
+        )
     return out

@@ -16,9 +16,7 @@ SALE_STATUSES = ("paid", "partially_refunded", "refunded")
 def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     """Purchase lines with a ``net`` column (net sales) and a ``day`` column (midnight)."""
     s = orders[orders["status"].isin(SALE_STATUSES)]
-    return s.assign(
-        net=s["paid_amount"] - s["refund_amount"], day=s["order_time"].dt.normalize()
-    )
+    return s.assign(net=s["paid_amount"] - s["refund_amount"], day=s["order_time"].dt.normalize())
 
 
 def daily_sales(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:

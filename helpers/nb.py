@@ -60,6 +60,7 @@ class Context:
         pct: list[str] = (),
         ints: list[str] = (),
         dec: dict[str, int] | None = None,
+        values: list[str] = (),
         rows: int = 20,
         index: bool = False,
     ) -> None:
@@ -73,6 +74,8 @@ class Context:
             out[c] = out[c].map(narrative.pct)
         for c in ints:
             out[c] = out[c].map(narrative.num)
+        for c in values:  # canonical codes (status, role, channel …) in the report language
+            out[c] = out[c].map(lambda v: narrative.label(_value_key(v), self.lang))
         for c, d in (dec or {}).items():
             out[c] = out[c].map(lambda v, d=d: narrative.num(v, d))
         for c in out.columns:
@@ -89,6 +92,10 @@ class Context:
 
     def load(self, name: str):
         return artifacts.load(self.out_dir, name)
+
+
+def _value_key(v) -> str:
+    return "paid_status" if v == "paid" else str(v)
 
 
 def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Context:

@@ -35,6 +35,10 @@ from . import metrics
 from .schema import ROLES
 
 __all__ = [
+    "price_band_summary",
+    "stock_risk",
+    "backtest_summary",
+    "role_summary",
     "abc_analysis",
     "abc_summary",
     "classify_lifecycle",
@@ -107,7 +111,9 @@ def product_catalogue(
         else the first sale. Products that appear only in the orders are added; sorted by
         ``product_id``.
     """
-    s = metrics.sales_lines(orders)
+    cols = ["product_id", "status", "order_time", "unit_price", "paid_amount", "refund_amount"]
+    cols += ["title"] if "title" in orders.columns else []
+    s = metrics.sales_lines(orders[cols])
     g = s.groupby("product_id", sort=True)
     seen = pd.DataFrame(
         {
@@ -162,29 +168,61 @@ def daily_product_sales(
         sold — cost × quantity × the kept share of the line (net / paid), so a fully refunded
         line costs nothing (the goods came back); NaN when the product has no cost.
     """
-    s = metrics.sales_lines(orders)
-    kept = np.clip(_div(s["net"], s["paid_amount"]), 0, 1)
-    kept = np.nan_to_num(kept, nan=0.0)
-    cost = _col(catalogue, "cost")
-    if cost is not None:
-        unit_cost = s["product_id"].map(catalogue.set_index("product_id")["cost"]).to_numpy(float)
+    cols = [
+        "order_id",
+        "product_id",
+        "status",
+        "order_time",
+        "quantity",
+        "paid_amount",
+        "refund_amount",
+    ]
+    s = metrics.sales_lines(orders[cols])
+    if s.empty:
+        return pd.DataFrame(
+            {
+                "product_id": pd.Series(dtype=object),
+                "day": pd.Series(dtype="datetime64[ns]"),
+                "net": 0.0,
+                "units": 0,
+                "orders": 0,
+                "cogs": 0.0,
+            }
+        ).iloc[:0]
+    net = s["net"].to_numpy(float)
+    qty = s["quantity"].to_numpy(float)
+    kept = np.nan_to_num(np.clip(_div(net, s["paid_amount"]), 0, 1), nan=0.0)
+    pcode, pids = pd.factorize(s["product_id"], sort=True)
+    if _col(catalogue, "cost") is not None:
+        cost = catalogue.drop_duplicates("product_id").set_index("product_id")["cost"]
+        unit_cost = cost.reindex(pids).to_numpy(float)[pcode]
     else:
         unit_cost = np.full(len(s), np.nan)
-    frame = pd.DataFrame(
+    day = s["day"].to_numpy("datetime64[D]").astype(np.int64)
+    d0 = day.min()
+    n_days = int(day.max() - d0) + 1
+    key = pcode.astype(np.int64) * n_days + (day - d0)
+    gk, keys = pd.factorize(key, sort=True)
+    n = len(keys)
+    ocode = pd.factorize(s["order_id"])[0].astype(np.int64)
+    first = ~pd.Series(ocode * len(pids) + pcode).duplicated().to_numpy()  # one per order
+    cogs = unit_cost * qty * kept
+    has_cost = np.bincount(gk, weights=np.isfinite(cogs), minlength=n) > 0
+    out = pd.DataFrame(
         {
-            "product_id": s["product_id"].to_numpy(),
-            "day": s["day"].to_numpy(),
-            "net": s["net"].to_numpy(float),
-            "units": np.where(s["net"].to_numpy() > 0, s["quantity"].to_numpy(), 0),
-            "order_id": s["order_id"].to_numpy(),
-            "cogs": unit_cost * s["quantity"].to_numpy() * kept,
+            "product_id": pids.to_numpy(dtype=object)[keys // n_days],
+            "day": (keys % n_days + d0).astype("datetime64[D]").astype("datetime64[ns]"),
+            "net": np.bincount(gk, weights=net, minlength=n),
+            "units": np.bincount(gk, weights=np.where(net > 0, qty, 0), minlength=n).astype(
+                np.int64
+            ),
+            "orders": np.bincount(gk, weights=first, minlength=n).astype(np.int64),
+            "cogs": np.where(
+                has_cost, np.bincount(gk, weights=np.nan_to_num(cogs), minlength=n), np.nan
+            ),
         }
     )
-    g = frame.groupby(["product_id", "day"], sort=True)
-    out = g[["net", "units"]].sum()
-    out["orders"] = g["order_id"].nunique()
-    out["cogs"] = g["cogs"].sum(min_count=1)
-    return out.reset_index()
+    return out
 
 
 def _window(daily: pd.DataFrame, as_of, days: int) -> pd.DataFrame:
@@ -316,7 +354,9 @@ def abc_summary(abc: pd.DataFrame) -> dict:
 # roles
 
 
-def role_behaviour(abc: pd.DataFrame, visitors: pd.Series | None = None) -> pd.DataFrame:
+def role_behaviour(
+    abc: pd.DataFrame, traffic: pd.DataFrame | None = None, as_of=None, days: int = 28
+) -> pd.DataFrame:
     """The role each product plays in the data, next to the role it was given.
 
     Rules, first match wins (thresholds are quartiles over the products that sold):
@@ -332,7 +372,8 @@ def role_behaviour(abc: pd.DataFrame, visitors: pd.Series | None = None) -> pd.D
     Parameters
     ----------
     abc : :func:`abc_analysis` (needs ``net_sales, units, price, margin, role``).
-    visitors : visitors per product (index product_id) over a recent window; optional.
+    traffic, as_of, days : product traffic rows give each product's visitors over the ``days``
+        days ending on ``as_of``; optional.
 
     Returns
     -------
@@ -341,9 +382,13 @@ def role_behaviour(abc: pd.DataFrame, visitors: pd.Series | None = None) -> pd.D
         (True/False where a role is assigned, None where it is not).
     """
     t = abc.copy()
-    t["visitors"] = (
-        t["product_id"].map(visitors).astype(float) if visitors is not None else np.nan
-    )
+    t["visitors"] = np.nan
+    if traffic is not None and as_of is not None and traffic["product_id"].notna().any():
+        end = _ts(as_of)
+        tr = traffic[traffic["product_id"].notna()]
+        tr = tr[(tr["date"] > end - days * DAY) & (tr["date"] <= end)]
+        vis = tr.groupby("product_id")["visitors"].sum()
+        t["visitors"] = t["product_id"].map(vis).astype(float)
     sold = t["net_sales"] > 0
     s = t[sold]
     units = t["units"].to_numpy(float)
@@ -390,7 +435,7 @@ def role_mix(behaviour: pd.DataFrame, target: Mapping[str, float] | None) -> pd.
     -------
     pandas.DataFrame
         One row per role in ``ROLES`` order: ``role, products, product_share, sales_share,
-        target_share, gap`` (product share − target), ``behaving`` (products of that role whose
+        target_share, mix_gap`` (product share − target), ``behaving`` (products of that role whose
         behaviour matches it) and ``behaving_share``. The assigned role is used where present,
         the behaviour where not (column ``basis``: ``assigned`` or ``behaviour``).
     """
@@ -420,9 +465,43 @@ def role_mix(behaviour: pd.DataFrame, target: Mapping[str, float] | None) -> pd.
             "behaving": match.to_numpy(int),
         }
     )
-    out["gap"] = out["product_share"] - out["target_share"]
+    out["mix_gap"] = out["product_share"] - out["target_share"]
     out["behaving_share"] = _div(out["behaving"], out["products"])
     out["basis"] = "assigned" if assigned else "behaviour"
+    return out
+
+
+def role_summary(behaviour: pd.DataFrame, mix: pd.DataFrame) -> dict:
+    """Headline numbers of the role analysis.
+
+    Returns
+    -------
+    dict
+        ``basis`` (``assigned`` or ``behaviour``), ``n_assigned`` (products with a role),
+        ``n_match`` / ``match_share`` (assigned products behaving as their role), ``n_tail``
+        (products playing no clear role), ``gap_role`` / ``gap`` (the role furthest from its
+        target share, signed product share − target; None/NaN without a target),
+        ``traffic_sales_share`` and ``profit_sales_share`` (sales shares of the two roles).
+    """
+    assigned = behaviour["role"].notna()
+    n_match = int((behaviour["role_match"] == True).sum())  # noqa: E712 (object column)
+    out = {
+        "basis": mix["basis"].iloc[0] if len(mix) else "behaviour",
+        "n_assigned": int(assigned.sum()),
+        "n_match": n_match,
+        "match_share": n_match / int(assigned.sum()) if assigned.any() else float("nan"),
+        "n_tail": int((behaviour["behaviour_role"] == "tail").sum()),
+        "gap_role": None,
+        "gap": float("nan"),
+    }
+    g = mix.dropna(subset=["mix_gap"])
+    if len(g):
+        j = g["mix_gap"].abs().to_numpy().argmax()
+        out["gap_role"] = g["role"].iloc[j]
+        out["gap"] = float(g["mix_gap"].iloc[j])
+    share = mix.set_index("role")["sales_share"]
+    out["traffic_sales_share"] = float(share.get("traffic", np.nan))
+    out["profit_sales_share"] = float(share.get("profit", np.nan))
     return out
 
 
@@ -524,9 +603,7 @@ def product_funnel(
     tr = tr[(tr["date"] > end - days * DAY) & (tr["date"] <= end)]
     counts = tr.groupby("product_id")[list(_FUNNEL_COLS)].sum(min_count=1)
     counts = counts.reset_index()
-    f = counts.merge(
-        catalogue[["product_id", "title", "category"]], on="product_id", how="left"
-    )
+    f = counts.merge(catalogue[["product_id", "title", "category"]], on="product_id", how="left")
     t = diagnose_funnel(f, min_visitors=min_visitors, tolerance=tolerance)
     order = t["stage"].map({"click": 0, "detail": 0, "checkout": 0, "ok": 1, "low_traffic": 2})
     t = t.assign(_o=order, _v=-t["visitors"].fillna(0))
@@ -534,8 +611,9 @@ def product_funnel(
     return t.reset_index(drop=True)
 
 
-def funnel_summary(funnel: pd.DataFrame, traffic: pd.DataFrame | None = None, as_of=None,
-                   days: int = 28) -> dict:
+def funnel_summary(
+    funnel: pd.DataFrame, traffic: pd.DataFrame | None = None, as_of=None, days: int = 28
+) -> dict:
     """Headline numbers of :func:`product_funnel`.
 
     Returns
@@ -737,8 +815,9 @@ def lifecycle_summary(lc: pd.DataFrame) -> dict:
 # hot-product tendency (爆款倾向)
 
 
-def _dense(daily: pd.DataFrame, ids: pd.Index, start: pd.Timestamp, end: pd.Timestamp,
-           col: str = "net") -> np.ndarray:
+def _dense(
+    daily: pd.DataFrame, ids: pd.Index, start: pd.Timestamp, end: pd.Timestamp, col: str = "net"
+) -> np.ndarray:
     """Products × days matrix of ``col`` from ``start`` to ``end`` (inclusive)."""
     d = daily[(daily["day"] >= start) & (daily["day"] <= end)]
     n_days = (end - start).days + 1
@@ -751,8 +830,14 @@ def _dense(daily: pd.DataFrame, ids: pd.Index, start: pd.Timestamp, end: pd.Time
 
 
 def _hot_scores(
-    cum: np.ndarray, i: int, age: np.ndarray, weeks: int, horizon: int, top: int,
-    min_t: float, max_age: int,
+    cum: np.ndarray,
+    i: int,
+    age: np.ndarray,
+    weeks: int,
+    horizon: int,
+    top: int,
+    min_t: float,
+    max_age: int,
 ) -> dict[str, np.ndarray]:
     """Sales-side 爆款 signal at day index ``i`` of a cumulative products × days matrix.
 
@@ -791,8 +876,9 @@ def _hot_scores(
     }
 
 
-def _peer_rates(traffic: pd.DataFrame | None, catalogue: pd.DataFrame, end: pd.Timestamp,
-                days: int) -> pd.DataFrame | None:
+def _peer_rates(
+    traffic: pd.DataFrame | None, catalogue: pd.DataFrame, end: pd.Timestamp, days: int
+) -> pd.DataFrame | None:
     """Conversion and add-to-cart per product over two windows, against category peers."""
     if traffic is None or not traffic["product_id"].notna().any():
         return None
@@ -984,8 +1070,9 @@ def hot_backtest(
         i = (a - lo).days + 1
         age = ((a.to_datetime64() - age0) / np.timedelta64(1, "D")).astype(float)
         age = np.nan_to_num(age, nan=0.0)
-        sc = _hot_scores(cum, i, age, opts["weeks"], opts["horizon"], top, opts["min_t"],
-                         opts["max_age_days"])
+        sc = _hot_scores(
+            cum, i, age, opts["weeks"], opts["horizon"], top, opts["min_t"], opts["max_age_days"]
+        )
         f = sc["flag"]
         times += f
         new = f & np.isnat(first)
@@ -1005,9 +1092,27 @@ def hot_backtest(
     res["hit"] = lead.gt(0).fillna(False).astype(bool)
     res["lead_days"] = lead.where(res["hit"])
     keep = res["first_flag"].notna() | res["entry_date"].notna()
-    return res[keep].sort_values(["first_flag", "product_id"], kind="stable").reset_index(
-        drop=True
-    )
+    return res[keep].sort_values(["first_flag", "product_id"], kind="stable").reset_index(drop=True)
+
+
+def backtest_summary(bt: pd.DataFrame) -> dict:
+    """Headline numbers of :func:`hot_backtest`: ``n_flagged`` (products flagged at least once),
+    ``n_hit`` (flagged and later top), ``precision`` (n_hit / n_flagged), ``n_entered`` (new
+    top products in the period), ``recall`` (share of them flagged before entering),
+    ``median_lead_days`` and ``min_lead_days`` over the hits."""
+    flagged = bt["first_flag"].notna()
+    entered = bt["entry_date"].notna()
+    hits = bt["hit"].astype(bool)
+    lead = bt.loc[hits, "lead_days"]
+    return {
+        "n_flagged": int(flagged.sum()),
+        "n_hit": int(hits.sum()),
+        "precision": float(hits.sum() / flagged.sum()) if flagged.any() else float("nan"),
+        "n_entered": int(entered.sum()),
+        "recall": float((hits & entered).sum() / entered.sum()) if entered.any() else float("nan"),
+        "median_lead_days": float(lead.median()) if len(lead) else float("nan"),
+        "min_lead_days": float(lead.min()) if len(lead) else float("nan"),
+    }
 
 
 def weekly_sales(daily: pd.DataFrame, product_ids, as_of, weeks: int = 12) -> pd.DataFrame:
@@ -1079,9 +1184,7 @@ def festival_uplift(
                 "uplift_observed": obs,
             }
         )
-    t = pd.DataFrame(
-        rows, columns=["key", "name_zh", "name_en", "uplift_prior", "uplift_observed"]
-    )
+    t = pd.DataFrame(rows, columns=["key", "name_zh", "name_en", "uplift_prior", "uplift_observed"])
     t["uplift"] = t["uplift_observed"].fillna(t["uplift_prior"])
     t["source"] = np.where(t["uplift_observed"].notna(), "history", "calendar")
     return t
@@ -1197,6 +1300,48 @@ def stock_cover(
     return t.drop(columns=["_s", "_sh", "_c"]).reset_index(drop=True)
 
 
+def stock_risk(
+    daily: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    as_of,
+    festivals=None,
+    horizon_days: int = 120,
+    velocity_days: int = 28,
+    default_lead_days: int = 21,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`stock_cover` against the festival nodes of the next ``horizon_days`` days.
+
+    Nodes come from :func:`helpers.calendar.festival_nodes` with the shop's ``festivals``
+    overrides, their uplift from :func:`festival_uplift`, and the festival days of the velocity
+    window are left out of the everyday rate.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The :func:`stock_cover` table, and the nodes ahead with ``window_start`` (pre-sale or
+        start), ``uplift`` and ``source``.
+    """
+    end = _ts(as_of)
+    nodes = cal.festival_nodes(end + DAY, end + horizon_days * DAY, festivals)
+    up = festival_uplift(daily, end, festivals)
+    nodes = nodes.merge(up[["key", "uplift", "source"]], on="key", how="left")
+    nodes["uplift"] = nodes["uplift"].fillna(nodes["weight"])
+    nodes["window_start"] = nodes["presale_start"].fillna(nodes["start"])
+    fd = cal.festival_days(end - (velocity_days - 1) * DAY, end, festivals)
+    festive = pd.DatetimeIndex(fd.loc[fd["phase"].notna(), "date"])
+    st = stock_cover(
+        daily,
+        catalogue,
+        end,
+        nodes,
+        dict(zip(nodes["key"], nodes["uplift"])),
+        velocity_days=velocity_days,
+        default_lead_days=default_lead_days,
+        festive_days=festive,
+    )
+    return st, nodes
+
+
 def stock_summary(stock: pd.DataFrame) -> dict:
     """``n_products``, ``n_<status>`` per status, ``median_cover`` (selling products),
     ``units_short`` (total shortfall), ``first_node`` (node of the first at-risk product, or
@@ -1275,9 +1420,46 @@ def price_bands(abc: pd.DataFrame, edges: list[float] | None = None, n: int = 5)
     out["sales_share"] = out["net_sales"] / tot if tot else np.nan
     out["sales_per_product"] = out["net_sales"] / out["products"]
     out["margin"] = _div(out["gp"], out["gp_net"])
-    cols = ["band", "lo", "hi", "products", "product_share", "net_sales", "sales_share", "units",
-            "sales_per_product", "margin"]
+    cols = [
+        "band",
+        "lo",
+        "hi",
+        "products",
+        "product_share",
+        "net_sales",
+        "sales_share",
+        "units",
+        "sales_per_product",
+        "margin",
+    ]
     return out[cols].reset_index(drop=True)
+
+
+def price_band_summary(bands: pd.DataFrame) -> dict:
+    """``top_band`` / ``top_share`` (the band with most sales), ``best_band`` /
+    ``best_per_product`` (highest sales per product), ``crowded_band`` / ``crowded_share`` /
+    ``crowded_sales`` (the band holding most products, with its share of products and of
+    sales), ``margin_band`` / ``margin`` (best gross margin, None/NaN without cost)."""
+    if bands.empty:
+        return {"top_band": None, "best_band": None, "crowded_band": None, "margin_band": None}
+    top = bands.loc[bands["sales_share"].idxmax()]
+    best = bands.loc[bands["sales_per_product"].idxmax()]
+    crowd = bands.loc[bands["products"].idxmax()]
+    out = {
+        "top_band": top["band"],
+        "top_share": float(top["sales_share"]),
+        "best_band": best["band"],
+        "best_per_product": float(best["sales_per_product"]),
+        "crowded_band": crowd["band"],
+        "crowded_share": float(crowd["product_share"]),
+        "crowded_sales": float(crowd["sales_share"]),
+        "margin_band": None,
+        "margin": float("nan"),
+    }
+    if bands["margin"].notna().any():
+        m = bands.loc[bands["margin"].idxmax()]
+        out["margin_band"], out["margin"] = m["band"], float(m["margin"])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -1296,8 +1478,21 @@ def product_scores(
     share, abc, abc_gp, behaviour_role, role_match, lifecycle, long_seller, hot_score,
     hot_flag, stock, stock_cover_days, stock_status, risk_node, funnel_stage``; missing parts are
     NaN/None."""
-    keep = ["product_id", "title", "category", "role", "price", "net_sales", "gross_profit",
-            "margin", "share", "abc", "abc_gp", "behaviour_role", "role_match"]
+    keep = [
+        "product_id",
+        "title",
+        "category",
+        "role",
+        "price",
+        "net_sales",
+        "gross_profit",
+        "margin",
+        "share",
+        "abc",
+        "abc_gp",
+        "behaviour_role",
+        "role_match",
+    ]
     t = behaviour[keep].copy()
 
     def join(df, cols, rename=None):
@@ -1311,7 +1506,10 @@ def product_scores(
 
     join(lifecycle_table, ["lifecycle", "long_seller"])
     join(hot, ["hot_score", "flag"], {"flag": "hot_flag"})
-    join(stock, ["stock", "cover_days", "status", "node"],
-         {"cover_days": "stock_cover_days", "status": "stock_status", "node": "risk_node"})
+    join(
+        stock,
+        ["stock", "cover_days", "status", "node"],
+        {"cover_days": "stock_cover_days", "status": "stock_status", "node": "risk_node"},
+    )
     join(funnel, ["stage"], {"stage": "funnel_stage"})
     return t

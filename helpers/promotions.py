@@ -37,27 +37,35 @@ import pandas as pd
 import yaml
 
 from . import calendar as cal
-from .metrics import order_values, sales_lines
+from .metrics import SALE_STATUSES, order_values, sales_lines
 
 __all__ = [
     "ROLES",
+    "basket_values",
     "campaign_calendar",
     "campaign_history",
-    "basket_values",
     "clearance_candidates",
+    "complete_through",
     "daily_funnel",
     "execution_plan",
     "fallback_targets",
     "forecast_campaigns",
     "free_shipping_threshold",
+    "gross_margin",
     "hero_forecast",
     "hero_group",
     "inventory_check",
     "load_templates",
     "new_customer_offer",
+    "plan_campaigns",
     "plan_fiscal_year",
+    "stock_plan",
+    "stock_summary",
+    "targets_for_year",
     "threshold_curve",
     "threshold_suggestion",
+    "watchlist_for",
+    "with_heroes",
     "write_plan_xlsx",
 ]
 
@@ -132,6 +140,27 @@ def daily_funnel(
     return out.reset_index()
 
 
+def complete_through(orders: pd.DataFrame, as_of) -> pd.Timestamp:
+    """The last day whose orders are settled, at most ``as_of``.
+
+    Trailing days whose orders are all still pending (or cancelled) are not complete yet: a
+    review that counted them as zero-sales days would report a collapse that is only unpaid
+    orders. Days without any order stay complete (a quiet day is a real zero).
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    day = orders["order_time"].dt.normalize()
+    o = orders[day <= as_of]
+    d = day[day <= as_of]
+    sold = d[o["status"].isin(SALE_STATUSES).to_numpy()]
+    if sold.empty:
+        return as_of
+    last = sold.max()
+    after = o.loc[(d > last).to_numpy(), "status"]
+    if len(after) and after.isin(["pending", "cancelled"]).all() and (after == "pending").any():
+        return last
+    return as_of
+
+
 def _visitor_growth(funnel: pd.DataFrame, as_of: pd.Timestamp) -> float:
     """Visitors in the last 365 days over the 365 before (clipped to 0.5-2; 1 without data)."""
     f = funnel.set_index("date")["visitors"]
@@ -149,10 +178,10 @@ def _visitor_growth(funnel: pd.DataFrame, as_of: pd.Timestamp) -> float:
 
 
 def plan_fiscal_year(as_of, start_month: int, targets_meta: dict | None = None) -> int:
-    """The fiscal year the plan is for: 02's target year, else the one holding the next day."""
+    """The fiscal year the plan is for: 02's target year, else the one after ``as_of``'s."""
     if targets_meta and targets_meta.get("fy") is not None:
         return int(targets_meta["fy"])
-    return int(cal.fiscal_year_of(pd.Timestamp(as_of) + pd.Timedelta(days=1), start_month))
+    return int(cal.fiscal_year_of(pd.Timestamp(as_of), start_month)) + 1
 
 
 def _series(name: str) -> str:
@@ -528,6 +557,35 @@ def forecast_campaigns(
     return res
 
 
+def plan_campaigns(
+    orders: pd.DataFrame,
+    fy: int,
+    start_month: int,
+    as_of,
+    traffic: pd.DataFrame | None = None,
+    campaigns: pd.DataFrame | None = None,
+    targets_daily: pd.DataFrame | None = None,
+    festivals=None,
+    conversion_rate: float = 0.03,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The plan year's campaigns with their forecasts, in one call.
+
+    :func:`daily_funnel` → :func:`campaign_history` → :func:`campaign_calendar` →
+    :func:`forecast_campaigns`.
+
+    Returns
+    -------
+    (forecast, history, funnel).
+    """
+    funnel = daily_funnel(orders, traffic, end=as_of, conversion_rate=conversion_rate)
+    history = campaign_history(campaigns, funnel["date"].min(), as_of, festivals)
+    plan = campaign_calendar(fy, start_month, as_of, campaigns, festivals)
+    forecast = forecast_campaigns(plan, history, funnel, as_of, targets_daily, n_boot, seed)
+    return forecast, history, funnel
+
+
 # --------------------------------------------------------------------------------------------
 # targets fallback
 
@@ -549,6 +607,65 @@ def fallback_targets(
     out = days[["date", "fy", "half", "quarter", "month", "week"]].copy()
     out["target_sales"] = np.round(last * (1 + ambition), 2)
     return out
+
+
+def targets_for_year(
+    orders: pd.DataFrame,
+    fy: int,
+    start_month: int,
+    as_of,
+    ambition: float,
+    market_forecast: dict | None = None,
+    festivals=None,
+) -> tuple[pd.DataFrame, str]:
+    """Daily targets for fiscal year ``fy`` when notebook 02's artifact is not for that year.
+
+    Uses :mod:`helpers.targets` the way notebook 02 does (last complete fiscal year's actual ×
+    (1 + market growth + ambition), split over the days by learned seasonality), with only the
+    data before the year starts (or up to ``as_of``, whichever is earlier), as if the target
+    had been set then. The market growth comes from 01's ``market_forecast`` (0 without it).
+    When that module cannot give a target, :func:`fallback_targets` does.
+
+    Returns
+    -------
+    (targets_daily, source): the ``targets_daily`` shape and ``"targets"`` or ``"fallback"``.
+    """
+    first, _ = cal.fiscal_year_bounds(fy, start_month)
+    cutoff = min(pd.Timestamp(as_of).normalize(), first - pd.Timedelta(days=1))
+    try:
+        from . import targets as tg
+        from .metrics import daily_sales
+
+        daily = daily_sales(orders[orders["order_time"] < cutoff + pd.Timedelta(days=1)])
+        last = tg.last_year_actual(daily, cutoff, start_month)
+        growth = {
+            k: float((market_forecast or {}).get(k) or 0.0)
+            for k in ("growth_mean", "growth_low", "growth_high")
+        }
+        annual = tg.annual_target(last["actual"], growth, ambition, max(fy - last["fy"], 1))
+        seas = tg.learn_seasonality(daily, festivals)
+        w = tg.day_weights(fy, start_month, seas, festivals=festivals, growth=annual["growth"])
+        d = tg.decompose(annual["annual_target"], w)
+        out = d[["date", "fy", "half", "quarter", "month", "week", "target_sales"]]
+        if out["target_sales"].sum() > 0:
+            return out.reset_index(drop=True), "targets"
+    except Exception:  # noqa: BLE001 - any failure of the other module: the documented fallback
+        pass
+    return fallback_targets(orders, fy, start_month, ambition), "fallback"
+
+
+def watchlist_for(
+    orders: pd.DataFrame, products: pd.DataFrame | None, traffic: pd.DataFrame | None, as_of
+) -> pd.DataFrame | None:
+    """03's hot watchlist computed through :mod:`helpers.products` (None when it cannot)."""
+    try:
+        from . import products as pm
+
+        cat = pm.product_catalogue(orders, products, as_of)
+        hot = pm.hot_tendency(pm.daily_product_sales(orders, cat), cat, as_of, traffic)
+        return hot[hot["flag"]].reset_index(drop=True)
+    except Exception:  # noqa: BLE001 - the fallback (top sellers) needs no watchlist
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,10 +723,13 @@ def hero_group(
     picks: list[tuple[str, str]] = []
     if hot_watchlist is not None and len(hot_watchlist):
         hw = hot_watchlist
-        if "hot_score" in hw and "rank" not in hw:
+        if "flag" in hw:
+            hw = hw[hw["flag"].fillna(False).astype(bool)]
+        rank = next((c for c in ("watch_rank", "rank") if c in hw), None)
+        if rank:
+            hw = hw.sort_values([rank, "product_id"], kind="stable")
+        elif "hot_score" in hw:
             hw = hw.sort_values(["hot_score", "product_id"], ascending=[False, True], kind="stable")
-        elif "rank" in hw:
-            hw = hw.sort_values(["rank", "product_id"], kind="stable")
         for pid in hw["product_id"].astype(str):
             if len(picks) >= n_hot:
                 break
@@ -711,6 +831,27 @@ def hero_forecast(
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
 
 
+def with_heroes(
+    forecast: pd.DataFrame,
+    heroes: pd.DataFrame,
+    orders: pd.DataFrame,
+    history: pd.DataFrame,
+    as_of,
+    clearance: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """``forecast`` plus ``heroes`` (';'-joined product ids each campaign backs, as
+    :func:`hero_forecast` picks them) and ``hero_units`` (their expected units)."""
+    units = hero_forecast(forecast, heroes, orders, history, as_of, clearance)
+    if units.empty:
+        return forecast.assign(heroes="", hero_units=0.0)
+    g = units.groupby("campaign_id", sort=False)
+    ids = g["product_id"].agg(";".join)
+    return forecast.assign(
+        heroes=forecast["campaign_id"].map(ids).fillna(""),
+        hero_units=forecast["campaign_id"].map(g["units"].sum()).fillna(0.0),
+    )
+
+
 def inventory_check(
     hero_units: pd.DataFrame,
     plan: pd.DataFrame,
@@ -802,6 +943,95 @@ def inventory_check(
     return h[cols].reset_index(drop=True)
 
 
+def stock_plan(
+    forecast: pd.DataFrame,
+    heroes: pd.DataFrame,
+    orders: pd.DataFrame,
+    history: pd.DataFrame,
+    products: pd.DataFrame | None,
+    as_of,
+    clearance: pd.DataFrame | None = None,
+    lead_time_days: int = 21,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Heroes' units per campaign, the stock check per campaign and its summary per hero.
+
+    :func:`hero_forecast` → :func:`inventory_check` → :func:`stock_summary`.
+    """
+    units = hero_forecast(forecast, heroes, orders, history, as_of, clearance)
+    check = inventory_check(units, forecast, orders, products, as_of, lead_time_days)
+    return units, check, stock_summary(check)
+
+
+def stock_summary(check: pd.DataFrame) -> pd.DataFrame:
+    """Per hero over the year: stock, campaign units, reorders and the first order date.
+
+    Returns ``product_id, title, stock, campaigns, campaign_units, reorder_qty, reorders,
+    first_order_date`` (the earliest latest-order-date of a needed reorder), ``status`` (the
+    worst: too_late > reorder > no_stock_data > ok), sorted by first order date.
+    """
+    cols = [
+        "product_id",
+        "title",
+        "stock",
+        "campaigns",
+        "campaign_units",
+        "reorder_qty",
+        "reorders",
+        "first_order_date",
+        "status",
+    ]
+    if check.empty:
+        return pd.DataFrame(columns=cols)
+    rank = {"ok": 0, "no_stock_data": 1, "reorder": 2, "too_late": 3}
+    c = check.assign(_r=check["status"].map(rank), _need=check["reorder_qty"] > 0)
+    g = c.groupby("product_id", sort=True)
+    out = pd.DataFrame(
+        {
+            "title": g["title"].first(),
+            "stock": g["stock"].first(),
+            "campaigns": g["campaign_id"].nunique(),
+            "campaign_units": g["campaign_units"].sum(),
+            "reorder_qty": g["reorder_qty"].sum(),
+            "reorders": g["_need"].sum(),
+            "first_order_date": c[c["_need"]].groupby("product_id")["latest_order_date"].min(),
+            "_r": g["_r"].max(),
+        }
+    )
+    out["status"] = out["_r"].map({v: k for k, v in rank.items()})
+    out = out.reset_index().sort_values(["first_order_date", "product_id"], kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def gross_margin(
+    orders: pd.DataFrame,
+    products: pd.DataFrame | None,
+    default: float,
+    as_of=None,
+    window_days: int = 365,
+) -> float:
+    """The shop's gross margin over the last ``window_days``: 1 - cost of goods / net sales.
+
+    Lines whose product has no cost are left out; ``default`` (``assumptions.gross_margin``)
+    when no line has a cost.
+    """
+    if products is None or products.empty or products["cost"].isna().all():
+        return float(default)
+    s = sales_lines(orders)
+    if as_of is not None:
+        as_of = pd.Timestamp(as_of).normalize()
+        s = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
+    cost = s["product_id"].map(
+        products.drop_duplicates("product_id").set_index("product_id")["cost"]
+    )
+    has = cost.notna() & (s["paid_amount"] > 0)
+    net = s.loc[has, "net"].sum()
+    if net <= 0:
+        return float(default)
+    kept = (s.loc[has, "net"] / s.loc[has, "paid_amount"]).clip(0, 1)
+    cogs = (cost[has] * s.loc[has, "quantity"] * kept).sum()
+    return float(1 - cogs / net)
+
+
 # --------------------------------------------------------------------------------------------
 # marketing levers
 
@@ -824,9 +1054,10 @@ def threshold_curve(
 
     Returns
     -------
-    DataFrame ``threshold, discount, near`` (baskets in the band), ``lifted`` (= take_up ×
+    DataFrame ``spend_x`` (the threshold X), ``save_y`` (the discount Y), ``near`` (baskets in
+    the band), ``lifted`` (= take_up ×
     near), ``extra_sales`` (= take_up × Σ(X - v) over the band), ``qualifying`` (baskets ≥ X
-    before the offer), ``cost`` (= discount × (qualifying + lifted)), ``cost_per_extra`` (cost /
+    before the offer), ``cost`` (= save_y × (qualifying + lifted)), ``cost_per_extra`` (cost /
     extra sales) and ``margin_effect`` (= gross_margin × extra_sales - cost).
     """
     v = np.sort(np.asarray(baskets, dtype=float))
@@ -845,8 +1076,8 @@ def threshold_curve(
         cpe = np.where(extra > 0, cost / extra, np.nan)
     return pd.DataFrame(
         {
-            "threshold": x,
-            "discount": y,
+            "spend_x": x,
+            "save_y": y,
             "near": near.astype(int),
             "lifted": lifted,
             "extra_sales": extra,
@@ -897,15 +1128,15 @@ def threshold_suggestion(
     if candidates is None:
         candidates = _round_points(np.quantile(v, 0.5), np.quantile(v, 0.95))
     curve = threshold_curve(v, candidates, band, take_up, discount_rate, None, gross_margin)
-    best = curve.sort_values(["lifted", "threshold"], ascending=[False, True], kind="stable")
+    best = curve.sort_values(["lifted", "spend_x"], ascending=[False, True], kind="stable")
     best = best.iloc[0].to_dict()
     eff = curve.dropna(subset=["cost_per_extra"]).sort_values(
-        ["cost_per_extra", "threshold"], kind="stable"
+        ["cost_per_extra", "spend_x"], kind="stable"
     )
     best.update(
         baskets=len(v),
         median_basket=float(np.median(v)),
-        efficient_threshold=float(eff["threshold"].iloc[0]) if len(eff) else float("nan"),
+        efficient_threshold=float(eff["spend_x"].iloc[0]) if len(eff) else float("nan"),
         efficient_cost_per_extra=float(eff["cost_per_extra"].iloc[0]) if len(eff) else float("nan"),
     )
     return curve, best
@@ -932,7 +1163,7 @@ def free_shipping_threshold(
     if candidates is None:
         candidates = _round_points(np.quantile(v, 0.5), np.quantile(v, 0.75))
     curve = threshold_curve(v, candidates, band, take_up, 0.0, shipping_cost, gross_margin)
-    best = curve.sort_values(["margin_effect", "threshold"], ascending=[False, True], kind="stable")
+    best = curve.sort_values(["margin_effect", "spend_x"], ascending=[False, True], kind="stable")
     best = best.iloc[0].to_dict()
     best.update(baskets=len(v), median_basket=float(np.median(v)))
     return curve, best
@@ -950,7 +1181,7 @@ def new_customer_offer(
 
     Returns
     -------
-    (entry, summary): ``entry`` has ``product_id, title, new_customers, share, repeat_rate,
+    (entry, summary): ``entry`` has ``product_id, title, entry_customers, share, repeat_rate,
     first_order_value``; ``summary`` has ``new_customers, new_share`` (of buyers in the window),
     ``first_order_median``, ``repeat_rate``, ``coupon_threshold`` (the round price point at or
     above the median first order) and ``coupon`` (5% of it, rounded, at least 5).
@@ -958,7 +1189,7 @@ def new_customer_offer(
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
     s = s[s["customer_id"].notna()]
-    cols = ["product_id", "title", "new_customers", "share", "repeat_rate", "first_order_value"]
+    cols = ["product_id", "title", "entry_customers", "share", "repeat_rate", "first_order_value"]
     if s.empty:
         return pd.DataFrame(columns=cols), {}
     o = s.groupby(["customer_id", "order_id"], as_index=False).agg(
@@ -982,14 +1213,14 @@ def new_customer_offer(
     entry = pd.DataFrame(
         {
             "title": g["title"].last(),
-            "new_customers": g["customer_id"].nunique(),
+            "entry_customers": g["customer_id"].nunique(),
             "repeat_rate": fl[fl["mature"]].groupby("product_id")["repeat"].mean(),
             "first_order_value": g["value"].median(),
         }
     ).reset_index()
-    entry["share"] = entry["new_customers"] / max(len(new), 1)
+    entry["share"] = entry["entry_customers"] / max(len(new), 1)
     entry = entry.sort_values(
-        ["new_customers", "product_id"], ascending=[False, True], kind="stable"
+        ["entry_customers", "product_id"], ascending=[False, True], kind="stable"
     )
     med = float(new["value"].median()) if len(new) else float("nan")
     pts = _round_points(med, med * 2) if len(new) else np.array([np.nan])
@@ -1019,9 +1250,9 @@ def clearance_candidates(
     Returns
     -------
     DataFrame ``product_id, title, stock, units, cover_days, stock_value`` (stock × cost, or
-    × price × (1 - gross_margin) when cost is missing) ``, last_sale, discount`` (suggested:
-    30% above a year of cover, 20% above half a year, else 10%), sorted by stock value. A product
-    that sold nothing in the window has infinite cover.
+    × price × (1 - gross_margin) when cost is missing) ``, last_sale, markdown`` (suggested discount:
+    30% from a year of cover, else 20%), sorted by stock value. A product that sold nothing in
+    the window has infinite cover, shown as NaN ``cover_days``.
     """
     cols = [
         "product_id",
@@ -1031,7 +1262,7 @@ def clearance_candidates(
         "cover_days",
         "stock_value",
         "last_sale",
-        "discount",
+        "markdown",
     ]
     if products is None or products.empty or products["stock"].isna().all():
         return pd.DataFrame(columns=cols)
@@ -1057,7 +1288,8 @@ def clearance_candidates(
         }
     )
     out = out[out["cover_days"] >= min_cover_days]
-    out["discount"] = np.select([out["cover_days"] > 365, out["cover_days"] > 180], [0.3, 0.2], 0.1)
+    out["markdown"] = np.where(out["cover_days"] >= 365, 0.3, 0.2)
+    out["cover_days"] = out["cover_days"].replace(np.inf, np.nan)
     out = out.sort_values(["stock_value", "product_id"], ascending=[False, True], kind="stable")
     return out[cols].reset_index(drop=True)
 
@@ -1125,8 +1357,8 @@ def execution_plan(
 
     Returns
     -------
-    DataFrame ``campaign_id, campaign, task, role, owner, start, due, days, status`` sorted by
-    due date. Each template task's dates are its ``anchor`` day (launch = first day including
+    DataFrame ``campaign_id, campaign, task, role, owner, start, due, days, status, role_key``
+    sorted by due date. Each template task's dates are its ``anchor`` day (launch = first day including
     pre-sale, start, peak or end) plus its ``start``/``due`` offsets in days. Status: ``late``
     (due by ``as_of``), ``start_now`` (started by ``as_of``) or ``planned``.
     """
@@ -1134,7 +1366,18 @@ def execution_plan(
     templates = templates or load_templates()
     roles = templates["roles"]
     owners = owners or {}
-    cols = ["campaign_id", "campaign", "task", "role", "owner", "start", "due", "days", "status"]
+    cols = [
+        "campaign_id",
+        "campaign",
+        "task",
+        "role",
+        "owner",
+        "start",
+        "due",
+        "days",
+        "status",
+        "role_key",
+    ]
     if plan.empty:
         return pd.DataFrame(columns=cols)
     name_col = "name_en" if lang == "en" else "name_zh"

@@ -49,6 +49,7 @@ __all__ = [
     "issue_log",
     "lmdi",
     "operations_summary",
+    "ops_headline",
     "pacing",
     "rating_trend",
     "review_year",
@@ -288,6 +289,32 @@ def operations_summary(
     return out.tail(periods).reset_index(drop=True) if periods else out
 
 
+def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
+    """The last ``days`` against the same weekdays a year earlier (364 days before).
+
+    Returns ``visitors, conversion, order_value, net_sales, refund_rate`` of the recent window
+    and their changes (``*_chg``: recent / year-earlier - 1; NaN without a year of history).
+    """
+    f = funnel.set_index("date")
+    end = pd.Timestamp(as_of).normalize()
+    out = {}
+    for tag, e in (("", end), ("_ly", end - pd.Timedelta(days=364))):
+        w = f.loc[e - pd.Timedelta(days=days - 1) : e]
+        full = len(w) == days
+        v, b, sales = w["visitors"].sum(), w["buyers"].sum(), w["net_sales"].sum()
+        vals = {
+            "visitors": v,
+            "conversion": b / v if v else np.nan,
+            "order_value": sales / b if b else np.nan,
+            "net_sales": sales,
+            "refund_rate": w["refunds"].sum() / w["paid"].sum() if w["paid"].sum() else np.nan,
+        }
+        out.update({k + tag: (float(x) if full or not tag else np.nan) for k, x in vals.items()})
+    for k in ("visitors", "conversion", "order_value", "net_sales", "refund_rate"):
+        out[k + "_chg"] = out[k] / out[k + "_ly"] - 1 if out[k + "_ly"] else np.nan
+    return out
+
+
 def campaign_windows(
     campaigns: pd.DataFrame | None, first_day, as_of, festival_overrides=None
 ) -> pd.DataFrame:
@@ -493,11 +520,12 @@ def drilldown(
     * product: sales = units × net price per unit;
     * segment: sales = buyers × sales per buyer, the segment from ``segments``
       (``customer_id, segment``, e.g. 04's customer_segments) or new vs returning (first
-      purchase inside the period or before).
+      purchase inside the period or before: ``new_customers`` / ``returning_customers``).
 
     Returns
     -------
-    DataFrame ``key, sales_prev, sales_cur, change``, the factor contributions,
+    DataFrame ``key`` (``title`` too for products), ``sales_prev, sales_cur, change``, the
+    factor contributions,
     ``entry_exit`` and ``main`` (the largest part), the ``top`` keys by absolute change plus an
     ``other`` row, so that the column ``change`` adds up to the shop's change.
     """
@@ -519,7 +547,11 @@ def drilldown(
                 lab = ids.map(seg).fillna("other")
             else:
                 lab = pd.Series(
-                    np.where(first.reindex(ids).to_numpy() >= np.datetime64(a), "new", "returning"),
+                    np.where(
+                        first.reindex(ids).to_numpy() >= np.datetime64(a),
+                        "new_customers",
+                        "returning_customers",
+                    ),
                     index=w.index,
                 )
             g = w.assign(key=lab.to_numpy()).groupby("key")
@@ -562,6 +594,9 @@ def drilldown(
         other_row = pd.DataFrame([{"key": "other", **other.to_dict(), "main": None}])
         res = pd.concat([res.iloc[:top], other_row], ignore_index=True)
     res["key"] = res["key"].astype(str)
+    if by == "product":
+        titles = s.dropna(subset=["title"]).groupby("product_id")["title"].last()
+        res.insert(1, "title", res["key"].map(titles))
     return res
 
 
@@ -591,7 +626,7 @@ def ads_keywords(
     Returns
     -------
     (table, summary): ``keyword, spend, impressions, clicks, ctr, cpc, orders, conversion,
-    revenue, roas, profit, market_conversion, verdict`` sorted by spend; summary ``spend,
+    revenue, roas, ad_profit`` (gross_margin × revenue - spend) ``, market_conversion, verdict`` sorted by spend; summary ``spend,
     revenue, roas, breakeven_roas, wasted, wasted_share, grow, cut, natural_conversion,
     paid_conversion``.
     """
@@ -614,7 +649,7 @@ def ads_keywords(
     t["cpc"] = t["spend"] / t["clicks"].where(t["clicks"] > 0)
     t["conversion"] = t["orders"] / t["clicks"].where(t["clicks"] > 0)
     t["roas"] = t["revenue"] / t["spend"].where(t["spend"] > 0)
-    t["profit"] = gross_margin * t["revenue"].fillna(0) - t["spend"]
+    t["ad_profit"] = gross_margin * t["revenue"].fillna(0) - t["spend"]
     t["market_conversion"] = np.nan
     if keywords is not None and len(keywords) and "conversion_rate" in keywords:
         k = keywords.sort_values("month", kind="stable").groupby("keyword").tail(1)
@@ -651,7 +686,7 @@ def ads_keywords(
         ]
     ].reset_index(drop=True)
     spend = float(t["spend"].sum())
-    wasted = float(-t.loc[t["profit"] < 0, "profit"].sum())
+    wasted = float(-t.loc[t["ad_profit"] < 0, "ad_profit"].sum())
     summary = {
         "spend": spend,
         "revenue": float(t["revenue"].sum()),
@@ -715,9 +750,10 @@ def anomalies(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unusual days in sales, visitors, conversion or order value, with the likely driver.
 
-    See the module docstring for the baseline. A day is flagged when any metric's robust z
-    reaches ``threshold`` in absolute value; a day without sales is flagged when at least five
-    buyers were expected.
+    See the module docstring for the baseline. A day is flagged when the robust z of its sales
+    residual reaches ``threshold`` in absolute value (the factors are reported, not flagged on
+    their own: on small shops daily conversion and order value are noisy); a day without sales
+    is flagged when at least five buyers were expected.
 
     Returns
     -------
@@ -725,7 +761,7 @@ def anomalies(
     1), ``z`` (of sales), ``visitors_change, conversion_change, order_value_change`` (each
     factor against its own baseline), ``driver`` (visitors, conversion or order_value; the
     factor with the largest residual in the direction of the sales residual) and ``metric``
-    (the metric with the largest |z|); ``daily`` the whole series with ``expected`` for the
+    (the metric with the largest |z| that day); ``daily`` the whole series with ``expected`` for the
     chart. Without traffic (visitors estimated) the driver is buyers-or-order-value only.
     """
     f = funnel.reset_index(drop=True)
@@ -766,7 +802,7 @@ def anomalies(
         fit = ok & ~(np.abs(np.nan_to_num(zs)) >= threshold).any(axis=1)
     expected = np.exp(pred.sum(axis=1))
     exp_buyers = np.exp(pred[:, 0] + pred[:, 1])
-    flag = ok & (np.abs(np.nan_to_num(zs)) >= threshold).any(axis=1)
+    flag = ok & (np.abs(np.nan_to_num(zs[:, 3])) >= threshold)
     zero = (s <= 0) & (exp_buyers >= 5)
     estimated = bool(f.get("visitors_estimated", pd.Series(False)).all())
     names = np.array(["visitors", "conversion", "order_value"])
@@ -816,8 +852,8 @@ def campaign_lift(
     Returns
     -------
     ``windows`` plus ``days, actual, baseline, incremental`` (actual - baseline), ``lift``
-    (actual / baseline - 1), ``iroas`` (incremental / spend) and ``profit`` (gross_margin ×
-    incremental - spend), the last two only where spend is known.
+    (actual / baseline - 1), ``iroas`` (incremental / spend) and ``campaign_profit``
+    (gross_margin × incremental - spend), the last two only where spend is known.
     """
     f = funnel.set_index("date")
     days = f.index
@@ -850,7 +886,7 @@ def campaign_lift(
     out["lift"] = out["actual"] / out["baseline"] - 1
     spend = out["spend"].where(out["spend"] > 0) if "spend" in out else np.nan
     out["iroas"] = out["incremental"] / spend
-    out["profit"] = gross_margin * out["incremental"] - spend
+    out["campaign_profit"] = gross_margin * out["incremental"] - spend
     return out
 
 
@@ -905,7 +941,8 @@ def complaint_themes(
 
     The drop month is, among the last ``months``, the one whose mean rating fell most below
     the mean of the three months before it; its low-rating reviews (rating ≤ ``low_max``) are
-    compared with the low-rating reviews of those three months. Terms come from
+    compared with the low-rating reviews of those three months. Only complaint terms count:
+    those a low review mentions more often than a high one (in the four months). Terms come from
     :func:`helpers.text.segment` (jieba) when available, else from clauses split on
     punctuation.
 
@@ -934,10 +971,22 @@ def complaint_themes(
     prev_r = r[r["month"].isin(prev)]
     low_cur = cur_r[cur_r["rating"] <= low_max]
     low_prev = prev_r[prev_r["rating"] <= low_max]
-    terms = _segment(pd.concat([low_cur["text"], low_prev["text"]]))
+    both = pd.concat([cur_r, prev_r])
+    terms = _segment(both["text"])
+    rating = both["rating"].reindex(terms["doc"]).to_numpy()
+    low = rating <= low_max
+    # complaint terms only: mentioned more often in low than in high reviews of the window
+    n_low, n_high = (
+        max(int((both["rating"] <= low_max).sum()), 1),
+        max(int((both["rating"] > low_max).sum()), 1),
+    )
+    p_low = terms[low].groupby("term")["doc"].nunique() / n_low
+    p_high = terms[~low].groupby("term")["doc"].nunique().reindex(p_low.index).fillna(0) / n_high
+    complaint = p_low.index[(p_low > p_high).to_numpy()]
+    terms = terms[low & terms["term"].isin(complaint).to_numpy()]
     in_cur = terms["doc"].isin(low_cur.index)
     tc = terms[in_cur].groupby("term")["doc"].nunique()
-    tp = terms[~in_cur].groupby("term")["doc"].nunique()
+    tp = terms[terms["doc"].isin(low_prev.index)].groupby("term")["doc"].nunique()
     ex = terms[in_cur].groupby("term")["clause"].agg(lambda c: c.value_counts().index[0])
     out = pd.DataFrame({"docs": tc}).join(tp.rename("docs_before"), how="left").fillna(0)
     out["per_100"] = 100 * out["docs"] / max(len(cur_r), 1)

@@ -7,12 +7,31 @@ Output folder layout (``reports/<shop>/`` by default)::
     notebooks/NN_name.ipynb   executed notebooks (failures keep papermill's error banner)
     artifacts/            Parquet/JSON tables later notebooks and other tools read
     <shop>.xlsx           the key tables
+    run.json              as_of, lang, failures, KPIs, timings, input hash
+
+The report is written into a hidden folder beside the destination
+(``.<name>.partial-<host>-<pid>-<rand>``) and renamed into place only when complete: a run
+that dies leaves the previous report as it was. A run of some notebooks only (``only``)
+starts from a copy of the previous report, so the other pages stay.
+
+Speed: kernels are started one notebook ahead of need and import the notebooks' modules
+while they boot (:class:`KernelPool`); one HTML exporter serves every page; papermill and
+nbconvert are imported without the 3-second IRI grammar build jsonschema does on import.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import shutil
+import signal
+import socket
 import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,24 +40,262 @@ from .data import load_report, load_shop
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbook"
 
+# Imported by kernels while they boot, besides the notebooks' own import statements: modules
+# the helpers import lazily inside functions every notebook calls (charts.use_style → seaborn
+# → scipy.stats is ~2 s of every notebook's first cell).
+WARM_MODULES = ("pandas", "matplotlib.pyplot", "seaborn", "helpers.nb", "helpers.charts")
+
 
 @dataclass
 class RunResult:
     out_dir: Path
     notebooks: list[str]
     failures: dict[str, str] = field(default_factory=dict)  # stem -> "cell N: Error: msg"
+    kpis: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by step
+    name: str = ""
+    as_of: str = ""
+    lang: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
 
+def light_imports() -> None:
+    """Skip jsonschema's optional IRI checker (a 3 s grammar build on import) in this process.
+
+    nbformat validates notebooks with jsonschema, which imports ``rfc3987_syntax`` when it is
+    installed (it compiles a Lark grammar at import). Notebook validation never checks IRIs.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def notebooks(only: list[str] | None = None, playbook_dir: Path = PLAYBOOK_DIR) -> list[Path]:
-    """The numbered notebooks in order, optionally only those whose number is in ``only``."""
-    nbs = sorted(p for p in playbook_dir.glob("[0-9][0-9]_*.ipynb"))
+    """The numbered notebooks in order, optionally only those whose number is in ``only``.
+
+    An ``NN_name.ipynb`` is used when present, else its jupytext source ``NN_name.py``.
+    """
+    playbook_dir = Path(playbook_dir)
+    found = {p.stem: p for p in playbook_dir.glob("[0-9][0-9]_*.py")}
+    found.update({p.stem: p for p in playbook_dir.glob("[0-9][0-9]_*.ipynb")})
+    nbs = [found[s] for s in sorted(found)]
     if only:
-        nbs = [p for p in nbs if p.name[:2] in {o.zfill(2) for o in only}]
+        nbs = [p for p in nbs if p.name[:2] in {str(o).zfill(2) for o in only}]
     return nbs
+
+
+_NB_CACHE: dict[tuple[str, int, int], object] = {}
+
+
+def read_notebook(path: Path):
+    """The notebook as an nbformat node (jupytext for a ``.py`` source); parsed once a process."""
+    import copy
+
+    light_imports()
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _NB_CACHE:
+        if path.suffix == ".ipynb":
+            import nbformat
+
+            nb = nbformat.read(path, as_version=4)
+        else:
+            import jupytext
+
+            nb = jupytext.read(path)
+        _NB_CACHE[key] = nb
+    return copy.deepcopy(_NB_CACHE[key])
+
+
+def notebook_imports(paths: list[Path]) -> list[str]:
+    """Modules the notebooks import at the top level of their code cells (for warm kernels)."""
+    mods: list[str] = list(WARM_MODULES)
+    for p in paths:
+        for cell in read_notebook(p).cells:
+            if cell.cell_type != "code":
+                continue
+            src = "\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip()[:1] in "%!")
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    mods += [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    mods.append(node.module)
+                    mods += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    return list(dict.fromkeys(mods))
+
+
+class KernelPool:
+    """Python kernels started ahead of need, each importing the notebooks' modules as it boots.
+
+    ``take()`` hands out a started kernel and at once starts the next one, so a kernel's
+    start-up and imports overlap the previous notebook's execution. The warm-up only imports
+    modules (``importlib.import_module`` with nothing bound in the user namespace), so the
+    notebook sees a fresh kernel whose imports are already in ``sys.modules``. A kernel is used
+    for one notebook only, then shut down.
+    """
+
+    def __init__(
+        self,
+        cwd: Path = PLAYBOOK_DIR,
+        modules: list[str] | None = None,
+        kernel_name: str = "python3",
+        max_idle: float = 300.0,
+    ):
+        self.cwd = Path(cwd)
+        self.modules = list(modules) if modules is not None else list(WARM_MODULES)
+        self.kernel_name = kernel_name
+        self.max_idle = max_idle
+        self._next = None  # (km, started_at)
+
+    def _launch(self):
+        from jupyter_client import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        warm = (
+            "exec(\"def _pb_warm(ms):\\n import importlib\\n for m in ms:\\n  try:\\n"
+            "   importlib.import_module(m)\\n  except Exception:\\n   pass\");"
+            f"_pb_warm({self.modules!r}); del _pb_warm"
+        )
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        run_sync(km.start_kernel)(
+            cwd=str(self.cwd),
+            extra_arguments=[
+                "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
+                "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
+                f"--IPKernelApp.exec_lines={warm}",
+            ],
+        )
+        return km, time.monotonic()
+
+    def take(self, more: bool = True):
+        """A started kernel manager; with ``more``, the next kernel starts booting now."""
+        km = None
+        if self._next is not None:
+            km, started = self._next
+            self._next = None
+            if time.monotonic() - started > self.max_idle or not _alive(km):
+                shutdown(km)
+                km = None
+        if km is None:
+            km, _ = self._launch()
+        if more:
+            self._next = self._launch()
+        return km
+
+    def prefetch(self) -> None:
+        """Start booting a kernel now (e.g. while a worker process is still importing)."""
+        if self._next is None:
+            self._next = self._launch()
+
+    def close(self) -> None:
+        if self._next is not None:
+            shutdown(self._next[0])
+            self._next = None
+
+
+def _alive(km) -> bool:
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    return proc is not None and proc.poll() is None
+
+
+def _kernel_pid(km) -> int | None:
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    return getattr(proc, "pid", None)
+
+
+_ENGINE = "playbook"
+
+
+def _engine() -> str:
+    """papermill's nbclient engine, except that a kernel handed in (``km=``) is shut down,
+    immediately, with its client's channels when the notebook is done (nbclient leaves
+    both open for a kernel it did not start)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    if _ENGINE in papermill_engines._engines:
+        return _ENGINE
+
+    class PlaybookEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, **kwargs):
+            kwargs.pop("input_path", None)
+            client = PapermillNotebookClient(
+                nb_man, timeout=execution_timeout, startup_timeout=start_timeout,
+                kernel_name=kernel_name, log=logger, log_output=log_output,
+                stdout_file=stdout_file, stderr_file=stderr_file,
+                shutdown_kernel="immediate", **kwargs,
+            )
+            return client.execute(cleanup_kc=True)
+
+    papermill_engines.register(_ENGINE, PlaybookEngine)
+    return _ENGINE
+
+
+def shutdown(km) -> None:
+    """Stop a kernel at once (its notebook is finished; nothing to save)."""
+    from jupyter_core.utils import run_sync
+
+    if not getattr(km, "has_kernel", False):
+        return
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # already gone
+        pid = _kernel_pid(km)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+class _Watchdog:
+    """A notebook's wall-clock limit: interrupt the kernel, then kill it after a grace period.
+
+    papermill's ``execution_timeout`` limits each cell; this limits the notebook as a whole.
+    """
+
+    def __init__(self, km, limit: float | None, grace: float = 5.0):
+        self.km, self.fired = km, False
+        self._timers = []
+        if limit:
+            self._timers = [
+                threading.Timer(limit, self._signal, (signal.SIGINT,)),
+                threading.Timer(limit + grace, self._signal, (signal.SIGKILL,)),
+            ]
+            for t in self._timers:
+                t.daemon = True
+                t.start()
+
+    def _signal(self, sig) -> None:
+        self.fired = True
+        pid = _kernel_pid(self.km)
+        if pid:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+
+    def cancel(self) -> None:
+        for t in self._timers:
+            t.cancel()
+
+
+def _write_unexecuted(nb: Path, dest: Path, why: str) -> None:
+    import nbformat
+
+    node = read_notebook(nb)
+    node.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Not executed: {why}**"))
+    nbformat.write(node, dest)
 
 
 def _failure(nb_path: Path, err: Exception) -> str:
@@ -46,6 +303,74 @@ def _failure(nb_path: Path, err: Exception) -> str:
     ename = getattr(err, "ename", type(err).__name__)
     evalue = str(getattr(err, "evalue", err)).splitlines()[0][:200] if str(err) else ""
     return f"cell {cell}: {ename}: {evalue}" if cell else f"{ename}: {evalue}"
+
+
+# --- atomic output folders -------------------------------------------------------------------
+
+
+def _host() -> str:
+    return socket.gethostname().replace("-", "_")[:40]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(final: Path) -> None:
+    """Remove partial folders of ``final`` left by runs that died (same host, pid gone)."""
+    if not final.parent.exists():
+        return
+    for d in final.parent.glob(f".{final.name}.partial-*"):
+        parts = d.name.rsplit("-", 3)
+        try:
+            host, pid = parts[-3], int(parts[-2])
+        except (IndexError, ValueError):
+            continue
+        stale = time.time() - d.stat().st_mtime > 86400
+        if stale or (host == _host() and not _pid_alive(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _work_dir(final: Path, seed: bool) -> Path:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(final)
+    work = final.parent / f".{final.name}.partial-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    if seed and final.is_dir():
+        shutil.copytree(final, work, symlinks=True)
+    work.mkdir(exist_ok=True)
+    return work
+
+
+def commit(work: Path, final: Path) -> None:
+    """Put the finished folder ``work`` in place of ``final`` (the old one goes only then)."""
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        final.rename(old)
+    try:
+        work.rename(final)
+    except BaseException:
+        if old is not None:
+            old.rename(final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _retarget(nb_file: Path, work: Path, final: Path) -> None:
+    """Executed notebooks name the folder they will live in, not the temporary one."""
+    text = nb_file.read_text(encoding="utf-8")
+    if str(work) in text:
+        nb_file.write_text(text.replace(str(work), str(final)), encoding="utf-8")
+
+
+# --- running ----------------------------------------------------------------------------------
 
 
 def run_shop(
@@ -58,58 +383,153 @@ def run_shop(
     progress: bool = True,
     timeout: int | None = None,
     playbook_dir: Path = PLAYBOOK_DIR,
+    *,
+    notebook_timeout: float | None = None,
+    kernels: KernelPool | None = None,
+    pdf: bool = False,
+    extra_meta: dict | None = None,
+    on_notebook: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Execute the playbook for one shop; returns which notebooks failed and why.
 
     The shop is loaded first (a bad input stops the run with its one-line
-    :class:`~helpers.errors.LoadError`); ``as_of`` defaults to the last order date.
+    :class:`~helpers.errors.LoadError`, and no report is written); ``as_of`` defaults to the
+    last order date. ``timeout`` limits each cell, ``notebook_timeout`` each notebook (wall
+    clock: the kernel is interrupted, then killed; the page says where it stopped).
+    ``kernels`` lets a caller that runs many shops keep warm kernels across them;
+    ``extra_meta`` is merged into ``run.json``; ``on_notebook(stem)`` is called after each
+    notebook (the batch runner's test hook).
     """
+    light_imports()
     import papermill as pm
     from tqdm.auto import tqdm
 
+    t_start = time.perf_counter()
     shop_dir = Path(shop_dir).resolve()
     shop = load_shop(shop_dir, as_of=as_of)
     lang = lang or shop.config.lang
     as_of = str(shop.as_of.date())
-    out = Path(out_dir or Path("reports") / shop_dir.name).resolve()
-    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir or Path("reports") / shop_dir.name).resolve()
     nbs = notebooks(only, playbook_dir)
-    result = RunResult(out, [p.stem for p in nbs])
-    base = {"shop_dir": str(shop_dir), "out_dir": str(out), "as_of": as_of, "lang": lang}
-    bar = tqdm(nbs, desc=shop.config.name, unit="nb", disable=not progress, file=sys.stderr)
-    for nb in bar:
-        bar.set_postfix_str(nb.stem)
-        dest = out / "notebooks" / nb.name
-        try:
-            pm.execute_notebook(
-                str(nb),
-                str(dest),
-                parameters={**base, **(params or {})},
-                cwd=str(nb.parent),
-                progress_bar=False,
-                kernel_name="python3",
-                execution_timeout=timeout,
-            )
-        except Exception as err:  # papermill saved the notebook with its error banner
-            result.failures[nb.stem] = _failure(nb, err)
-        if dest.exists():
-            report.notebook_html(dest, out / f"{nb.stem}.html", shop.config.name, as_of, lang,
-                                 result.notebooks)
-    xlsx = out / f"{shop_dir.name}.xlsx"
-    report.excel_workbook(xlsx, artifacts.sheets(out) or [("load", load_report(shop))])
-    report.index_html(
-        out / "index.html", shop.config.name, as_of, lang, result.notebooks, result.failures,
-        load_report(shop), [xlsx.name],
-    )
-    (out / "run.json").write_text(
-        json.dumps({"as_of": as_of, "lang": lang, "failures": result.failures}, ensure_ascii=False)
-    )
+    work = _work_dir(final, seed=bool(only))
+    result = RunResult(final, [p.stem for p in nbs], name=shop.config.name, as_of=as_of, lang=lang)
+    result.timings["load"] = round(time.perf_counter() - t_start, 3)
+    pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
+    try:
+        (work / "notebooks").mkdir(parents=True, exist_ok=True)
+        base = {"shop_dir": str(shop_dir), "out_dir": str(work), "as_of": as_of, "lang": lang}
+        bar = tqdm(nbs, desc=shop.config.name, unit="nb", disable=not progress, file=sys.stderr)
+        export = 0.0
+        for i, nb in enumerate(bar):
+            bar.set_postfix_str(nb.stem)
+            t0 = time.perf_counter()
+            dest = work / "notebooks" / f"{nb.stem}.ipynb"
+            km = pool.take(more=kernels is not None or i < len(nbs) - 1)
+            dog = _Watchdog(km, notebook_timeout)
+            try:
+                pm.execute_notebook(
+                    read_notebook(nb),
+                    str(dest),
+                    parameters={**base, **(params or {})},
+                    cwd=str(nb.parent),
+                    progress_bar=False,
+                    kernel_name="python3",
+                    execution_timeout=timeout,
+                    request_save_on_cell_execute=False,  # one write, not two per cell
+                    engine_name=_engine(),
+                    km=km,
+                )
+            except Exception as err:  # papermill saved the notebook with its error banner
+                why = _failure(nb, err)
+                if dog.fired or type(err).__name__ == "CellTimeoutError":
+                    where = f" ({why.split(':')[0]})" if why.startswith("cell") else ""
+                    limit = notebook_timeout if dog.fired else timeout
+                    why = f"timed out after {limit:g} s{where}"
+                result.failures[nb.stem] = why
+                if not dest.exists():  # the kernel died: keep the notebook, unexecuted
+                    _write_unexecuted(nb, dest, why)
+            finally:
+                dog.cancel()
+                shutdown(km)
+            result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
+            if on_notebook is not None:
+                on_notebook(nb.stem)
+            t1 = time.perf_counter()
+            if dest.exists():
+                _retarget(dest, work, final)
+            export += time.perf_counter() - t1
+        t1 = time.perf_counter()
+        pages = _pages(work, playbook_dir, result)
+        for stem in pages:  # every page again: the table of contents may have changed
+            nb_file = work / "notebooks" / f"{stem}.ipynb"
+            if nb_file.exists():
+                report.notebook_html(
+                    nb_file, work / f"{stem}.html", shop.config.name, as_of, lang, pages,
+                    failure=result.failures.get(stem),
+                )
+        result.timings["html"] = round(time.perf_counter() - t1 + export, 3)
+        t1 = time.perf_counter()
+        xlsx = work / f"{shop_dir.name}.xlsx"
+        report.excel_workbook(xlsx, artifacts.sheets(work) or [("load", load_report(shop))])
+        result.timings["excel"] = round(time.perf_counter() - t1, 3)
+        from .batch import shop_kpis
+
+        result.kpis = shop_kpis(shop, work)
+        downloads = [xlsx.name]
+        if pdf:
+            made = report.pdf_report(work, shop.config.name, as_of, lang, pages)
+            if made is not None:
+                downloads.append(made.name)
+        report.index_html(
+            work / "index.html", shop.config.name, as_of, lang, pages, result.failures,
+            load_report(shop), downloads,
+        )
+        result.timings["total"] = round(time.perf_counter() - t_start, 3)
+        meta = {
+            "shop": shop.config.name,
+            "as_of": as_of,
+            "lang": lang,
+            "notebooks": pages,
+            "failures": result.failures,
+            "kpis": result.kpis,
+            "currency": shop.config.currency,
+            "timings": result.timings,
+            **(extra_meta or {}),
+        }
+        (work / "run.json").write_text(
+            json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+        )
+        commit(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        if kernels is None:
+            pool.close()
     return result
+
+
+def _pages(work: Path, playbook_dir: Path, result: RunResult) -> list[str]:
+    """Pages of the report: this run's notebooks plus, for a partial run, the earlier ones.
+
+    Failures recorded by the earlier run for notebooks not re-run are carried over.
+    """
+    prev = work / "run.json"
+    if prev.exists():
+        old = json.loads(prev.read_text(encoding="utf-8"))
+        for stem, why in old.get("failures", {}).items():
+            if stem not in result.notebooks:
+                result.failures.setdefault(stem, why)
+    have = {p.stem for p in (work / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    order = [p.stem for p in notebooks(None, playbook_dir)]
+    pages = [s for s in order if s in have or s in result.notebooks]
+    return pages + sorted(have - set(pages))
 
 
 def prepare_shop(shop_dir: str | Path, out_dir: str | Path, as_of: str | None = None,
                  lang: str | None = None, params: dict | None = None) -> list[Path]:
     """Parameter-filled, unexecuted notebooks a consultant opens in JupyterLab."""
+    light_imports()
     import papermill as pm
 
     shop_dir = Path(shop_dir).resolve()
@@ -118,9 +538,9 @@ def prepare_shop(shop_dir: str | Path, out_dir: str | Path, as_of: str | None = 
     out.mkdir(parents=True, exist_ok=True)
     made = []
     for nb in notebooks():
-        dest = out / nb.name
+        dest = out / f"{nb.stem}.ipynb"
         pm.execute_notebook(
-            str(nb), str(dest), prepare_only=True, progress_bar=False,
+            read_notebook(nb), str(dest), prepare_only=True, progress_bar=False,
             parameters={"shop_dir": str(shop_dir), "out_dir": str(out / "report"),
                         "as_of": str(shop.as_of.date()), "lang": lang or shop.config.lang,
                         **(params or {})},

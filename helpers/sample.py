@@ -175,9 +175,9 @@ def _products(n: int, start: pd.Timestamp, end: pd.Timestamp, rng) -> pd.DataFra
 
 def _weights(products: pd.DataFrame, months: pd.DatetimeIndex) -> np.ndarray:
     """Popularity of each product in each month: launch ramp, plateau, decline."""
-    age = (months.to_numpy()[:, None] - products["launch_date"].to_numpy()[None, :]) / np.timedelta64(
-        365, "D"
-    )
+    age = (
+        months.to_numpy()[:, None] - products["launch_date"].to_numpy()[None, :]
+    ) / np.timedelta64(365, "D")
     ramp = np.clip(age * 6, 0, 1)  # two months to full popularity
     ramp = np.where(products["_hot"].to_numpy()[None, :], np.clip(age * 3, 0, 1) ** 2, ramp)
     decline = 0.5 ** (np.clip(age - 0.6, 0, None) / products["_decline"].to_numpy()[None, :])
@@ -289,7 +289,9 @@ def generate(seed: int = 7, size: SampleSize | None = None) -> dict[str, pd.Data
     lstat = np.where((lstat == "partially_refunded") & (refund >= paid), "refunded", lstat)
     paid = np.where(lstat == "cancelled", 0.0, paid)
 
-    cust_prov = rng.choice(len(PROVINCES), size=size.n_customers, p=_norm([p[2] for p in PROVINCES]))
+    cust_prov = rng.choice(
+        len(PROVINCES), size=size.n_customers, p=_norm([p[2] for p in PROVINCES])
+    )
     prov = np.array([p[0] for p in PROVINCES])[cust_prov]
     city = np.array([rng.choice(PROVINCES[i][1]) for i in cust_prov])
     cust_ids = np.array([f"tb{100000 + 31 * i:d}" for i in range(size.n_customers)])
@@ -329,8 +331,14 @@ def generate(seed: int = 7, size: SampleSize | None = None) -> dict[str, pd.Data
     tables["issues"] = _issue_log(start, end, rng)
     units = orders.groupby("product_id")["quantity"].sum()
     products["stock"] = (
-        units.reindex(products["product_id"]).fillna(0).to_numpy() / len(days) * rng.uniform(10, 120, len(products))
-    ).round().astype(int)
+        (
+            units.reindex(products["product_id"]).fillna(0).to_numpy()
+            / len(days)
+            * rng.uniform(10, 120, len(products))
+        )
+        .round()
+        .astype(int)
+    )
     tables["products"] = products[[c for c in products.columns if not c.startswith("_")]]
     tables["truth"] = products[["product_id", "_hot", "_pop", "launch_date"]].rename(
         columns=lambda s: s.lstrip("_")
@@ -386,8 +394,12 @@ def _traffic(orders, products, days, size, rng) -> dict[str, pd.DataFrame]:
         }
     )
     recent = days[-size.product_traffic_days :]
-    pb = paid[d >= recent[0]].assign(date=d).groupby(["date", "product_id"])["customer_id"].nunique()
-    pidx = pd.MultiIndex.from_product([recent, products["product_id"]], names=["date", "product_id"])
+    pb = (
+        paid[d >= recent[0]].assign(date=d).groupby(["date", "product_id"])["customer_id"].nunique()
+    )
+    pidx = pd.MultiIndex.from_product(
+        [recent, products["product_id"]], names=["date", "product_id"]
+    )
     pb = pb.reindex(pidx, fill_value=0).to_numpy()
     pq = products.set_index("product_id").reindex(pidx.get_level_values("product_id"))
     conv_p = 0.012 + 0.05 * pq["_quality"].to_numpy() ** 3
@@ -404,7 +416,9 @@ def _traffic(orders, products, days, size, rng) -> dict[str, pd.DataFrame]:
             "clicks": clk,
             "visitors": vis,
             "page_views": np.round(vis * rng.uniform(1.5, 2.5, len(vis))).astype(int),
-            "add_to_cart": np.maximum(pb, np.round(vis * 0.09 * pq["_quality"].to_numpy())).astype(int),
+            "add_to_cart": np.maximum(pb, np.round(vis * 0.09 * pq["_quality"].to_numpy())).astype(
+                int
+            ),
             "buyers": pb,
         }
     )[keep]
@@ -412,7 +426,9 @@ def _traffic(orders, products, days, size, rng) -> dict[str, pd.DataFrame]:
     # paid search rows (直通车): keyword × day, spend and attributed orders
     kw = [k for k, _ in KEYWORDS[::2]]
     aidx = pd.MultiIndex.from_product([days, kw], names=["date", "keyword"])
-    share = paid[paid["channel"] == "paid_search"].assign(date=d).groupby("date")["paid_amount"].sum()
+    share = (
+        paid[paid["channel"] == "paid_search"].assign(date=d).groupby("date")["paid_amount"].sum()
+    )
     rev_day = share.reindex(days, fill_value=0).to_numpy()
     kshare = rng.dirichlet(np.ones(len(kw)) * 2)
     eff = rng.lognormal(0, 0.6, len(kw))  # some keywords waste money
@@ -438,11 +454,16 @@ def _keywords(orders, start, end, rng) -> pd.DataFrame:
     months = pd.date_range(start - pd.DateOffset(years=1), end, freq="MS")
     season = np.array([0.85, 0.7, 1.0, 1.1, 1.15, 1.1, 0.9, 0.85, 1.0, 1.1, 1.35, 1.2])
     rows = []
-    for i, (k, cat) in enumerate(KEYWORDS):
+    for k, cat in KEYWORDS:
         base = rng.lognormal(np.log(60000), 0.8)
         growth = rng.normal(0.08, 0.12)
         t = np.arange(len(months)) / 12
-        vol = base * (1 + growth) ** t * season[months.month - 1] * rng.lognormal(0, 0.05, len(months))
+        vol = (
+            base
+            * (1 + growth) ** t
+            * season[months.month - 1]
+            * rng.lognormal(0, 0.05, len(months))
+        )
         rows.append(
             pd.DataFrame(
                 {
@@ -508,7 +529,11 @@ def _reviews(orders, products, rng) -> pd.DataFrame:
     rating = np.where(good, rng.choice([4, 5], len(o), p=[0.3, 0.7]), rng.choice([1, 2, 3], len(o)))
     g1, g2 = rng.choice(GOOD, len(o)), rng.choice(GOOD, len(o))
     b1 = rng.choice(BAD, len(o))
-    text = np.where(good, [f"{a}，{b}，会回购" for a, b in zip(g1, g2)], [f"{b}，{a}但是不满意" for a, b in zip(g1, b1)])
+    text = np.where(
+        good,
+        [f"{a}，{b}，会回购" for a, b in zip(g1, g2)],
+        [f"{b}，{a}但是不满意" for a, b in zip(g1, b1)],
+    )
     dates = o["order_time"].dt.normalize() + pd.to_timedelta(rng.integers(3, 15, len(o)), unit="D")
     return pd.DataFrame(
         {
@@ -517,7 +542,9 @@ def _reviews(orders, products, rng) -> pd.DataFrame:
             "date": dates.to_numpy(),
             "rating": rating.astype(float),
             "text": text,
-            "dsr_item": np.round(4.5 + 0.1 * (rating - 4) + rng.normal(0, 0.05, len(o)), 2).clip(1, 5),
+            "dsr_item": np.round(4.5 + 0.1 * (rating - 4) + rng.normal(0, 0.05, len(o)), 2).clip(
+                1, 5
+            ),
             "dsr_service": np.round(rng.normal(4.8, 0.05, len(o)), 2).clip(1, 5),
             "dsr_shipping": np.round(rng.normal(4.75, 0.08, len(o)), 2).clip(1, 5),
         }
@@ -555,13 +582,17 @@ def _issue_log(start, end, rng) -> pd.DataFrame:
     )
 
 
-def write_canonical_shop(tables: dict[str, pd.DataFrame], out: Path, name: str, **yaml_extra) -> Path:
+def write_canonical_shop(
+    tables: dict[str, pd.DataFrame], out: Path, name: str, **yaml_extra
+) -> Path:
     """Write canonical tables as CSV files plus shop.yaml (raw buyer nick as customer id)."""
     import yaml
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    orders = tables["orders"].merge(tables["pii"][["customer_id", "buyer_nick", "phone"]], how="left")
+    orders = tables["orders"].merge(
+        tables["pii"][["customer_id", "buyer_nick", "phone"]], how="left"
+    )
     orders = orders.assign(customer_id=orders.pop("buyer_nick"), buyer_phone=orders.pop("phone"))
     orders.to_csv(out / "orders.csv", index=False)
     for t in ("products", "traffic", "ads", "keywords", "campaigns", "reviews", "issues"):

@@ -87,7 +87,10 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
     "campaigns": {
         "campaign_id": ("id", True),
         "name": ("str", True),
-        "type": ("str", False),  # new_customer, holiday, clearance, threshold, free_shipping, festival
+        "type": (
+            "str",
+            False,
+        ),  # new_customer, holiday, clearance, threshold, free_shipping, festival
         "start": ("date", True),
         "end": ("date", True),
         "product_ids": ("str", False),  # ';'-separated

@@ -32,7 +32,8 @@ give the range (:func:`annual_target`). The annual target is rounded to whole cu
   holidays (``source`` says which).
 
 **Split** (:func:`day_weights`, :func:`decompose`): day weight = month factor × weekday factor ×
-node uplift × holiday uplift × ``(1 + trend)^t`` (``t`` = years since the fiscal year start).
+node uplift × holiday uplift × ``(1 + growth)^t`` (``t`` = years since the fiscal year start;
+the notebook uses the target's own growth, so the ramp inside the year agrees with the year).
 The annual target in cents is split with :func:`helpers.calendar.split_cents` top-down: halves
 by their days' weights, each half's cents over its quarters, then months, then weeks (48-week
 scheme: four per month) and days; the parts add up to the whole exactly at every level. ISO
@@ -266,9 +267,9 @@ def learn_seasonality(
     wdf = wdf / wdf.mean() if wdf.notna().any() else wdf
     wdf = wdf.fillna(1.0)
     o_w = wdf.reindex(o["wd"]).to_numpy()
-    level = o["net_sales"].groupby(o["ym"]).sum() / pd.Series(o_w, index=o.index).groupby(
-        o["ym"]
-    ).sum()
+    level = (
+        o["net_sales"].groupby(o["ym"]).sum() / pd.Series(o_w, index=o.index).groupby(o["ym"]).sum()
+    )
     lv = level[level > 0]
     months = (lv.index.to_numpy() % 12) + 1
     seen = np.unique(months)
@@ -284,13 +285,18 @@ def learn_seasonality(
         s = np.array([y[months == m].mean() for m in seen])
         fitted = s[np.searchsorted(seen, months)]
     eff = pd.Series(np.exp(s), index=seen)
-    mf = (eff / eff.mean()).reindex(range(1, 13)).fillna(1.0) if len(eff) else pd.Series(
-        1.0, index=range(1, 13)
+    mf = (
+        (eff / eff.mean()).reindex(range(1, 13)).fillna(1.0)
+        if len(eff)
+        else pd.Series(1.0, index=range(1, 13))
     )
     mf.index.name = "month"
     levels = pd.DataFrame(
-        {"month": pd.to_datetime({"year": lv.index // 12, "month": lv.index % 12 + 1, "day": 1}),
-         "level": lv.to_numpy(), "fitted": np.exp(fitted)}
+        {
+            "month": pd.to_datetime({"year": lv.index // 12, "month": lv.index % 12 + 1, "day": 1}),
+            "level": lv.to_numpy(),
+            "fitted": np.exp(fitted),
+        }
     )
     # expected ordinary sales of every day: its month's level × weekday factor
     lvl = level.reindex(d["ym"]).to_numpy()
@@ -302,8 +308,10 @@ def learn_seasonality(
         lvl = np.where(np.isfinite(lvl) & (lvl > 0), lvl, fit_all)
     d["expected"] = lvl * wdf.reindex(d["wd"]).to_numpy()
     rows = []
-    for kind, col, other in (("node", "node_event", "holiday_event"),
-                             ("holiday", "holiday_event", "node_event")):
+    for kind, col, other in (
+        ("node", "node_event", "holiday_event"),
+        ("holiday", "holiday_event", "node_event"),
+    ):
         x = d[d[col].notna() & d[other].isna() & np.isfinite(d["expected"])]
         g = x.groupby(col, sort=True)
         t = pd.DataFrame(
@@ -374,8 +382,21 @@ def event_factors(
     t = pd.DataFrame(rows, columns=["event", "kind", "days"])
     if t.empty:
         return pd.DataFrame(
-            columns=["event", "kind", "node", "phase", "name_zh", "name_en", "uplift", "learned",
-                     "prior", "days", "hist_days", "years", "source"]
+            columns=[
+                "event",
+                "kind",
+                "node",
+                "phase",
+                "name_zh",
+                "name_en",
+                "uplift",
+                "learned",
+                "prior",
+                "days",
+                "hist_days",
+                "years",
+                "source",
+            ]
         )
     parts = t["event"].str.split(":", n=1, expand=True)
     t["node"] = np.where(t["kind"] == "node", parts[0], None)
@@ -399,10 +420,25 @@ def event_factors(
         if ref > 0:
             t.loc[mine, "uplift"] = t.loc[mine, "uplift"] * float(w) / ref
             t.loc[mine, "source"] = "set"
-    order = ["event", "kind", "node", "phase", "name_zh", "name_en", "uplift", "learned",
-             "prior", "days", "hist_days", "years", "source"]
-    return t[order].sort_values(["kind", "event"], ascending=[False, True], kind="stable").reset_index(
-        drop=True
+    order = [
+        "event",
+        "kind",
+        "node",
+        "phase",
+        "name_zh",
+        "name_en",
+        "uplift",
+        "learned",
+        "prior",
+        "days",
+        "hist_days",
+        "years",
+        "source",
+    ]
+    return (
+        t[order]
+        .sort_values(["kind", "event"], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
     )
 
 
@@ -413,9 +449,25 @@ def day_weights(
     week_scheme: str = "48",
     festivals=None,
     node_weights: dict[str, float] | None = None,
-    use_trend: bool = True,
+    growth: float | None = None,
 ) -> pd.DataFrame:
     """Every day of fiscal year ``fy`` with its seasonal weight.
+
+    Parameters
+    ----------
+    fy, start_month : int
+        The target fiscal year.
+    seas : Seasonality
+        :func:`learn_seasonality`.
+    week_scheme : {"48", "iso"}
+    festivals : list of dict, optional
+        shop.yaml festival overrides.
+    node_weights : dict, optional
+        Hand-set main-phase uplifts per node (:func:`event_factors`).
+    growth : float, optional
+        The within-year ramp ``(1 + growth)^t``: a shop growing ``growth`` a year grows
+        inside the year too. The notebook passes the target's growth, so the ramp agrees
+        with the annual target; None uses the learned ``seas.trend``; 0 is flat.
 
     Returns
     -------
@@ -434,10 +486,14 @@ def day_weights(
     out["node_factor"] = out["node_event"].map(ef).fillna(1.0).astype(float)
     out["holiday_factor"] = out["holiday_event"].map(ef).fillna(1.0).astype(float)
     t = (out["date"] - first).dt.days.to_numpy() / 365.25
-    out["trend_factor"] = (1 + seas.trend) ** t if use_trend else 1.0
+    g = seas.trend if growth is None else float(growth)
+    out["trend_factor"] = (1 + max(g, -0.99)) ** t
     out["weight"] = (
-        out["month_factor"] * out["weekday_factor"] * out["node_factor"]
-        * out["holiday_factor"] * out["trend_factor"]
+        out["month_factor"]
+        * out["weekday_factor"]
+        * out["node_factor"]
+        * out["holiday_factor"]
+        * out["trend_factor"]
     )
     return out
 
@@ -723,7 +779,7 @@ class CustomerGoals:
     now: pd.DataFrame  # customer_type, buyers, buyer_share, orders, sales, sales_share, aov
     ladder: pd.DataFrame  # rung, customers, share, sales_share (lifetime)
     monthly: pd.DataFrame  # the customer_targets artifact
-    repeat_rate: float  # base year: returning buyers / buyers
+    repeat_rate: float  # base year: returning buyers / buyers (the ``now`` table)
     new_share: float  # base year: new buyers / buyers
 
 
@@ -808,14 +864,15 @@ def customer_goals(
     # ladder at base_end
     per_c = o.groupby("customer_id").agg(n=("nth", "max"), sales=("net", "sum"))
     rung = np.select([per_c["n"] >= F, per_c["n"] >= R], ["fan", "repeat_member"], "new_member")
-    lad = per_c.assign(rung=rung).groupby("rung").agg(
-        customers=("n", "size"), sales=("sales", "sum")
+    lad = (
+        per_c.assign(rung=rung).groupby("rung").agg(customers=("n", "size"), sales=("sales", "sum"))
     )
     lad = lad.reindex(["new_member", "repeat_member", "fan"], fill_value=0)
     lad["share"] = lad["customers"] / max(lad["customers"].sum(), 1)
     lad["sales_share"] = lad["sales"] / lad["sales"].sum() if lad["sales"].sum() else np.nan
-    ladder = lad.rename_axis("rung").reset_index()[["rung", "customers", "share", "sales",
-                                                    "sales_share"]]
+    ladder = lad.rename_axis("rung").reset_index()[
+        ["rung", "customers", "share", "sales", "sales_share"]
+    ]
 
     # base months
     gm = w.groupby("fm", sort=True)
@@ -825,12 +882,15 @@ def customer_goals(
             "orders": gm.size(),
             "sales": gm["net"].sum(),
             "new": first_in.assign(fm=(first_in["day"].dt.month - start_month) % 12 + 1)
-            .groupby("fm")["customer_id"].nunique(),
+            .groupby("fm")["customer_id"]
+            .nunique(),
             "reach_repeat": w[w["nth"] == R].groupby("fm").size(),
             "reach_fan": w[w["nth"] == F].groupby("fm").size(),
         }
     ).reindex(range(1, 13))
-    base[["new", "reach_repeat", "reach_fan"]] = base[["new", "reach_repeat", "reach_fan"]].fillna(0)
+    base[["new", "reach_repeat", "reach_fan"]] = base[["new", "reach_repeat", "reach_fan"]].fillna(
+        0
+    )
     base["returning"] = base["buyers"] - base["new"]
     tot = base.sum()
     aov = (base["sales"] / base["orders"]).fillna(tot["sales"] / tot["orders"])
@@ -851,26 +911,38 @@ def customer_goals(
     m["target_repeat_rate"] = np.clip(rate.reindex(t.index) + repeat_gain, 0, 1)
     m["target_returning"] = np.round(buyers * m["target_repeat_rate"])
     m["target_new"] = buyers - m["target_returning"]
-    scale = (m["target_returning"] / ret_base.reindex(t.index)).fillna(
-        m["target_buyers"] / base["buyers"].reindex(t.index)
-    ).fillna(0.0)
+    scale = (
+        (m["target_returning"] / ret_base.reindex(t.index))
+        .fillna(m["target_buyers"] / base["buyers"].reindex(t.index))
+        .fillna(0.0)
+    )
     m["new_members"] = m["target_new"]
     m["new_repeat_members"] = np.round(base["reach_repeat"].reindex(t.index) * scale)
     m["new_fans"] = np.round(base["reach_fan"].reindex(t.index) * scale)
     start = lad["customers"]
     m["members_new"] = start["new_member"] + (m["new_members"] - m["new_repeat_members"]).cumsum()
-    m["members_repeat"] = start["repeat_member"] + (
-        m["new_repeat_members"] - m["new_fans"]
-    ).cumsum()
+    m["members_repeat"] = (
+        start["repeat_member"] + (m["new_repeat_members"] - m["new_fans"]).cumsum()
+    )
     m["members_fan"] = start["fan"] + m["new_fans"].cumsum()
-    ints = ["target_orders", "target_buyers", "target_returning", "target_new", "new_members",
-            "new_repeat_members", "new_fans", "members_new", "members_repeat", "members_fan"]
+    ints = [
+        "target_orders",
+        "target_buyers",
+        "target_returning",
+        "target_new",
+        "new_members",
+        "new_repeat_members",
+        "new_fans",
+        "members_new",
+        "members_repeat",
+        "members_fan",
+    ]
     m[ints] = m[ints].fillna(0).astype("int64")
-    tb = max(tot["buyers"], 1)
+    shares = now.set_index("customer_type")["buyer_share"]
     return CustomerGoals(
         now=now,
         ladder=ladder,
         monthly=m.reset_index(drop=True),
-        repeat_rate=float(tot["returning"] / tb),
-        new_share=float(tot["new"] / tb),
+        repeat_rate=float(shares.get("returning", 0.0)),
+        new_share=float(shares.get("new", 0.0)),
     )

@@ -12,14 +12,15 @@ review words read as selling points rather than single characters:
 * a single-character word (好, 差, 多, 薄, 正 ...) is glued to the word before it in the same
   clause: 质量很好 → 质量好, 客服态度差 → 客服 + 态度差, 线头多 → 线头多.
 
-Stop words and other single characters are dropped. Each term keeps the clause it came from,
+Stop words, bare verdicts (满意, 不满意, 回购, great, ...: they say *whether* a buyer liked the
+item, not *what* about it) and other single characters are dropped. Each term keeps the clause it came from,
 so every term can be shown with a real example phrase.
 
 **Lift** compares how often reviews with high and low ratings mention a term (document
 frequencies, additively smoothed)::
 
-    p_low  = (docs_low  + alpha) / (n_low  + 2 alpha)
-    p_high = (docs_high + alpha) / (n_high + 2 alpha)
+    p_low  = (mentions_low  + alpha) / (n_low  + 2 alpha)
+    p_high = (mentions_high + alpha) / (n_high + 2 alpha)
     lift_low = p_low / p_high,   lift_high = p_high / p_low
 
 A complaint theme is a term with a high ``lift_low``; a selling point one with a high
@@ -67,6 +68,14 @@ STOP = frozenset(
     + ["do", "does", "did", "will", "would", "can", "could", "just", "also", "than", "then"]
     + ["one", "get", "got", "item", "product", "bought", "buy", "order", "ordered", "its"]
 )
+# Verdicts, not reasons: they say whether a buyer liked the item, not what about it.
+SENTIMENT = frozenset(
+    ["满意", "不满意", "好评", "差评", "中评", "失望", "很失望", "不错", "推荐", "喜欢"]
+    + ["不喜欢", "一般", "回购", "会回购", "不会回购", "五星", "好好", "给力", "垃圾"]
+    + ["great", "good", "bad", "love", "like", "recommend", "disappointed", "happy"]
+    + ["unhappy", "satisfied", "not satisfied", "not happy", "not good", "terrible"]
+    + ["awesome", "perfect", "excellent", "poor", "nice", "not recommend"]
+)
 # Clause breaks: punctuation, spaces and the conjunctions that turn a review around.
 _CLAUSE = re.compile(r"[，,。.!！?？;；:：、~～/|()（）\[\]【】\"“”‘’\n\t]+|但是|不过|可是|就是|但")
 _WORD = re.compile(r"^[\w'\-]+$")
@@ -74,49 +83,54 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @cache
-def tokenizer(words: tuple[str, ...] = ()):
-    """A jieba tokenizer from the bundled dictionary, initialised once and silently.
-
-    Parameters
-    ----------
-    words : tuple of str
-        Extra words to keep whole (e.g. category names such as ``t恤``).
+def tokenizer():
+    """The jieba tokenizer from the bundled dictionary, initialised once and silently.
 
     Returns
     -------
     jieba.Tokenizer
-        A private instance per distinct ``words`` (the global ``jieba.dt`` is never touched),
-        so the segmentation of a text never depends on what ran before. jieba's log is
-        silenced (``jieba.setLogLevel``); its dictionary cache goes to the system temp folder.
+        A private instance (the global ``jieba.dt`` is never touched, so other code cannot
+        change how a text here is cut). jieba's log is silenced (``jieba.setLogLevel``); its
+        dictionary cache goes to the system temp folder; the result is deterministic.
     """
     import jieba
 
     jieba.setLogLevel(logging.ERROR)
-    if not words:
-        tok = jieba.Tokenizer()
-        tok.initialize()
-        return tok
-    base = tokenizer()
     tok = jieba.Tokenizer()
-    tok.FREQ, tok.total = dict(base.FREQ), base.total
-    tok.initialized = True
-    for w in words:
-        tok.add_word(w, freq=10**6)
+    tok.initialize()
     return tok
+
+
+def _cut(clause: str, tok, whole: re.Pattern | None) -> list[str]:
+    """jieba's words of a clause; the words matching ``whole`` are kept in one piece."""
+    if whole is None:
+        return tok.lcut(clause)
+    out: list[str] = []
+    pos = 0
+    for m in whole.finditer(clause):
+        if m.start() > pos:
+            out += tok.lcut(clause[pos : m.start()])
+        out.append(m.group(0))
+        pos = m.end()
+    if pos < len(clause):
+        out += tok.lcut(clause[pos:])
+    return out
 
 
 def _clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(text) if c]
 
 
-def _terms_of(text: str, tok, glue: bool = True) -> list[tuple[str, str]]:
+def _terms_of(
+    text: str, tok, glue: bool = True, whole: re.Pattern | None = None
+) -> list[tuple[str, str]]:
     """(term, clause) pairs of one text, in order, each term once."""
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
     for clause in _clauses(str(text).lower()):
         words: list[str] = []
         neg = ""
-        for w in tok.lcut(clause):
+        for w in _cut(clause, tok, whole):
             w = w.strip()
             if not w or not _WORD.match(w):
                 continue
@@ -135,7 +149,11 @@ def _terms_of(text: str, tok, glue: bool = True) -> list[tuple[str, str]]:
             words.append(w)
         for w in words:
             short = 1 if not glue else 2
-            keep = w not in STOP and (len(w) >= short if _CJK.search(w) else len(w) >= 3)
+            keep = (
+                w not in STOP
+                and w not in SENTIMENT
+                and (len(w) >= short if _CJK.search(w) else len(w) >= 3)
+            )
             keep = keep and not w.replace(".", "").isdigit()
             if keep and w not in seen:
                 seen.add(w)
@@ -151,7 +169,8 @@ def segment(texts: pd.Series, words: tuple[str, ...] = (), glue: bool = True) ->
     texts : pandas.Series of str
         Review texts or search terms (Chinese, English or mixed); missing values give no rows.
     words : tuple of str
-        Extra words the tokenizer keeps whole (see :func:`tokenizer`).
+        Words kept in one piece (e.g. category names such as ``t恤``), matched longest first
+        before jieba cuts the rest.
     glue : bool
         Apply the single-character rule of the module docstring (reviews). Search terms use
         ``glue=False``: there a single character such as 女 is a term of its own.
@@ -165,8 +184,10 @@ def segment(texts: pd.Series, words: tuple[str, ...] = (), glue: bool = True) ->
     """
     s = texts.dropna().astype(str)
     uniq = pd.Index(s.unique())
-    tok = tokenizer(tuple(sorted(set(words))))
-    pairs = [_terms_of(t, tok, glue) for t in uniq]
+    tok = tokenizer()
+    keep = sorted({w.lower() for w in words if w}, key=lambda w: (-len(w), w))
+    whole = re.compile("|".join(map(re.escape, keep))) if keep else None
+    pairs = [_terms_of(t, tok, glue, whole) for t in uniq]
     lens = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))
     flat = [p for ps in pairs for p in ps]
     by_text = pd.DataFrame(
@@ -208,13 +229,22 @@ def term_stats(
     Returns
     -------
     pandas.DataFrame
-        One row per term, sorted by ``docs`` (descending) then term: ``term``, ``docs``
-        (reviews mentioning it), ``share`` (of reviews with text), ``docs_high``, ``docs_low``,
+        One row per term, sorted by ``mentions`` (descending) then term: ``term``, ``mentions``
+        (reviews mentioning it), ``share`` (of reviews with text), ``mentions_high``, ``mentions_low``,
         ``lift_high``, ``lift_low``, ``mean_rating`` and ``example`` (the clause it most often
         came from).
     """
-    cols = ["term", "docs", "share", "docs_high", "docs_low", "lift_high", "lift_low",
-            "mean_rating", "example"]
+    cols = [
+        "term",
+        "mentions",
+        "share",
+        "mentions_high",
+        "mentions_low",
+        "lift_high",
+        "lift_low",
+        "mean_rating",
+        "example",
+    ]
     if terms is None:
         terms = segment(reviews["text"])
     has_text = reviews["text"].notna() & (reviews["text"].astype(str).str.strip() != "")
@@ -229,9 +259,9 @@ def term_stats(
     g = t.groupby("term", sort=True)
     out = pd.DataFrame(
         {
-            "docs": g["doc"].nunique(),
-            "docs_high": g["high"].sum(),
-            "docs_low": g["low"].sum(),
+            "mentions": g["doc"].nunique(),
+            "mentions_high": g["high"].sum(),
+            "mentions_low": g["low"].sum(),
             "mean_rating": g["rating"].mean(),
         }
     )
@@ -245,14 +275,18 @@ def term_stats(
         .set_index("term")["clause"]
     )
     out["example"] = ex.reindex(out.index)
-    out = out[out["docs"] >= min_docs].copy()
-    p_low = (out["docs_low"] + alpha) / (n_low + 2 * alpha)
-    p_high = (out["docs_high"] + alpha) / (n_high + 2 * alpha)
+    out = out[out["mentions"] >= min_docs].copy()
+    p_low = (out["mentions_low"] + alpha) / (n_low + 2 * alpha)
+    p_high = (out["mentions_high"] + alpha) / (n_high + 2 * alpha)
     out["lift_low"] = p_low / p_high
     out["lift_high"] = p_high / p_low
-    out["share"] = out["docs"] / n_all
-    out = out.reset_index().sort_values(["docs", "term"], ascending=[False, True], kind="stable")
-    out[["docs", "docs_high", "docs_low"]] = out[["docs", "docs_high", "docs_low"]].astype("int64")
+    out["share"] = out["mentions"] / n_all
+    out = out.reset_index().sort_values(
+        ["mentions", "term"], ascending=[False, True], kind="stable"
+    )
+    out[["mentions", "mentions_high", "mentions_low"]] = out[
+        ["mentions", "mentions_high", "mentions_low"]
+    ].astype("int64")
     return out[cols].reset_index(drop=True)
 
 
@@ -275,7 +309,7 @@ def product_points(
     -------
     pandas.DataFrame
         One row per product with reviews, most reviewed first: ``product_id``, ``title`` (when
-        ``products`` or the reviews carry one), ``reviews``, ``mean_rating``, ``low_share``
+        ``products`` or the reviews carry one), ``reviews``, ``mean_rating``, ``poor_share``
         (share of its reviews rated low), ``selling_points`` and ``complaints`` (terms joined
         by " / ").
     """
@@ -283,7 +317,7 @@ def product_points(
     per = r.groupby("product_id", sort=True).agg(
         reviews=("rating", "size"), mean_rating=("rating", "mean")
     )
-    per["low_share"] = (r["rating"] <= low_max).groupby(r["product_id"]).mean()
+    per["poor_share"] = (r["rating"] <= low_max).groupby(r["product_id"]).mean()
     t = terms.assign(
         product_id=reviews["product_id"].reindex(terms["doc"]).to_numpy(),
         rating=reviews["rating"].reindex(terms["doc"]).to_numpy(),
@@ -367,7 +401,7 @@ def mine_reviews(
 
     def rank(lift: str) -> pd.DataFrame:
         x = stats[stats[lift] >= min_lift]
-        x = x.sort_values([lift, "docs", "term"], ascending=[False, False, True], kind="stable")
+        x = x.sort_values([lift, "mentions", "term"], ascending=[False, False, True], kind="stable")
         x = x.drop_duplicates("example")  # 发货 and 很快 both come from 发货很快: show it once
         return x.head(top).reset_index(drop=True)
 
@@ -398,8 +432,7 @@ def search_terms(
         Volume is summed over the last ``months`` months; ``growth`` compares them with the
         ``months`` before (NaN when that earlier window has no volume).
     groups : bool
-        Teach the tokenizer the keyword groups (category words such as 连衣裙) first, so they
-        stay whole; terms equal to a group are flagged ``is_group``.
+        Keep the keyword groups (category words such as 连衣裙, T恤) whole; terms equal to a group are flagged ``is_group``.
 
     Returns
     -------
@@ -423,7 +456,9 @@ def search_terms(
         group_words = tuple(sorted(kw["group"].dropna().astype(str).str.lower().unique()))
     names = pd.Series(vol.index.to_numpy(), index=vol.index)
     seg = segment(names, group_words, glue=False)
-    seg = seg.assign(vol=vol.reindex(seg["doc"]).to_numpy(), prev=prev.reindex(seg["doc"]).to_numpy())
+    seg = seg.assign(
+        vol=vol.reindex(seg["doc"]).to_numpy(), prev=prev.reindex(seg["doc"]).to_numpy()
+    )
     g = seg.groupby("term", sort=True)
     out = pd.DataFrame(
         {

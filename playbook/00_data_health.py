@@ -26,9 +26,6 @@ shop = ctx.shop
 ctx.say("h00_title", shop=shop.config.name)
 ctx.say("h00_intro", as_of=shop.as_of.date(), after=shop.after_as_of.get("orders", 0))
 
-# %% [markdown]
-# Row accounting
-
 # %%
 ctx.say("h00_accounting")
 report = load_report(shop)
@@ -61,17 +58,29 @@ print(report[["read", "kept", "rejected"]].iloc[-1].to_dict())
 ctx.say("h00_tables")
 overview = health.table_overview(shop)
 ctx.table(overview, ints=["rows"])
-missing = [t for t in ("products", "traffic", "ads", "keywords", "campaigns", "reviews", "issues")
-           if not shop.has(t)]
-ctx.say("h00_tables_say", n=len(overview), names=", ".join(overview["table"]),
-        missing=", ".join(missing) or "–")
+missing = [
+    t
+    for t in ("products", "traffic", "ads", "keywords", "campaigns", "reviews", "issues")
+    if not shop.has(t)
+]
+ctx.say(
+    "h00_tables_say",
+    n=len(overview),
+    names=", ".join(overview["table"]),
+    missing=", ".join(missing) or "–",
+)
 
 # %%
 ctx.say("h00_coverage")
 monthly = health.monthly_orders(shop.orders)
 gaps = health.daily_gaps(shop.orders)
-ax = charts.bar(monthly.assign(m=monthly["month"].dt.strftime("%Y-%m")), "m", "net_sales",
-                ctx.label("h00_monthly_title"), money=True)
+ax = charts.bar(
+    monthly.assign(m=monthly["month"].dt.strftime("%Y-%m")),
+    "m",
+    "net_sales",
+    ctx.label("h00_monthly_title"),
+    money=True,
+)
 ctx.save("monthly_orders", monthly, sheet="h00_monthly_title")
 longest = gaps.sort_values("days", ascending=False, kind="stable").head(1)
 ctx.say(
@@ -79,16 +88,31 @@ ctx.say(
     first=shop.orders["order_time"].min().date(),
     last=shop.orders["order_time"].max().date(),
     months=len(monthly),
-    gaps=ctx.text("h00_gaps", n=len(gaps), longest=int(longest["days"].iloc[0]),
-                  start=longest["start"].iloc[0].date())
-    if len(gaps) else ctx.text("h00_no_gaps"),
+    gaps=ctx.text(
+        "h00_gaps",
+        n=len(gaps),
+        longest=int(longest["days"].iloc[0]),
+        start=longest["start"].iloc[0].date(),
+    )
+    if len(gaps)
+    else ctx.text("h00_no_gaps"),
 )
 
 # %%
 ctx.say("h00_status")
 shares = health.status_shares(shop.orders)
-ctx.table(shares, money=["paid", "refunded"], pct=["order_share"], ints=["orders"])
+ctx.table(
+    shares,
+    money=["paid_amount", "refund_amount"],
+    pct=["order_share"],
+    ints=["orders"],
+    values=["status"],
+)
 rr = health.refund_rate(shop.orders)
 cancel = shares.set_index("status")["order_share"].get("cancelled", 0.0)
-ctx.say("h00_status_say", refund=f"{rr:.1%}", cancel=f"{cancel:.1%}",
-        advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok"))
+ctx.say(
+    "h00_status_say",
+    refund=f"{rr:.1%}",
+    cancel=f"{cancel:.1%}",
+    advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok"),
+)

@@ -136,15 +136,15 @@ def test_rfm8_rules_and_boundaries_with_stated_thresholds():
     classes, table = C.classify_rfm8(rfm, thr)
     assert classes["rfm8"].to_dict() == {k: v[3] for k, v in cases.items()}
     assert classes.loc["at", ["r_high", "f_high", "m_high"]].tolist() == [True, True, True]
-    assert table["threshold"].tolist() == [30.0, 3.0, 500.0]
-    assert table["rule"].tolist() == ["<=", ">=", ">="]
+    assert table["cutoff"].tolist() == [30.0, 3.0, 500.0]
+    assert table["high_when"].tolist() == ["<=", ">=", ">="]
 
 
 def test_rfm8_default_threshold_is_the_mean():
     # recency mean (0+10+20+30+40)/5 = 20, frequency mean 10/5 = 2, monetary mean 300
     rfm = _rfm([0, 10, 20, 30, 40], [1, 2, 2, 1, 4], [100.0, 200.0, 300.0, 400.0, 500.0])
     classes, table = C.classify_rfm8(rfm)
-    assert table["threshold"].tolist() == [20.0, 2.0, 300.0]
+    assert table["cutoff"].tolist() == [20.0, 2.0, 300.0]
     assert classes["rfm8"].tolist() == [
         "general_develop",  # R 0 <= 20 high, F 1 < 2 low, M 100 < 300 low
         "general_value",  # R high, F 2 >= 2 high, M low
@@ -153,7 +153,7 @@ def test_rfm8_default_threshold_is_the_mean():
         "important_keep",  # R 40 low, F 4 high, M high
     ]
     _, med = C.classify_rfm8(rfm, "median")
-    assert med["threshold"].tolist() == [20.0, 2.0, 300.0]
+    assert med["cutoff"].tolist() == [20.0, 2.0, 300.0]
     with pytest.raises(ValueError):
         C.classify_rfm8(rfm, "mode")
 
@@ -267,16 +267,16 @@ def test_member_ladder_counts():
         "2025-03",
         "2025-04",
     ]
-    assert lad["new"].tolist() == [2, 2, 1, 1]
-    assert lad["repeat"].tolist() == [0, 1, 1, 1]
-    assert lad["fan"].tolist() == [0, 0, 1, 1]
+    assert lad["new_members"].tolist() == [2, 2, 1, 1]
+    assert lad["repeat_members"].tolist() == [0, 1, 1, 1]
+    assert lad["fans"].tolist() == [0, 0, 1, 1]
     assert lad["members"].tolist() == [2, 3, 3, 3]
     assert lad["joined"].tolist() == [2, 1, 0, 0]
     assert lad["to_repeat"].tolist() == [0, 1, 1, 0]
     assert lad["to_fan"].tolist() == [0, 0, 1, 0]
     assert lad["repeat_share"].iloc[-1] == pytest.approx(2 / 3)
     # with a fan threshold of 3, A is a fan from its 3rd order (March) too
-    assert C.member_ladder(co, "2025-04-15", 2, 3)["fan"].tolist() == [0, 0, 1, 1]
+    assert C.member_ladder(co, "2025-04-15", 2, 3)["fans"].tolist() == [0, 0, 1, 1]
     assert C.member_stage([1, 2, 3, 4, 9]).tolist() == ["new", "repeat", "repeat", "fan", "fan"]
     with pytest.raises(ValueError):
         C.member_ladder(co, None, 3, 3)
@@ -321,9 +321,10 @@ def test_cohort_retention_three_cohorts():
     assert coh["customers"].tolist() == [4, 2, 1]
     expected = [[1.0, 0.5, 0.25, np.nan], [1.0, 0.5, np.nan, np.nan], [1.0] + [np.nan] * 3]
     np.testing.assert_allclose(coh[[0, 1, 2, 3]].to_numpy(), expected)
-    at = C.retention_at(coh, ages=(1, 2, 3, 6))
-    assert at[1] == pytest.approx((0.5 * 4 + 0.5 * 2) / 6) and at[2] == 0.25
-    assert np.isnan(at[3]) and np.isnan(at[6])
+    curve = C.retention_curve(coh).set_index("age")
+    assert curve["cohorts"].tolist() == [2, 1, 0] and curve["customers"].tolist() == [6, 4, 0]
+    assert curve.loc[1, "retention"] == pytest.approx((0.5 * 4 + 0.5 * 2) / 6)
+    assert curve.loc[2, "retention"] == 0.25 and np.isnan(curve.loc[3, "retention"])
 
 
 def test_repurchase_intervals_by_hand():
@@ -452,3 +453,22 @@ def test_no_buyer_ids_gives_no_customers():
         "net",
     ]
     assert C.rfm_table(co).empty
+
+
+def test_segment_value_by_hand():
+    seg = pd.DataFrame(
+        {
+            "segment": ["x", "x", "y", "y"],
+            "repeat_purchases": [2.0, 0.0, 0.0, np.nan],
+            "p_alive": [0.5, 1.0, 1.0, np.nan],
+            "expected_purchases": [1.0, 0.5, 0.2, np.nan],
+            "clv": [100.0, 50.0, 50.0, np.nan],  # the 4th customer was not scored
+        }
+    )
+    v = C.segment_value(seg, "segment", ["x", "y", "z"]).set_index("segment")
+    assert v["customers"].tolist() == [2, 2, 0]
+    assert v.loc["x", "p_alive"] == 0.5  # repeat buyers only: a one-time buyer's 1.0 says nothing
+    assert np.isnan(v.loc["y", "p_alive"]) and np.isnan(v.loc["z", "p_alive"])
+    assert v["expected_purchases"].tolist() == pytest.approx([1.5, 0.2, 0.0])
+    assert v["clv"].tolist() == [150.0, 50.0, 0.0] and v["clv_share"].tolist() == [0.75, 0.25, 0]
+    assert v.loc["x", "clv_per_customer"] == 75.0 and np.isnan(v.loc["z", "clv_per_customer"])

@@ -15,7 +15,7 @@ def test_pct_and_missing():
 
 
 def test_esc_neutralises_html_and_markdown():
-    s = narrative.esc('<script>alert(1)</script>[x](javascript:1) <img onerror=a>')
+    s = narrative.esc("<script>alert(1)</script>[x](javascript:1) <img onerror=a>")
     assert "<" not in s and ">" not in s and "[" not in s and "(javascript" in s
 
 

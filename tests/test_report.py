@@ -17,13 +17,21 @@ def test_excel_keeps_formulas_inert(tmp_path):
 
 def test_sheet_names_are_made_valid_and_unique(tmp_path):
     df = pd.DataFrame({"a": [1]})
-    path = report.excel_workbook(tmp_path / "r.xlsx", [("a/b:c", df), ("a/b:c", df), ("x" * 40, df)])
+    path = report.excel_workbook(
+        tmp_path / "r.xlsx", [("a/b:c", df), ("a/b:c", df), ("x" * 40, df)]
+    )
     assert load_workbook(path).sheetnames == ["abc", "abc_2", "x" * 31]
 
 
 def test_index_escapes_shop_text(tmp_path):
-    p = report.index_html(tmp_path / "i.html", "<script>alert(1)</script>", "2025-12-31", "en",
-                          ["00_data_health"], {"00_data_health": "<img src=x onerror=a>"})
+    p = report.index_html(
+        tmp_path / "i.html",
+        "<script>alert(1)</script>",
+        "2025-12-31",
+        "en",
+        ["00_data_health"],
+        {"00_data_health": "<img src=x onerror=a>"},
+    )
     html = p.read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html

@@ -1,0 +1,303 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+shop_dir = "../data/sample/demo"
+out_dir = "../reports/demo"
+as_of = "2025-12-31"
+lang = "zh"
+n_heroes = 5
+n_hot = 2
+take_up = 0.3
+band = 0.2
+discount_rate = 0.1
+shipping_cost = 8.0
+n_boot = 1000
+seed = 0
+
+# %%
+from helpers import charts, nb
+from helpers import promotions as pr
+from helpers.narrative import esc
+
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+shop = ctx.shop
+cfg = shop.config
+A = cfg.assumptions
+end = pr.complete_through(shop.orders, shop.as_of)
+meta = ctx.load("targets_meta")
+fy = pr.plan_fiscal_year(shop.as_of, cfg.fiscal_year_start_month, meta)
+targets = ctx.load("targets_daily")
+if targets is not None and (targets["fy"] == fy).any():
+    target_source = "02"
+else:
+    targets, target_source = pr.targets_for_year(
+        shop.orders, fy, cfg.fiscal_year_start_month, shop.as_of, A["ambition"],
+        ctx.load("market_forecast"), cfg.festivals,
+    )
+margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
+name_col = "name_en" if lang == "en" else "name_zh"
+ctx.say("h05_title", shop=esc(cfg.name), fy=fy)
+ctx.say(
+    "h05_intro",
+    as_of=shop.as_of.date(),
+    end=end.date(),
+    fy=fy,
+    incomplete=ctx.text("h05_incomplete", end=end.date()) if end < shop.as_of else "",
+    targets=ctx.text(f"h05_target_{target_source}"),
+)
+
+# %% [markdown]
+# Campaign calendar
+
+# %%
+ctx.say("h05_calendar")
+forecast, history, funnel = pr.plan_campaigns(
+    shop.orders, fy, cfg.fiscal_year_start_month, end, shop.table("traffic"),
+    shop.table("campaigns"), targets, cfg.festivals, A["conversion_rate"], n_boot, seed,
+)
+ax = charts.campaign_timeline(
+    forecast, name_col, ctx.label("h05_calendar_title"),
+    {k: ctx.label(f"phase_{k}") for k in ("presale", "main", "peak")},
+)
+ctx.table(
+    forecast[[name_col, "type", "source", "launch", "start", "end", "peak", "days"]]
+    .rename(columns={name_col: "campaign"})
+    .assign(type=lambda d: d["type"].map(lambda t: ctx.label(f"ctype_{t}").removeprefix("ctype_")),
+            source=lambda d: d["source"].map(lambda t: ctx.label(f"src_{t}"))),
+    ints=["days"],
+)
+ctx.say(
+    "h05_calendar_say",
+    n=len(forecast),
+    nodes=int((forecast["source"] == "node").sum()),
+    own=int((forecast["source"] != "node").sum()),
+    first=forecast[name_col].iloc[0] if len(forecast) else "–",
+    first_date=forecast["launch"].iloc[0].date() if len(forecast) else "–",
+    days=int(forecast["days"].sum()),
+)
+
+# %% [markdown]
+# Expected sales per campaign
+
+# %%
+ctx.say("h05_forecast")
+ax = charts.campaign_forecast(
+    forecast, name_col, ctx.label("h05_forecast_title"),
+    {k: ctx.label(k) for k in ("expected_sales", "target_sales")},
+)
+fc_show = forecast[[name_col, "occurrences", "visitors", "conversion", "order_value",
+                    "expected_sales", "sales_low", "sales_high", "target_sales", "vs_target"]]
+ctx.table(
+    fc_show.rename(columns={name_col: "campaign"}),
+    money=["order_value", "expected_sales", "sales_low", "sales_high", "target_sales"],
+    pct=["conversion", "vs_target"], ints=["occurrences", "visitors"],
+)
+biggest = forecast.sort_values("expected_sales", ascending=False, kind="stable").iloc[0]
+short = forecast[forecast["vs_target"] < 0]
+ctx.say(
+    "h05_forecast_say",
+    total=ctx.money(forecast["expected_sales"].sum()),
+    low=ctx.money(forecast["sales_low"].sum()),
+    high=ctx.money(forecast["sales_high"].sum()),
+    target=ctx.money(forecast["target_sales"].sum()),
+    biggest=biggest[name_col],
+    biggest_sales=ctx.money(biggest["expected_sales"]),
+    growth=f"{forecast.attrs['visitor_growth'] - 1:+.0%}",
+    prior=int((forecast["basis"] == "prior").sum()),
+    gap=ctx.text(
+        "h05_forecast_short", names="、".join(short[name_col]) if lang == "zh"
+        else ", ".join(short[name_col]), n=len(short),
+    ) if len(short) else ctx.text("h05_forecast_cover"),
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print({"fy": fy, "campaigns": len(forecast),
+       "expected_sales": round(float(forecast["expected_sales"].sum()), -3)})
+
+# %% [markdown]
+# Hero group
+
+# %%
+ctx.say("h05_heroes")
+watch = ctx.load("hot_watchlist")
+if watch is None:
+    watch = pr.watchlist_for(shop.orders, shop.table("products"), shop.table("traffic"), end)
+heroes = pr.hero_group(shop.orders, end, ctx.load("product_scores"), watch, n_heroes, n_hot)
+ax = charts.bar(heroes.assign(name=heroes["title"].str.slice(0, 14)), "name", "net_sales",
+                ctx.label("h05_heroes_title"), horizontal=True, money=True)
+ctx.table(heroes.assign(reason=heroes["reason"].map(lambda r: ctx.label(f"hero_{r}"))),
+          money=["net_sales", "unit_net"], pct=["share"], ints=["units"])
+ctx.say(
+    "h05_heroes_say",
+    n=len(heroes),
+    share=f"{heroes['share'].sum():.0%}",
+    hot=int((heroes["reason"] == "hot").sum()),
+    first=esc(heroes["title"].iloc[0]) if len(heroes) else "–",
+)
+
+# %% [markdown]
+# Inventory check
+
+# %%
+ctx.say("h05_stock")
+if not ctx.missing("products", ctx.label("h05_stock_what")):
+    clearance = pr.clearance_candidates(shop.orders, shop.table("products"), end,
+                                        gross_margin=margin)
+    hero_units, stock_check, stock = pr.stock_plan(
+        forecast, heroes, shop.orders, history, shop.table("products"), end, clearance,
+        int(A["lead_time_days"]),
+    )
+    ax = charts.bar(stock.assign(name=stock["title"].astype(str).str.slice(0, 14)), "name",
+                    "reorder_qty", ctx.label("h05_stock_title"), horizontal=True)
+    ctx.table(stock.assign(status=stock["status"].map(lambda r: ctx.label(f"stock_{r}"))),
+              ints=["stock", "campaigns", "campaign_units", "reorder_qty", "reorders"])
+    late = stock_check[stock_check["status"] == "too_late"]
+    ctx.say(
+        "h05_stock_say",
+        units=f"{stock['campaign_units'].sum():,.0f}",
+        reorder=f"{stock['reorder_qty'].sum():,.0f}",
+        late=ctx.text(
+            "h05_stock_late", n_late=late["product_id"].nunique(),
+            names=esc("、".join(late["title"].astype(str).unique()[:3])),
+            campaign=late["campaign_id"].iloc[0],
+        ) if len(late) else ctx.text("h05_stock_ok"),
+        first=stock["first_order_date"].min().date() if stock["first_order_date"].notna().any()
+        else "–",
+    )
+    ctx.save("hero_stock", stock_check, sheet="h05_stock_sheet")
+else:
+    clearance = stock_check = None
+
+# %% [markdown]
+# Marketing strategy: spend X, save Y (满减)
+
+# %%
+ctx.say("h05_threshold")
+baskets = pr.basket_values(shop.orders, end)
+curve, best = pr.threshold_suggestion(baskets, band=band, take_up=take_up,
+                                      discount_rate=discount_rate, gross_margin=margin)
+ax = charts.threshold_chart(baskets, curve, best["spend_x"], ctx.label("h05_threshold_title"),
+                            {k: ctx.label(k) for k in ("baskets", "lifted")})
+ctx.table(curve, money=["spend_x", "save_y", "extra_sales", "cost", "margin_effect"],
+          ints=["near", "qualifying"], dec={"lifted": 0, "cost_per_extra": 2})
+ctx.say(
+    "h05_threshold_say",
+    x=ctx.money(best["spend_x"]), y=ctx.money(best["save_y"]),
+    median=ctx.money(best["median_basket"]), near=f"{best['near']:,.0f}",
+    lifted=f"{best['lifted']:,.0f}", take_up=f"{take_up:.0%}", band=f"{band:.0%}",
+    extra=ctx.money(best["extra_sales"]), cost=ctx.money(best["cost"]),
+    qualifying=f"{best['qualifying']:,.0f}", cpe=f"{best['cost_per_extra']:.1f}",
+    advice=ctx.text("h05_threshold_pays" if best["margin_effect"] >= 0 else "h05_threshold_costly",
+                    eff=ctx.money(best["efficient_threshold"]),
+                    eff_cpe=f"{best['efficient_cost_per_extra']:.1f}", margin=f"{margin:.0%}"),
+)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print({"threshold": best["spend_x"], "discount": best["save_y"],
+       "lifted": round(best["lifted"])})
+
+# %% [markdown]
+# Free shipping, new customers, clearance
+
+# %%
+ctx.say("h05_shipping")
+ship_curve, ship = pr.free_shipping_threshold(baskets, shipping_cost, band=band,
+                                              take_up=take_up, gross_margin=margin)
+ctx.table(ship_curve[["spend_x", "near", "lifted", "extra_sales", "qualifying", "cost",
+                      "margin_effect"]],
+          money=["spend_x", "extra_sales", "cost", "margin_effect"],
+          ints=["near", "qualifying"], dec={"lifted": 0}, rows=10)
+ctx.say(
+    "h05_shipping_say",
+    x=ctx.money(ship["spend_x"]), fee=ctx.money(shipping_cost),
+    lifted=f"{ship['lifted']:,.0f}", cost=ctx.money(ship["cost"]),
+    effect=ctx.money(ship["margin_effect"]),
+    advice=ctx.text("h05_shipping_pays" if ship["margin_effect"] >= 0 else "h05_shipping_costly"),
+)
+
+# %%
+ctx.say("h05_newcust")
+if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
+    entry, newc = pr.new_customer_offer(shop.orders, end)
+    ctx.table(entry, money=["first_order_value"], pct=["share", "repeat_rate"],
+              ints=["entry_customers"])
+    best_entry = entry.sort_values(["repeat_rate", "entry_customers"], ascending=False,
+                                   kind="stable").iloc[0] if len(entry) else None
+    ctx.say(
+        "h05_newcust_say",
+        n=f"{newc.get('new_customers', 0):,}",
+        share=f"{newc.get('new_share', 0):.0%}",
+        median=ctx.money(newc.get("first_order_median")),
+        repeat=f"{newc.get('repeat_rate', float('nan')):.0%}",
+        x=ctx.money(newc.get("coupon_threshold")),
+        y=ctx.money(newc.get("coupon")),
+        entry=esc(best_entry["title"]) if best_entry is not None else "–",
+        entry_repeat=f"{best_entry['repeat_rate']:.0%}" if best_entry is not None else "–",
+    )
+
+# %%
+ctx.say("h05_clearance")
+if clearance is not None and not ctx.missing("products", ctx.label("h05_clearance_what")):
+    ctx.table(clearance, money=["stock_value"],
+              pct=["markdown"], ints=["stock", "units"], dec={"cover_days": 0}, rows=10)
+    ctx.say(
+        "h05_clearance_say",
+        n=len(clearance),
+        value=ctx.money(clearance["stock_value"].sum()),
+        top=esc(clearance["title"].iloc[0]) if len(clearance) else "–",
+    )
+    ctx.save("clearance_candidates", clearance, sheet="h05_clearance_sheet")
+
+# %% [markdown]
+# Execution plan (执行案)
+
+# %%
+ctx.say("h05_execution")
+tasks = pr.execution_plan(forecast, end, lang, cfg.owners, reorders=stock_check)
+upcoming = forecast.iloc[0]["campaign_id"] if len(forecast) else None
+ax = charts.execution_gantt(
+    tasks[tasks["campaign_id"] == upcoming],
+    ctx.text("h05_gantt_title", campaign=forecast.iloc[0][name_col]) if upcoming else "",
+)
+ctx.table(tasks.drop(columns=["campaign_id", "role_key"])
+          .assign(status=tasks["status"].map(lambda t: ctx.label(f"task_{t}"))), ints=["days"],
+          rows=15)
+xlsx = pr.write_plan_xlsx(
+    ctx.out_dir / "execution_plan.xlsx",
+    tasks.drop(columns=["role_key"]),
+    labels={c: ctx.label(c) for c in tasks.columns},
+    campaigns=forecast[["campaign_id", name_col, "type", "launch", "start", "end", "peak",
+                        "days", "expected_sales", "sales_low", "sales_high", "target_sales"]]
+    .rename(columns={name_col: "campaign"})
+    .rename(columns=ctx.label),
+    sheet_names=(ctx.label("h05_plan_sheet"), ctx.label("h05_campaigns_sheet")),
+    status_labels={k: ctx.label(f"task_{k}") for k in ("late", "start_now", "planned")},
+)
+ctx.say(
+    "h05_execution_say",
+    n=len(tasks),
+    campaigns=tasks["campaign_id"].nunique(),
+    late=int((tasks["status"] == "late").sum()),
+    now=int((tasks["status"] == "start_now").sum()),
+    owners=ctx.text("h05_owners_set") if cfg.owners else ctx.text("h05_owners_missing"),
+    file=xlsx.name,
+)
+
+# %%
+campaign_plan = pr.with_heroes(forecast, heroes, shop.orders, history, end, clearance)
+ctx.save("campaign_plan", campaign_plan, sheet="h05_campaigns_sheet")
+ctx.save("execution_plan", tasks.drop(columns=["role_key"]), sheet="h05_plan_sheet")
+ctx.say("h05_done", fy=fy, n=len(forecast), tasks=len(tasks))

@@ -1,0 +1,166 @@
+"""run_shop: atomic reports, partial runs, the notebook time limit, warm kernels, client pages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import report, runner
+
+
+def _nb(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        'shop_dir = ""\nout_dir = ""\nas_of = ""\nlang = "zh"', metadata={"tags": ["parameters"]}
+    )] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def playbook(tmp_path_factory) -> Path:
+    """Notebook 00 as committed plus small notebooks that probe the runner."""
+    d = tmp_path_factory.mktemp("playbook")
+    src = runner.notebooks(["00"])[0]
+    shutil.copy(src, d / src.name)
+    _nb(
+        d / "01_probe.ipynb",
+        "import importlib, sys\n"
+        "from IPython.display import Markdown, display\n"
+        "names = sorted(k for k in globals() if not k.startswith('_') and k not in "
+        "('In', 'Out', 'exit', 'quit', 'open', 'get_ipython', 'importlib', 'sys', 'Markdown', "
+        "'display', 'shop_dir', 'out_dir', 'as_of', 'lang'))\n"
+        "display(Markdown('## Probe'))\n"
+        "print('secret-print')\n"
+        "display(Markdown(f'names={names} warm={\"seaborn\" in sys.modules}'))",
+    )
+    _nb(d / "02_sleep.ipynb", "import time\ntime.sleep(120)", "print('never')")
+    return d
+
+
+def test_notebooks_use_ipynb_else_the_py_source(tmp_path):
+    (tmp_path / "00_a.py").write_text("# %%\nx = 1\n")
+    (tmp_path / "01_b.py").write_text("# %%\ny = 2\n")
+    _nb(tmp_path / "01_b.ipynb")
+    (tmp_path / "notes.py").write_text("")
+    got = runner.notebooks(None, tmp_path)
+    assert [p.name for p in got] == ["00_a.py", "01_b.ipynb"]
+    assert [p.name for p in runner.notebooks(["1"], tmp_path)] == ["01_b.ipynb"]
+    assert runner.read_notebook(got[0]).cells[0].source == "x = 1"
+
+
+def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
+    small_shop_dir, playbook, tmp_path
+):
+    out = tmp_path / "r"
+    res = runner.run_shop(small_shop_dir, out, only=["00", "01"], lang="en", progress=False,
+                          playbook_dir=playbook)
+    assert res.ok, res.failures
+    page = (out / "01_probe.html").read_text()
+    assert "names=[]" in page  # the warm-up bound nothing in the notebook's namespace
+    assert "warm=True" in page  # ... but its imports were done while the kernel booted
+    assert "secret-print" not in page and "import importlib" not in page  # no prints, no code
+    health = (out / "00_data_health.html").read_text()
+    for must in ("测试小店", res.as_of, 'href="index.html"', 'href="01_probe.html"',
+                 'name="viewport"', "@top-left"):
+        assert must in health
+    assert "ctx.say" not in health and "open_shop" not in health
+    index = (out / "index.html").read_text()
+    assert 'href="01_probe.html#Probe"' in index  # contents reach into sections
+    run = json.loads((out / "run.json").read_text())
+    assert run["notebooks"] == ["00_data_health", "01_probe"] and run["failures"] == {}
+    assert run["kpis"]["orders_12m"] > 0
+    # executed notebooks name the final folder, never the temporary one
+    assert ".partial-" not in (out / "notebooks" / "00_data_health.ipynb").read_text()
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_failed_run_leaves_the_previous_report_intact(small_shop_dir, playbook, tmp_path,
+                                                      monkeypatch):
+    out = tmp_path / "r"
+    runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "excel_workbook", boom)  # dies after the notebooks ran
+    with pytest.raises(RuntimeError, match="disk full"):
+        runner.run_shop(small_shop_dir, out, only=["00"], progress=False,
+                        playbook_dir=playbook)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no partial folder left
+    # a first run that fails creates nothing at the destination
+    with pytest.raises(RuntimeError):
+        runner.run_shop(small_shop_dir, tmp_path / "new", only=["00"], progress=False,
+                        playbook_dir=playbook)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_stale_partial_folder_of_a_dead_run_is_removed(small_shop_dir, playbook, tmp_path):
+    dead = tmp_path / f".r.partial-{runner._host()}-999999999-abcd1234"
+    dead.mkdir()
+    runner.run_shop(small_shop_dir, tmp_path / "r", only=["00"], progress=False,
+                    playbook_dir=playbook)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
+
+
+def test_partial_run_keeps_the_other_pages(small_shop_dir, playbook, tmp_path):
+    out = tmp_path / "r"
+    runner.run_shop(small_shop_dir, out, only=["00", "01"], progress=False,
+                    playbook_dir=playbook)
+    first = (out / "00_data_health.html").read_bytes()
+    runner.run_shop(small_shop_dir, out, only=["01"], progress=False, playbook_dir=playbook)
+    assert (out / "00_data_health.html").read_bytes() == first
+    assert json.loads((out / "run.json").read_text())["notebooks"] == [
+        "00_data_health", "01_probe"]
+
+
+def test_notebook_wall_clock_limit(small_shop_dir, playbook, tmp_path):
+    out = tmp_path / "r"
+    res = runner.run_shop(small_shop_dir, out, only=["02"], progress=False,
+                          playbook_dir=playbook, notebook_timeout=8)
+    assert set(res.failures) == {"02_sleep"}
+    # interrupted in its cell ("... (cell 2)"), or killed if the interrupt did not stop it
+    assert res.failures["02_sleep"].startswith("timed out after 8 s")
+    assert res.timings["02_sleep"] < 40
+    nb = nbformat.read(out / "notebooks" / "02_sleep.ipynb", as_version=4)
+    assert "never" not in json.dumps(nb.cells[-1].get("outputs", []))
+    page = (out / "02_sleep.html").read_text()
+    assert "timed out after 8 s" in page and "Traceback" not in page
+    assert "失败" in (out / "index.html").read_text() or "did not" in (
+        out / "index.html").read_text()
+
+
+def test_portfolio_page_escapes_and_sorts(tmp_path):
+    rows = [
+        {"shop": "<script>x</script>", "status": "ok", "net_sales_12m": 1200.5,
+         "orders_12m": 3, "attainment": 0.5, "currency": "CNY", "link": "a/index.html"},
+        {"shop": "B&B", "status": "error", "message": "orders.csv: <bad>", "currency": "USD",
+         "link": None},
+    ]
+    page = report.portfolio_html(tmp_path / "p.html", rows, "en").read_text()
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "orders.csv: &lt;bad&gt;" in page and "B&amp;B" in page
+    assert 'data-v="1200.5"' in page and 'data-v="0.5"' in page
+    assert page.count("<tr>") == 3 and "aria-sort" in page
+    df = report.portfolio_frame(rows, "zh")
+    assert df["店铺"].tolist() == ["<script>x</script>", "B&B"]
+    assert df["近12个月净销售额"].tolist()[0] == 1200.5
+
+
+@pytest.mark.skipif(report.chromium() is None, reason="Chromium not installed (optional)")
+def test_pdf_through_chromium(small_shop_dir, playbook, tmp_path):
+    out = tmp_path / "r"
+    runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook,
+                    pdf=True)
+    pdf = out / "report.pdf"
+    assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-"
+    assert 'href="report.pdf"' in (out / "index.html").read_text()
