@@ -169,7 +169,7 @@ def heatmap(df: pd.DataFrame, title: str, fmt: str = ".0%", ax=None, cmap: str =
 
 
 def _pct_axis(ax, axis: str = "x") -> None:
-    fmt = matplotlib.ticker.PercentFormatter(1.0, decimals=0)
+    fmt = matplotlib.ticker.PercentFormatter(1.0)
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
@@ -194,11 +194,25 @@ def range_bars(
     y = range(len(names))
     lab = labels or {}
     ax.barh(y, m, color=PALETTE[0], alpha=0.85, label=lab.get(mid, mid))
-    ax.errorbar(m, y, xerr=[m - lo, hi - m], fmt="none", ecolor="#333333", capsize=4,
-                linewidth=1.2, label=lab.get("range", f"{low}–{high}"))
+    ax.errorbar(
+        m,
+        y,
+        xerr=[m - lo, hi - m],
+        fmt="none",
+        ecolor="#333333",
+        capsize=4,
+        linewidth=1.2,
+        label=lab.get("range", f"{low}–{high}"),
+    )
     if ref is not None:
-        ax.scatter(df[ref].to_numpy(dtype=float)[::-1], y, color=PALETTE[1], zorder=3, s=28,
-                   label=lab.get(ref, ref))
+        ax.scatter(
+            df[ref].to_numpy(dtype=float)[::-1],
+            y,
+            color=PALETTE[1],
+            zorder=3,
+            s=28,
+            label=lab.get(ref, ref),
+        )
     ax.set_yticks(list(y), names)
     ax.set_title(title)
     ax.legend(frameon=False, loc="lower right", fontsize="small")
@@ -224,9 +238,13 @@ def paired_bars(
     xs = np.arange(len(df))
     width = 0.8 / max(n, 1)
     for i, c in enumerate(cols):
-        ax.bar(xs + (i - (n - 1) / 2) * width, df[c].to_numpy(dtype=float), width,
-               label=(labels or {}).get(c, c),
-               color=(colors or PALETTE)[i % len(colors or PALETTE)])
+        ax.bar(
+            xs + (i - (n - 1) / 2) * width,
+            df[c].to_numpy(dtype=float),
+            width,
+            label=(labels or {}).get(c, c),
+            color=(colors or PALETTE)[i % len(colors or PALETTE)],
+        )
     ax.set_xticks(xs, df[x].astype(str).tolist())
     if len(df) > 8:
         ax.tick_params(axis="x", labelrotation=45)
@@ -257,12 +275,15 @@ def share_panels(
     fig, axes = plt.subplots(rows, cols, figsize=(10, 2.9 * rows), squeeze=False)
     for ax, k in zip(axes.ravel(), keys):
         d = df[df[panel] == k].head(top)
-        ax.barh(d[label].astype(str).tolist()[::-1], d[value].to_numpy(dtype=float)[::-1],
-                color=(colors or {}).get(k, PALETTE[0]))
+        ax.barh(
+            d[label].astype(str).tolist()[::-1],
+            d[value].to_numpy(dtype=float)[::-1],
+            color=(colors or {}).get(k, PALETTE[0]),
+        )
         ax.set_title(titles[k], fontsize="medium")
         if pct:
             _pct_axis(ax, "x")
-    for ax in axes.ravel()[len(keys):]:
+    for ax in axes.ravel()[len(keys) :]:
         ax.set_visible(False)
     fig.suptitle(title, fontweight="bold")
     fig.tight_layout()
@@ -283,11 +304,22 @@ def bars_with_line(
     ax = ax or plt.subplots()[1]
     names = df[x].astype(str).tolist()
     lab = labels or {}
-    ax.bar(names, df[bar_col].to_numpy(dtype=float), color=PALETTE[0], alpha=0.85,
-           label=lab.get(bar_col, bar_col))
+    ax.bar(
+        names,
+        df[bar_col].to_numpy(dtype=float),
+        color=PALETTE[0],
+        alpha=0.85,
+        label=lab.get(bar_col, bar_col),
+    )
     if line_col is not None and df[line_col].notna().any():
-        ax.plot(names, df[line_col].to_numpy(dtype=float), color=PALETTE[1], marker="o",
-                linewidth=1.4, label=lab.get(line_col, line_col))
+        ax.plot(
+            names,
+            df[line_col].to_numpy(dtype=float),
+            color=PALETTE[1],
+            marker="o",
+            linewidth=1.4,
+            label=lab.get(line_col, line_col),
+        )
     if len(names) > 8:
         ax.tick_params(axis="x", labelrotation=45)
     ax.set_title(title)
@@ -303,13 +335,22 @@ def calendar_heatmap(
     import seaborn as sns
 
     ax = ax or plt.subplots(figsize=(11, max(3, 0.38 * len(matrix) + 1)))[1]
-    sns.heatmap(matrix, cmap=cmap, ax=ax, cbar=True, cbar_kws={"label": cbar_label},
-                linewidths=0.3, linecolor="white")
+    sns.heatmap(
+        matrix,
+        cmap=cmap,
+        ax=ax,
+        cbar=True,
+        cbar_kws={"label": cbar_label},
+        linewidths=0.3,
+        linecolor="white",
+    )
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.tick_params(axis="y", labelrotation=0)
     return ax
+
+
 # --- promotion & review charts ---
 # (notebooks 05 and 06; every function takes a computed table and returns an Axes)
 import numpy as np  # noqa: E402
@@ -740,9 +781,16 @@ def role_map(
     s = 15 + 300 * s / s.max() if len(s) and s.max() > 0 else np.full(len(d), 30.0)
     for key in dict.fromkeys(d[hue]):
         m = (d[hue] == key).to_numpy()
-        ax.scatter(d.loc[m, x], d.loc[m, y], s=s[m], alpha=0.7,
-                   color=ROLE_COLORS.get(key, PALETTE[5]), label=(labels or {}).get(key, key),
-                   edgecolor="white", linewidth=0.5)
+        ax.scatter(
+            d.loc[m, x],
+            d.loc[m, y],
+            s=s[m],
+            alpha=0.7,
+            color=ROLE_COLORS.get(key, PALETTE[5]),
+            label=(labels or {}).get(key, key),
+            edgecolor="white",
+            linewidth=0.5,
+        )
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -775,4 +823,23 @@ def stock_runway(
     ax.scatter(m, names, color="black", zorder=3, s=18, label=mark_label)
     ax.set_title(title)
     ax.legend(frameon=False, fontsize="small", loc="lower right")
+    return ax
+
+
+def legend_outside(ax, loc: str = "right"):
+    """Move an existing legend outside the plot (right or below) so it hides no bars."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return ax
+    if loc == "right":
+        ax.legend(handles, labels, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    else:
+        ax.legend(
+            handles,
+            labels,
+            frameon=False,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.18),
+            ncol=min(6, len(handles)),
+        )
     return ax

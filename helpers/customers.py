@@ -110,7 +110,7 @@ def _month_index(ts) -> int:
     return t.year * 12 + t.month - 1
 
 
-def _month_ts(idx: np.ndarray) -> pd.DatetimeIndex:
+def _month_ts(idx: np.ndarray) -> pd.Series:
     idx = np.asarray(idx, dtype=np.int64)
     return pd.to_datetime({"year": idx // 12, "month": idx % 12 + 1, "day": 1})
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from . import schema
 from .adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
+from .adapters.clean import row_values_text
 from .config import ShopConfig, load_config
 from .errors import LoadError
 
@@ -94,13 +95,9 @@ def _validate(df: pd.DataFrame, table: str) -> tuple[pd.DataFrame, pd.DataFrame]
             "row": bad.get("_source_row", bad.index.to_series() + 2),
             "column": fc["column"].fillna("").to_numpy(),
             "reason": reasons,
-            "values": [
-                json.dumps(
-                    {k: str(v) for k, v in r.items() if not str(k).startswith("_")},
-                    ensure_ascii=False,
-                )
-                for r in bad.to_dict("records")
-            ],
+            "values": row_values_text(bad[[c for c in bad.columns if not c.startswith("_")]])
+            .astype(str)
+            .to_numpy(),
         }
     )
     return df.drop(index=bad.index), rej

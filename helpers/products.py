@@ -405,19 +405,20 @@ def role_behaviour(
     margin = t["margin"].to_numpy(float)
     has_m = np.isfinite(margin)
     m_med = q(s["margin"], 0.5)
-    p25, p50, p75 = q(s["price"], 0.25), q(s["price"], 0.5), q(s["price"], 0.75)
+    p25, p50 = q(s["price"], 0.25), q(s["price"], 0.5)
+    p75, p90 = q(s["price"], 0.75), q(s["price"], 0.9)
     u25, u50 = q(s["units"], 0.25), q(s["units"], 0.5)
     thin = np.where(has_m, margin < m_med, price <= p50)
     healthy = np.where(has_m, margin >= m_med, price > p25)
     net = t["net_sales"].to_numpy(float)
     conds = [
         ~sold.to_numpy(),
-        (vol >= q(svol, 0.75)) & thin,
+        (vol >= q(svol, 0.5)) & thin,
+        (price >= p90) & (units <= u50),
         (price >= p75) & (units <= u50),
         (net >= q(s["net_sales"], 0.5)) & healthy,
-        (price >= p50) & (units <= u25),
     ]
-    t["behaviour_role"] = np.select(conds, ["tail", "traffic", "image", "profit", "custom"], "tail")
+    t["behaviour_role"] = np.select(conds, ["tail", "traffic", "image", "custom", "profit"], "tail")
     assigned = t["role"].notna()
     t["role_match"] = np.where(assigned, t["role"] == t["behaviour_role"], None)
     return t

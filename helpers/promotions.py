@@ -97,7 +97,7 @@ def daily_funnel(
 
     Returns
     -------
-    DataFrame with ``date, visitors, buyers, orders, units, paid, refunds, net_sales,
+    DataFrame with ``date, visitors, buyers, orders, units, paid_amount, refunds, net_sales,
     visitors_estimated``. ``buyers`` are distinct customer ids per day (orders when the shop
     has none), so that ``net_sales = visitors × (buyers / visitors) × (net_sales / buyers)``.
     """
@@ -109,7 +109,7 @@ def daily_funnel(
             "buyers": g[key].nunique(),
             "orders": g["order_id"].nunique(),
             "units": g["quantity"].sum(),
-            "paid": g["paid_amount"].sum(),
+            "paid_amount": g["paid_amount"].sum(),
             "refunds": g["refund_amount"].sum(),
             "net_sales": g["net"].sum(),
         }

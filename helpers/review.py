@@ -19,7 +19,7 @@ Models, stated once
   the days flagged in the first pass. Because ln S = ln V + ln CR + ln AOV and the fit is
   linear, the residuals add up exactly: r_S = r_V + r_CR + r_AOV, so an anomaly's driver is
   the factor with the largest residual in its direction. Robust z = (r - median) /
-  (1.4826 · MAD).
+  (1.4826 · MAD), the MAD over a centred 91-day window (a growing shop's noise shrinks).
 * **Campaign baseline** (post-mortem): the same weekday + year-month model fitted only on
   clean days (no campaign, no festival phase, no holiday), months without clean days
   interpolated, re-transformed with Duan's smearing factor.
@@ -258,11 +258,11 @@ def operations_summary(
     Returns
     -------
     DataFrame ``date, visitors, buyers, conversion`` (buyers / visitors), ``order_value``
-    (net sales / buyers), ``orders, units, paid, refunds, refund_rate`` (refunds / paid),
+    (net sales / buyers), ``orders, units, paid_amount, refunds, refund_rate`` (refunds / paid),
     ``net_sales``; ``net_sales = visitors × conversion × order_value``.
     """
     f = funnel.set_index("date")
-    cols = ["visitors", "buyers", "orders", "units", "paid", "refunds", "net_sales"]
+    cols = ["visitors", "buyers", "orders", "units", "paid_amount", "refunds", "net_sales"]
     if freq == "W":
         f = f[cols].resample("W-MON", label="left", closed="left").sum()
     else:
@@ -270,7 +270,7 @@ def operations_summary(
     out = f.reset_index()
     out["conversion"] = out["buyers"] / out["visitors"].where(out["visitors"] > 0)
     out["order_value"] = out["net_sales"] / out["buyers"].where(out["buyers"] > 0)
-    out["refund_rate"] = out["refunds"] / out["paid"].where(out["paid"] > 0)
+    out["refund_rate"] = out["refunds"] / out["paid_amount"].where(out["paid_amount"] > 0)
     out = out[
         [
             "date",
@@ -280,7 +280,7 @@ def operations_summary(
             "order_value",
             "orders",
             "units",
-            "paid",
+            "paid_amount",
             "refunds",
             "refund_rate",
             "net_sales",
@@ -307,7 +307,9 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
             "conversion": b / v if v else np.nan,
             "order_value": sales / b if b else np.nan,
             "net_sales": sales,
-            "refund_rate": w["refunds"].sum() / w["paid"].sum() if w["paid"].sum() else np.nan,
+            "refund_rate": w["refunds"].sum() / w["paid_amount"].sum()
+            if w["paid_amount"].sum()
+            else np.nan,
         }
         out.update({k + tag: (float(x) if full or not tag else np.nan) for k, x in vals.items()})
     for k in ("visitors", "conversion", "order_value", "net_sales", "refund_rate"):
@@ -626,9 +628,9 @@ def ads_keywords(
     Returns
     -------
     (table, summary): ``keyword, spend, impressions, clicks, ctr, cpc, orders, conversion,
-    revenue, roas, ad_profit`` (gross_margin × revenue - spend) ``, market_conversion, verdict`` sorted by spend; summary ``spend,
-    revenue, roas, breakeven_roas, wasted, wasted_share, grow, cut, natural_conversion,
-    paid_conversion``.
+    revenue, roas, ad_profit`` (gross_margin × revenue - spend) ``, market_conversion,
+    verdict`` sorted by spend; summary ``spend, revenue, roas, breakeven_roas, wasted,
+    wasted_share, grow, cut, natural_conversion, paid_conversion``.
     """
     as_of = pd.Timestamp(as_of).normalize()
     a = ads[(ads["date"] > as_of - pd.Timedelta(days=days)) & (ads["date"] <= as_of)]
@@ -680,7 +682,7 @@ def ads_keywords(
             "conversion",
             "revenue",
             "roas",
-            "profit",
+            "ad_profit",
             "market_conversion",
             "verdict",
         ]
@@ -736,10 +738,20 @@ def _festival_terms(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     return out.loc[:, out.sum() > 0]
 
 
-def _robust_z(r: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _robust_z(r: np.ndarray, fit: np.ndarray, window: int = 91) -> np.ndarray:
+    """(r - median) / (1.4826 · MAD), the MAD taken over a centred ``window`` of fitted days.
+
+    A local MAD lets a shop whose volume (and so its daily noise) changed over the years be
+    judged against the noise of its own period; too few fitted days nearby: the global MAD.
+    """
+    ref = np.where(fit, r, np.nan)
     med = np.nanmedian(ref)
-    mad = 1.4826 * np.nanmedian(np.abs(ref - med))
-    return (r - med) / mad if mad > 0 else np.full_like(r, np.nan)
+    dev = pd.Series(np.abs(ref - med))
+    glob = float(dev.median())
+    local = dev.rolling(window, center=True, min_periods=window // 3).median()
+    mad = 1.4826 * local.fillna(glob).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mad > 0, (r - med) / mad, np.nan)
 
 
 def anomalies(
@@ -796,9 +808,7 @@ def anomalies(
         pred = X @ beta
         R = Y - pred
         rs = R.sum(axis=1)
-        zs = np.column_stack(
-            [_robust_z(R[:, k], R[fit, k]) for k in range(3)] + [_robust_z(rs, rs[fit])]
-        )
+        zs = np.column_stack([_robust_z(R[:, k], fit) for k in range(3)] + [_robust_z(rs, fit)])
         fit = ok & ~(np.abs(np.nan_to_num(zs)) >= threshold).any(axis=1)
     expected = np.exp(pred.sum(axis=1))
     exp_buyers = np.exp(pred[:, 0] + pred[:, 1])

@@ -163,8 +163,11 @@ class KernelPool:
             f"_pb_warm({self.modules!r}); del _pb_warm"
         )
         km = AsyncKernelManager(kernel_name=self.kernel_name)
+        # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
+        env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
         run_sync(km.start_kernel)(
             cwd=str(self.cwd),
+            env=env,
             extra_arguments=[
                 "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
                 "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
@@ -266,11 +269,15 @@ class _Watchdog:
 
     def __init__(self, km, limit: float | None, grace: float = 5.0):
         self.km, self.fired = km, False
-        self._timers = []
-        if limit:
+        self.limit, self.grace = limit, grace
+        self._timers: list[threading.Timer] = []
+
+    def start(self, **_) -> None:
+        """Start the clock (called once the kernel is ready: its boot is not counted)."""
+        if self.limit and not self._timers:
             self._timers = [
-                threading.Timer(limit, self._signal, (signal.SIGINT,)),
-                threading.Timer(limit + grace, self._signal, (signal.SIGKILL,)),
+                threading.Timer(self.limit, self._signal, (signal.SIGINT,)),
+                threading.Timer(self.limit + self.grace, self._signal, (signal.SIGKILL,)),
             ]
             for t in self._timers:
                 t.daemon = True
@@ -301,7 +308,8 @@ def _write_unexecuted(nb: Path, dest: Path, why: str) -> None:
 def _failure(nb_path: Path, err: Exception) -> str:
     cell = getattr(err, "exec_count", None)
     ename = getattr(err, "ename", type(err).__name__)
-    evalue = str(getattr(err, "evalue", err)).splitlines()[0][:200] if str(err) else ""
+    lines = str(getattr(err, "evalue", err)).splitlines()
+    evalue = lines[0][:200] if lines else ""
     return f"cell {cell}: {ename}: {evalue}" if cell else f"{ename}: {evalue}"
 
 
@@ -438,6 +446,7 @@ def run_shop(
                     request_save_on_cell_execute=False,  # one write, not two per cell
                     engine_name=_engine(),
                     km=km,
+                    on_notebook_start=dog.start,
                 )
             except Exception as err:  # papermill saved the notebook with its error banner
                 why = _failure(nb, err)

@@ -229,10 +229,11 @@ def term_stats(
     Returns
     -------
     pandas.DataFrame
-        One row per term, sorted by ``mentions`` (descending) then term: ``term``, ``mentions``
-        (reviews mentioning it), ``share`` (of reviews with text), ``mentions_high``, ``mentions_low``,
-        ``lift_high``, ``lift_low``, ``mean_rating`` and ``example`` (the clause it most often
-        came from).
+        One row per term, sorted by ``mentions`` (descending) then term: ``term``,
+        ``mentions`` (reviews mentioning it), ``share`` (of reviews with text),
+        ``mentions_high`` / ``mentions_low`` (high / low reviews mentioning it), ``share_high`` /
+        ``share_low`` (of the high / low reviews), ``lift_high``, ``lift_low``,
+        ``mean_rating`` and ``example`` (the clause it most often came from).
     """
     cols = [
         "term",
@@ -240,6 +241,8 @@ def term_stats(
         "share",
         "mentions_high",
         "mentions_low",
+        "share_high",
+        "share_low",
         "lift_high",
         "lift_low",
         "mean_rating",
@@ -281,6 +284,8 @@ def term_stats(
     out["lift_low"] = p_low / p_high
     out["lift_high"] = p_high / p_low
     out["share"] = out["mentions"] / n_all
+    out["share_high"] = out["mentions_high"] / n_high if n_high else np.nan
+    out["share_low"] = out["mentions_low"] / n_low if n_low else np.nan
     out = out.reset_index().sort_values(
         ["mentions", "term"], ascending=[False, True], kind="stable"
     )
@@ -298,19 +303,22 @@ def product_points(
     top: int = 3,
     low_max: float = 3,
     high_min: float = 4,
+    min_lift: float = 1.5,
 ) -> pd.DataFrame:
     """Top selling points and complaints of each reviewed product.
 
-    A selling point of a product is a term with ``lift_high > 1`` mentioned in its high-rated
-    reviews; a complaint a term with ``lift_low > 1`` in its low-rated reviews; each ranked by
-    how many of the product's reviews mention it (ties: the higher lift, then the term).
+    A selling point of a product is a term with ``lift_high >= min_lift`` mentioned in its
+    high-rated reviews; a complaint a term with ``lift_low >= min_lift`` in its low-rated
+    reviews. Terms are shown as their theme, the example clause of :func:`term_stats` (发货 and
+    很快 are both 发货很快), and a theme is ranked by how many of the product's reviews mention
+    it (ties: the higher lift, then the theme).
 
     Returns
     -------
     pandas.DataFrame
         One row per product with reviews, most reviewed first: ``product_id``, ``title`` (when
         ``products`` or the reviews carry one), ``reviews``, ``mean_rating``, ``poor_share``
-        (share of its reviews rated low), ``selling_points`` and ``complaints`` (terms joined
+        (share of its reviews rated low), ``selling_points`` and ``complaints`` (themes joined
         by " / ").
     """
     r = reviews[reviews["product_id"].notna()]
@@ -325,17 +333,24 @@ def product_points(
     s = stats.set_index("term")
 
     def best(mask: pd.Series, lift: str) -> pd.Series:
-        good = s.index[s[lift] > 1]
+        good = s.index[s[lift] >= min_lift]
         x = t[mask & t["term"].isin(good)]
-        c = x.groupby(["product_id", "term"], sort=True).size().rename("n").reset_index()
-        c["lift"] = s[lift].reindex(c["term"]).to_numpy()
+        x = x.assign(
+            theme=s["example"].reindex(x["term"]).to_numpy(),
+            lift=s[lift].reindex(x["term"]).to_numpy(),
+        )
+        c = (
+            x.groupby(["product_id", "theme"], sort=True)
+            .agg(n=("doc", "nunique"), lift=("lift", "max"))
+            .reset_index()
+        )
         c = c.sort_values(
-            ["product_id", "n", "lift", "term"],
+            ["product_id", "n", "lift", "theme"],
             ascending=[True, False, False, True],
             kind="stable",
         )
         c = c.groupby("product_id", sort=False).head(top)
-        return c.groupby("product_id", sort=True)["term"].agg(" / ".join)
+        return c.groupby("product_id", sort=True)["theme"].agg(" / ".join)
 
     per["selling_points"] = best(t["rating"] >= high_min, "lift_high")
     per["complaints"] = best(t["rating"] <= low_max, "lift_low")
@@ -410,7 +425,7 @@ def mine_reviews(
         terms=stats,
         selling_points=rank("lift_high"),
         complaints=rank("lift_low"),
-        products=product_points(reviews, terms, stats, products, 3, low_max, high_min),
+        products=product_points(reviews, terms, stats, products, 3, low_max, high_min, min_lift),
         n_reviews=int(has_text.sum()),
         n_low=int((has_text & (reviews["rating"] <= low_max)).sum()),
         n_high=int((has_text & (reviews["rating"] >= high_min)).sum()),
@@ -418,7 +433,11 @@ def mine_reviews(
 
 
 def search_terms(
-    keywords: pd.DataFrame, as_of=None, months: int = 12, groups: bool = True
+    keywords: pd.DataFrame,
+    as_of=None,
+    months: int = 12,
+    groups: bool = True,
+    generic_share: float = 0.25,
 ) -> pd.DataFrame:
     """What buyers type: the words inside search keywords, weighted by search volume.
 
@@ -432,7 +451,11 @@ def search_terms(
         Volume is summed over the last ``months`` months; ``growth`` compares them with the
         ``months`` before (NaN when that earlier window has no volume).
     groups : bool
-        Keep the keyword groups (category words such as 连衣裙, T恤) whole; terms equal to a group are flagged ``is_group``.
+        Keep the keyword groups (category words such as 连衣裙, T恤) whole; terms equal to a
+        group are flagged ``is_group``.
+    generic_share : float
+        A term in more than this share of the keywords, and in three or more (女 in 女装
+        searches), is flagged ``generic``: it says little about what buyers want.
 
     Returns
     -------
@@ -440,7 +463,7 @@ def search_terms(
         One row per term, by volume (descending) then term: ``term``, ``search_volume``,
         ``share`` (of all keywords' volume: a keyword's volume counts once for each of its
         terms, so shares of different terms overlap), ``keywords`` (how many keywords contain
-        it), ``growth`` and ``is_group``.
+        it), ``growth``, ``is_group`` and ``generic``.
     """
     kw = keywords[keywords["keyword"].notna()]
     end = pd.Timestamp(as_of) if as_of is not None else kw["month"].max()
@@ -470,9 +493,9 @@ def search_terms(
     out["share"] = out["search_volume"] / vol.sum() if vol.sum() > 0 else np.nan
     out["growth"] = out["search_volume"] / out["prev"].where(out["prev"] > 0) - 1
     out["is_group"] = out.index.isin(list(group_words))
+    out["generic"] = (out["keywords"] >= 3) & (out["keywords"] > generic_share * len(vol))
     out = out.reset_index().sort_values(
         ["search_volume", "term"], ascending=[False, True], kind="stable"
     )
-    return out[["term", "search_volume", "share", "keywords", "growth", "is_group"]].reset_index(
-        drop=True
-    )
+    cols = ["term", "search_volume", "share", "keywords", "growth", "is_group", "generic"]
+    return out[cols].reset_index(drop=True)

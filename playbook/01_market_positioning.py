@@ -20,6 +20,8 @@ top_n = 10  # rows shown in the keyword, term and product tables
 crowd_days = 365  # window of the crowd profile
 
 # %%
+import logging
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -27,6 +29,7 @@ from helpers import charts, market, nb, text
 from helpers.narrative import esc, pct
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 start_month = shop.config.fiscal_year_start_month
 A = shop.config.assumptions
@@ -67,10 +70,10 @@ if has_kw:
     )
     q = view.quarters.pivot(index="period", columns="key", values="market_size").fillna(0)
     q = q[view.forecast["key"][view.forecast["key"] != market.TOTAL].tolist()]
-    charts.money_axis(charts.stacked_bar(q, ctx.label("h01_size_title")))
+    charts.legend_outside(charts.money_axis(charts.stacked_bar(q, ctx.label("h01_size_title"))))
     plt.show()
     yrs = view.years.pivot(index="key", columns="period", values="market_size")
-    yrs = yrs.reindex(q.columns).rename_axis("group").reset_index()
+    yrs = yrs.reindex(q.columns).rename_axis("group").reset_index().rename_axis(columns=None)
     ctx.table(yrs, money=[c for c in yrs.columns if c != "group"])
     ctx.save("market_years", view.years, sheet="h01_size_sheet")
     ctx.save("market_keyword_months", view.sized, sheet="h01_months_sheet")
@@ -356,12 +359,17 @@ if not ctx.missing("reviews", ctx.label("h01_what_reviews")):
     mined = text.mine_reviews(shop.table("reviews"), shop.table("products"), top=top_n)
     pts, cps = mined.selling_points, mined.complaints
     if len(pts) or len(cps):
-        both = pd.concat([pts.assign(kind="points"), cps.assign(kind="complaints")])
+        both = pd.concat(
+            [
+                pts.assign(kind="points", side_share=pts["share_high"]),
+                cps.assign(kind="complaints", side_share=cps["share_low"]),
+            ]
+        )
         charts.share_panels(
             both,
             "kind",
             "example",
-            "share",
+            "side_share",
             {
                 "points": ctx.label("h01_points_panel"),
                 "complaints": ctx.label("h01_complaints_panel"),
@@ -371,19 +379,15 @@ if not ctx.missing("reviews", ctx.label("h01_what_reviews")):
             colors={"points": charts.PALETTE[2], "complaints": charts.PALETTE[3]},
         )
         plt.show()
-    cols = ["term", "example", "mentions", "share", "mean_rating"]
-    ctx.table(
-        pts[cols + ["lift_high"]],
-        pct=["share"],
-        ints=["mentions"],
-        dec={"mean_rating": 2, "lift_high": 1},
-    )
-    ctx.table(
-        cps[cols + ["lift_low"]],
-        pct=["share"],
-        ints=["mentions"],
-        dec={"mean_rating": 2, "lift_low": 1},
-    )
+    for tab_, side, lift in ((pts, "share_high", "lift_high"), (cps, "share_low", "lift_low")):
+        ctx.table(
+            tab_[["example", "term", "mentions", side, "mean_rating", lift]].rename(
+                columns={"term": "mk_term"}
+            ),
+            pct=[side],
+            ints=["mentions"],
+            dec={"mean_rating": 2, lift: 1},
+        )
     ctx.save("review_terms", mined.terms, sheet="h01_reviews_sheet")
     low_share = mined.n_low / mined.n_reviews if mined.n_reviews else 0.0
     if len(pts) and len(cps):
@@ -428,7 +432,7 @@ if not ctx.missing("reviews", ctx.label("h01_what_reviews")):
 if has_kw:
     ctx.say("h01_search")
     terms = text.search_terms(shop.table("keywords"), shop.as_of)
-    attrs = terms[~terms["is_group"]]
+    attrs = terms[~terms["is_group"] & ~terms["generic"]]
     charts.bar(
         attrs.head(top_n),
         "term",
@@ -439,7 +443,9 @@ if has_kw:
     )
     plt.show()
     ctx.table(
-        attrs[["term", "search_volume", "share", "keywords", "growth"]],
+        attrs[["term", "search_volume", "share", "keywords", "growth"]].rename(
+            columns={"term": "mk_term"}
+        ),
         pct=["share", "growth"],
         ints=["search_volume", "keywords"],
         rows=top_n,

@@ -101,12 +101,15 @@ ax = charts.line(path, "date", ["cum_actual", "cum_target", "projected", "annual
                  ctx.label("h06_pacing_title"),
                  {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected",
                                             "annual_target")})
+pace_key = ("h06_pacing_closed" if pace["days_left"] == 0
+            else "h06_pacing_reached" if pace["ytd_actual"] >= pace["annual_target"]
+            else "h06_pacing_say")
 ctx.say(
-    "h06_pacing_say" if pace["days_left"] > 0 else "h06_pacing_closed",
+    pace_key,
     days_left=pace["days_left"], annual=ctx.money(pace["annual_target"]),
     ytd=ctx.money(pace["ytd_actual"]), projected=ctx.money(pace["projected_at_pace"]),
     flat=ctx.money(pace["projected_flat"]),
-    required=ctx.money(max(pace["required_daily"], 0)) if pace["days_left"] else "–",
+    required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
     current=ctx.money(pace["current_daily"]),
     lift=f"{pace['required_vs_plan']:+.0%}" if pace["days_left"] else "–",
     attainment=f"{pace['attainment']:.0%}",
@@ -149,9 +152,9 @@ ops_d = rv.operations_summary(funnel, "D")
 head = rv.ops_headline(funnel, end, compare_days)
 ax = charts.line(ops_w.tail(52), "date", ["net_sales"], ctx.label("h06_ops_title"),
                  {"net_sales": ctx.label("net_sales")})
-ctx.table(ops_w.tail(8), money=["order_value", "paid", "refunds", "net_sales"],
+ctx.table(ops_w.tail(8), money=["order_value", "paid_amount", "refunds", "net_sales"],
           pct=["conversion", "refund_rate"], ints=["visitors", "buyers", "orders", "units"])
-ctx.table(ops_d.tail(14), money=["order_value", "paid", "refunds", "net_sales"],
+ctx.table(ops_d.tail(14), money=["order_value", "paid_amount", "refunds", "net_sales"],
           pct=["conversion", "refund_rate"], ints=["visitors", "buyers", "orders", "units"])
 
 
@@ -205,8 +208,12 @@ ax = charts.driver_waterfall(
     tree.assign(f=tree["factor"].map(ctx.label)), "f", "contribution", info["sales_prev"],
     ctx.label("h06_drivers_title"), ctx.label("h06_before"), ctx.label("h06_after"),
 )
-ctx.table(tree.assign(factor=tree["factor"].map(ctx.label)),
-          money=["contribution"], pct=["change_pct", "share"], dec={"prev": 4, "cur": 4})
+show_value = {"visitors": lambda v: narrative.num(v), "conversion": lambda v: narrative.pct(v, 2),
+              "order_value": ctx.money}
+ctx.table(tree.assign(prev=[show_value[f](v) for f, v in zip(tree["factor"], tree["prev"])],
+                      cur=[show_value[f](v) for f, v in zip(tree["factor"], tree["cur"])],
+                      factor=tree["factor"].map(ctx.label)),
+          money=["contribution"], pct=["change_pct", "share"])
 ctx.say(
     "h06_drivers_say",
     cur=f"{info['cur_start'].date()}–{info['cur_end'].date()}",
@@ -239,8 +246,9 @@ for by in ("channel", "product", "segment"):
         continue
     d = rv.drilldown(shop.orders, end, by, shop.table("traffic"), segments, compare_days, compare)
     drills[by] = d
+    prefix = "seg_" if by == "segment" and segments is not None else ""
     shown = d.assign(
-        key=d["key"].map(lambda k: lab(k, "seg_" if by == "segment" else "")),
+        key=d["key"].map(lambda k: lab(k, prefix)),
         main=d["main"].map(lambda k: ctx.label(k) if isinstance(k, str) else "–"),
     )
     if by == "product":
@@ -251,8 +259,10 @@ for by in ("channel", "product", "segment"):
     up = d[d["key"] != "other"].sort_values("change", ascending=False, kind="stable").iloc[0]
     down = d[d["key"] != "other"].sort_values("change", kind="stable").iloc[0]
     name = (lambda r: esc(r["title"] if by == "product" and isinstance(r["title"], str)
-                          else lab(r["key"], "seg_" if by == "segment" else "")))
-    ctx.say("h06_drill_say", up=name(up), up_change=ctx.money(up["change"]),
+                          else lab(r["key"], prefix)))
+    ctx.say("h06_drill_say" if down["change"] < 0 < up["change"]
+            else "h06_drill_say_up" if down["change"] >= 0 else "h06_drill_say_down",
+            up=name(up), up_change=ctx.money(up["change"]),
             up_main=ctx.label(up["main"]) if up["main"] else "–",
             down=name(down), down_change=ctx.money(down["change"]),
             down_main=ctx.label(down["main"]) if down["main"] else "–")
@@ -416,11 +426,11 @@ sheets = [
     {"name": L("h06_ops_weekly_sheet"), "df": ops_w.rename(columns=L),
      "chart": {"type": "column", "x": L("date"), "y": [L("net_sales")], "line": [L("conversion")],
                "title": L("h06_ops_title")},
-     "money": [L(c) for c in ("order_value", "paid", "refunds", "net_sales")],
+     "money": [L(c) for c in ("order_value", "paid_amount", "refunds", "net_sales")],
      "pct": [L("conversion"), L("refund_rate")]},
     {"name": L("h06_ops_daily_sheet"), "df": ops_d.rename(columns=L),
      "chart": {"type": "line", "x": L("date"), "y": [L("net_sales")], "title": L("net_sales")},
-     "money": [L(c) for c in ("order_value", "paid", "refunds", "net_sales")],
+     "money": [L(c) for c in ("order_value", "paid_amount", "refunds", "net_sales")],
      "pct": [L("conversion"), L("refund_rate")]},
     {"name": L("h06_drivers_sheet"), "df": tree.assign(factor=tree["factor"].map(L)).rename(columns=L),
      "chart": {"type": "bar", "x": L("factor"), "y": [L("contribution")],

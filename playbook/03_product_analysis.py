@@ -1,0 +1,650 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+shop_dir = "../data/sample/demo"
+out_dir = "../reports/demo"
+as_of = "2025-12-31"
+lang = "zh"
+abc_days = 365  # Pareto/ABC, price bands and bundles: days up to as_of
+window_days = 28  # recent window: funnel, role visitors, sales velocity
+horizon_days = 120  # festival nodes this far ahead are checked for stock-out risk
+backtest_weeks = 52  # weeks of the shop's own history the 爆款 watch list is replayed on
+n_heroes = 5  # top sellers whose bundle partners are shown
+min_pair_orders = 3  # a bundle needs at least this many orders holding both products
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from helpers import basket, charts, nb
+from helpers import products as pr
+from helpers.narrative import esc, num, pct
+
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+shop = ctx.shop
+A = shop.config.assumptions
+prods = shop.table("products")
+traffic = shop.table("traffic") if shop.has("traffic") else None
+cat = pr.product_catalogue(shop.orders, prods, shop.as_of)
+daily = pr.daily_product_sales(shop.orders, cat)
+title_of = dict(zip(cat["product_id"], cat["title"].astype(str)))
+MINE = {  # column -> this notebook's label key (p03_<column>)
+    "abc",
+    "abc_gp",
+    "gross_profit",
+    "margin",
+    "price",
+    "products",
+    "product_share",
+    "target_share",
+    "mix_gap",
+    "behaving",
+    "behaving_share",
+    "behaviour_role",
+    "ctr",
+    "cart_rate",
+    "pay_rate",
+    "stage",
+    "fix",
+    "age_days",
+    "sales_recent",
+    "trend",
+    "lifecycle",
+    "years_selling",
+    "sales_4w",
+    "share_4w",
+    "hot_score",
+    "conversion_vs_peers",
+    "cart_rate_vs_peers",
+    "velocity",
+    "node",
+    "need_to_node",
+    "shortfall",
+    "reorder_by",
+    "sales_per_product",
+    "hero",
+    "partner",
+    "orders_both",
+    "support",
+    "confidence",
+    "lift",
+    "uplift",
+}
+
+
+def view(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The columns to show, renamed to this notebook's label keys where they are its own."""
+    return df[cols].rename(columns={c: f"p03_{c}" for c in cols if c in MINE})
+
+
+def role_name(v) -> str:
+    return "–" if v is None or v != v else ctx.label("p03_tail" if v == "tail" else str(v))
+
+
+ctx.say("h03_title", shop=esc(shop.config.name))
+ctx.say(
+    "h03_intro",
+    as_of=shop.as_of.date(),
+    products=num(len(cat)),
+    sold=num(int((daily.groupby("product_id")["net"].sum() > 0).sum())),
+    source=ctx.text("h03_source_products" if prods is not None else "h03_source_orders"),
+)
+
+# %% [markdown]
+# Pareto / ABC: 20% of the goods earn 80% of the money
+
+# %%
+ctx.say("h03_abc", days=abc_days)
+abc = pr.abc_analysis(daily, cat, shop.as_of, days=abc_days)
+s_abc = pr.abc_summary(abc)
+charts.pareto(abc, "share", "cum_share", ctx.label("h03_abc_title"))
+plt.show()
+ctx.table(
+    view(
+        abc.assign(role=abc["role"].map(role_name)),
+        [
+            "rank",
+            "title",
+            "role",
+            "net_sales",
+            "share",
+            "cum_share",
+            "abc",
+            "gross_profit",
+            "margin",
+            "abc_gp",
+        ],
+    ),
+    money=["net_sales", "p03_gross_profit"],
+    pct=["share", "cum_share", "p03_margin"],
+    rows=15,
+)
+ctx.save("product_abc", abc, sheet="h03_abc_sheet")
+ctx.say(
+    "h03_abc_say",
+    n_a=num(s_abc["n_a"]),
+    n=num(s_abc["n_products"]),
+    share_a=pct(s_abc["share_a"]),
+    sales_a=pct(s_abc["sales_a"]),
+    top20=pct(s_abc["top20_share"]),
+    zero=num(s_abc["zero_sales"]),
+    advice=ctx.text(
+        "h03_abc_steep"
+        if s_abc["share_a"] <= 0.2
+        else "h03_abc_mid"
+        if s_abc["share_a"] <= 0.4
+        else "h03_abc_flat"
+    ),
+)
+if s_abc["n_cost"]:
+    ctx.say(
+        "h03_abc_gp_say",
+        n_cost=num(s_abc["n_cost"]),
+        n_a_gp=num(s_abc["n_a_gp"]),
+        share_a_gp=pct(s_abc["share_a_gp"]),
+        margin=pct(s_abc["margin"]),
+        a_both=num(s_abc["a_both"]),
+        a_not=num(s_abc["a_sales_not_profit"]),
+    )
+else:
+    ctx.say("h03_abc_no_cost")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(
+    {
+        "products": s_abc["n_products"],
+        "class_a": s_abc["n_a"],
+        "share_for_80pct": round(s_abc["share_a"], 4),
+        "top20_sales_share": round(s_abc["top20_share"], 4),
+    }
+)
+
+# %% [markdown]
+# Roles: the job each product does, against the target mix
+
+# %%
+ctx.say("h03_roles")
+beh = pr.role_behaviour(abc, traffic, shop.as_of, window_days)
+meta = ctx.load("targets_meta") or {}
+target = meta.get("role_mix") or A["role_mix"]
+mix = pr.role_mix(beh, target)
+s_role = pr.role_summary(beh, mix)
+has_vis = beh["visitors"].notna().any()
+charts.role_map(
+    beh[beh["net_sales"] > 0].assign(vol=beh["visitors"] if has_vis else beh["units"]),
+    "vol",
+    "price",
+    "behaviour_role",
+    ctx.label("h03_roles_title"),
+    labels={k: role_name(k) for k in ("traffic", "profit", "image", "custom", "tail")},
+    xlabel=ctx.label("visitors" if has_vis else "units"),
+    ylabel=ctx.label("p03_price"),
+    size="net_sales",
+)
+plt.show()
+shown_mix = mix.assign(role=mix["role"].map(role_name))
+charts.paired_bars(
+    shown_mix,
+    "role",
+    ["product_share", "target_share", "sales_share"],
+    ctx.label("h03_mix_title"),
+    labels={
+        c: ctx.label(f"p03_{c}" if c in MINE else c)
+        for c in ("product_share", "target_share", "sales_share")
+    },
+)
+plt.show()
+ctx.table(
+    view(
+        shown_mix,
+        [
+            "role",
+            "products",
+            "product_share",
+            "target_share",
+            "mix_gap",
+            "sales_share",
+            "behaving",
+            "behaving_share",
+        ],
+    ),
+    pct=[
+        "p03_product_share",
+        "p03_target_share",
+        "p03_mix_gap",
+        "sales_share",
+        "p03_behaving_share",
+    ],
+)
+ctx.save("role_mix", mix, sheet="h03_mix_sheet")
+gap_text = (
+    ctx.text(
+        "h03_roles_over" if s_role["gap"] > 0 else "h03_roles_under",
+        role=role_name(s_role["gap_role"]),
+        gap=pct(abs(s_role["gap"])),
+    )
+    if s_role["gap_role"] is not None and abs(s_role["gap"]) >= 0.05
+    else ctx.text("h03_roles_on_target")
+)
+if s_role["basis"] == "assigned":
+    ctx.say(
+        "h03_roles_say",
+        n_assigned=num(s_role["n_assigned"]),
+        n_match=num(s_role["n_match"]),
+        match=pct(s_role["match_share"]),
+        n_tail=num(s_role["n_tail"]),
+        traffic=pct(s_role["traffic_sales_share"]),
+        profit=pct(s_role["profit_sales_share"]),
+        gap=gap_text,
+    )
+    off = beh[(beh["role_match"] == False) & (beh["net_sales"] > 0)]  # noqa: E712
+    if len(off):
+        ctx.say("h03_roles_mismatch")
+        ctx.table(
+            view(
+                off.assign(
+                    role=off["role"].map(role_name),
+                    behaviour_role=off["behaviour_role"].map(role_name),
+                ),
+                ["title", "role", "behaviour_role", "net_sales", "units", "price", "margin"],
+            ),
+            money=["net_sales", "p03_price"],
+            pct=["p03_margin"],
+            ints=["units"],
+            rows=10,
+        )
+else:
+    ctx.say("h03_roles_behaviour_say", n_tail=num(s_role["n_tail"]), gap=gap_text)
+ctx.save("role_behaviour", beh, sheet="h03_roles_sheet")
+
+# %% [markdown]
+# Per-product funnel: keyword + picture
+
+# %%
+ctx.say("h03_funnel", days=window_days)
+has_funnel = False
+if not ctx.missing("traffic", ctx.label("h03_what_funnel")):
+    if traffic["product_id"].notna().any():
+        fun = pr.product_funnel(traffic, cat, shop.as_of, days=window_days)
+        s_fun = pr.funnel_summary(fun, traffic, shop.as_of, window_days)
+        has_funnel = len(fun) > 0
+    else:
+        ctx.say("h03_funnel_no_product_rows")
+if has_funnel:
+    weak = fun[fun["stage"].isin(pr.FUNNEL_STAGES)].head(15)
+    if len(weak):
+        hm = weak.set_index(weak["title"].astype(str).str.slice(0, 18))[
+            ["ctr_vs_norm", "cart_rate_vs_norm", "pay_rate_vs_norm"]
+        ]
+        hm.columns = [ctx.label("p03_ctr"), ctx.label("p03_cart_rate"), ctx.label("p03_pay_rate")]
+        charts.heatmap(hm.astype(float), ctx.label("h03_funnel_title"), fmt=".0%", cmap="RdYlGn")
+        plt.show()
+    shown = fun.assign(
+        stage=fun["stage"].map(lambda s: ctx.label(f"p03_stage_{s}")),
+        fix=fun["stage"].map(lambda s: ctx.label(f"p03_fix_{s}")),
+    )
+    ctx.table(
+        view(
+            shown,
+            ["title", "visitors", "ctr", "cart_rate", "pay_rate", "conversion", "stage", "fix"],
+        ),
+        ints=["visitors"],
+        pct=["p03_ctr", "p03_cart_rate", "p03_pay_rate", "conversion"],
+        rows=15,
+    )
+    ctx.save("product_funnel", fun, sheet="h03_funnel_sheet")
+    top = s_fun["top_stage"]
+    ctx.say(
+        "h03_funnel_say",
+        n=num(s_fun["n_diagnosed"]),
+        low=num(s_fun["n_low_traffic"]),
+        click=num(s_fun["n_click"]),
+        detail=num(s_fun["n_detail"]),
+        checkout=num(s_fun["n_checkout"]),
+        ctr=pct(s_fun["ctr_shop"]),
+        cart=pct(s_fun["cart_rate_shop"]),
+        pay=pct(s_fun["pay_rate_shop"]),
+        advice=ctx.text(f"h03_funnel_top_{top}") if top else ctx.text("h03_funnel_none_weak"),
+    )
+
+# %% [markdown]
+# Life cycle and long sellers
+
+# %%
+ctx.say("h03_lifecycle")
+lc = pr.lifecycle(daily, cat, shop.as_of)
+s_lc = pr.lifecycle_summary(lc)
+stages = [s for s in pr.LIFECYCLE_STAGES if (lc["lifecycle"] == s).any()]
+grid = pd.crosstab(
+    lc["lifecycle"],
+    lc["role"]
+    .fillna("none")
+    .map(lambda r: ctx.label("p03_no_role") if r == "none" else role_name(r)),
+)
+grid = grid.reindex(stages).rename(index=lambda s: ctx.label(f"p03_lc_{s}"))
+charts.stacked_bar(grid, ctx.label("h03_lifecycle_title"))
+plt.show()
+lc_view = lc.sort_values(
+    ["long_seller", "sales_recent", "product_id"], ascending=[False, False, True], kind="stable"
+)
+ctx.table(
+    view(
+        lc_view.assign(
+            role=lc_view["role"].map(role_name),
+            lifecycle=lc_view["lifecycle"].map(lambda s: ctx.label(f"p03_lc_{s}")),
+        ),
+        ["title", "role", "age_days", "sales_recent", "trend", "lifecycle", "years_selling"],
+    ),
+    money=["p03_sales_recent"],
+    ints=["p03_age_days", "p03_years_selling"],
+    dec={"p03_trend": 2},
+    rows=12,
+)
+ctx.save("product_lifecycle", lc, sheet="h03_lifecycle_sheet")
+ctx.say(
+    "h03_lifecycle_say",
+    n_new=num(s_lc["n_new"]),
+    n_rising=num(s_lc["n_rising"]),
+    n_mature=num(s_lc["n_mature"]),
+    n_declining=num(s_lc["n_declining"]),
+    n_inactive=num(s_lc["n_inactive"]),
+    mature=pct(s_lc["sales_mature"]),
+    declining=pct(s_lc["sales_declining"]),
+    rising=pct(s_lc["sales_rising"] + s_lc["sales_new"]),
+    advice=ctx.text(
+        "h03_lifecycle_renew"
+        if s_lc["sales_rising"] + s_lc["sales_new"] < 0.1
+        else "h03_lifecycle_ok"
+    ),
+)
+if s_lc["n_long"]:
+    ctx.say(
+        "h03_long_say",
+        n=num(s_lc["n_long"]),
+        share=pct(s_lc["long_share"]),
+        top=esc(s_lc["top_long"]),
+    )
+else:
+    ctx.say("h03_no_long")
+
+# %% [markdown]
+# 爆款倾向: the watch list
+
+# %%
+ctx.say("h03_hot")
+hot = pr.hot_tendency(daily, cat, shop.as_of, traffic=traffic)
+s_hot = pr.hot_summary(hot)
+watch = hot[hot["flag"]]
+near = hot[~hot["flag"] & ~hot["is_top"] & (hot["slope"] > 0) & (hot["age_days"] <= 365)]
+shown = watch if len(watch) else near.head(5)
+if len(shown):
+    wk = pr.weekly_sales(daily, shown["product_id"].head(6), shop.as_of, weeks=12)
+    charts.line(
+        wk,
+        "week_end",
+        list(shown["product_id"].head(6)),
+        ctx.label("h03_hot_title"),
+        labels={p: title_of.get(p, p)[:16] for p in shown["product_id"]},
+    )
+    plt.show()
+    cols = ["title", "age_days", "sales_4w", "growth", "share_4w", "hot_score"]
+    cols += [c for c in ("conversion_vs_peers", "cart_rate_vs_peers") if c in shown.columns]
+    ctx.table(
+        view(shown, cols),
+        money=["p03_sales_4w"],
+        pct=["growth", "p03_share_4w"],
+        ints=["p03_age_days"],
+        dec={c: 2 for c in ("p03_hot_score", "p03_conversion_vs_peers", "p03_cart_rate_vs_peers")},
+        rows=10,
+    )
+ctx.save("hot_watchlist", watch.reset_index(drop=True), sheet="h03_hot_sheet")
+if s_hot["n_flagged"]:
+    ctx.say(
+        "h03_hot_say",
+        n=num(s_hot["n_flagged"]),
+        top=esc(s_hot["top_title"]),
+        growth=pct(s_hot["top_growth"]),
+        score=num(s_hot["top_score"], 1),
+    )
+else:
+    ctx.say("h03_hot_none", n=num(len(near)))
+start = shop.as_of - pd.Timedelta(weeks=backtest_weeks)
+bt = pr.hot_backtest(daily, cat, start, shop.as_of)
+s_bt = pr.backtest_summary(bt)
+if s_bt["n_flagged"]:
+    ctx.say(
+        "h03_hot_backtest_say",
+        weeks=backtest_weeks,
+        n=num(s_bt["n_flagged"]),
+        hits=num(s_bt["n_hit"]),
+        precision=pct(s_bt["precision"]),
+        lead=num(s_bt["median_lead_days"] / 7, 1) if s_bt["n_hit"] else "–",
+        entered=num(s_bt["n_entered"]),
+        recall=pct(s_bt["recall"]) if s_bt["n_entered"] else "–",
+    )
+else:
+    ctx.say("h03_hot_backtest_none", weeks=backtest_weeks)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(
+    {
+        "flagged_now": s_hot["n_flagged"],
+        "backtest_flagged": s_bt["n_flagged"],
+        "backtest_hits": s_bt["n_hit"],
+    }
+)
+
+# %% [markdown]
+# Stock cover and stock-out risk before the festival nodes
+
+# %%
+ctx.say("h03_stock", horizon=horizon_days)
+has_stock = False
+if not ctx.missing("products", ctx.label("h03_what_stock")):
+    if cat["stock"].notna().any():
+        stock, nodes = pr.stock_risk(
+            daily,
+            cat,
+            shop.as_of,
+            shop.config.festivals,
+            horizon_days=horizon_days,
+            velocity_days=window_days,
+            default_lead_days=int(A["lead_time_days"]),
+        )
+        s_st = pr.stock_summary(stock)
+        has_stock = True
+    else:
+        ctx.say("h03_stock_no_stock")
+if has_stock:
+    name_col = "name_en" if lang == "en" else "name_zh"
+    node_name = dict(zip(nodes["key"], nodes[name_col]))
+    risky = stock[stock["status"].isin(["node_late", "node_risk", "low_cover"])]
+    if len(risky):
+        r = risky.head(15).assign(
+            label=risky["title"].astype(str).str.slice(0, 16),
+            to_node=(risky["node_end"] - shop.as_of).dt.days,
+        )
+        charts.stock_runway(
+            r,
+            "label",
+            "cover_days",
+            "to_node",
+            ctx.label("h03_stock_title"),
+            ctx.label("cover_days"),
+            ctx.label("h03_stock_mark"),
+        )
+        plt.show()
+    shown = stock.assign(
+        cover_days=stock["cover_days"].where(np.isfinite(stock["cover_days"])),
+        node=stock["node"].map(lambda k: node_name.get(k, k)),
+        status=stock["status"].map(lambda s: ctx.label(f"p03_stock_{s}")),
+    )
+    ctx.table(
+        view(
+            shown,
+            [
+                "title",
+                "stock",
+                "velocity",
+                "cover_days",
+                "node",
+                "uplift",
+                "need_to_node",
+                "shortfall",
+                "reorder_by",
+                "status",
+            ],
+        ),
+        ints=["stock", "p03_need_to_node", "p03_shortfall"],
+        dec={"p03_velocity": 1, "cover_days": 0, "p03_uplift": 2},
+        rows=15,
+    )
+    ctx.save("stock_risk", stock, sheet="h03_stock_sheet")
+    first = s_st["first_node"]
+    ctx.say(
+        "h03_stock_say",
+        n=num(s_st["n_products"]),
+        late=num(s_st["n_node_late"]),
+        risk=num(s_st["n_node_risk"]),
+        low=num(s_st["n_low_cover"]),
+        cover=num(s_st["median_cover"]),
+        units=num(s_st["units_short"]),
+        advice=ctx.text(
+            "h03_stock_late"
+            if s_st["n_node_late"]
+            else "h03_stock_risk"
+            if s_st["n_node_risk"] or s_st["n_low_cover"]
+            else "h03_stock_ok",
+            node=node_name.get(first, first) if first else "–",
+            title=esc(s_st["first_title"]) if s_st["first_title"] else "–",
+        ),
+    )
+
+# %% [markdown]
+# Price bands
+
+# %%
+ctx.say("h03_price")
+bands = pr.price_bands(abc)
+s_pb = pr.price_band_summary(bands)
+charts.paired_bars(
+    bands,
+    "band",
+    ["product_share", "sales_share"],
+    ctx.label("h03_price_title"),
+    labels={
+        "product_share": ctx.label("p03_product_share"),
+        "sales_share": ctx.label("sales_share"),
+    },
+)
+plt.show()
+ctx.table(
+    view(
+        bands,
+        [
+            "band",
+            "products",
+            "product_share",
+            "net_sales",
+            "sales_share",
+            "units",
+            "sales_per_product",
+            "margin",
+        ],
+    ),
+    money=["net_sales", "p03_sales_per_product"],
+    pct=["p03_product_share", "sales_share", "p03_margin"],
+    ints=["p03_products", "units"],
+)
+ctx.save("price_bands", bands, sheet="h03_price_sheet")
+ctx.say(
+    "h03_price_say",
+    top=s_pb["top_band"],
+    top_share=pct(s_pb["top_share"]),
+    best=s_pb["best_band"],
+    best_pp=ctx.money(s_pb["best_per_product"]),
+    crowded=s_pb["crowded_band"],
+    crowded_share=pct(s_pb["crowded_share"]),
+    crowded_sales=pct(s_pb["crowded_sales"]),
+    margin=ctx.text("h03_price_margin", band=s_pb["margin_band"], margin=pct(s_pb["margin"]))
+    if s_pb["margin_band"]
+    else "",
+)
+
+# %% [markdown]
+# Bundles: which products a hero carries
+
+# %%
+ctx.say("h03_bundles", n=n_heroes)
+heroes = abc.loc[abc["net_sales"] > 0, "product_id"].head(n_heroes)
+rules = basket.association_rules(
+    shop.orders, as_of=shop.as_of, days=abc_days, min_orders=min_pair_orders, antecedents=heroes
+)
+s_b = basket.bundle_summary(rules)
+best = rules[rules["lift"] > 1].groupby("antecedent", sort=False).head(3)
+if len(best):
+    b = best.assign(hero=best["antecedent"].map(title_of), partner=best["consequent"].map(title_of))
+    charts.bar(
+        b.head(12).assign(pair=b["hero"].str.slice(0, 10) + " → " + b["partner"].str.slice(0, 10)),
+        "pair",
+        "lift",
+        ctx.label("h03_bundles_title"),
+        horizontal=True,
+    )
+    plt.show()
+    ctx.table(
+        view(b, ["hero", "partner", "orders_both", "support", "confidence", "lift"]),
+        ints=["p03_orders_both"],
+        pct=["p03_support", "p03_confidence"],
+        dec={"p03_lift": 2},
+        rows=15,
+    )
+ctx.save(
+    "bundles",
+    rules.assign(
+        antecedent_title=rules["antecedent"].map(title_of),
+        consequent_title=rules["consequent"].map(title_of),
+    ),
+    sheet="h03_bundles_sheet",
+)
+if s_b["antecedent"] is not None:
+    ctx.say(
+        "h03_bundles_say",
+        n=num(s_b["n_antecedents"]),
+        heroes=num(len(heroes)),
+        hero=esc(title_of.get(s_b["antecedent"], s_b["antecedent"])),
+        partner=esc(title_of.get(s_b["consequent"], s_b["consequent"])),
+        confidence=pct(s_b["confidence"]),
+        lift=num(s_b["lift"], 1),
+        orders=num(s_b["orders_both"]),
+    )
+else:
+    ctx.say("h03_bundles_none", min_orders=min_pair_orders)
+
+# %% [markdown]
+# The product scores handed on
+
+# %%
+scores = pr.product_scores(beh, lc, hot, stock if has_stock else None, fun if has_funnel else None)
+ctx.save("product_scores", scores, sheet="h03_scores_sheet")
+ctx.say(
+    "h03_scores_say",
+    n=num(len(scores)),
+    a=num(s_abc["n_a"]),
+    hot=num(s_hot["n_flagged"]),
+    risk=num(s_st["n_node_late"] + s_st["n_node_risk"]) if has_stock else "–",
+)

@@ -1,0 +1,106 @@
+import pandas as pd
+import pytest
+
+from helpers.data import load_report, load_shop
+from helpers.errors import LoadError
+
+
+def test_load_accounts_for_every_row(small_shop_dir):
+    shop = load_shop(small_shop_dir)
+    rep = load_report(shop)
+    assert (rep["read"] == rep["kept"] + rep["rejected"]).all()
+    orders_csv = pd.read_csv(small_shop_dir / "orders.csv")
+    assert rep.set_index("file").loc["orders.csv", "read"] == len(orders_csv)
+    assert set(shop.tables) == {
+        "orders", "products", "traffic", "ads", "keywords", "campaigns", "reviews", "issues"
+    }
+
+
+def test_buyer_ids_are_pseudonymised_and_pii_dropped(small_shop_dir, small_tables):
+    shop = load_shop(small_shop_dir)
+    raw = pd.read_csv(small_shop_dir / "orders.csv", dtype=str)
+    assert not set(shop.orders["customer_id"]) & set(raw["customer_id"])
+    assert shop.orders["customer_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert "buyer_phone" not in shop.orders.columns
+    text = shop.orders.astype(str).to_csv() + shop.rejects.to_csv()
+    for phone in small_tables["pii"]["phone"].head(50):
+        assert phone not in text
+    # same buyer, same id; stable across loads
+    again = load_shop(small_shop_dir, cache=False)
+    assert again.orders["customer_id"].tolist() == shop.orders["customer_id"].tolist()
+
+
+def test_as_of_cuts_and_counts(small_shop_dir):
+    full = load_shop(small_shop_dir)
+    cut = load_shop(small_shop_dir, as_of="2025-06-30")
+    assert cut.as_of == pd.Timestamp("2025-06-30")
+    assert cut.orders["order_time"].max() < pd.Timestamp("2025-07-01")
+    assert len(cut.orders) + cut.after_as_of["orders"] == len(full.orders)
+    assert full.as_of == full.orders["order_time"].max().normalize()
+
+
+def test_cache_gives_the_same_tables_and_is_invalidated(small_shop_dir, tmp_path, monkeypatch):
+    import shutil
+
+    shop_dir = tmp_path / "copy"
+    shutil.copytree(small_shop_dir, shop_dir)
+    monkeypatch.setenv("PLAYBOOK_CACHE", str(tmp_path / "cache"))
+    first = load_shop(shop_dir)
+    second = load_shop(shop_dir)  # from the cache
+    for t in first.tables:
+        pd.testing.assert_frame_equal(first.tables[t], second.tables[t], check_dtype=False)
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    orders = (shop_dir / "orders.csv").read_text(encoding="utf-8").splitlines()
+    (shop_dir / "orders.csv").write_text("\n".join(orders[:-5]) + "\n", encoding="utf-8")
+    third = load_shop(shop_dir)
+    assert len(third.orders) + 5 == len(first.orders) + first.after_as_of.get("orders", 0) - (
+        third.after_as_of.get("orders", 0)
+    ) or len(third.orders) < len(first.orders)
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+
+
+def test_validation_failures_become_rejects(small_shop_dir, tmp_path):
+    import shutil
+
+    d = tmp_path / "bad"
+    shutil.copytree(small_shop_dir, d)
+    p = pd.read_csv(d / "products.csv", dtype=str)
+    p.loc[3, "role"] = "hero"  # not one of traffic/profit/image/custom
+    p.to_csv(d / "products.csv", index=False)
+    shop = load_shop(d, cache=False)
+    rej = shop.rejects[shop.rejects["table"] == "products"]
+    assert len(rej) == 1
+    assert int(rej["row"].iloc[0]) == 5  # header is line 1, so data row 3 (0-based) is line 5
+    assert "role" in rej["reason"].iloc[0] or rej["column"].iloc[0] == "role"
+    assert "role=hero" in rej["values"].iloc[0]
+    rep = shop.report.set_index("file").loc["products.csv"]
+    assert (rep["read"], rep["kept"], rep["rejected"]) == (len(p), len(p) - 1, 1)
+
+
+def test_missing_orders_is_one_line(tmp_path):
+    (tmp_path / "shop.yaml").write_text("name: x\n")
+    with pytest.raises(LoadError) as e:
+        load_shop(tmp_path)
+    assert "no orders file" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_pandera_contract_rejects_rows_directly():
+    from helpers import schema
+    from helpers.data import _validate
+
+    df = schema.conform(
+        pd.DataFrame(
+            {
+                "product_id": ["1", "2", "3"],
+                "price": [10.0, -5.0, 3.0],
+                "role": ["traffic", "profit", "villain"],
+                "_source_file": "p.csv",
+                "_source_row": [2, 3, 4],
+            }
+        ),
+        "products",
+    )
+    kept, rej = _validate(df, "products")
+    assert kept["product_id"].tolist() == ["1"]
+    assert rej["row"].tolist() == [3, 4]
+    assert rej["column"].tolist() == ["price", "role"]
