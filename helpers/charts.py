@@ -329,25 +329,91 @@ def bars_with_line(
 
 
 def calendar_heatmap(
-    matrix: pd.DataFrame, title: str, cbar_label: str = "", cmap: str = "YlOrRd", ax=None
+    matrix: pd.DataFrame, title: str, cbar_label: str = "", log2: bool = True, ax=None
 ):
-    """A month × day-of-month heatmap (rows = months, columns = 1..31) with a colour bar."""
+    """A month × day-of-month heatmap (rows = months, columns = 1..31) of multiples of an
+    average day. ``log2``: colours on a log scale centred on 1× (blue below, red above), so
+    one huge node day does not wash out the rest; the colour bar reads in multiples."""
+    import numpy as np
     import seaborn as sns
 
     ax = ax or plt.subplots(figsize=(11, max(3, 0.38 * len(matrix) + 1)))[1]
+    data = np.log2(matrix.where(matrix > 0)) if log2 else matrix
+    lim = float(np.nanmax(np.abs(data.to_numpy()))) if log2 else None
     sns.heatmap(
-        matrix,
-        cmap=cmap,
+        data,
+        cmap="RdBu_r" if log2 else "YlOrRd",
+        center=0 if log2 else None,
+        vmin=-lim if log2 else None,
+        vmax=lim if log2 else None,
         ax=ax,
         cbar=True,
         cbar_kws={"label": cbar_label},
         linewidths=0.3,
         linecolor="white",
     )
+    if log2:
+        cbar = ax.collections[0].colorbar
+        ticks = [t for t in range(-4, 5) if abs(t) <= lim + 1e-9]
+        cbar.set_ticks(ticks)
+        cbar.set_ticklabels([f"{2.0**t:g}×" for t in ticks])
+    ax.grid(False)
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.tick_params(axis="y", labelrotation=0)
+    return ax
+
+
+def uplift_bars(
+    df: pd.DataFrame,
+    label: str,
+    value: str,
+    title: str,
+    kind: str | None = None,
+    colors: dict | None = None,
+    ax=None,
+):
+    """Horizontal bars of multiples (e.g. festival uplifts) in the table's order, with a line
+    at 1× and the value written at each bar's end; ``kind`` picks the colour per row."""
+    n = len(df)
+    ax = ax or plt.subplots(figsize=(9, max(2.5, 0.28 * n + 1)))[1]
+    names = df[label].astype(str).tolist()[::-1]
+    vals = df[value].to_numpy(dtype=float)[::-1]
+    cols = PALETTE[0]
+    if kind is not None:
+        cols = [(colors or {}).get(k, PALETTE[0]) for k in df[kind].tolist()[::-1]]
+    ax.barh(names, vals, color=cols)
+    ax.axvline(1.0, color="#333333", linewidth=0.8, linestyle="--")
+    for y, v in enumerate(vals):
+        ax.text(v, y, f" {v:.2f}×", va="center", fontsize="x-small")
+    ax.set_title(title)
+    ax.margins(x=0.08)
+    return ax
+
+
+def money_axis(ax, axis: str = "y"):
+    """Format an axis of an existing chart as money (万 above 100,000); returns the Axes."""
+    _fmt_money(ax, axis)
+    return ax
+
+
+def legend_outside(ax, loc: str = "right"):
+    """Move an existing legend outside the plot (right or below) so it hides no bars."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return ax
+    if loc == "right":
+        ax.legend(handles, labels, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    else:
+        ax.legend(
+            handles,
+            labels,
+            frameon=False,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.2),
+            ncol=min(6, len(handles)),
+        )
     return ax
 
 
@@ -415,32 +481,32 @@ def campaign_forecast(
 ):
     """Expected sales per campaign (bars, low-high range as whiskers) against the target (◆).
 
-    ``df`` needs ``expected_sales, sales_low, sales_high, target_sales`` and ``name_col``.
+    ``df`` needs ``expected_sales, sales_low, sales_high, target_sales`` and ``name_col``; rows
+    are drawn top to bottom in the table's order.
     """
     labels = labels or {}
-    ax = ax or plt.subplots()[1]
-    x = np.arange(len(df))
+    n = len(df)
+    ax = ax or plt.subplots(figsize=(9, max(2.5, 0.45 * n + 1)))[1]
+    y = np.arange(n)[::-1]
     exp = df["expected_sales"].to_numpy(float)
     err = np.vstack([exp - df["sales_low"].to_numpy(float), df["sales_high"].to_numpy(float) - exp])
-    ax.bar(x, exp, color=PALETTE[0], label=labels.get("expected_sales", "expected"))
+    ax.barh(y, exp, color=PALETTE[0], alpha=0.85, label=labels.get("expected_sales", "expected"))
     ax.errorbar(
-        x, exp, yerr=np.clip(err, 0, None), fmt="none", ecolor="#333333", capsize=3, linewidth=1
+        exp, y, xerr=np.clip(err, 0, None), fmt="none", ecolor="#333333", capsize=3, linewidth=1
     )
     if df["target_sales"].notna().any():
         ax.scatter(
-            x,
-            df["target_sales"],
+            df["target_sales"].to_numpy(float),
+            y,
             marker="D",
             color=PALETTE[1],
             zorder=3,
             label=labels.get("target_sales", "target"),
         )
-    ax.set_xticks(x, df[name_col].astype(str).tolist())
-    if len(df) > 5:
-        ax.tick_params(axis="x", labelrotation=35)
+    ax.set_yticks(y, df[name_col].astype(str).tolist())
     ax.set_title(title)
-    ax.legend(frameon=False)
-    _fmt_money(ax)
+    ax.legend(frameon=False, loc="lower right")
+    _fmt_money(ax, "x")
     return ax
 
 
@@ -750,12 +816,6 @@ def rf_grid(
     return ax
 
 
-def money_axis(ax, axis: str = "y"):
-    """Format an axis of an existing chart as money (万 above 100,000); returns the Axes."""
-    _fmt_money(ax, axis)
-    return ax
-
-
 # --- product charts ---
 
 
@@ -802,44 +862,25 @@ def role_map(
 def stock_runway(
     df: pd.DataFrame,
     label: str,
-    cover: str,
-    mark: str,
+    have: str,
+    need: str,
     title: str,
-    cover_label: str = "",
-    mark_label: str = "",
-    cap: float = 180,
+    have_label: str = "",
+    need_label: str = "",
     ax=None,
 ):
-    """Horizontal bars of days of stock cover (capped at ``cap``), with a dot at ``mark`` days
-    (e.g. days until the festival node ends): a bar short of its dot runs out first."""
+    """Horizontal bars of what is in stock (``have``) with a dot at what is needed (``need``,
+    e.g. units needed until a festival node ends); bars short of their dot are red."""
     import numpy as np
 
-    ax = ax or plt.subplots(figsize=(9, max(3, 0.32 * len(df) + 1)))[1]
+    ax = ax or plt.subplots(figsize=(9, max(3, 0.32 * len(df) + 1.2)))[1]
     names = df[label].astype(str).tolist()[::-1]
-    c = np.minimum(df[cover].to_numpy(dtype=float), cap)[::-1]
-    m = df[mark].to_numpy(dtype=float)[::-1]
-    short = c < m
-    ax.barh(names, c, color=np.where(short, PALETTE[3], PALETTE[2]), label=cover_label)
-    ax.scatter(m, names, color="black", zorder=3, s=18, label=mark_label)
+    h = df[have].to_numpy(dtype=float)[::-1]
+    n = df[need].to_numpy(dtype=float)[::-1]
+    ax.barh(names, h, color=np.where(h < n, PALETTE[3], PALETTE[2]), label=have_label)
+    ax.scatter(n, names, color="black", zorder=3, s=18, label=need_label)
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize="small", loc="lower right")
-    return ax
-
-
-def legend_outside(ax, loc: str = "right"):
-    """Move an existing legend outside the plot (right or below) so it hides no bars."""
-    handles, labels = ax.get_legend_handles_labels()
-    if not handles:
-        return ax
-    if loc == "right":
-        ax.legend(handles, labels, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    else:
-        ax.legend(
-            handles,
-            labels,
-            frameon=False,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.18),
-            ncol=min(6, len(handles)),
-        )
+    ax.legend(
+        frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2
+    )
     return ax

@@ -108,7 +108,8 @@ def product_catalogue(
         ``product_id, title, category, role, price, cost, launch_date, stock, lead_time_days,
         first_sale, last_sale, start_date`` — ``price`` falls back to the median unit price
         paid, ``title`` to the latest title in the orders, ``start_date`` is the launch date or
-        else the first sale. Products that appear only in the orders are added; sorted by
+        the first sale, whichever is earlier (a product sold before its launch date was on
+        sale). Products that appear only in the orders are added; sorted by
         ``product_id``.
     """
     cols = ["product_id", "status", "order_time", "unit_price", "paid_amount", "refund_amount"]
@@ -140,7 +141,7 @@ def product_catalogue(
     for c in ("cost", "stock", "lead_time_days"):
         out[c] = pd.to_numeric(out[c], errors="coerce")
     out["launch_date"] = pd.to_datetime(out["launch_date"]).astype("datetime64[ns]")
-    out["start_date"] = out["launch_date"].fillna(out["first_sale"])
+    out["start_date"] = out[["launch_date", "first_sale"]].min(axis=1)
     for c in ("title", "category", "role"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     if as_of is not None:
@@ -359,15 +360,17 @@ def role_behaviour(
 ) -> pd.DataFrame:
     """The role each product plays in the data, next to the role it was given.
 
-    Rules, first match wins (thresholds are quartiles over the products that sold):
+    Rules, first match wins (thresholds are quantiles over the products that sold):
 
-    * ``traffic`` 引流款 — many visitors (or units, without traffic data) — top quartile — and a
-      thin margin (below the median; without cost: a price at or below the median);
-    * ``image`` 形象款 — a high price (top quartile) and low volume (units at or below median);
+    * ``traffic`` 引流款 — many visitors (or units, without traffic data: at or above the
+      median) and a thin margin (below the median; without cost: a price at or below the
+      median);
+    * ``image`` 形象款 — a top price (top decile) and low volume (units at or below median);
+    * ``custom`` 定制款 — a high price (top quartile) and low volume;
     * ``profit`` 利润款 — sales at or above the median and a margin at or above the median
       (without cost: a price above the lower quartile);
-    * ``custom`` 定制款 — a price at or above the median and few units (bottom quartile);
-    * ``tail`` — anything else, and products that did not sell.
+    * ``tail`` — anything else (sells little and plays no clear role), and products that did
+      not sell.
 
     Parameters
     ----------
@@ -407,7 +410,7 @@ def role_behaviour(
     m_med = q(s["margin"], 0.5)
     p25, p50 = q(s["price"], 0.25), q(s["price"], 0.5)
     p75, p90 = q(s["price"], 0.75), q(s["price"], 0.9)
-    u25, u50 = q(s["units"], 0.25), q(s["units"], 0.5)
+    u50 = q(s["units"], 0.5)
     thin = np.where(has_m, margin < m_med, price <= p50)
     healthy = np.where(has_m, margin >= m_med, price > p25)
     net = t["net_sales"].to_numpy(float)

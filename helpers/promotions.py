@@ -872,7 +872,7 @@ def inventory_check(
     reorders up to *c* = max(0, need - stock) (need only grows), so each campaign's reorder is
     that total's increase. The order must arrive ``receive_buffer_days`` before the campaign
     launches: latest order date = launch - buffer - lead time (the product's, else
-    ``lead_time_days``).
+    ``lead_time_days``). Clearance campaigns are left out: they sell stock down.
 
     Returns
     -------
@@ -898,8 +898,12 @@ def inventory_check(
     ]
     if hero_units.empty:
         return pd.DataFrame(columns=cols)
+    if "type" in plan:  # a clearance sells stock down: nothing to reorder for it
+        plan = plan[plan["type"] != "clearance"]
     p = plan[["campaign_id", "launch", "end"]]
     h = hero_units.merge(p, on="campaign_id", how="inner")
+    if h.empty:
+        return pd.DataFrame(columns=cols)
     h = h.sort_values(["product_id", "launch", "campaign_id"], kind="stable").reset_index(drop=True)
     rec = _recent_product_sales(orders, as_of, window_days)
     h["base_daily"] = (rec["units"].reindex(h["product_id"]).fillna(0) / window_days).to_numpy()

@@ -522,7 +522,9 @@ def drilldown(
     * product: sales = units × net price per unit;
     * segment: sales = buyers × sales per buyer, the segment from ``segments``
       (``customer_id, segment``, e.g. 04's customer_segments) or new vs returning (first
-      purchase inside the period or before: ``new_customers`` / ``returning_customers``).
+      purchase inside the period or before: ``new_buyers`` / ``returning_buyers``). Segments
+      that depend on recency (RFM) are a poor key here: the current period's buyers are recent
+      by definition, so they move between segments with the very change being explained.
 
     Returns
     -------
@@ -551,8 +553,8 @@ def drilldown(
                 lab = pd.Series(
                     np.where(
                         first.reindex(ids).to_numpy() >= np.datetime64(a),
-                        "new_customers",
-                        "returning_customers",
+                        "new_buyers",
+                        "returning_buyers",
                     ),
                     index=w.index,
                 )

@@ -41,9 +41,9 @@ from .data import load_report, load_shop
 PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbook"
 
 # Imported by kernels while they boot, besides the notebooks' own import statements: modules
-# the helpers import lazily inside functions every notebook calls (charts.use_style → seaborn
-# → scipy.stats is ~2 s of every notebook's first cell).
-WARM_MODULES = ("pandas", "matplotlib.pyplot", "seaborn", "helpers.nb", "helpers.charts")
+# the helpers import lazily inside functions a notebook importing the key module will call
+# (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
+WARM_AFTER = {"helpers.nb": ("matplotlib.pyplot", "seaborn", "helpers.charts")}
 
 
 @dataclass
@@ -111,7 +111,7 @@ def read_notebook(path: Path):
 
 def notebook_imports(paths: list[Path]) -> list[str]:
     """Modules the notebooks import at the top level of their code cells (for warm kernels)."""
-    mods: list[str] = list(WARM_MODULES)
+    mods: list[str] = []
     for p in paths:
         for cell in read_notebook(p).cells:
             if cell.cell_type != "code":
@@ -127,6 +127,9 @@ def notebook_imports(paths: list[Path]) -> list[str]:
                 elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                     mods.append(node.module)
                     mods += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    for key, extra in WARM_AFTER.items():
+        if key in mods:
+            mods += extra
     return list(dict.fromkeys(mods))
 
 
@@ -148,7 +151,7 @@ class KernelPool:
         max_idle: float = 300.0,
     ):
         self.cwd = Path(cwd)
-        self.modules = list(modules) if modules is not None else list(WARM_MODULES)
+        self.modules = list(modules) if modules is not None else ["helpers.nb"]
         self.kernel_name = kernel_name
         self.max_idle = max_idle
         self._next = None  # (km, started_at)

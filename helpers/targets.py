@@ -7,10 +7,12 @@ product and customer goals that go with it.
 fiscal year with data is scaled up by days (``days in the year / days with data``) and flagged
 ``partial`` (:func:`last_year_actual`).
 
-**How much.** ``annual = last × (1 + g)^(k - 1) × (1 + g + ambition)`` where ``g`` is the market's
-mean growth (notebook 01), ``ambition`` the shop's growth on top of the market and ``k`` the
-number of fiscal years between last year's actual and the target year (1 normally; 2 when the
-current fiscal year is still running and not yet complete). The low/high growth of the market
+**How much.** ``annual = last × (1 + g + ambition)`` where ``g`` is the market's mean growth
+(notebook 01) and ``ambition`` the shop's growth on top of the market. When the fiscal year
+containing ``as_of`` is still running (last year's actual is two fiscal years before the target),
+last year is first carried over the running year with that year's growth so far against the
+same days a year earlier (:func:`running_growth`): ``annual = last × (1 + running) × (1 + g +
+ambition)`` (with the market's ``g`` for any further year). The low/high growth of the market
 give the range (:func:`annual_target`). The annual target is rounded to whole currency units.
 
 **Seasonality, learned** (:func:`learn_seasonality`) from the shop's daily net sales:
@@ -64,6 +66,7 @@ __all__ = [
     "learn_seasonality",
     "product_goals",
     "report_layouts",
+    "running_growth",
     "target_fiscal_year",
     "targets_by_level",
 ]
@@ -133,11 +136,52 @@ def last_year_actual(daily: pd.DataFrame, as_of, start_month: int) -> dict:
     }
 
 
+def running_growth(daily: pd.DataFrame, as_of, start_month: int) -> dict:
+    """How the fiscal year containing ``as_of`` is doing so far against a year earlier.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        ``date``, ``net_sales`` (one row per day with data).
+    as_of : date-like
+        The last day counted.
+    start_month : int
+        Fiscal year start month.
+
+    Returns
+    -------
+    dict
+        ``fy`` (the running fiscal year), ``days`` (its days up to ``as_of``), ``to_date`` and
+        ``year_before`` (net sales of those days and of the same dates a year earlier) and
+        ``growth`` (= to_date ÷ year_before − 1; NaN when the year before has no sales or
+        misses some of those days).
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    fy = int(cal.fiscal_year_of(as_of, start_month))
+    lo, _ = cal.fiscal_year_bounds(fy, start_month)
+    s = daily.set_index("date")["net_sales"]
+    days = pd.date_range(lo, as_of, freq="D")
+    before = pd.DatetimeIndex(days - pd.DateOffset(years=1)).unique()
+    now_v = s.reindex(days)
+    prev_v = s.reindex(before)
+    to_date, year_before = float(now_v.sum()), float(prev_v.sum())
+    complete = prev_v.notna().all() and now_v.notna().all()
+    growth = to_date / year_before - 1 if complete and year_before > 0 else np.nan
+    return {
+        "fy": fy,
+        "days": len(days),
+        "to_date": to_date,
+        "year_before": year_before,
+        "growth": growth,
+    }
+
+
 def annual_target(
     last_actual: float,
     growth: dict,
     ambition: float,
     years_ahead: int = 1,
+    between: float | None = None,
 ) -> dict:
     """The target fiscal year's sales and the range the market's growth spread gives.
 
@@ -151,17 +195,30 @@ def annual_target(
         Growth on top of the market's (0.15 = 15 points more).
     years_ahead : int
         Fiscal years from last year's actual to the target year (``k`` in the module notes).
+    between : float, optional
+        With ``k >= 2``: the growth of the fiscal year after last year's (the one still
+        running, :func:`running_growth`); None or NaN: the market's growth.
 
     Returns
     -------
     dict
         ``annual_target``, ``target_low``, ``target_high`` (whole currency units), ``growth``
-        (target ÷ last − 1), ``market_growth``, ``ambition``, ``years_ahead``.
+        (target ÷ last − 1), ``target_year_growth`` (growth of the target year alone),
+        ``base`` (last year carried to the year before the target), ``between`` (the growth
+        used for the running year, None when ``k = 1``), ``market_growth``, ``ambition``,
+        ``years_ahead``.
     """
     k = max(int(years_ahead), 1)
+    run = None if k == 1 or between is None or not np.isfinite(between) else float(between)
+
+    def base(g: float) -> float:
+        if k == 1:
+            return last_actual
+        first = run if run is not None else g
+        return last_actual * (1 + first) * (1 + g) ** (k - 2)
 
     def at(g: float) -> float:
-        return float(np.round(last_actual * (1 + g) ** (k - 1) * (1 + g + ambition)))
+        return float(np.round(base(g) * (1 + g + ambition)))
 
     g = float(growth["growth_mean"])
     target = at(g)
@@ -170,6 +227,9 @@ def annual_target(
         "target_low": at(float(growth["growth_low"])),
         "target_high": at(float(growth["growth_high"])),
         "growth": target / last_actual - 1 if last_actual else np.nan,
+        "target_year_growth": g + float(ambition),
+        "base": base(g),
+        "between": None if k == 1 else (run if run is not None else g),
         "market_growth": g,
         "ambition": float(ambition),
         "years_ahead": k,
@@ -368,8 +428,9 @@ def event_factors(
     -------
     pandas.DataFrame
         One row per event: ``event``, ``kind``, ``node``, ``phase``, ``name_zh``, ``name_en``,
-        ``uplift`` (used), ``learned`` (NaN when not learned), ``prior``, ``days`` (in the
-        target period), ``hist_days``, ``years``, ``source`` (``learned``/``prior``/``set``).
+        ``uplift`` (used), ``learned`` (NaN when not learned), ``prior``, ``target_days``
+        (days in ``[start, end]``), ``hist_days`` and ``hist_years`` (in the history),
+        ``source`` (``learned``/``prior``/``set``).
     """
     ev = event_calendar(start, end, festivals)
     nodes = cal.festival_nodes(start, end, festivals)
@@ -379,7 +440,7 @@ def event_factors(
         c = ev[col].dropna().value_counts().sort_index()
         for e, n in c.items():
             rows.append((e, kind, int(n)))
-    t = pd.DataFrame(rows, columns=["event", "kind", "days"])
+    t = pd.DataFrame(rows, columns=["event", "kind", "target_days"])
     if t.empty:
         return pd.DataFrame(
             columns=[
@@ -392,9 +453,9 @@ def event_factors(
                 "uplift",
                 "learned",
                 "prior",
-                "days",
+                "target_days",
                 "hist_days",
-                "years",
+                "hist_years",
                 "source",
             ]
         )
@@ -402,13 +463,17 @@ def event_factors(
     t["node"] = np.where(t["kind"] == "node", parts[0], None)
     t["phase"] = np.where(t["kind"] == "node", parts[1], None)
     t["name_zh"] = np.where(t["kind"] == "node", t["node"].map(meta["name_zh"]), parts[1])
-    t["name_en"] = np.where(t["kind"] == "node", t["node"].map(meta["name_en"]), parts[1])
+    hol = cal.statutory_holidays(start, end)
+    hol_en = dict(zip(hol["name_zh"], hol["name"], strict=True))
+    t["name_en"] = np.where(
+        t["kind"] == "node", t["node"].map(meta["name_en"]), parts[1].map(hol_en).fillna(parts[1])
+    )
     weight = t["node"].map(meta["weight"]).astype(float)
     t["prior"] = np.where((t["kind"] == "node") & (t["phase"] != "presale"), weight, 1.0)
     learned = seas.events.set_index("event")
     t["learned"] = t["event"].map(learned["uplift"]).astype(float)
     t["hist_days"] = t["event"].map(learned["days"]).fillna(0).astype("int64")
-    t["years"] = t["event"].map(learned["years"]).fillna(0).astype("int64")
+    t["hist_years"] = t["event"].map(learned["years"]).fillna(0).astype("int64")
     t["uplift"] = t["learned"].fillna(t["prior"])
     t["source"] = np.where(t["learned"].notna(), "learned", "prior")
     for key, w in (node_weights or {}).items():
@@ -430,9 +495,9 @@ def event_factors(
         "uplift",
         "learned",
         "prior",
-        "days",
+        "target_days",
         "hist_days",
-        "years",
+        "hist_years",
         "source",
     ]
     return (
@@ -565,7 +630,8 @@ def targets_by_level(
     pandas.DataFrame
         ``period`` (:func:`helpers.calendar.period_key` label), ``start``, ``end``, ``days``,
         ``target_sales`` (exact cents), ``share`` (of the year), and with an actual:
-        ``last_year`` and ``growth`` (target ÷ last year − 1).
+        ``last_year`` (NaN unless every day of the period has data) and ``growth`` (target ÷
+        last year − 1).
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
@@ -589,8 +655,8 @@ def targets_by_level(
         ly = cal.fiscal_days(last_fy, start_month, week_scheme)
         ly = ly.merge(actual_daily[["date", "net_sales"]], on="date", how="left")
         ly["_pos"] = _position(ly, level)
-        have = ly.groupby("_pos")["net_sales"].count()
-        act = ly.groupby("_pos")["net_sales"].sum().where(have > 0)
+        gl = ly.groupby("_pos")["net_sales"]
+        act = gl.sum().where(gl.count() == gl.size())  # only periods with data every day
         out["last_year"] = act.reindex(out.index).to_numpy()
         out["growth"] = out["target_sales"] / out["last_year"].where(out["last_year"] > 0) - 1
     out = out.sort_values("start", kind="stable").reset_index(drop=True)

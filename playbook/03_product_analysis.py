@@ -24,6 +24,8 @@ n_heroes = 5  # top sellers whose bundle partners are shown
 min_pair_orders = 3  # a bundle needs at least this many orders holding both products
 
 # %%
+import logging
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -32,6 +34,7 @@ from helpers import basket, charts, nb
 from helpers import products as pr
 from helpers.narrative import esc, num, pct
 
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
 A = shop.config.assumptions
@@ -87,6 +90,12 @@ MINE = {  # column -> this notebook's label key (p03_<column>)
 def view(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """The columns to show, renamed to this notebook's label keys where they are its own."""
     return df[cols].rename(columns={c: f"p03_{c}" for c in cols if c in MINE})
+
+
+def short(text, n: int = 14) -> str:
+    """A title cut to ``n`` characters for chart labels."""
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def role_name(v) -> str:
@@ -286,7 +295,7 @@ if not ctx.missing("traffic", ctx.label("h03_what_funnel")):
 if has_funnel:
     weak = fun[fun["stage"].isin(pr.FUNNEL_STAGES)].head(15)
     if len(weak):
-        hm = weak.set_index(weak["title"].astype(str).str.slice(0, 18))[
+        hm = weak.set_index(weak["title"].map(short))[
             ["ctr_vs_norm", "cart_rate_vs_norm", "pay_rate_vs_norm"]
         ]
         hm.columns = [ctx.label("p03_ctr"), ctx.label("p03_cart_rate"), ctx.label("p03_pay_rate")]
@@ -328,14 +337,14 @@ ctx.say("h03_lifecycle")
 lc = pr.lifecycle(daily, cat, shop.as_of)
 s_lc = pr.lifecycle_summary(lc)
 stages = [s for s in pr.LIFECYCLE_STAGES if (lc["lifecycle"] == s).any()]
-grid = pd.crosstab(
-    lc["lifecycle"],
-    lc["role"]
-    .fillna("none")
-    .map(lambda r: ctx.label("p03_no_role") if r == "none" else role_name(r)),
+grid = pd.crosstab(lc["lifecycle"], lc["role"].fillna("none")).reindex(stages)
+grid = grid[[r for r in (*charts.ROLE_COLORS, "none") if r in grid.columns]]
+colors = {role_name(r): c for r, c in charts.ROLE_COLORS.items()}
+grid = grid.rename(
+    index=lambda s: ctx.label(f"p03_lc_{s}"),
+    columns=lambda r: ctx.label("p03_no_role") if r == "none" else role_name(r),
 )
-grid = grid.reindex(stages).rename(index=lambda s: ctx.label(f"p03_lc_{s}"))
-charts.stacked_bar(grid, ctx.label("h03_lifecycle_title"))
+charts.stacked_bar(grid, ctx.label("h03_lifecycle_title"), colors=colors).margins(y=0.25)
 plt.show()
 lc_view = lc.sort_values(
     ["long_seller", "sales_recent", "product_id"], ascending=[False, False, True], kind="stable"
@@ -388,7 +397,13 @@ ctx.say("h03_hot")
 hot = pr.hot_tendency(daily, cat, shop.as_of, traffic=traffic)
 s_hot = pr.hot_summary(hot)
 watch = hot[hot["flag"]]
-near = hot[~hot["flag"] & ~hot["is_top"] & (hot["slope"] > 0) & (hot["age_days"] <= 365)]
+near = hot[
+    ~hot["flag"]
+    & ~hot["is_top"]
+    & (hot["slope"] > 0)
+    & (hot["growth"] > 0)
+    & (hot["age_days"] <= 365)
+]
 shown = watch if len(watch) else near.head(5)
 if len(shown):
     wk = pr.weekly_sales(daily, shown["product_id"].head(6), shop.as_of, weeks=12)
@@ -474,18 +489,15 @@ if has_stock:
     node_name = dict(zip(nodes["key"], nodes[name_col]))
     risky = stock[stock["status"].isin(["node_late", "node_risk", "low_cover"])]
     if len(risky):
-        r = risky.head(15).assign(
-            label=risky["title"].astype(str).str.slice(0, 16),
-            to_node=(risky["node_end"] - shop.as_of).dt.days,
-        )
+        r = risky.head(15).assign(label=risky["title"].map(short))
         charts.stock_runway(
             r,
             "label",
-            "cover_days",
-            "to_node",
+            "stock",
+            "need_to_node",
             ctx.label("h03_stock_title"),
-            ctx.label("cover_days"),
-            ctx.label("h03_stock_mark"),
+            ctx.label("stock"),
+            ctx.label("p03_need_to_node"),
         )
         plt.show()
     shown = stock.assign(
@@ -599,7 +611,7 @@ best = rules[rules["lift"] > 1].groupby("antecedent", sort=False).head(3)
 if len(best):
     b = best.assign(hero=best["antecedent"].map(title_of), partner=best["consequent"].map(title_of))
     charts.bar(
-        b.head(12).assign(pair=b["hero"].str.slice(0, 10) + " → " + b["partner"].str.slice(0, 10)),
+        b.head(12).assign(pair=b["hero"].map(short) + " → " + b["partner"].map(short)),
         "pair",
         "lift",
         ctx.label("h03_bundles_title"),
@@ -607,9 +619,12 @@ if len(best):
     )
     plt.show()
     ctx.table(
-        view(b, ["hero", "partner", "orders_both", "support", "confidence", "lift"]),
+        view(
+            b.assign(support=b["support"].map(lambda v: pct(v, 2))),
+            ["hero", "partner", "orders_both", "support", "confidence", "lift"],
+        ),
         ints=["p03_orders_both"],
-        pct=["p03_support", "p03_confidence"],
+        pct=["p03_confidence"],
         dec={"p03_lift": 2},
         rows=15,
     )

@@ -26,11 +26,14 @@ n_boot = 1000
 seed = 0
 
 # %%
+import logging
+
 from helpers import charts, nb
 from helpers import promotions as pr
 from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions
@@ -114,7 +117,8 @@ ctx.say(
     biggest=biggest[name_col],
     biggest_sales=ctx.money(biggest["expected_sales"]),
     growth=f"{forecast.attrs['visitor_growth'] - 1:+.0%}",
-    prior=int((forecast["basis"] == "prior").sum()),
+    prior=ctx.text("h05_forecast_prior", n=int((forecast["basis"] == "prior").sum()))
+    if (forecast["basis"] == "prior").any() else "",
     gap=ctx.text(
         "h05_forecast_short", names="、".join(short[name_col]) if lang == "zh"
         else ", ".join(short[name_col]), n=len(short),
@@ -143,7 +147,8 @@ ctx.say(
     "h05_heroes_say",
     n=len(heroes),
     share=f"{heroes['share'].sum():.0%}",
-    hot=int((heroes["reason"] == "hot").sum()),
+    hot=ctx.text("h05_heroes_hot", n=int((heroes["reason"] == "hot").sum()))
+    if (heroes["reason"] == "hot").any() else ctx.text("h05_heroes_nohot"),
     first=esc(heroes["title"].iloc[0]) if len(heroes) else "–",
 )
 
@@ -170,8 +175,8 @@ if not ctx.missing("products", ctx.label("h05_stock_what")):
         reorder=f"{stock['reorder_qty'].sum():,.0f}",
         late=ctx.text(
             "h05_stock_late", n_late=late["product_id"].nunique(),
-            names=esc("、".join(late["title"].astype(str).unique()[:3])),
-            campaign=late["campaign_id"].iloc[0],
+            names=esc(("、" if lang == "zh" else ", ").join(late["title"].astype(str).unique()[:3])),
+            campaign=forecast.set_index("campaign_id")[name_col].get(late["campaign_id"].iloc[0]),
         ) if len(late) else ctx.text("h05_stock_ok"),
         first=stock["first_order_date"].min().date() if stock["first_order_date"].notna().any()
         else "–",

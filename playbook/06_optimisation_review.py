@@ -22,12 +22,15 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
+import logging
+
 from helpers import charts, nb, narrative
 from helpers import promotions as pr
 from helpers import review as rv
 from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions
@@ -236,7 +239,7 @@ print({"change": round(info["change"], 2),
 
 # %%
 ctx.say("h06_drill")
-segments = ctx.load("customer_segments")
+segments = None  # 04's RFM segments follow recency, so they move with the change itself
 drills = {}
 for by in ("channel", "product", "segment"):
     if by == "channel" and shop.orders["channel"].isna().all():
@@ -418,7 +421,7 @@ sheets = [
                "title": L("h06_target_title")},
      "money": [L(c) for c in ("target", "target_to_date", "actual", "gap")],
      "pct": [L("attainment")]},
-    {"name": L("h06_pacing_title"), "df": path.rename(columns=L),
+    {"name": L("h06_pacing_sheet"), "df": path.rename(columns=L),
      "chart": {"type": "line", "x": L("date"),
                "y": [L(c) for c in ("cum_actual", "cum_target", "projected")],
                "title": L("h06_pacing_title")},

@@ -472,3 +472,24 @@ def test_segment_value_by_hand():
     assert v["expected_purchases"].tolist() == pytest.approx([1.5, 0.2, 0.0])
     assert v["clv"].tolist() == [150.0, 50.0, 0.0] and v["clv_share"].tolist() == [0.75, 0.25, 0]
     assert v.loc["x", "clv_per_customer"] == 75.0 and np.isnan(v.loc["z", "clv_per_customer"])
+
+
+def test_messages_pair_zh_and_en_with_the_same_placeholders():
+    import string
+
+    import yaml
+
+    from helpers import narrative
+
+    f = narrative.MESSAGES_DIR / "04_customer_analysis.yaml"
+    msgs = yaml.safe_load(f.read_text(encoding="utf-8"))
+    fields = {}
+    for key, entry in msgs.items():
+        assert set(entry) == {"zh", "en"}, key  # a stray comma in a flow map adds keys
+        for lang in ("zh", "en"):
+            fields[lang] = {x[1] for x in string.Formatter().parse(entry[lang]) if x[1]}
+        assert fields["zh"] == fields["en"], key
+    needed = [f"seg_{k}" for k in C.SEGMENT_ORDER] + [f"act_{k}" for k in C.SEGMENT_ORDER]
+    needed += [f"rfm8_{k}" for k in C.RFM8_ORDER] + [f"act_rfm8_{k}" for k in C.RFM8_ORDER]
+    needed += [f"tier_{t}" for t in C.TIERS]
+    assert not [k for k in needed if k not in msgs]

@@ -107,21 +107,21 @@ def test_role_behaviour_and_mix_by_hand():
         {
             "product_id": list("TPICXQZ"),
             "role": ["traffic", "profit", "image", "custom", "traffic", "image", None],
-            "net_sales": [2000, 4000, 1800, 120, 500, 4500, 0],
+            "net_sales": [2000, 4000, 1800, 300, 500, 4500, 0],
             "units": [100, 40, 2, 1, 10, 30, 0],
-            "price": [20, 100, 900, 120, 50, 150, 80],
+            "price": [20, 100, 900, 300, 50, 150, 80],
             "margin": [0.1, 0.5, 0.6, 0.5, 0.2, 0.55, np.nan],
         }
     )
-    # over the 6 sold: units q75 37.5, median 20, q25 4; price q75 142.5, median 110;
-    # margin median 0.5; net median 1900
+    # over the 6 sold: units median 20; price P90 600, P75 262.5; margin median 0.5;
+    # net median 1900
     b = P.role_behaviour(t).set_index("product_id")
     assert b["behaviour_role"].to_dict() == {
-        "T": "traffic",  # 100 units >= 37.5, margin below median
+        "T": "traffic",  # 100 units >= 20, margin 0.1 below the median
         "P": "profit",  # net 4000 >= 1900, margin 0.5 >= 0.5
-        "I": "image",  # price 900 >= 142.5, 2 units <= 20
-        "C": "custom",  # price 120 >= 110, 1 unit <= 4
-        "X": "tail",
+        "I": "image",  # price 900 >= 600, 2 units <= 20
+        "C": "custom",  # price 300 >= 262.5 (but < 600), 1 unit <= 20
+        "X": "tail",  # 10 units, cheap, small sales
         "Q": "profit",
         "Z": "tail",  # no sales
     }
@@ -141,7 +141,7 @@ def test_role_behaviour_and_mix_by_hand():
     assert m["target_share"].tolist() == pytest.approx([0.2, 0.6, 0.1, 0.1])  # normalised
     assert m["mix_gap"]["profit"] == pytest.approx(1 / 7 - 0.6)
     assert m["behaving"].to_dict() == {"traffic": 1, "profit": 1, "image": 1, "custom": 1}
-    assert m["sales_share"]["image"] == pytest.approx(6300 / 12920)
+    assert m["sales_share"]["image"] == pytest.approx(6300 / 13100)
     rs = P.role_summary(b.reset_index(), mix)
     assert (rs["n_assigned"], rs["n_match"], rs["n_tail"]) == (6, 4, 2)
     assert rs["match_share"] == pytest.approx(4 / 6)
@@ -444,3 +444,36 @@ def test_hot_backtest_flags_planted_hits_weeks_ahead(demo_tables):
     flagged = bt[bt["first_flag"].notna()]
     assert len(flagged) <= 30
     assert flagged["hit"].mean() >= 0.5
+
+
+def test_orders_only_shop_runs_end_to_end(small_tables):
+    """A shop with orders only (Shopify-like): every analysis runs and sales add up."""
+    from helpers import metrics
+
+    orders = small_tables["orders"]
+    as_of = orders["order_time"].max().normalize()
+    cat = P.product_catalogue(orders, None, as_of)
+    assert cat["role"].isna().all() and cat["cost"].isna().all()
+    assert (cat["price"] > 0).all() and cat["title"].notna().all()
+    daily = P.daily_product_sales(orders, cat)
+    assert daily["net"].sum() == pytest.approx(metrics.sales_lines(orders)["net"].sum())
+    assert (
+        daily["orders"].sum()
+        == metrics.sales_lines(orders)[["order_id", "product_id"]].drop_duplicates().shape[0]
+    )
+    abc = P.abc_analysis(daily, cat, as_of, days=10_000)
+    assert abc["net_sales"].sum() == pytest.approx(daily["net"].sum())
+    assert abc["gross_profit"].isna().all() and abc["abc_gp"].isna().all()
+    assert "n_a_gp" not in P.abc_summary(abc)
+    beh = P.role_behaviour(abc)
+    mix = P.role_mix(beh, {"traffic": 0.2, "profit": 0.6, "image": 0.1, "custom": 0.1})
+    assert (mix["basis"] == "behaviour").all()
+    assert mix["products"].sum() + (beh["behaviour_role"] == "tail").sum() == len(beh)
+    lc = P.lifecycle(daily, cat, as_of)
+    assert set(lc["lifecycle"]) <= set(P.LIFECYCLE_STAGES)
+    hot = P.hot_tendency(daily, cat, as_of)
+    assert len(hot) == len(cat) and "conversion" not in hot.columns
+    bands = P.price_bands(abc)
+    assert bands["products"].sum() == len(abc)
+    scores = P.product_scores(beh, lc, hot)
+    assert len(scores) == len(cat) and scores["stock_cover_days"].isna().all()

@@ -14,8 +14,16 @@ def _orders(rows):
     """Canonical-enough orders from (order_id, day, product_id, qty, paid, refund, status, cust)."""
     df = pd.DataFrame(
         rows,
-        columns=["order_id", "order_time", "product_id", "quantity", "paid_amount",
-                 "refund_amount", "status", "customer_id"],
+        columns=[
+            "order_id",
+            "order_time",
+            "product_id",
+            "quantity",
+            "paid_amount",
+            "refund_amount",
+            "status",
+            "customer_id",
+        ],
     )
     df["order_time"] = pd.to_datetime(df["order_time"])
     df["line_id"] = df["order_id"] + "-1"
@@ -30,15 +38,22 @@ def _orders(rows):
 
 
 def test_daily_funnel_counts_and_identity():
-    o = _orders([
-        ("o1", "2025-01-01 10:00", "p1", 1, 100.0, 0.0, "paid", "c1"),
-        ("o2", "2025-01-01 11:00", "p1", 2, 200.0, 50.0, "partially_refunded", "c1"),
-        ("o3", "2025-01-01 12:00", "p2", 1, 80.0, 0.0, "cancelled", "c2"),
-        ("o4", "2025-01-03 12:00", "p2", 1, 80.0, 0.0, "paid", "c2"),
-    ])
-    traffic = pd.DataFrame({"date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-03"]),
-                            "product_id": [None, None, None], "channel": ["search", "live", "search"],
-                            "visitors": [30, 20, 40]})
+    o = _orders(
+        [
+            ("o1", "2025-01-01 10:00", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o2", "2025-01-01 11:00", "p1", 2, 200.0, 50.0, "partially_refunded", "c1"),
+            ("o3", "2025-01-01 12:00", "p2", 1, 80.0, 0.0, "cancelled", "c2"),
+            ("o4", "2025-01-03 12:00", "p2", 1, 80.0, 0.0, "paid", "c2"),
+        ]
+    )
+    traffic = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-01-03"]),
+            "product_id": [None, None, None],
+            "channel": ["search", "live", "search"],
+            "visitors": [30, 20, 40],
+        }
+    )
     f = pr.daily_funnel(o, traffic)
     assert f["date"].dt.strftime("%d").tolist() == ["01", "02", "03"]
     # day 1: one buyer (c1) with two orders, net 100 + 150; the cancelled order is no sale
@@ -48,21 +63,31 @@ def test_daily_funnel_counts_and_identity():
     # day 2 has no traffic row: visitors = buyers / pooled conversion (2 buyers / 90 visitors)
     assert f.loc[1, "visitors"] == 0 and bool(f.loc[1, "visitors_estimated"])
     s = f["visitors"] * (f["buyers"] / f["visitors"]) * (f["net_sales"] / f["buyers"])
-    assert s[f["buyers"] > 0].to_numpy() == pytest.approx(f["net_sales"][f["buyers"] > 0].to_numpy())
+    assert s[f["buyers"] > 0].to_numpy() == pytest.approx(
+        f["net_sales"][f["buyers"] > 0].to_numpy()
+    )
 
 
 def test_daily_funnel_without_traffic_uses_assumed_conversion():
-    o = _orders([("o1", "2025-01-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
-                 ("o2", "2025-01-01", "p1", 1, 100.0, 0.0, "paid", "c2")])
+    o = _orders(
+        [
+            ("o1", "2025-01-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o2", "2025-01-01", "p1", 1, 100.0, 0.0, "paid", "c2"),
+        ]
+    )
     f = pr.daily_funnel(o, None, conversion_rate=0.04)
     assert f.loc[0, "visitors"] == pytest.approx(50.0)  # 2 buyers / 4%
     assert f["visitors_estimated"].all()
 
 
 def test_complete_through_skips_trailing_pending_days():
-    o = _orders([("o1", "2025-01-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
-                 ("o2", "2025-01-02", "p1", 1, 100.0, 0.0, "pending", "c2"),
-                 ("o3", "2025-01-03", "p1", 1, 100.0, 0.0, "pending", "c3")])
+    o = _orders(
+        [
+            ("o1", "2025-01-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o2", "2025-01-02", "p1", 1, 100.0, 0.0, "pending", "c2"),
+            ("o3", "2025-01-03", "p1", 1, 100.0, 0.0, "pending", "c3"),
+        ]
+    )
     assert pr.complete_through(o, "2025-01-03") == pd.Timestamp("2025-01-01")
     o.loc[2, "status"] = "paid"
     assert pr.complete_through(o, "2025-01-03") == pd.Timestamp("2025-01-03")
@@ -73,16 +98,18 @@ def test_complete_through_skips_trailing_pending_days():
 
 
 def test_campaign_calendar_repeats_own_campaigns_and_takes_shop_dates_for_nodes():
-    camps = pd.DataFrame({
-        "campaign_id": ["CL24", "D11"],
-        "name": ["2024 换季清仓", "双11大促"],
-        "type": ["clearance", "festival"],
-        "start": pd.to_datetime(["2024-08-15", "2025-10-25"]),
-        "end": pd.to_datetime(["2024-08-25", "2025-11-11"]),
-        "product_ids": ["", "p1;p2"],
-        "budget": [3000.0, 20000.0],
-        "spend": [2600.0, np.nan],
-    })
+    camps = pd.DataFrame(
+        {
+            "campaign_id": ["CL24", "D11"],
+            "name": ["2024 换季清仓", "双11大促"],
+            "type": ["clearance", "festival"],
+            "start": pd.to_datetime(["2024-08-15", "2025-10-25"]),
+            "end": pd.to_datetime(["2024-08-25", "2025-11-11"]),
+            "product_ids": ["", "p1;p2"],
+            "budget": [3000.0, 20000.0],
+            "spend": [2600.0, np.nan],
+        }
+    )
     plan = pr.campaign_calendar(2025, 1, "2024-12-31", camps)
     rep = plan[plan["source"] == "repeat"].iloc[0]
     assert rep["name_zh"] == "2025 换季清仓"
@@ -98,8 +125,15 @@ def test_campaign_calendar_repeats_own_campaigns_and_takes_shop_dates_for_nodes(
 
 def _flat_funnel(start, end, windows_boost):
     days = pd.date_range(start, end, freq="D")
-    f = pd.DataFrame({"date": days, "visitors": 100.0, "buyers": 2, "net_sales": 200.0,
-                      "visitors_estimated": False})
+    f = pd.DataFrame(
+        {
+            "date": days,
+            "visitors": 100.0,
+            "buyers": 2,
+            "net_sales": 200.0,
+            "visitors_estimated": False,
+        }
+    )
     for s, e, b, sales in windows_boost:
         m = (f["date"] >= s) & (f["date"] <= e)
         f.loc[m, "buyers"] = b
@@ -109,14 +143,31 @@ def _flat_funnel(start, end, windows_boost):
 
 def test_forecast_is_visitors_times_conversion_times_order_value():
     # two past windows of series "x": 2024 (2 buyers, 200 a day) and 2025 (4 buyers, 480 a day)
-    f = _flat_funnel("2023-12-01", "2025-11-30",
-                     [("2024-06-01", "2024-06-02", 2, 200.0), ("2025-06-01", "2025-06-02", 4, 480.0)])
-    hist = pd.DataFrame({"series": ["x", "x"],
-                         "launch": pd.to_datetime(["2024-06-01", "2025-06-01"]),
-                         "end": pd.to_datetime(["2024-06-02", "2025-06-02"])})
-    plan = pd.DataFrame({"campaign_id": ["c"], "series": ["x"], "launch": [pd.Timestamp("2026-06-01")],
-                         "end": [pd.Timestamp("2026-06-02")], "days": [2], "weight": [1.0]})
-    targets = pd.DataFrame({"date": pd.date_range("2026-01-01", "2026-12-31"), "target_sales": 100.0})
+    f = _flat_funnel(
+        "2023-12-01",
+        "2025-11-30",
+        [("2024-06-01", "2024-06-02", 2, 200.0), ("2025-06-01", "2025-06-02", 4, 480.0)],
+    )
+    hist = pd.DataFrame(
+        {
+            "series": ["x", "x"],
+            "launch": pd.to_datetime(["2024-06-01", "2025-06-01"]),
+            "end": pd.to_datetime(["2024-06-02", "2025-06-02"]),
+        }
+    )
+    plan = pd.DataFrame(
+        {
+            "campaign_id": ["c"],
+            "series": ["x"],
+            "launch": [pd.Timestamp("2026-06-01")],
+            "end": [pd.Timestamp("2026-06-02")],
+            "days": [2],
+            "weight": [1.0],
+        }
+    )
+    targets = pd.DataFrame(
+        {"date": pd.date_range("2026-01-01", "2026-12-31"), "target_sales": 100.0}
+    )
     fc = pr.forecast_campaigns(plan, hist, f, "2025-11-30", targets, n_boot=200, seed=1)
     r = fc.iloc[0]
     # visitors are flat (growth 1): 100 a day × 2 days; conversion (2+2+4+4)/400; value 1360/12
@@ -133,8 +184,16 @@ def test_forecast_is_visitors_times_conversion_times_order_value():
 
 def test_forecast_without_history_uses_recent_level_times_prior_weight():
     f = _flat_funnel("2025-01-01", "2025-11-30", [])
-    plan = pd.DataFrame({"campaign_id": ["c"], "series": ["new"], "launch": [pd.Timestamp("2026-03-01")],
-                         "end": [pd.Timestamp("2026-03-03")], "days": [3], "weight": [1.5]})
+    plan = pd.DataFrame(
+        {
+            "campaign_id": ["c"],
+            "series": ["new"],
+            "launch": [pd.Timestamp("2026-03-01")],
+            "end": [pd.Timestamp("2026-03-03")],
+            "days": [3],
+            "weight": [1.5],
+        }
+    )
     hist = pd.DataFrame({"series": [], "launch": pd.to_datetime([]), "end": pd.to_datetime([])})
     r = pr.forecast_campaigns(plan, hist, f, "2025-11-30", n_boot=50).iloc[0]
     assert r["basis"] == "prior"
@@ -142,8 +201,12 @@ def test_forecast_without_history_uses_recent_level_times_prior_weight():
 
 
 def test_fallback_targets_is_last_year_same_day_times_ambition():
-    o = _orders([("o1", "2024-03-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
-                 ("o2", "2024-02-29", "p1", 1, 40.0, 0.0, "paid", "c1")])
+    o = _orders(
+        [
+            ("o1", "2024-03-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o2", "2024-02-29", "p1", 1, 40.0, 0.0, "paid", "c1"),
+        ]
+    )
     t = pr.fallback_targets(o, 2025, 1, 0.15)
     assert len(t) == 365
     assert t.set_index("date").loc["2025-03-01", "target_sales"] == pytest.approx(115.0)
@@ -156,15 +219,21 @@ def test_fallback_targets_is_last_year_same_day_times_ambition():
 
 def _recent_orders(as_of="2026-01-01", days=90, pid="p1", price=50.0):
     end = pd.Timestamp(as_of)
-    rows = [(f"o{i}", end - pd.Timedelta(days=i), pid, 1, price, 0.0, "paid", f"c{i}")
-            for i in range(days)]
+    rows = [
+        (f"o{i}", end - pd.Timedelta(days=i), pid, 1, price, 0.0, "paid", f"c{i}")
+        for i in range(days)
+    ]
     return _orders(rows)
 
 
 def test_hero_group_takes_hot_first_then_top_sellers():
-    o = pd.concat([_recent_orders(pid="p1", price=50.0),
-                   _recent_orders(pid="p2", price=30.0).assign(order_id=lambda d: "b" + d["order_id"]),
-                   _recent_orders(pid="p3", price=10.0).assign(order_id=lambda d: "c" + d["order_id"])])
+    o = pd.concat(
+        [
+            _recent_orders(pid="p1", price=50.0),
+            _recent_orders(pid="p2", price=30.0).assign(order_id=lambda d: "b" + d["order_id"]),
+            _recent_orders(pid="p3", price=10.0).assign(order_id=lambda d: "c" + d["order_id"]),
+        ]
+    )
     watch = pd.DataFrame({"product_id": ["p3"], "flag": [True], "watch_rank": [1.0]})
     h = pr.hero_group(o, "2026-01-01", hot_watchlist=watch, n=2, n_hot=1)
     assert h["product_id"].tolist() == ["p3", "p1"]
@@ -174,11 +243,22 @@ def test_hero_group_takes_hot_first_then_top_sellers():
 
 def test_inventory_check_reorders_and_latest_order_dates():
     o = _recent_orders()  # 90 units in 90 days: 1 a day
-    plan = pd.DataFrame({"campaign_id": ["C1", "C2"],
-                         "launch": pd.to_datetime(["2026-01-11", "2026-02-10"]),
-                         "end": pd.to_datetime(["2026-01-15", "2026-02-14"])})
-    units = pd.DataFrame({"campaign_id": ["C1", "C2"], "product_id": "p1", "title": "t",
-                          "units": [40.0, 20.0], "units_high": [50.0, 30.0]})
+    plan = pd.DataFrame(
+        {
+            "campaign_id": ["C1", "C2"],
+            "launch": pd.to_datetime(["2026-01-11", "2026-02-10"]),
+            "end": pd.to_datetime(["2026-01-15", "2026-02-14"]),
+        }
+    )
+    units = pd.DataFrame(
+        {
+            "campaign_id": ["C1", "C2"],
+            "product_id": "p1",
+            "title": "t",
+            "units": [40.0, 20.0],
+            "units_high": [50.0, 30.0],
+        }
+    )
     products = pd.DataFrame({"product_id": ["p1"], "stock": [100], "lead_time_days": [7]})
     inv = pr.inventory_check(units, plan, o, products, "2026-01-01")
     # C1: 9 quiet days (01-02..01-10) + 50 + safety 7 = 66 <= 100
@@ -198,9 +278,15 @@ def test_inventory_check_reorders_and_latest_order_dates():
 
 def test_clearance_candidates_cover_and_markdown():
     o = _recent_orders(days=9)  # p1: 9 units in 90 days = 0.1 a day
-    products = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "title": ["a", "b", "c"],
-                             "price": [100.0, 100.0, 100.0], "cost": [40.0, np.nan, 40.0],
-                             "stock": [40, 5, 0]})
+    products = pd.DataFrame(
+        {
+            "product_id": ["p1", "p2", "p3"],
+            "title": ["a", "b", "c"],
+            "price": [100.0, 100.0, 100.0],
+            "cost": [40.0, np.nan, 40.0],
+            "stock": [40, 5, 0],
+        }
+    )
     c = pr.clearance_candidates(o, products, "2026-01-01", gross_margin=0.3)
     # p1: 40 / 0.1 = 400 days of cover -> 30% off; p2 never sold: infinite cover (NaN)
     assert c["product_id"].tolist() == ["p1", "p2"]
@@ -216,8 +302,9 @@ BASKETS = [80, 90, 95, 100, 150, 160, 180, 190, 195, 250]
 
 
 def test_threshold_curve_by_hand():
-    c = pr.threshold_curve(BASKETS, [100, 200], band=0.2, take_up=0.5, discount_rate=0.1,
-                           gross_margin=0.35)
+    c = pr.threshold_curve(
+        BASKETS, [100, 200], band=0.2, take_up=0.5, discount_rate=0.1, gross_margin=0.35
+    )
     # X=100: band [80, 100) holds 80, 90, 95; 7 baskets already >= 100; Y = 10
     # X=200: band [160, 200) holds 160, 180, 190, 195; only 250 qualifies; Y = 20
     assert c["near"].tolist() == [3, 4]
@@ -245,12 +332,14 @@ def test_free_shipping_threshold_best_margin_effect():
 
 
 def test_new_customer_offer_entry_products_and_repeat():
-    o = _orders([
-        ("o1", "2025-06-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
-        ("o2", "2025-06-20", "p2", 1, 60.0, 0.0, "paid", "c1"),   # c1 returns within 90 days
-        ("o3", "2025-06-05", "p1", 1, 200.0, 0.0, "paid", "c2"),
-        ("o4", "2025-07-01", "p2", 1, 300.0, 0.0, "paid", "c3"),
-    ])
+    o = _orders(
+        [
+            ("o1", "2025-06-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o2", "2025-06-20", "p2", 1, 60.0, 0.0, "paid", "c1"),  # c1 returns within 90 days
+            ("o3", "2025-06-05", "p1", 1, 200.0, 0.0, "paid", "c2"),
+            ("o4", "2025-07-01", "p2", 1, 300.0, 0.0, "paid", "c3"),
+        ]
+    )
     entry, s = pr.new_customer_offer(o, "2025-12-31")
     assert entry["product_id"].tolist() == ["p1", "p2"]
     assert entry["entry_customers"].tolist() == [2, 1]
@@ -264,29 +353,52 @@ def test_new_customer_offer_entry_products_and_repeat():
 # execution plan
 
 TEMPLATES = {
-    "roles": {"ops": {"zh": "运营", "en": "Operations"},
-              "service": {"zh": "客服", "en": "Customer service"},
-              "warehouse": {"zh": "仓储", "en": "Warehouse"}},
+    "roles": {
+        "ops": {"zh": "运营", "en": "Operations"},
+        "service": {"zh": "客服", "en": "Customer service"},
+        "warehouse": {"zh": "仓储", "en": "Warehouse"},
+    },
     "major_weight": 2.0,
     "templates": {
-        "default": {"tasks": [
-            {"role": "ops", "start": -60, "due": -50, "zh": "定目标", "en": "Set goal"},
-            {"role": "service", "start": 0, "due_anchor": "end", "due": 0, "zh": "值守",
-             "en": "Staff"},
-            {"role": "warehouse", "anchor": "end", "start": 0, "due": 3, "zh": "发货",
-             "en": "Dispatch"},
-        ]},
+        "default": {
+            "tasks": [
+                {"role": "ops", "start": -60, "due": -50, "zh": "定目标", "en": "Set goal"},
+                {
+                    "role": "service",
+                    "start": 0,
+                    "due_anchor": "end",
+                    "due": 0,
+                    "zh": "值守",
+                    "en": "Staff",
+                },
+                {
+                    "role": "warehouse",
+                    "anchor": "end",
+                    "start": 0,
+                    "due": 3,
+                    "zh": "发货",
+                    "en": "Dispatch",
+                },
+            ]
+        },
     },
 }
 
 
 def _one_campaign():
-    return pd.DataFrame({
-        "campaign_id": ["2026-double11"], "name_zh": ["双11"], "name_en": ["Double 11"],
-        "type": ["festival"], "weight": [3.0],
-        "launch": [pd.Timestamp("2026-10-20")], "start": [pd.Timestamp("2026-11-01")],
-        "peak": [pd.Timestamp("2026-11-11")], "end": [pd.Timestamp("2026-11-11")],
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": ["2026-double11"],
+            "name_zh": ["双11"],
+            "name_en": ["Double 11"],
+            "type": ["festival"],
+            "weight": [3.0],
+            "launch": [pd.Timestamp("2026-10-20")],
+            "start": [pd.Timestamp("2026-11-01")],
+            "peak": [pd.Timestamp("2026-11-11")],
+            "end": [pd.Timestamp("2026-11-11")],
+        }
+    )
 
 
 def test_execution_plan_dates_counted_back_from_the_node():
@@ -294,13 +406,19 @@ def test_execution_plan_dates_counted_back_from_the_node():
     by = t.set_index("task")
     # launch 2026-10-20 - 60 days = 2026-08-21, - 50 days = 2026-08-31
     assert (by.loc["定目标", "start"], by.loc["定目标", "due"]) == (
-        pd.Timestamp("2026-08-21"), pd.Timestamp("2026-08-31"))
+        pd.Timestamp("2026-08-21"),
+        pd.Timestamp("2026-08-31"),
+    )
     assert by.loc["定目标", "days"] == 11 and by.loc["定目标", "status"] == "start_now"
     assert by.loc["定目标", "owner"] == "张三" and by.loc["值守", "owner"] == "客服"
     assert (by.loc["值守", "start"], by.loc["值守", "due"]) == (
-        pd.Timestamp("2026-10-20"), pd.Timestamp("2026-11-11"))
+        pd.Timestamp("2026-10-20"),
+        pd.Timestamp("2026-11-11"),
+    )
     assert (by.loc["发货", "start"], by.loc["发货", "due"]) == (
-        pd.Timestamp("2026-11-11"), pd.Timestamp("2026-11-14"))
+        pd.Timestamp("2026-11-11"),
+        pd.Timestamp("2026-11-14"),
+    )
     assert t["due"].is_monotonic_increasing
     late = pr.execution_plan(_one_campaign(), "2026-09-01", "en", None, TEMPLATES)
     assert late.set_index("task").loc["Set goal", "status"] == "late"
@@ -308,9 +426,16 @@ def test_execution_plan_dates_counted_back_from_the_node():
 
 
 def test_execution_plan_adds_reorders_and_uses_the_major_template():
-    reorders = pd.DataFrame({"campaign_id": ["2026-double11"], "product_id": ["p1"],
-                             "title": ["连衣裙"], "reorder_qty": [120.0], "status": ["reorder"],
-                             "latest_order_date": [pd.Timestamp("2026-09-20")]})
+    reorders = pd.DataFrame(
+        {
+            "campaign_id": ["2026-double11"],
+            "product_id": ["p1"],
+            "title": ["连衣裙"],
+            "reorder_qty": [120.0],
+            "status": ["reorder"],
+            "latest_order_date": [pd.Timestamp("2026-09-20")],
+        }
+    )
     t = pr.execution_plan(_one_campaign(), "2026-08-01", "zh", reorders=reorders)
     r = t[t["task"].str.contains("连衣裙")].iloc[0]
     assert r["due"] == pd.Timestamp("2026-09-20") and r["role_key"] == "warehouse"
@@ -327,9 +452,13 @@ def test_templates_file_is_valid():
 
 def test_write_plan_xlsx_reads_back(tmp_path):
     t = pr.execution_plan(_one_campaign(), "2026-09-01", "zh", None, TEMPLATES)
-    path = pr.write_plan_xlsx(tmp_path / "execution_plan.xlsx", t.drop(columns="role_key"),
-                              labels={"task": "任务", "due": "截止"},
-                              campaigns=_one_campaign(), status_labels={"late": "已逾期"})
+    path = pr.write_plan_xlsx(
+        tmp_path / "execution_plan.xlsx",
+        t.drop(columns="role_key"),
+        labels={"task": "任务", "due": "截止"},
+        campaigns=_one_campaign(),
+        status_labels={"late": "已逾期"},
+    )
     wb = openpyxl.load_workbook(path)
     ws = wb["execution plan"]
     head = [c.value for c in ws[1]]

@@ -42,16 +42,22 @@ def test_lmdi_new_and_gone_keys_go_to_entry_exit():
 
 
 def test_driver_tree_on_a_hand_made_funnel():
-    f = pd.DataFrame({
-        "date": pd.date_range("2025-01-01", periods=4),
-        "visitors": [100.0, 100.0, 150.0, 150.0], "buyers": [2, 2, 3, 3],
-        "net_sales": [200.0, 200.0, 360.0, 360.0], "visitors_estimated": False,
-    })
+    f = pd.DataFrame(
+        {
+            "date": pd.date_range("2025-01-01", periods=4),
+            "visitors": [100.0, 100.0, 150.0, 150.0],
+            "buyers": [2, 2, 3, 3],
+            "net_sales": [200.0, 200.0, 360.0, 360.0],
+            "visitors_estimated": False,
+        }
+    )
     tree, info = rv.driver_tree(f, "2025-01-04", days=2, compare="prev")
     assert (info["sales_prev"], info["sales_cur"], info["change"]) == pytest.approx((400, 720, 320))
     t = tree.set_index("factor")
     assert t.loc["visitors", "contribution"] == pytest.approx(320 * math.log(1.5) / math.log(1.8))
-    assert t.loc["order_value", "contribution"] == pytest.approx(320 * math.log(1.2) / math.log(1.8))
+    assert t.loc["order_value", "contribution"] == pytest.approx(
+        320 * math.log(1.2) / math.log(1.8)
+    )
     assert t["contribution"].sum() == pytest.approx(320, abs=1e-9)
     assert info["main"] == "visitors" and t.loc["conversion", "change_pct"] == pytest.approx(0.0)
 
@@ -70,8 +76,11 @@ def test_drilldowns_add_up_to_the_shop_change(shop):
     _, info = rv.driver_tree(f, end, 28)
     for by in ("channel", "product", "segment"):
         d = rv.drilldown(t["orders"], end, by, t["traffic"], top=5)
-        factors = [c for c in d.columns if c not in
-                   ("key", "title", "sales_prev", "sales_cur", "change", "main")]
+        factors = [
+            c
+            for c in d.columns
+            if c not in ("key", "title", "sales_prev", "sales_cur", "change", "main")
+        ]
         assert d["change"].sum() == pytest.approx(info["change"], abs=1e-6), by
         assert d[factors].sum(axis=1).to_numpy() == pytest.approx(d["change"].to_numpy(), abs=1e-6)
 
@@ -101,8 +110,10 @@ def test_planted_anomaly_is_found_with_its_size_and_driver(shop):
     hit = flagged[flagged["date"] == day]
     assert len(hit) == 1
     row = hit.iloc[0]
-    true_size = f.set_index("date").loc[day, "net_sales"] / before.set_index("date").loc[
-        day, "net_sales"] - 1
+    true_size = (
+        f.set_index("date").loc[day, "net_sales"] / before.set_index("date").loc[day, "net_sales"]
+        - 1
+    )
     assert true_size == pytest.approx(-0.8, abs=0.1)
     assert row["change"] == pytest.approx(true_size, abs=0.15)
     assert row["z"] < -3.5
@@ -126,26 +137,42 @@ def _add_orders(orders, start, end, share, seed=0):
 
 def test_planted_campaign_lift_is_found_with_its_size(shop):
     t, end = shop
-    s, e = pd.Timestamp("2025-04-14"), pd.Timestamp("2025-04-20")  # no node, no holiday
+    # two ordinary weeks (no node, no holiday): a 14-day total is steady enough (sd ~ 10%)
+    s, e = pd.Timestamp("2025-04-14"), pd.Timestamp("2025-04-27")
     assert cal.festival_days(s, e)["node"].isna().all()
-    windows = pd.concat([
-        rv.campaign_windows(t["campaigns"], "2024-01-01", end),
-        pd.DataFrame({"campaign_id": ["P"], "name": ["planted"], "type": ["other"],
-                      "start": [s], "end": [e], "spend": [1000.0]}),
-    ], ignore_index=True)
+    windows = pd.concat(
+        [
+            rv.campaign_windows(t["campaigns"], "2024-01-01", end),
+            pd.DataFrame(
+                {
+                    "campaign_id": ["P"],
+                    "name": ["planted"],
+                    "type": ["other"],
+                    "start": [s],
+                    "end": [e],
+                    "spend": [1000.0],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     f0 = pr.daily_funnel(t["orders"], t["traffic"], end=end)
     orders, extra = _add_orders(t["orders"], s, e, 0.5)
     f1 = pr.daily_funnel(orders, t["traffic"], end=end)
     l0 = rv.campaign_lift(windows, f0).set_index("campaign_id")
     l1 = rv.campaign_lift(windows, f1).set_index("campaign_id")
-    added = float((extra["paid_amount"] - extra["refund_amount"])[
-        extra["status"].isin(["paid", "partially_refunded", "refunded"])].sum())
+    added = float(
+        (extra["paid_amount"] - extra["refund_amount"])[
+            extra["status"].isin(["paid", "partially_refunded", "refunded"])
+        ].sum()
+    )
     # the window is not used to fit the baseline, so the baseline does not move and the
     # increment grows by exactly what was planted
     assert l1.loc["P", "baseline"] == pytest.approx(l0.loc["P", "baseline"])
     assert l1.loc["P", "incremental"] - l0.loc["P", "incremental"] == pytest.approx(added)
-    assert l0.loc["P", "lift"] == pytest.approx(0.0, abs=0.15)  # an ordinary week
-    assert l1.loc["P", "lift"] == pytest.approx(0.5, abs=0.15)
+    assert l0.loc["P", "lift"] == pytest.approx(0.0, abs=0.2)  # ordinary weeks
+    assert l1.loc["P", "lift"] == pytest.approx(0.5, abs=0.2)
+    assert l1.loc["P", "lift"] - l0.loc["P", "lift"] == pytest.approx(0.5, abs=0.12)
     assert l1.loc["P", "iroas"] == pytest.approx(l1.loc["P", "incremental"] / 1000.0)
     # the real festival campaigns lift sales well above their baseline
     fest = l0[l0["type"] == "festival"]
@@ -193,12 +220,17 @@ def test_pacing_by_hand():
 
 
 def test_customer_summary_new_and_returning():
-    o = pd.DataFrame({
-        "order_id": ["o1", "o2", "o3", "o4"], "customer_id": ["a", "b", "a", "c"],
-        "order_time": pd.to_datetime(["2025-01-05", "2025-01-09", "2025-02-01", "2025-02-03"]),
-        "status": "paid", "quantity": 1, "paid_amount": [100.0, 50.0, 80.0, 20.0],
-        "refund_amount": 0.0,
-    })
+    o = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4"],
+            "customer_id": ["a", "b", "a", "c"],
+            "order_time": pd.to_datetime(["2025-01-05", "2025-01-09", "2025-02-01", "2025-02-03"]),
+            "status": "paid",
+            "quantity": 1,
+            "paid_amount": [100.0, 50.0, 80.0, 20.0],
+            "refund_amount": 0.0,
+        }
+    )
     cs = rv.customer_summary(o, "2025-02-28").set_index(pd.Index(["jan", "feb"]))
     assert cs.loc["jan", ["buyers", "new_buyers", "returning_buyers"]].tolist() == [2, 2, 0]
     assert cs.loc["feb", ["buyers", "new_buyers", "returning_buyers"]].tolist() == [2, 1, 1]
@@ -207,9 +239,18 @@ def test_customer_summary_new_and_returning():
 
 
 def test_operations_summary_weekly_identity():
-    f = pd.DataFrame({"date": pd.date_range("2025-01-06", periods=14), "visitors": 100.0,
-                      "buyers": 2, "orders": 2, "units": 3, "paid_amount": 210.0,
-                      "refunds": 10.0, "net_sales": 200.0})
+    f = pd.DataFrame(
+        {
+            "date": pd.date_range("2025-01-06", periods=14),
+            "visitors": 100.0,
+            "buyers": 2,
+            "orders": 2,
+            "units": 3,
+            "paid_amount": 210.0,
+            "refunds": 10.0,
+            "net_sales": 200.0,
+        }
+    )
     w = rv.operations_summary(f, "W")
     assert len(w) == 2 and w["date"].iloc[0] == pd.Timestamp("2025-01-06")
     r = w.iloc[0]
@@ -219,13 +260,18 @@ def test_operations_summary_weekly_identity():
 
 
 def test_ads_keywords_verdicts_and_waste():
-    ads = pd.DataFrame({
-        "date": pd.to_datetime(["2025-06-01", "2025-06-02", "2025-06-01"]),
-        "keyword": ["a", "a", "b"], "product_id": None,
-        "impressions": [500, 500, 1000], "clicks": [25, 25, 100],
-        "spend": [50.0, 50.0, 100.0], "orders": [2, 3, 4], "revenue": [200.0, 300.0, 200.0],
-    })
-    t, s = rv.ads_keywords(ads, "2025-06-30", 90, gross_margin=0.35).copy(), None
+    ads = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-06-01", "2025-06-02", "2025-06-01"]),
+            "keyword": ["a", "a", "b"],
+            "product_id": None,
+            "impressions": [500, 500, 1000],
+            "clicks": [25, 25, 100],
+            "spend": [50.0, 50.0, 100.0],
+            "orders": [2, 3, 4],
+            "revenue": [200.0, 300.0, 200.0],
+        }
+    )
     t, s = rv.ads_keywords(ads, "2025-06-30", 90, gross_margin=0.35)
     a, b = t.set_index("keyword").loc["a"], t.set_index("keyword").loc["b"]
     assert (a["ctr"], a["cpc"], a["conversion"], a["roas"]) == pytest.approx((0.05, 2.0, 0.1, 5.0))
@@ -236,16 +282,18 @@ def test_ads_keywords_verdicts_and_waste():
 
 
 def test_issue_log_counts_and_ageing():
-    issues = pd.DataFrame({
-        "issue_id": ["I1", "I2", "I3", "I4"],
-        "date": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-06-20", "2025-06-25"]),
-        "area": ["goals", "goals", "execution", "promotion"],
-        "owner": ["运营", "运营", "美工", "推广"],
-        "status": ["open", "closed", "in_progress", "open"],
-        "due_date": pd.to_datetime(["2025-01-10", "2025-06-10", "2025-07-10", "2025-06-28"]),
-        "closed_date": pd.to_datetime([None, "2025-06-05", None, None]),
-        "description": ["a", "b", "c", "d"],
-    })
+    issues = pd.DataFrame(
+        {
+            "issue_id": ["I1", "I2", "I3", "I4"],
+            "date": pd.to_datetime(["2025-01-01", "2025-06-01", "2025-06-20", "2025-06-25"]),
+            "area": ["goals", "goals", "execution", "promotion"],
+            "owner": ["运营", "运营", "美工", "推广"],
+            "status": ["open", "closed", "in_progress", "open"],
+            "due_date": pd.to_datetime(["2025-01-10", "2025-06-10", "2025-07-10", "2025-06-28"]),
+            "closed_date": pd.to_datetime([None, "2025-06-05", None, None]),
+            "description": ["a", "b", "c", "d"],
+        }
+    )
     by, ol = rv.issue_log(issues, "2025-06-30")
     g = by.set_index("area")
     assert g.loc["goals", ["issues", "open", "overdue", "closed"]].tolist() == [2, 1, 1, 1]
@@ -262,14 +310,19 @@ def test_complaint_themes_find_what_rose():
     for m, n_bad in (("2025-01", 1), ("2025-02", 1), ("2025-03", 1), ("2025-04", 6)):
         for i in range(10):
             bad = i < n_bad
-            rows.append({"review_id": f"{m}-{i}", "date": pd.Timestamp(f"{m}-10"),
-                         "rating": 2.0 if bad else 5.0,
-                         "text": "尺码偏小，不满意" if bad and m == "2025-04" else
-                         ("物流太慢" if bad else "质量很好")})
+            rows.append(
+                {
+                    "review_id": f"{m}-{i}",
+                    "date": pd.Timestamp(f"{m}-10"),
+                    "rating": 2.0 if bad else 5.0,
+                    "text": "尺码偏小，不满意"
+                    if bad and m == "2025-04"
+                    else ("物流太慢" if bad else "质量很好"),
+                }
+            )
     r = pd.DataFrame(rows)
     themes, info = rv.complaint_themes(r, "2025-04-30")
     assert info["month"] == "2025-04"
-    assert info["rating"] == pytest.approx(0.6 * 5 + 0.4 * 2 - 0 * 0 + (6 - 4) * 0 - 0.0) or True
     assert info["rating"] == pytest.approx((6 * 2 + 4 * 5) / 10)
     assert info["rating_before"] == pytest.approx((2 + 9 * 5) / 10)
     assert themes["change"].iloc[0] == pytest.approx(60.0)
@@ -282,15 +335,38 @@ def test_complaint_themes_find_what_rose():
 
 
 def test_review_workbook_has_native_charts(tmp_path):
-    df = pd.DataFrame({"月份": ["2025-01", "2025-02"], "实际": [100.0, 120.0],
-                       "目标": [90.0, 130.0], "完成率": [1.11, 0.92]})
-    path = rv.write_review_xlsx(tmp_path / "review.xlsx", [
-        {"name": "实际与目标", "df": df,
-         "chart": {"type": "column", "x": "月份", "y": ["实际"], "line": ["目标"], "title": "t"},
-         "money": ["实际", "目标"], "pct": ["完成率"]},
-        {"name": "趋势", "df": df, "chart": {"type": "line", "x": "月份", "y": ["实际", "目标"]}},
-        {"name": "无图", "df": df},
-    ])
+    df = pd.DataFrame(
+        {
+            "月份": ["2025-01", "2025-02"],
+            "实际": [100.0, 120.0],
+            "目标": [90.0, 130.0],
+            "完成率": [1.11, 0.92],
+        }
+    )
+    path = rv.write_review_xlsx(
+        tmp_path / "review.xlsx",
+        [
+            {
+                "name": "实际与目标",
+                "df": df,
+                "chart": {
+                    "type": "column",
+                    "x": "月份",
+                    "y": ["实际"],
+                    "line": ["目标"],
+                    "title": "t",
+                },
+                "money": ["实际", "目标"],
+                "pct": ["完成率"],
+            },
+            {
+                "name": "趋势",
+                "df": df,
+                "chart": {"type": "line", "x": "月份", "y": ["实际", "目标"]},
+            },
+            {"name": "无图", "df": df},
+        ],
+    )
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["实际与目标", "趋势", "无图"]
     assert len(wb["实际与目标"]._charts) == 1 and len(wb["趋势"]._charts) == 1

@@ -19,7 +19,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pv
 
 from helpers.adapters.base import REJECT_COLUMNS, FileCount
 from helpers.errors import LoadError
@@ -137,16 +138,56 @@ def _as_text(s: Sequence | pd.Series) -> pd.Series:
     s = s if isinstance(s, pd.Series) else pd.Series(s)
     if str(s.dtype) != "str":
         s = s.astype("object").where(s.notna(), "").astype("str")
-    return s.fillna("")
+    return s.fillna("") if s.hasnans else s
 
 
 def _arrow(s: pd.Series) -> pa.ChunkedArray | pa.Array:
     """The pyarrow array behind a string series (converting if needed)."""
     arr = getattr(s.array, "_pa_array", None)
-    return arr if arr is not None else pa.array(s.astype("object"), type=pa.large_string())
+    if arr is None:
+        arr = pa.array(_as_text(s).astype("object").to_numpy(), type=pa.large_string())
+    return arr
 
 
-def _extract(s: pd.Series, pattern: str) -> pd.DataFrame:
+def _wrap(arr: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.array(arr, dtype="str"), index=index)
+
+
+def re_sub(s: pd.Series, pattern: str, repl: str) -> pd.Series:
+    """Regex replace with pyarrow's RE2 (``\\1`` back-references; ``\\s`` / ``\\d`` are
+    ASCII, which is what we want after :func:`normalise_text`)."""
+    s = _as_text(s)
+    if s.empty:
+        return s
+    return _wrap(pc.replace_substring_regex(_arrow(s), pattern=pattern, replacement=repl), s.index)
+
+
+def re_has(s: pd.Series, pattern: str) -> np.ndarray:
+    """Boolean array: the regex (RE2, search semantics: anchor it yourself) matches."""
+    s = _as_text(s)
+    if s.empty:
+        return np.zeros(0, dtype=bool)
+    out = pc.match_substring_regex(_arrow(s), pattern=pattern)
+    return np.asarray(out.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def on_uniques(s: pd.Series, func, max_share: float = 0.5) -> pd.Series:
+    """Apply a vectorised ``func`` to the distinct values of ``s`` and spread the result back.
+
+    Worth it for columns with few distinct values (statuses, prices, dates, quantities).
+    ``func`` takes and returns a Series; used directly when most values are distinct.
+    """
+    s = _as_text(s)
+    codes, uniq = pd.factorize(s)
+    if len(uniq) > max_share * len(s):
+        return func(s)
+    r = func(pd.Series(np.asarray(uniq, dtype=object), dtype="str"))
+    out = r.iloc[codes]
+    out.index = s.index
+    return out
+
+
+def extract_groups(s: pd.Series, pattern: str) -> pd.DataFrame:
     """Named regex groups of ``pattern`` as columns (pyarrow RE2: fast, vectorised).
 
     Rows that do not match, and groups that did not take part (or matched nothing), are
@@ -155,25 +196,21 @@ def _extract(s: pd.Series, pattern: str) -> pd.DataFrame:
     s = _as_text(s)
     out = pc.extract_regex(_arrow(s), pattern)
     if isinstance(out, pa.ChunkedArray):
-        out = out.combine_chunks()
+        out = out.combine_chunks() if out.num_chunks else pa.array([], type=out.type)
     names = [out.type.field(i).name for i in range(out.type.num_fields)]
     valid = np.asarray(out.is_valid())
     frame = {}
     for i, name in enumerate(names):
-        col = out.field(i)
-        col = pd.Series(pd.array(col, dtype="str"), index=s.index)
+        col = pd.Series(pd.array(out.field(i), dtype="str"), index=s.index)
         frame[name] = col.where(valid & (col != ""))  # RE2 gives "" for unmatched groups
     return pd.DataFrame(frame, index=s.index)
 
 
 def normalise_text(s: Sequence | pd.Series) -> pd.Series:
-    """Unicode NFKC (full-width digits, ``，：（）￥`` → ASCII forms) and strip whitespace.
-
-    Only cells holding non-ASCII characters are normalised, so ASCII-only columns cost one
-    regex scan.
-    """
+    """Unicode NFKC (full-width digits, ``，：（）￥`` and ideographic space → ASCII forms) and
+    strip whitespace. Only cells holding non-ASCII characters are normalised."""
     s = _as_text(s)
-    nonascii = s.str.contains(r"[^\x00-\x7f]", regex=True)
+    nonascii = re_has(s, r"[^\x00-\x7f]")
     if nonascii.any():
         s = s.copy()
         s[nonascii] = s[nonascii].str.normalize("NFKC")
@@ -181,14 +218,17 @@ def normalise_text(s: Sequence | pd.Series) -> pd.Series:
 
 
 def _unwrap(t: pd.Series) -> pd.Series:
-    """Remove Excel's text guards: ``="123"``, a leading ``'`` and a leading tab."""
-    t = t.str.replace(r'^="(.*)"$', r"\1", regex=True)
-    t = t.str.replace(r"^'", "", regex=True)
-    return t.str.strip()
+    """Remove Excel's text guards: ``="123"``, a leading ``'``."""
+    t = re_sub(t, r'^="(.*)"$', r"\1")
+    return re_sub(t, r"^'", "").str.strip()
 
 
-def _fmt_quote(raw: pd.Series) -> pd.Series:
-    return "'" + raw.str.slice(0, 60) + "'"
+def _reasons(raw: pd.Series, bad: np.ndarray, prefix: str, suffix: str = "") -> pd.Series:
+    """``<prefix>'<cell>'<suffix>`` for the bad cells, ``""`` elsewhere."""
+    r = pd.Series("", index=raw.index, dtype="str")
+    if bad.any():
+        r[bad] = prefix + "'" + raw[bad].str.slice(0, 60) + "'" + suffix
+    return r
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,8 +247,8 @@ def sniff_encoding(data: bytes) -> str:
     Returns
     -------
     str
-        A codec name Python and pandas accept. GB18030 is a superset of GBK and GB2312, the
-        encodings of Chinese Excel and of Taobao's exports.
+        A codec name Python, pandas and pyarrow accept. GB18030 is a superset of GBK and
+        GB2312, the encodings of Chinese Excel and of Taobao's exports.
 
     Raises
     ------
@@ -264,7 +304,7 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
-def _read_xlsx(path: Path, sheet: str | None) -> list[list[object]]:
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True, data_only=True)
@@ -275,15 +315,57 @@ def _read_xlsx(path: Path, sheet: str | None) -> list[list[object]]:
         wb.close()
     while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
         rows.pop()  # trailing formatted-but-empty rows are not rows of the export
-    return rows
+    if not rows:
+        return pd.DataFrame()
+    width = max(len(r) for r in rows)
+    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+    return pd.DataFrame({c: grid[c].map(_cell_text) for c in grid.columns}, dtype="str")
 
 
-def _read_csv_grid(path: Path, name: str, enc: str, text_head: str) -> pd.DataFrame:
-    first = next(csv.reader(io.StringIO(text_head)), [])
-    sep = "\t" if ("\t" in text_head.split("\n", 1)[0] and len(first) <= 1) else ","
-    if sep == "\t":
-        first = next(csv.reader(io.StringIO(text_head), delimiter="\t"), [])
-    width = max(len(first), 1)
+def _sep_and_width(head: str) -> tuple[str, int]:
+    first = next(csv.reader(io.StringIO(head)), [])
+    if "\t" in head.split("\n", 1)[0] and len(first) <= 1:
+        return "\t", len(next(csv.reader(io.StringIO(head), delimiter="\t"), []))
+    return ",", max(len(first), 1)
+
+
+def _read_csv_arrow(path: Path, enc: str, sep: str, width: int) -> pd.DataFrame | None:
+    """Fast path (pyarrow, multi-threaded). None when some row is ragged or blank-but-short:
+    the pandas path then reads the file, keeping every row."""
+    names = [str(i) for i in range(width)]
+    invalid = []
+
+    def handler(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    try:
+        table = pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(
+                column_names=names, encoding="utf8" if enc.startswith("utf-8") else enc
+            ),
+            parse_options=pv.ParseOptions(
+                delimiter=sep,
+                ignore_empty_lines=False,
+                newlines_in_values=True,
+                invalid_row_handler=handler,
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError):
+        return None
+    if invalid:
+        return None
+    cols = {int(n): pd.array(table.column(n), dtype="str") for n in names}
+    return pd.DataFrame(cols)
+
+
+def _read_csv_pandas(path: Path, name: str, enc: str, sep: str, width: int) -> pd.DataFrame:
     for _ in range(8):
         try:
             return pd.read_csv(
@@ -305,6 +387,21 @@ def _read_csv_grid(path: Path, name: str, enc: str, text_head: str) -> pd.DataFr
                 raise LoadError(name, f"cannot parse CSV: {err}") from None
             width = int(m.group(3))
     raise LoadError(name, "cannot parse CSV: rows of too many different widths")
+
+
+def _all_blank(cols: Sequence[pd.Series], n: int) -> np.ndarray:
+    """Rows whose cells are all empty or whitespace (checks only rows still in question)."""
+    cand = np.arange(n)
+    for s in cols:
+        if len(cand) == 0:
+            break
+        arr = _arrow(s)
+        sub = arr.take(pa.array(cand)) if len(cand) < n else arr
+        empty = pc.or_(pc.equal(pc.utf8_length(sub), 0), pc.utf8_is_space(sub))
+        cand = cand[np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)]
+    out = np.zeros(n, dtype=bool)
+    out[cand] = True
+    return out
 
 
 def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]:
@@ -337,13 +434,10 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
     path = Path(path)
     name = path.name
     if path.suffix.lower() in XLSX_SUFFIXES:
-        rows = _read_xlsx(path, sheet)
-        if not rows:
-            raise LoadError(name, "empty file")
-        width = max(len(r) for r in rows)
-        grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
-        grid = pd.DataFrame({c: grid[c].map(_cell_text) for c in grid.columns}, dtype="str")
+        grid = _read_xlsx(path, sheet)
         encoding = "xlsx"
+        if grid.empty:
+            raise LoadError(name, "empty file")
     else:
         data = path.read_bytes()
         if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
@@ -353,36 +447,34 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
         except ValueError as err:
             raise LoadError(name, f"cannot decode: {err}") from None
         head = data[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
-        grid = _read_csv_grid(path, name, encoding, head)
         del data
-    header = [_clean_header(h) for h in grid.iloc[0].tolist()] if len(grid) else []
+        sep, width = _sep_and_width(head)
+        grid = _read_csv_arrow(path, encoding, sep, width)
+        if grid is None:
+            grid = _read_csv_pandas(path, name, encoding, sep, width)
+    header = [_clean_header(h) for h in grid.iloc[0].tolist()]
     body = grid.iloc[1:].reset_index(drop=True)
     named = [i for i, h in enumerate(header) if h]
     if not named:
         raise LoadError(name, "no header row (the first row is empty)")
     names = [header[i] for i in named]
-    seen: dict[str, int] = {}
+    counts: dict[str, int] = {}
     for h in names:
-        seen[h] = seen.get(h, 0) + 1
-    dups = [h for h, k in seen.items() if k > 1]
+        counts[h] = counts.get(h, 0) + 1
+    dups = [h for h, k in counts.items() if k > 1]
     if dups:
         raise LoadError(name, "duplicated column name", column=dups[0])
-    unnamed = [c for i, c in enumerate(grid.columns) if i not in set(named)]
-    df = body[[grid.columns[i] for i in named]].copy()
+    named_set = set(named)
+    unnamed = [c for i, c in enumerate(grid.columns) if i not in named_set]
+    df = body[[grid.columns[i] for i in named]]
     df.columns = names
-    df = df.fillna("")
-    rows_no = np.arange(2, len(df) + 2, dtype=np.int64)
-    blank = np.ones(len(df), dtype=bool)
-    for c in df.columns:
-        col = df[c]
-        blank &= (col.str.strip() == "").to_numpy()
-    over = np.zeros(len(df), dtype=bool)
-    for c in unnamed:
-        col = body[c].fillna("")
-        over |= (col.str.strip() != "").to_numpy()
-    blank &= ~over
-    df[SOURCE_ROW] = rows_no
-    out = df.loc[~blank].reset_index(drop=True)
+    df = df.fillna("") if df.isna().any().any() else df
+    n = len(df)
+    rows_no = np.arange(2, n + 2, dtype=np.int64)
+    over = ~_all_blank([body[c].fillna("") for c in unnamed], n) if unnamed else np.zeros(n, bool)
+    blank = _all_blank([df[c] for c in names], n) & ~over
+    df = df.assign(**{SOURCE_ROW: rows_no})
+    out = df.loc[~blank].reset_index(drop=True) if blank.any() else df
     out.attrs["blank_rows"] = rows_no[blank].tolist()
     out.attrs["overlong_rows"] = rows_no[over & ~blank].tolist()
     return out, encoding
@@ -392,7 +484,26 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
 # parsers
 # --------------------------------------------------------------------------------------------
 
-_NUMBER_RE = r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+"
+_NUMBER_RE = r"^(?:[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)$"
+_PLAIN_NUMBER_RE = r"^-?\d+(?:\.\d+)?$"
+
+
+def _clean_numbers(u: pd.Series, zero_words: tuple[str, ...]) -> pd.DataFrame:
+    """Value and bad flag of number texts that are not plain ``-12.5``."""
+    t = _unwrap(normalise_text(u))
+    null = t.isin(NULL_TOKENS).to_numpy()
+    zero = t.isin(zero_words).to_numpy() if zero_words else np.zeros(len(t), bool)
+    paren = re_has(t, r"^\(.*\)$")
+    t = re_sub(t, r"^\((.*)\)$", r"\1")
+    t = re_sub(t, r"(?i)us\$|rmb|cny|usd|[¥$€£元\s]", "")
+    ok = re_has(t, _NUMBER_RE)
+    num = np.full(len(t), np.nan)
+    if ok.any():
+        num[ok] = t[ok].str.replace(",", "", regex=False).astype("float64").to_numpy()
+    num = np.where(paren, -num, num)
+    num = np.where(zero, 0.0, num)
+    bad = ~null & ~zero & np.isnan(num)
+    return pd.DataFrame({"value": num, "bad": bad}, index=u.index)
 
 
 def parse_number(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Parsed:
@@ -412,19 +523,20 @@ def parse_number(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Par
         must group by three: ``1,2`` is bad, never 12).
     """
     raw = _as_text(s)
-    t = _unwrap(normalise_text(raw))
-    null = t.isin(NULL_TOKENS)
-    zero = t.isin(list(zero_words)) if zero_words else pd.Series(False, index=t.index)
-    paren = t.str.startswith("(") & t.str.endswith(")")
-    t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True)
-    t = t.str.replace(r"(?i)us\$|rmb|cny|usd|[¥$€£元\s]", "", regex=True)
-    ok = t.str.fullmatch(_NUMBER_RE).fillna(False).astype(bool)
-    num = t.str.replace(",", "", regex=False).where(ok).astype("float64")
-    num = num.where(~paren, -num)
-    num = num.where(~zero, 0.0)
-    bad = ~null & ~zero & num.isna()
-    reason = ("unparseable number " + _fmt_quote(raw)).where(bad, "")
-    return Parsed(num, bad, reason)
+    n = len(raw)
+    vals = np.full(n, np.nan)
+    bad = np.zeros(n, dtype=bool)
+    simple = re_has(raw, _PLAIN_NUMBER_RE)
+    if simple.any():
+        vals[simple] = raw[simple].astype("float64").to_numpy()
+    rest = ~simple & (raw.str.len() > 0).to_numpy()
+    if rest.any():
+        zw = tuple(zero_words)
+        got = on_uniques(raw[rest], lambda u: _clean_numbers(u, zw))
+        vals[rest] = got["value"].to_numpy()
+        bad[rest] = got["bad"].to_numpy()
+    values = pd.Series(vals, index=raw.index)
+    return Parsed(values, pd.Series(bad, index=raw.index), _reasons(raw, bad, "unparseable number "))
 
 
 def parse_money(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Parsed:
@@ -434,18 +546,22 @@ def parse_money(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Pars
     See :func:`parse_number` for the parameters.
     """
     p = parse_number(s, zero_words)
-    reason = p.reason.str.replace("unparseable number", "unparseable amount", regex=False)
-    return Parsed(p.values, p.bad, reason)
+    bad = p.bad.to_numpy()
+    return Parsed(p.values, p.bad, _reasons(_as_text(s), bad, "unparseable amount "))
 
 
 def parse_int(s: Sequence | pd.Series) -> Parsed:
     """Whole numbers (``1,200``, ``3.0``); ``2.5`` is bad ("not a whole number")."""
     raw = _as_text(s)
     p = parse_number(raw)
-    frac = p.values.notna() & (p.values != np.floor(p.values))
-    bad = p.bad | frac
-    reason = p.reason.where(~frac, "not a whole number " + _fmt_quote(raw))
-    return Parsed(p.values.where(~frac), bad, reason)
+    v = p.values.to_numpy()
+    frac = ~np.isnan(v) & (v != np.floor(np.nan_to_num(v)))
+    bad = p.bad.to_numpy() | frac
+    reason = p.reason
+    if frac.any():
+        reason = reason.copy()
+        reason[frac] = _reasons(raw, frac, "not a whole number ")[frac]
+    return Parsed(p.values.where(~frac), pd.Series(bad, index=raw.index), reason)
 
 
 def parse_rate(s: Sequence | pd.Series) -> Parsed:
@@ -453,17 +569,20 @@ def parse_rate(s: Sequence | pd.Series) -> Parsed:
     (write ``3.5%`` for percent), as is a negative rate."""
     raw = _as_text(s)
     t = normalise_text(raw)
-    pct = t.str.endswith("%")
-    p = parse_number(t.str.replace(r"%$", "", regex=True))
-    v = p.values.where(~pct, p.values / 100.0)
-    out_of_range = v.notna() & ((v > 1.0) | (v < 0.0))
-    bad = p.bad | out_of_range
-    reason = p.reason.str.replace("unparseable number", "unparseable rate", regex=False)
-    reason = reason.where(~out_of_range, "rate " + _fmt_quote(raw) + " outside 0–1 (write 3.5%)")
-    return Parsed(v.where(~out_of_range), bad, reason)
+    pct = t.str.endswith("%").to_numpy()
+    p = parse_number(re_sub(t, r"%$", ""))
+    v = np.where(pct, p.values.to_numpy() / 100.0, p.values.to_numpy())
+    out = ~np.isnan(v) & ((v > 1.0) | (v < 0.0))
+    bad = p.bad.to_numpy() | out
+    reason = _reasons(raw, p.bad.to_numpy(), "unparseable rate ")
+    if out.any():
+        reason[out] = _reasons(raw, out, "rate ", " outside 0–1 (write 3.5%)")[out]
+    values = pd.Series(np.where(out, np.nan, v), index=raw.index)
+    return Parsed(values, pd.Series(bad, index=raw.index), reason)
 
 
-_SCI_RE = r"[+-]?\d+(?:\.\d+)?[eE][+-]\d+|\d+\.\d+[eE]\d+"
+_SCI_RE = r"^(?:[+-]?\d+(?:\.\d+)?[eE][+-]\d+|\d+\.\d+[eE]\d+)$"
+_ID_NEEDS_WORK = r"^\s|\s$|^[=']|\.\d*$|\d[eE][+-]?\d|[^\x00-\x7f]"
 
 
 def parse_id(s: Sequence | pd.Series) -> Parsed:
@@ -480,14 +599,19 @@ def parse_id(s: Sequence | pd.Series) -> Parsed:
         Object series of str (None when empty).
     """
     raw = _as_text(s)
-    t = _unwrap(normalise_text(raw))
-    sci = t.str.fullmatch(_SCI_RE).fillna(False).astype(bool)
-    t = t.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
-    null = t.isin(NULL_TOKENS)
-    keep = ~null & ~sci
-    values = t.astype("object").where(keep, None)
-    reason = ("in scientific notation loses digits (" + _fmt_quote(raw) + ")").where(sci, "")
-    return Parsed(values, sci, reason)
+    n = len(raw)
+    t = raw
+    sci = np.zeros(n, dtype=bool)
+    work = re_has(raw, _ID_NEEDS_WORK)
+    if work.any():
+        sub = _unwrap(normalise_text(raw[work]))
+        sci[work] = re_has(sub, _SCI_RE)
+        t = raw.copy()
+        t[work] = re_sub(sub, r"^(\d+)\.0+$", r"\1")
+    null = t.isin(NULL_TOKENS).to_numpy()
+    values = t.astype("object").where(~null & ~sci, None)
+    reason = _reasons(raw, sci, "in scientific notation loses digits (", ")")
+    return Parsed(values, pd.Series(sci, index=raw.index), reason)
 
 
 _DT_RE = (
@@ -498,21 +622,21 @@ _DT_RE = (
 )
 
 
-def _parse_dt_unique(u: pd.Series, tz: str | None) -> pd.Series:
-    """Parse distinct normalised date texts (see :func:`parse_datetime`)."""
+def _parse_dt_general(u: pd.Series, tz: str | None) -> pd.Series:
+    """Parse distinct date texts in any of the supported shapes (see :func:`parse_datetime`)."""
     t = normalise_text(u)
-    t = t.str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
-    t = t.str.replace(r"(\d)\s*月\s*(\d)", r"\1-\2", regex=True)
-    t = t.str.replace(r"(\d)\s*[日号]", r"\1 ", regex=True)
-    t = t.str.replace(r"(\d)\s*月$", r"\1", regex=True)
-    t = t.str.replace(r"(\d)\s*[时点]\s*", r"\1:", regex=True)
-    t = t.str.replace(r"(\d)\s*分\s*", r"\1:", regex=True)
-    t = t.str.replace(r"(\d)\s*秒", r"\1", regex=True)
-    t = t.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
-    t = t.str.replace(r"^(\d{4})[/.](\d{1,2})$", r"\1-\2", regex=True)
-    t = t.str.replace(r"(\d)T(\d)", r"\1 \2", regex=True)
-    t = t.str.replace(r":\s*$", "", regex=True).str.strip()
-    parts = _extract(t, _DT_RE)
+    t = re_sub(t, r"(\d)\s*年\s*(\d)", r"\1-\2")
+    t = re_sub(t, r"(\d)\s*月\s*(\d)", r"\1-\2")
+    t = re_sub(t, r"(\d)\s*[日号]", r"\1 ")
+    t = re_sub(t, r"(\d)\s*月$", r"\1")
+    t = re_sub(t, r"(\d)\s*[时点]\s*", r"\1:")
+    t = re_sub(t, r"(\d)\s*分\s*", r"\1:")
+    t = re_sub(t, r"(\d)\s*秒", r"\1")
+    t = re_sub(t, r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3")
+    t = re_sub(t, r"^(\d{4})[/.](\d{1,2})$", r"\1-\2")
+    t = re_sub(t, r"(\d)T(\d)", r"\1 \2")
+    t = re_sub(t, r":\s*$", "").str.strip()
+    parts = extract_groups(t, _DT_RE)
     num = {
         k: pd.to_numeric(parts[k], errors="coerce")
         for k in ("year", "month", "day", "hour", "minute", "second")
@@ -538,25 +662,48 @@ def _parse_dt_unique(u: pd.Series, tz: str | None) -> pd.Series:
     has_off = off.notna() & out.notna()
     if has_off.any():
         o = off[has_off].str.replace(":", "", regex=False)
-        z = o.isin(["Z", "UTC", "GMT"])
-        o = o.where(~z, "+0000")
+        o = o.where(~o.isin(["Z", "UTC", "GMT"]), "+0000")
         sign = np.where(o.str.slice(0, 1) == "-", -1, 1)
         minutes = sign * (
             pd.to_numeric(o.str.slice(1, 3)).to_numpy() * 60
             + pd.to_numeric(o.str.slice(3, 5)).to_numpy()
         )
         utc = out[has_off] - pd.to_timedelta(minutes, unit="min")
-        local = utc.dt.tz_localize("UTC")
-        if tz:
-            local = local.dt.tz_convert(tz)
-        out[has_off] = local.dt.tz_localize(None)
+        out[has_off] = _to_shop_time(utc.dt.tz_localize("UTC"), tz)
     # Excel serial day numbers (a date cell exported as its number)
-    serial = t.str.fullmatch(r"\d{5}(?:\.\d+)?").fillna(False).astype(bool) & out.isna()
+    serial = re_has(t, r"^\d{5}(?:\.\d+)?$") & out.isna().to_numpy()
     if serial.any():
         v = pd.to_numeric(t[serial], errors="coerce")
         v = v.where((v >= 20000) & (v <= 80000))
-        days = pd.to_timedelta(v, unit="D").dt.round("s")
-        out[serial] = pd.Timestamp("1899-12-30") + days
+        out[serial] = pd.Timestamp("1899-12-30") + pd.to_timedelta(v, unit="D").dt.round("s")
+    return out
+
+
+def _to_shop_time(aware: pd.Series, tz: str | None) -> pd.Series:
+    return (aware.dt.tz_convert(tz) if tz else aware).dt.tz_localize(None)
+
+
+def _parse_dt_unique(u: pd.Series, tz: str | None) -> pd.Series:
+    """Distinct date texts → naive shop-local datetimes (fast paths for the usual shapes)."""
+    out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    plain = re_has(u, r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+    if plain.any():
+        out[plain] = pd.to_datetime(u[plain], format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    offset = re_has(u, r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$")
+    if offset.any():
+        v = u[offset]
+        local = pd.to_datetime(v.str.slice(0, 19), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        off = v.str.slice(20, 25)
+        sign = np.where((off.str.slice(0, 1) == "-").to_numpy(), -1, 1)
+        minutes = sign * (
+            off.str.slice(1, 3).astype("int64").to_numpy() * 60
+            + off.str.slice(3, 5).astype("int64").to_numpy()
+        )
+        utc = local - pd.to_timedelta(minutes, unit="min")
+        out[offset] = _to_shop_time(utc.dt.tz_localize("UTC"), tz)
+    rest = ~plain & ~offset & (u != "").to_numpy()
+    if rest.any():
+        out[rest] = _parse_dt_general(u[rest], tz)
     return out
 
 
@@ -583,17 +730,15 @@ def parse_datetime(s: Sequence | pd.Series, tz: str | None = "Asia/Shanghai") ->
     """
     raw = _as_text(s)
     codes, uniques = pd.factorize(raw)
-    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str")
+    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.strip()
     parsed = _parse_dt_unique(u, tz) if len(u) else pd.Series([], dtype="datetime64[ns]")
+    null_u = u.isin(_NULL_DATES).to_numpy()
+    bad_u = ~null_u & parsed.isna().to_numpy()
     vals = parsed.to_numpy()
-    arr = np.full(len(raw), np.datetime64("NaT"), dtype="datetime64[ns]")
-    has = codes >= 0
-    arr[has] = vals[codes[has]]
-    values = pd.Series(arr, index=raw.index)
-    null = raw.str.strip().isin(_NULL_DATES)
-    bad = ~null & values.isna()
-    reason = ("unparseable date " + _fmt_quote(raw)).where(bad, "")
-    return Parsed(values.where(~null), bad, reason)
+    values = pd.Series(vals[codes] if len(u) else vals[:0], index=raw.index)
+    values = values.where(~null_u[codes]) if len(u) else values
+    bad = bad_u[codes] if len(u) else np.zeros(0, dtype=bool)
+    return Parsed(values, pd.Series(bad, index=raw.index), _reasons(raw, bad, "unparseable date "))
 
 
 # --------------------------------------------------------------------------------------------
@@ -621,22 +766,22 @@ def summary_label(df: pd.DataFrame, id_col: str | None = None) -> pd.Series:
         return pd.Series(np.nan, index=df.index, dtype="object")
     first = _as_text(df[cols[0]]).str.strip()
     for c in cols[1:]:
-        empty = first == ""
+        empty = (first == "").to_numpy()
         if not empty.any():
             break
-        first = first.where(~empty, _as_text(df[c]).str.strip())
-    cand = first.str.contains(r"(?i)计|总|total", regex=True)
+        first = first.copy()
+        first[empty] = _as_text(df[c])[empty].str.strip()
     label = pd.Series(np.nan, index=df.index, dtype="object")
-    if cand.any():
-        got = _extract(normalise_text(first[cand]), _SUMMARY_RE)["label"]
-        label[cand] = got.astype("object").where(got.notna(), np.nan)
+    texts = [first]
     if id_col is not None and id_col in df.columns:
-        idt = _as_text(df[id_col]).str.strip()
-        cand = idt.str.contains(r"(?i)计|总|total", regex=True) & label.isna()
+        texts.append(_as_text(df[id_col]).str.strip())
+    for text in texts:
+        cand = re_has(text, r"(?i)计|总|total") & label.isna().to_numpy()
         if cand.any():
-            got = _extract(normalise_text(idt[cand]), _SUMMARY_RE)["label"]
-            label[cand] = got.astype("object").where(got.notna(), np.nan)
-    return label.where(label.isna(), label.astype("str").str.replace(r"\s+", "", regex=True))
+            got = extract_groups(normalise_text(text[cand]), _SUMMARY_RE)["label"]
+            got = got[got.notna()]
+            label[got.index] = re_sub(got, r"\s+", "").to_numpy(dtype=object)
+    return label
 
 
 def is_summary_row(df: pd.DataFrame, id_col: str | None = None) -> pd.Series:
@@ -655,6 +800,9 @@ def duplicate_first(df: pd.DataFrame, cols: Sequence[str] | None = None) -> np.n
     first = np.full(n, -1, dtype=np.int64)
     if n < 2 or not cols:
         return first
+    step = max(1, n // 20000)
+    sample = df.iloc[::step]
+    cols = sorted(cols, key=lambda c: -sample[c].nunique())  # most telling columns first
     cand = np.arange(n)
     gid = np.zeros(n, dtype=np.int64)
     for c in cols:
@@ -894,19 +1042,28 @@ class Ledger:
     def reject(
         self,
         mask: pd.Series | np.ndarray,
-        reason: str | pd.Series | np.ndarray,
+        reason: str | pd.Series | np.ndarray | Callable[[np.ndarray], Sequence[str]],
         column: str | None = None,
         noise: bool = False,
     ) -> int:
         """Reject the alive rows in ``mask``; returns how many were rejected.
 
-        ``reason`` is one text or a series aligned with the rows (positionally).
+        ``reason`` is one text, a series / array aligned with the rows (positionally), or a
+        function of the rejected positions returning their reasons (so that texts are only
+        built for rejected rows).
         """
         m = np.asarray(mask, dtype=bool) & self.alive
         if not m.any():
             return 0
         pos = np.flatnonzero(m)
-        r = reason if isinstance(reason, str) else np.asarray(reason, dtype=object)[pos]
+        if isinstance(reason, str):
+            r = reason
+        elif callable(reason):
+            r = np.asarray(reason(pos), dtype=object)
+        elif isinstance(reason, pd.Series):
+            r = reason.iloc[pos].to_numpy(dtype=object)
+        else:
+            r = np.asarray(reason, dtype=object)[pos]
         self._parts.append(pd.DataFrame({"pos": pos, "column": column, "reason": r}))
         self.alive[pos] = False
         if not noise:
@@ -1055,6 +1212,30 @@ class Ledger:
             )
         return out
 
+
+
+def says(prefix: str, values: pd.Series, suffix: str = "") -> Callable[[np.ndarray], np.ndarray]:
+    """A reason builder for :meth:`Ledger.reject`: ``<prefix>'<value>'<suffix>``, built only
+    for the rejected positions."""
+
+    def build(pos: np.ndarray) -> np.ndarray:
+        v = _as_text(values.iloc[pos]).str.slice(0, 60)
+        return (prefix + "'" + v + "'" + suffix).to_numpy(dtype=object)
+
+    return build
+
+
+def larger_than(what: str, a: pd.Series, b_what: str, b: pd.Series) -> Callable:
+    """Reason builder ``<what> 120.00 larger than <b_what> 100.00`` for rejected positions."""
+
+    def build(pos: np.ndarray) -> np.ndarray:
+        x, y = a.to_numpy()[pos], b.to_numpy()[pos]
+        return np.array(
+            [f"{what} {u:.2f} larger than {b_what} {w:.2f}" for u, w in zip(x, y, strict=True)],
+            dtype=object,
+        )
+
+    return build
 
 @dataclass
 class Part:

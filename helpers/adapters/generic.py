@@ -49,7 +49,9 @@ from helpers.adapters.clean import (
     concat_sources,
     drop_pii,
     is_pii,
+    larger_than,
     normalise_text,
+    on_uniques,
     parse_datetime,
     parse_id,
     parse_int,
@@ -57,6 +59,8 @@ from helpers.adapters.clean import (
     parse_number,
     parse_rate,
     pseudonymise,
+    re_sub,
+    says,
     text_or_none,
 )
 from helpers.adapters.taobao import STATUS_MAP as TAOBAO_STATUS
@@ -306,7 +310,7 @@ def _category(led: Ledger, table: str, col: str, s: pd.Series, label: str) -> pd
         return v.where(v.notna() | empty, "other").astype("object").where(~empty, None)
     led.reject(
         (~empty & v.isna()).to_numpy(),
-        f"unknown {col} '" + t + f"' (expected {', '.join(allowed)})",
+        says(f"unknown {col} ", t, f" (expected {', '.join(allowed)})"),
         label,
     )
     return v.astype("object").where(v.notna(), None)
@@ -349,7 +353,7 @@ def _parse_kind(
     if (table, col) in _RANGES:
         lo, hi = _RANGES[(table, col)]
         out = v.notna() & ((v < lo) | (v > hi))
-        led.reject(out.to_numpy(), f"{what} '" + s.astype("str") + f"' outside {lo:g}–{hi:g}", label)
+        led.reject(out.to_numpy(), says(f"{what} ", s, f" outside {lo:g}–{hi:g}"), label)
     if req:
         led.reject_missing(v, label, what)
     return v
@@ -548,21 +552,19 @@ def read_mapped_orders(
     refund = parsed("refund_amount")
     refund = refund.fillna(0.0) if refund is not None else pd.Series(0.0, index=cf.index)
     over = (refund > paid + 0.005).to_numpy()
-    if over.any():
-        text = (
-            "refund "
-            + refund.map("{:.2f}".format).astype("str")
-            + " larger than payment "
-            + paid.map("{:.2f}".format).astype("str")
-        )
-        led.reject(over, text.to_numpy(), lab["refund_amount"])
+    led.reject(over, larger_than("refund", refund, "payment", paid), lab["refund_amount"])
     if "status" in cf:
-        t = normalise_text(cf["status"])
-        key = t.str.lower().str.replace(r"[\s-]+", "_", regex=True)
-        code = key.map(STATUS_ALIASES)
-        code = code.where(code.notna(), t.str.replace(r"\s+", "", regex=True).map(TAOBAO_STATUS))
+
+        def status_code(u: pd.Series) -> pd.DataFrame:
+            t = normalise_text(u)
+            c = re_sub(t.str.lower(), r"[\s-]+", "_").map(STATUS_ALIASES)
+            c = c.where(c.notna(), re_sub(t, r"\s+", "").map(TAOBAO_STATUS))
+            return pd.DataFrame({"code": c.astype("object"), "text": t})
+
+        got = on_uniques(cf["status"], status_code)
+        code, t = got["code"], got["text"]
         led.reject((t == "").to_numpy(), "missing status", lab["status"])
-        led.reject(code.isna().to_numpy(), "unknown status '" + t + "'", lab["status"])
+        led.reject(code.isna().to_numpy(), says("unknown status ", t), lab["status"])
     else:
         code = pd.Series("paid", index=cf.index, dtype="object")
     product = parsed("product_id")

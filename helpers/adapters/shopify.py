@@ -37,12 +37,16 @@ from helpers.adapters.clean import (
     concat_sources,
     drop_pii,
     first_filled,
+    larger_than,
     normalise_text,
+    on_uniques,
     parse_datetime,
     parse_id,
     parse_int,
     parse_money,
     pseudonymise,
+    re_sub,
+    says,
     text_or_none,
 )
 
@@ -113,13 +117,25 @@ CANONICAL_TO_FINANCIAL = {
 
 
 def _spread(full: pd.DataFrame, key: pd.Series) -> dict[str, pd.Series]:
-    """Order-level columns copied onto every line of their order (first filled value)."""
+    """Order-level columns copied onto every line of their order.
+
+    The order's row is its first row with a filled ``Created at`` (``Financial Status`` when
+    there is no such column), wherever it sits among the order's lines.
+    """
+    anchor_col = CREATED if CREATED in full.columns else FINANCIAL
+    filled = (full[anchor_col].str.strip() != "").to_numpy() & key.notna().to_numpy()
+    pos = np.flatnonzero(filled)
+    first = pd.Series(pos, index=key.to_numpy()[pos])
+    first = first[~first.index.duplicated()]
+    at = key.map(first)
+    has = at.notna().to_numpy()
+    take = np.where(has, at.fillna(0).to_numpy(), 0).astype(np.int64)
     out = {}
-    for c in ORDER_LEVEL:
-        if c in full.columns and c not in out:
-            s = full[c].str.strip()
-            s = s.where(s != "")
-            out[c] = s.groupby(key, sort=False).transform("first").fillna("")
+    for c in dict.fromkeys(ORDER_LEVEL):
+        if c in full.columns:
+            s = full[c].iloc[take].str.strip()
+            s.index = full.index
+            out[c] = s.where(has, "")
     return out
 
 
@@ -153,10 +169,13 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
     led.reject_parsed(name, NAME, "order name")
     led.reject_missing(key, NAME, "order name (Name)")
     led.key = key
-    fin = normalise_text(f[FINANCIAL]).str.lower().str.replace(r"[\s-]+", "_", regex=True)
-    code = fin.map(FINANCIAL_MAP)
-    led.reject((fin == "").to_numpy(), "missing Financial Status", FINANCIAL)
-    led.reject(code.isna().to_numpy(), "unknown Financial Status '" + fin + "'", FINANCIAL)
+    fs = on_uniques(
+        f[FINANCIAL],
+        lambda u: re_sub(normalise_text(u).str.lower(), r"[\s-]+", "_"),
+    )
+    code = fs.map(FINANCIAL_MAP)
+    led.reject((fs == "").to_numpy(), "missing Financial Status", FINANCIAL)
+    led.reject(code.isna().to_numpy(), says("unknown Financial Status ", fs), FINANCIAL)
     ot = parse_datetime(f[CREATED], tz)
     led.reject_parsed(ot, CREATED)
     led.reject_missing(ot.values, CREATED, "order time (Created at)")
@@ -184,18 +203,11 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
         disc = pd.Series(0.0, index=raw.index)
     gross = pp.values * qp.values
     net = (gross - disc).round(2)
-    over = (net < -0.005).to_numpy()
-    if over.any():
-        led.reject(
-            over,
-            (
-                "Lineitem discount "
-                + disc.map("{:.2f}".format).astype("str")
-                + " larger than price × quantity "
-                + gross.map("{:.2f}".format).astype("str")
-            ).to_numpy(),
-            LINE_DISCOUNT,
-        )
+    led.reject(
+        (net < -0.005).to_numpy(),
+        larger_than("Lineitem discount", disc, "price × quantity", gross),
+        LINE_DISCOUNT,
+    )
     tp = parse_money(f[TOTAL]) if TOTAL in f else None
     net_sum = net.groupby(key, sort=False).transform("sum")
     if tp is not None:
@@ -210,14 +222,7 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
         led.reject((rp.values < 0).to_numpy(), "negative Refunded Amount", REFUNDED)
         refunded = rp.values.fillna(0.0)
         over = (refunded > total + 0.005).to_numpy()
-        if over.any():
-            text = (
-                "refund "
-                + refunded.map("{:.2f}".format).astype("str")
-                + " larger than payment "
-                + total.map("{:.2f}".format).astype("str")
-            )
-            led.reject(over, text.to_numpy(), REFUNDED)
+        led.reject(over, larger_than("refund", refunded, "payment", total), REFUNDED)
     else:
         refunded = pd.Series(0.0, index=raw.index)
     led.cascade()

@@ -40,14 +40,20 @@ from helpers.adapters.clean import (
     apportion,
     concat_sources,
     drop_pii,
+    extract_groups,
     first_filled,
+    larger_than,
     normalise_text,
+    on_uniques,
     parse_datetime,
     parse_id,
     parse_int,
     parse_money,
     pick,
     pseudonymise,
+    re_has,
+    re_sub,
+    says,
     text_or_none,
 )
 from helpers.errors import LoadError
@@ -121,8 +127,13 @@ def map_status(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
     Returns the codes (NaN where unknown) and the normalised text (for messages).
     """
-    t = normalise_text(raw).str.replace(r"\s+", "", regex=True)
-    return t.map(STATUS_MAP), t
+
+    def one(u: pd.Series) -> pd.DataFrame:
+        t = re_sub(normalise_text(u), r"\s+", "")
+        return pd.DataFrame({"code": t.map(STATUS_MAP).astype("object"), "text": t})
+
+    got = on_uniques(raw, one)
+    return got["code"], got["text"]
 
 
 def derive_status(
@@ -164,15 +175,13 @@ def split_address(addr: pd.Series) -> tuple[pd.Series, pd.Series]:
     ``"浙江省 杭州市 西湖区 文三路 1 号(310000)"`` → ``浙江省``, ``杭州市``: the first two
     space-separated tokens; addresses without spaces are split on 省/自治区/市 suffixes.
     """
-    from helpers.adapters.clean import _extract  # vectorised regex groups
-
     t = normalise_text(addr)
     province_re = (
         r"(?P<p>[^\s省]{2,3}省|[^\s]{2,8}自治区|(?:" + _MUNICIPALITIES + r")市?"
         r"|香港(?:特别行政区)?|澳门(?:特别行政区)?|台湾省?)"
     )
-    spaced = _extract(t, r"^" + province_re + r"\s+(?P<c>[^\s(]+)")
-    solid = _extract(
+    spaced = extract_groups(t, r"^" + province_re + r"\s+(?P<c>[^\s(]+)")
+    solid = extract_groups(
         t,
         r"^(?P<p>"
         + _MUNICIPALITIES
@@ -191,15 +200,24 @@ def split_address(addr: pd.Series) -> tuple[pd.Series, pd.Series]:
 def device_from(df: pd.DataFrame) -> pd.Series:
     """mobile / pc / other from 是否手机订单 or 订单来源; None when neither column exists."""
     if MOBILE_FLAG in df.columns:
-        v = normalise_text(df[MOBILE_FLAG]).str.lower()
-        no = v.isin(["", "否", "0", "false", "no", "n", "非手机订单", "pc"])
-        return pd.Series(np.where(no, "pc", "mobile"), index=df.index, dtype="object")
+
+        def flag(u: pd.Series) -> pd.Series:
+            v = normalise_text(u).str.lower()
+            no = v.isin(["", "否", "0", "false", "no", "n", "非手机订单", "pc"])
+            return pd.Series(np.where(no, "pc", "mobile"), index=u.index, dtype="object")
+
+        return on_uniques(df[MOBILE_FLAG], flag)
     if ORIGIN in df.columns:
-        v = normalise_text(df[ORIGIN]).str.lower()
-        mobile = v.str.contains(r"手机|无线|移动|app|mobile|wap|h5|小程序", regex=True)
-        pc_ = v.str.contains(r"pc|电脑|网页|淘宝网|天猫网|web", regex=True)
-        out = np.where(mobile, "mobile", np.where(pc_, "pc", np.where(v == "", None, "other")))
-        return pd.Series(out, index=df.index, dtype="object")
+
+        def origin(u: pd.Series) -> pd.Series:
+            v = normalise_text(u).str.lower()
+            mobile = re_has(v, r"手机|无线|移动|app|mobile|wap|h5|小程序")
+            pc_ = re_has(v, r"pc|电脑|网页|淘宝网|天猫网|web")
+            other = np.where((v == "").to_numpy(), None, "other")
+            out = np.where(mobile, "mobile", np.where(pc_, "pc", other))
+            return pd.Series(out, index=u.index, dtype="object")
+
+        return on_uniques(df[ORIGIN], origin)
     return pd.Series(None, index=df.index, dtype="object")
 
 
@@ -215,14 +233,7 @@ def _reject_money(
 
 def _reject_refund_over_paid(led: Ledger, refund: pd.Series, paid: pd.Series, column: str):
     over = (refund > paid + 0.005).to_numpy()
-    if over.any():
-        text = (
-            "refund "
-            + refund.map("{:.2f}".format).astype("str")
-            + " larger than payment "
-            + paid.map("{:.2f}".format).astype("str")
-        )
-        led.reject(over, text.to_numpy(), column)
+    led.reject(over, larger_than("refund", refund, "payment", paid), column)
 
 
 def _reject_quantity(led: Ledger, q: Parsed, column: str) -> pd.Series:
@@ -236,7 +247,7 @@ def _reject_quantity(led: Ledger, q: Parsed, column: str) -> pd.Series:
 def _reject_status(led: Ledger, raw: pd.Series, column: str) -> pd.Series:
     code, text = map_status(raw)
     led.reject((text == "").to_numpy(), "missing order status", column)
-    led.reject(code.isna().to_numpy(), "unknown order status '" + text + "'", column)
+    led.reject(code.isna().to_numpy(), says("unknown order status ", text), column)
     return code
 
 
@@ -354,7 +365,7 @@ def read_classic(
     line_code = None
     if ORDER_STATUS in raw.columns:
         lc, lt = map_status(raw[ORDER_STATUS])
-        li.reject(((lt != "") & lc.isna()).to_numpy(), "unknown order status '" + lt + "'")
+        li.reject(((lt != "") & lc.isna()).to_numpy(), says("unknown order status ", lt))
         line_code = lc.where(lt != "")
     # join: each line needs its alive order row
     opos = orders.alive_positions()
