@@ -62,7 +62,7 @@ def plain(orders: pd.DataFrame) -> pd.DataFrame:
             {
                 "recency_days": (AS_OF - g["t"].max().normalize()).days,
                 "frequency": len(g),
-                "monetary": g["net"].sum(),
+                "monetary": round(g["net"].sum(), 2),
             }
         )
 
@@ -102,6 +102,7 @@ def idiomatic(orders: pd.DataFrame) -> pd.DataFrame:
     rfm = per_order.groupby("customer_id").agg(
         last=("t", "max"), frequency=("net", "size"), monetary=("net", "sum")
     )
+    rfm["monetary"] = rfm["monetary"].round(2)
     rfm["recency_days"] = (AS_OF - rfm.pop("last").dt.normalize()).dt.days
     thr = rfm.mean()
     key = pd.MultiIndex.from_arrays(

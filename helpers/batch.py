@@ -89,7 +89,8 @@ class ShopOutcome:
         head = f"{self.status.upper():8} {self.slug}"
         if self.status == "ok":
             return f"{head}: {self.seconds:.1f} s" + (
-                f" ({self.attempts} attempts)" if self.attempts > 1 else "")
+                f" ({self.attempts} attempts)" if self.attempts > 1 else ""
+            )
         if self.status == "skipped":
             return f"{head}: unchanged since the last run"
         return f"{head}: {self.message}"
@@ -160,8 +161,9 @@ def _slugs(shops: list[Path]) -> list[str]:
 def _hash_files(h, root: Path, pattern: str = "*") -> None:
     for f in sorted(root.rglob(pattern)):
         rel = f.relative_to(root)
-        if f.is_file() and not any(part.startswith(".") or part == "__pycache__"
-                                   for part in rel.parts):
+        if f.is_file() and not any(
+            part.startswith(".") or part == "__pycache__" for part in rel.parts
+        ):
             h.update(f"{rel.as_posix()}|{f.stat().st_size}|".encode())
             with open(f, "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -205,8 +207,10 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
     definitions over the 12 months ending at ``shop.as_of``; the refund rate is
     :func:`helpers.health.refund_rate` over the same window. Targets come from the
     ``targets_meta`` / ``targets_daily`` artifacts in ``out_dir`` when notebook 02 saved them:
-    the target to date is the daily targets summed up to ``as_of``, the actual to date the net
-    sales over the same days; without targets those keys are None.
+    the target year, annual target, last year's actual and the growth the target asks for;
+    once the target year has begun, the target to date (daily targets summed up to
+    ``as_of``), the actual to date (net sales over the same days) and their ratio. Without
+    targets those keys are None.
     """
     from . import artifacts, health, metrics
 
@@ -227,6 +231,8 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
         "refund_rate_12m": None if refund is None or refund != refund else round(refund, 6),
         "target_fy": None,
         "target_annual": None,
+        "last_year_actual": None,
+        "target_growth": None,
         "target_to_date": None,
         "actual_to_date": None,
         "attainment": None,
@@ -239,6 +245,10 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
         out["target_fy"] = None if meta.get("fy") is None else str(meta["fy"])
         if meta.get("annual_target") is not None:
             out["target_annual"] = round(float(meta["annual_target"]), 2)
+        if meta.get("last_year_actual") is not None:
+            out["last_year_actual"] = round(float(meta["last_year_actual"]), 2)
+        if meta.get("growth") is not None:
+            out["target_growth"] = round(float(meta["growth"]), 6)
     if isinstance(daily, pd.DataFrame) and len(daily) and {"date", "target_sales"} <= set(daily):
         dates = pd.to_datetime(daily["date"])
         if out["target_annual"] is None:
@@ -248,8 +258,9 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
             first = dates.min()
             tgt = float(daily.loc[upto, "target_sales"].sum())
             all_sales = metrics.sales_lines(orders)
-            act = float(all_sales.loc[(all_sales["day"] >= first) & (all_sales["day"] < end),
-                                      "net"].sum())
+            act = float(
+                all_sales.loc[(all_sales["day"] >= first) & (all_sales["day"] < end), "net"].sum()
+            )
             out["target_to_date"] = round(tgt, 2)
             out["actual_to_date"] = round(act, 2)
             out["attainment"] = round(act / tgt, 6) if tgt else None
@@ -292,20 +303,36 @@ def run_task(task: ShopTask) -> ShopOutcome:
     n = _attempt(out_root, task.slug)
     shop_name = Path(task.shop_dir).name
     if n > task.retries + 1:
-        return ShopOutcome(task.slug, shop_name, "failed", attempts=n - 1,
-                           message=f"the worker died during each of {n - 1} attempts")
+        return ShopOutcome(
+            task.slug,
+            shop_name,
+            "failed",
+            attempts=n - 1,
+            message=f"the worker died during each of {n - 1} attempts",
+        )
     hook = None
     if task.crash_first_attempt and n == 1:
+
         def hook(stem: str) -> None:
             os._exit(70)  # simulates a worker killed mid-shop (test hook)
+
     t0 = time.perf_counter()
     playbook_dir = Path(task.playbook_dir)
     try:
         res = run_shop(
-            task.shop_dir, out_root / task.slug, task.as_of, task.lang, task.only, task.params,
-            progress=False, playbook_dir=playbook_dir, notebook_timeout=task.timeout,
-            kernels=_pool(playbook_dir), pdf=task.pdf,
-            extra_meta={"input_hash": task.input_hash, "attempts": n}, on_notebook=hook,
+            task.shop_dir,
+            out_root / task.slug,
+            task.as_of,
+            task.lang,
+            task.only,
+            task.params,
+            progress=False,
+            playbook_dir=playbook_dir,
+            notebook_timeout=task.timeout,
+            kernels=_pool(playbook_dir),
+            pdf=task.pdf,
+            extra_meta={"input_hash": task.input_hash, "attempts": n},
+            on_notebook=hook,
         )
     except LoadError as e:
         return ShopOutcome(task.slug, shop_name, "error", str(e), time.perf_counter() - t0, n)
@@ -314,9 +341,18 @@ def run_task(task: ShopTask) -> ShopOutcome:
         return ShopOutcome(task.slug, shop_name, "failed", msg, time.perf_counter() - t0, n)
     msg = "; ".join(f"{k}: {v}" for k, v in res.failures.items())
     return ShopOutcome(
-        task.slug, res.name, "failed" if res.failures else "ok", msg,
-        round(time.perf_counter() - t0, 3), n, res.failures, res.kpis, res.as_of, res.lang,
-        _currency(res.out_dir), f"{task.slug}/index.html",
+        task.slug,
+        res.name,
+        "failed" if res.failures else "ok",
+        msg,
+        round(time.perf_counter() - t0, 3),
+        n,
+        res.failures,
+        res.kpis,
+        res.as_of,
+        res.lang,
+        _currency(res.out_dir),
+        f"{task.slug}/index.html",
     )
 
 
@@ -406,16 +442,26 @@ def _run_local(tasks: list[ShopTask], workers: int, shop_limit: float | None, do
                 w.conn.close()
                 pool[i] = _Worker(ctx, pb)
                 if over:
-                    done(_died(task, deaths.get(task.slug, 0) + 1,
-                               f"stopped after {shop_limit:.0f} s (shop time limit)"))
+                    done(
+                        _died(
+                            task,
+                            deaths.get(task.slug, 0) + 1,
+                            f"stopped after {shop_limit:.0f} s (shop time limit)",
+                        )
+                    )
                     continue
                 deaths[task.slug] = deaths.get(task.slug, 0) + 1
                 if deaths[task.slug] <= task.retries:
                     print(f"worker died during {task.slug}: retrying", file=sys.stderr)
                     queue.appendleft(task)
                 else:
-                    done(_died(task, deaths[task.slug],
-                               f"the worker died during each of {deaths[task.slug]} attempts"))
+                    done(
+                        _died(
+                            task,
+                            deaths[task.slug],
+                            f"the worker died during each of {deaths[task.slug]} attempts",
+                        )
+                    )
     finally:
         for w in pool:
             try:
@@ -443,8 +489,9 @@ def _run_dask(tasks: list[ShopTask], scheduler, done) -> None:
         futures = {}
 
         def submit(t: ShopTask, k: int):
-            f = client.submit(run_task, t, key=f"playbook-{t.slug}-{t.input_hash[:10]}-{k}",
-                              pure=False)
+            f = client.submit(
+                run_task, t, key=f"playbook-{t.slug}-{t.input_hash[:10]}-{k}", pure=False
+            )
             futures[f] = (t, k)
             return f
 
@@ -459,8 +506,14 @@ def _run_dask(tasks: list[ShopTask], scheduler, done) -> None:
                 else:
                     done(_died(task, k + 1, "the worker died during each attempt"))
             except Exception as e:
-                done(ShopOutcome(task.slug, Path(task.shop_dir).name, "failed",
-                                 f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"))
+                done(
+                    ShopOutcome(
+                        task.slug,
+                        Path(task.shop_dir).name,
+                        "failed",
+                        f"{type(e).__name__}: {str(e).splitlines()[0][:300]}",
+                    )
+                )
     finally:
         if not isinstance(scheduler, Client):
             client.close()
@@ -507,8 +560,12 @@ def run_batch(
     shop_dirs = [Path(s).resolve() for s in shops] if isinstance(shops, list) else discover(shops)
     playbook_dir = Path(playbook_dir).resolve()
     nbs = notebooks(only, playbook_dir)
-    settings = {"as_of": as_of, "lang": lang, "only": sorted(only) if only else None,
-                "params": params or {}}
+    settings = {
+        "as_of": as_of,
+        "lang": lang,
+        "only": sorted(only) if only else None,
+        "params": params or {},
+    }
     helpers = helpers_fingerprint()
     state = out / STATE / "attempts"
     if state.exists():
@@ -521,16 +578,35 @@ def run_batch(
         prev = _previous(out / slug)
         if not force and prev.get("input_hash") == h and not prev.get("failures"):
             outcomes[slug] = ShopOutcome(
-                slug, prev.get("shop", slug), "skipped", seconds=0.0, attempts=0,
-                kpis=prev.get("kpis", {}), as_of=prev.get("as_of", ""),
-                lang=prev.get("lang", ""), currency=prev.get("currency", ""),
+                slug,
+                prev.get("shop", slug),
+                "skipped",
+                seconds=0.0,
+                attempts=0,
+                kpis=prev.get("kpis", {}),
+                as_of=prev.get("as_of", ""),
+                lang=prev.get("lang", ""),
+                currency=prev.get("currency", ""),
                 report=f"{slug}/index.html",
             )
             continue
-        tasks.append(ShopTask(
-            str(d), slug, str(out), h, as_of, lang, only, params, timeout, retries,
-            str(playbook_dir), pdf, d.name in crash_first_attempt,
-        ))
+        tasks.append(
+            ShopTask(
+                str(d),
+                slug,
+                str(out),
+                h,
+                as_of,
+                lang,
+                only,
+                params,
+                timeout,
+                retries,
+                str(playbook_dir),
+                pdf,
+                d.name in crash_first_attempt,
+            )
+        )
     total, finished = len(tasks), [0]
 
     def done(o: ShopOutcome) -> None:
@@ -564,11 +640,18 @@ def portfolio_rows(result: BatchResult) -> list[dict]:
     rows = []
     for o in result.outcomes:
         link = o.report if o.report and (result.out_dir / o.report).exists() else None
-        rows.append({
-            "shop": o.shop, "status": o.status, "message": o.message,
-            "seconds": o.seconds if o.status != "skipped" else None, "as_of": o.as_of,
-            "currency": o.currency, "link": link, **o.kpis,
-        })
+        rows.append(
+            {
+                "shop": o.shop,
+                "status": o.status,
+                "message": o.message,
+                "seconds": o.seconds if o.status != "skipped" else None,
+                "as_of": o.as_of,
+                "currency": o.currency,
+                "link": link,
+                **o.kpis,
+            }
+        )
     return rows
 
 
@@ -584,13 +667,18 @@ def write_portfolio(result: BatchResult, lang: str | None = None) -> None:
     tmp = out / ".portfolio.tmp.xlsx"
     sheet = "店铺组合" if lang == "zh" else "portfolio"
     report.excel_workbook(tmp, [(sheet, report.portfolio_frame(rows, lang))]).replace(
-        out / "portfolio.xlsx")
+        out / "portfolio.xlsx"
+    )
     (out / ".summary.tmp").write_text(result.summary() + "\n", encoding="utf-8")
     (out / ".summary.tmp").replace(out / "summary.txt")
-    report.write_json(out / "batch.json", {
-        "seconds": result.seconds, "generated": stamp,
-        "shops": [asdict(o) for o in result.outcomes],
-    })
+    report.write_json(
+        out / "batch.json",
+        {
+            "seconds": result.seconds,
+            "generated": stamp,
+            "shops": [asdict(o) for o in result.outcomes],
+        },
+    )
 
 
 def artifact_differences(a: Path, b: Path) -> list[str]:

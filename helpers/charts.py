@@ -6,6 +6,7 @@ segment and channel, and a CJK font found on the machine so Chinese labels rende
 
 from __future__ import annotations
 
+import logging
 import warnings
 from functools import cache
 
@@ -60,6 +61,8 @@ def use_style() -> str | None:
         }
     )
     warnings.filterwarnings("ignore", message=".*tight_layout.*")
+    # CJK fonts often lack a bold face: matplotlib falls back to synthetic weight, and says so
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     return font
 
 
@@ -544,34 +547,50 @@ def threshold_chart(
     return ax
 
 
-def execution_gantt(tasks: pd.DataFrame, title: str, role_col: str = "role_key", ax=None):
+def execution_gantt(
+    tasks: pd.DataFrame,
+    title: str,
+    role_col: str = "role_key",
+    today=None,
+    window: tuple | None = None,
+    ax=None,
+):
     """Tasks of one campaign as a Gantt chart, coloured by role.
 
     ``tasks`` needs ``task, start, due`` and ``role_col`` (role keys for colours); a ``role``
-    column gives the legend names.
+    column gives the legend names. ``today`` draws a dashed line, ``window`` (first, last day)
+    shades the campaign itself.
     """
     import matplotlib.dates as mdates
+    from matplotlib.patches import Patch
 
     n = len(tasks)
     ax = ax or plt.subplots(figsize=(9, max(2.5, 0.36 * n + 1)))[1]
     y = np.arange(n)[::-1]
     keys = tasks[role_col].astype(str).to_numpy()
     colors = [ROLE_TASK_COLORS.get(k, PALETTE[5]) for k in keys]
+    if window is not None:
+        ax.axvspan(
+            mdates.date2num(pd.Timestamp(window[0])),
+            mdates.date2num(pd.Timestamp(window[1]) + pd.Timedelta(days=1)),
+            color=PALETTE[5],
+            alpha=0.15,
+        )
     ax.barh(
         y,
         (tasks["due"] - tasks["start"]).dt.days.to_numpy() + 1,
         left=mdates.date2num(tasks["start"]),
         color=colors,
     )
-    ax.set_yticks(y, tasks["task"].astype(str).str.slice(0, 28).tolist(), fontsize=8)
+    if today is not None:
+        ax.axvline(mdates.date2num(pd.Timestamp(today)), color=PALETTE[3], linestyle="--")
+    ax.set_yticks(y, tasks["task"].astype(str).str.slice(0, 32).tolist(), fontsize=8)
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
     names = tasks["role"] if "role" in tasks else tasks[role_col]
     seen = dict(zip(keys, names.astype(str)))
-    from matplotlib.patches import Patch
-
     handles = [Patch(color=ROLE_TASK_COLORS.get(k, PALETTE[5]), label=v) for k, v in seen.items()]
-    ax.legend(handles=handles, frameon=False, fontsize=8, loc="lower left", ncol=min(5, len(seen)))
+    ax.legend(handles=handles, frameon=False, fontsize=8, loc="upper right")
     ax.set_title(title)
     return ax
 

@@ -206,7 +206,7 @@ def rfm_table(co: pd.DataFrame, as_of=None, top_share: float = TOP_SHARE) -> pd.
     pandas.DataFrame
         Indexed by ``customer_id`` (sorted): ``first_purchase``, ``last_purchase``
         (timestamps), ``recency_days`` (as-of day minus last purchase day), ``frequency``
-        (purchase orders), ``monetary`` (net sales), ``sales_rank`` (1 = biggest spender; ties
+        (purchase orders), ``monetary`` (net sales, rounded to cents), ``sales_rank`` (1 = biggest spender; ties
         by customer_id) and ``top`` (sales_rank <= ceil(top_share * customers)).
     """
     as_day = _as_of_day(co, as_of)
@@ -216,7 +216,8 @@ def rfm_table(co: pd.DataFrame, as_of=None, top_share: float = TOP_SHARE) -> pd.
     net = co["net"].to_numpy(dtype=float)
     times = co["order_time"].to_numpy()
     day = co["day"].to_numpy()
-    monetary = np.add.reduceat(net, st) if len(st) else np.zeros(0)
+    # sums of cents carry float noise (0.1 + 0.2): round to cents so equal totals tie exactly
+    monetary = np.round(np.add.reduceat(net, st), 2) if len(st) else np.zeros(0)
     out = pd.DataFrame(
         {
             "first_purchase": times[st],

@@ -481,6 +481,7 @@ class MarketView:
     sized: pd.DataFrame  # market_size: keyword × month
     years: pd.DataFrame  # market_by_period(level="year", by="group")
     quarters: pd.DataFrame  # market_by_period(level="quarter", by="group")
+    periods: pd.DataFrame  # every keyword and group per quarter and year (level, by columns)
     forecast: pd.DataFrame  # forecast(by="group") with the TOTAL row last
     keywords: pd.DataFrame  # opportunity: keywords ranked
     artifact: dict  # the market_forecast artifact
@@ -516,7 +517,8 @@ def analyse(
     """Market size per keyword and group, per month, quarter and year; forecast; opportunity.
 
     One call for notebook 01: :func:`fallback_rates` → :func:`market_size` →
-    :func:`market_by_period` (years, quarters by group) → :func:`forecast` (by group, plus
+    :func:`market_by_period` (years, quarters by group; ``periods``: every keyword and group by
+    quarter and year) → :func:`forecast` (by group, plus
     the total) and, by keyword, :func:`opportunity`. ``artifact`` is the ``market_forecast``
     artifact (:func:`market_forecast`); ``sources`` the share of keyword-month rows whose
     click rate, conversion and order value came from each source.
@@ -530,6 +532,14 @@ def analyse(
         sized=sized,
         years=market_by_period(sized, "year", "group"),
         quarters=market_by_period(sized, "quarter", "group"),
+        periods=pd.concat(
+            [
+                market_by_period(sized, level, by).assign(level=level, by=by)
+                for by in ("group", "keyword")
+                for level in ("quarter", "year")
+            ],
+            ignore_index=True,
+        ),
         forecast=fc,
         keywords=opportunity(sized, fk),
         artifact=_artifact(fc.iloc[-1]),
@@ -809,7 +819,8 @@ def core_crowd(profile: CrowdProfile, top_regions: int = 3) -> dict:
     -------
     dict
         Per dimension present: ``device`` / ``device_share`` (sales share of the top device),
-        ``regions`` (the top ``top_regions`` provinces, joined by "、") / ``region_share``
+        ``regions`` (the top ``top_regions`` provinces, joined by "、"; ``region_list``: as a
+        list) / ``region_share``
         (their combined sales share), ``city`` / ``city_share``, ``band`` /
         ``band_share`` (the order-value band with the most orders, its order share) and
         ``band_sales_share``, ``returning_share`` / ``new_share`` (sales shares).
@@ -828,6 +839,7 @@ def core_crowd(profile: CrowdProfile, top_regions: int = 3) -> dict:
         p = top("province").head(top_regions)
         out.update(
             regions="、".join(p["value"]),
+            region_list=p["value"].tolist(),
             region_share=float(p["sales_share"].sum()),
             n_regions=len(p),
         )

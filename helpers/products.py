@@ -438,14 +438,16 @@ def role_mix(behaviour: pd.DataFrame, target: Mapping[str, float] | None) -> pd.
     Returns
     -------
     pandas.DataFrame
-        One row per role in ``ROLES`` order: ``role, products, product_share, sales_share,
-        target_share, mix_gap`` (product share − target), ``behaving`` (products of that role whose
-        behaviour matches it) and ``behaving_share``. The assigned role is used where present,
-        the behaviour where not (column ``basis``: ``assigned`` or ``behaviour``).
+        One row per role in ``ROLES`` order: ``role, products, product_share`` (of the products
+        in the four roles, as the target is), ``sales_share`` (of all sales), ``target_share``
+        (normalised to 1), ``mix_gap`` (product share − target), ``behaving`` (products of that
+        role whose behaviour matches it) and ``behaving_share``. The assigned role is used
+        where the products table has roles, the behaviour where it has none (column ``basis``:
+        ``assigned`` or ``behaviour``; then ``behaving`` is trivially all).
     """
     assigned = behaviour["role"].notna().any()
     role = behaviour["role"] if assigned else behaviour["behaviour_role"]
-    n = len(behaviour)
+    n = int(role.isin(ROLES).sum())
     total = behaviour["net_sales"].sum()
     g = behaviour.assign(_r=role).groupby("_r")
     cnt = g.size().reindex(list(ROLES), fill_value=0)
@@ -984,14 +986,25 @@ def hot_tendency(
 
 
 def hot_summary(hot: pd.DataFrame) -> dict:
-    """``n_flagged``, ``top_title`` / ``top_growth`` / ``top_score`` of the first flagged
-    product (None when none), ``traffic_confirms`` (flagged products converting at or above
-    their peers, when traffic exists)."""
+    """``n_flagged``; for the first flagged product (None when none) ``top_title``,
+    ``top_share`` (share of the last 4 weeks' sales), ``top_slope`` (share gained per week),
+    ``top_growth`` (last 4 weeks on the 4 before; NaN when it had no sales before) and
+    ``top_score``; ``traffic_confirms`` (flagged products converting at or above their peers,
+    when traffic exists)."""
     w = hot[hot["flag"]]
-    out = {"n_flagged": len(w), "top_title": None, "top_growth": None, "top_score": None}
+    out = {
+        "n_flagged": len(w),
+        "top_title": None,
+        "top_share": None,
+        "top_slope": None,
+        "top_growth": None,
+        "top_score": None,
+    }
     if len(w):
         out |= {
             "top_title": w["title"].iloc[0],
+            "top_share": float(w["share_4w"].iloc[0]),
+            "top_slope": float(w["slope"].iloc[0]),
             "top_growth": float(w["growth"].iloc[0]),
             "top_score": float(w["hot_score"].iloc[0]),
         }

@@ -16,8 +16,9 @@ Models, stated once
   table's shop-level rows (product rows when there are none; buyers / the assumed conversion
   rate when the shop has no traffic table, flagged ``visitors_estimated``).
 * **Campaign forecast**: per planned campaign, the past windows of the same node (or the same
-  shop campaign series) give daily visitors, conversion and order value; visitors are carried
-  to the plan year with the shop's year-on-year visitor growth. The range is a seeded two-stage
+  shop campaign series) give daily visitors, conversion and order value; visitors are brought
+  to today's level with the shop's year-on-year visitor growth (no growth assumed beyond
+  today: the gap to the target is the growth the plan needs). The range is a seeded two-stage
   bootstrap (occurrences, then days within them), 10th-90th percentile. A node without
   history starts from the last 90 days' funnel with the node's prior weight
   (``festivals.yaml``) on visitors.
@@ -59,6 +60,7 @@ __all__ = [
     "new_customer_offer",
     "plan_campaigns",
     "plan_fiscal_year",
+    "plan_targets",
     "stock_plan",
     "stock_summary",
     "targets_for_year",
@@ -298,11 +300,13 @@ def campaign_calendar(
     campaigns: pd.DataFrame | None = None,
     festival_overrides=None,
 ) -> pd.DataFrame:
-    """The fiscal year's campaigns still ahead of ``as_of``: festival nodes plus shop campaigns.
+    """The campaigns from ``as_of`` to the end of fiscal year ``fy``: nodes plus shop campaigns.
 
     Parameters
     ----------
-    fy, start_month : the plan's fiscal year.
+    fy, start_month : the plan's fiscal year. Campaigns between ``as_of`` and the year's first
+        day (the rest of the current fiscal year) are included too: a plan made in December
+        for a year starting in April still has to prepare January's New Year Goods Festival.
     as_of : the analysis date; campaigns that have ended by then are left out.
     campaigns : the shop's campaigns table. Its campaigns inside the fiscal year are taken as
         planned (one on a node replaces the node's default dates); a past campaign not on a node
@@ -316,13 +320,14 @@ def campaign_calendar(
     type, source`` ("node", "shop" or "repeat"), ``launch`` (first day, pre-sale included),
     ``presale_start, start, end, peak, days, weight, product_ids, budget``.
     """
-    first, last = cal.fiscal_year_bounds(fy, start_month)
+    fy_first, last = cal.fiscal_year_bounds(fy, start_month)
     as_of = pd.Timestamp(as_of).normalize()
+    first = min(fy_first, as_of + pd.Timedelta(days=1))
     nodes = cal.festival_nodes(first, last, festival_overrides)
     nodes = nodes[(nodes["peak"] >= first) & (nodes["peak"] <= last)].reset_index(drop=True)
     rows = pd.DataFrame(
         {
-            "campaign_id": [f"{fy}-{k}" for k in nodes["key"]],
+            "campaign_id": [f"{p.year}-{k}" for k, p in zip(nodes["key"], nodes["peak"])],
             "series": nodes["key"].to_numpy(dtype=object),
             "name_zh": nodes["name_zh"].to_numpy(dtype=object),
             "name_en": nodes["name_en"].to_numpy(dtype=object),
@@ -345,7 +350,9 @@ def campaign_calendar(
         c = c.assign(node=_match_nodes(c, span_nodes), series=c["name"].map(_series))
         inside = c[(c["end"] >= first) & (c["start"] <= last)]
         for r in inside[inside["node"].notna()].itertuples():  # the shop's dates for a node
-            hit = rows.index[rows["series"] == r.node]
+            hit = rows.index[
+                (rows["series"] == r.node) & (rows["peak"] >= r.start) & (rows["peak"] <= r.end)
+            ]
             if len(hit):
                 i = hit[0]
                 rows.loc[i, ["presale_start", "start", "end"]] = [pd.NaT, r.start, r.end]
@@ -360,7 +367,7 @@ def campaign_calendar(
         past = c[(c["node"].isna()) & (c["end"] < first) & ~c["series"].isin(own["series"])]
         if len(past):
             latest = past.sort_values("start", kind="stable").groupby("series").tail(1)
-            years = fy - cal.fiscal_year_of(latest["start"], start_month)
+            years = fy - cal.fiscal_year_of(latest["start"], start_month)  # into the plan year
             rep = latest.assign(
                 start=[s + pd.DateOffset(years=int(y)) for s, y in zip(latest["start"], years)],
                 end=[e + pd.DateOffset(years=int(y)) for e, y in zip(latest["end"], years)],
@@ -368,12 +375,14 @@ def campaign_calendar(
             )
             rep["start"] = pd.to_datetime(rep["start"])
             rep["end"] = pd.to_datetime(rep["end"])
-            rep["campaign_id"] = [f"{fy}-{cid}" for cid in rep["campaign_id"]]
+            rep["campaign_id"] = [
+                f"{s.year}-{cid}" for s, cid in zip(rep["start"], rep["campaign_id"])
+            ]
             rep["name"] = [
                 re.sub(r"(19|20)\d{2}", str(s.year), n) if re.search(r"(19|20)\d{2}", n) else n
                 for n, s in zip(rep["name"].astype(str), rep["start"])
             ]
-            extra.append(rep[(rep["start"] >= first) & (rep["end"] <= last)])
+            extra.append(rep[(rep["start"] >= fy_first) & (rep["end"] <= last)])
         own = pd.concat(extra, ignore_index=True)
         if len(own):
             rows = pd.concat(
@@ -459,8 +468,10 @@ def forecast_campaigns(
     Notes
     -----
     For each past occurrence *i* of the series with per-day visitors v_i, the plan's visitors
-    are mean_i(v_i × g^(years from i to the plan)) × days, g the shop's year-on-year visitor
-    growth (:func:`_visitor_growth`); conversion and order value are pooled over the
+    are mean_i(v_i × g^(years from i to ``as_of``)) × days, g the shop's year-on-year visitor
+    growth (:func:`_visitor_growth`): each past window is brought to today's traffic level and
+    no growth is assumed beyond it, so the gap to the target is the growth the plan needs.
+    Conversion and order value are pooled over the
     occurrences (Σ buyers / Σ visitors, Σ sales / Σ buyers). A series without history uses the
     last 90 days' funnel with visitors × the node's prior weight.
     """
@@ -486,7 +497,9 @@ def forecast_campaigns(
         occ = np.flatnonzero(hist["series"].to_numpy() == row.series)
         occ = occ[np.isin(occ, rep)]
         if len(occ):
-            years = ((row.launch - hist.loc[occ, "launch"]).dt.days / 365.25).to_numpy()
+            # carried to today's level: no growth is assumed beyond as_of (the target says how
+            # much growth the plan needs)
+            years = ((as_of - hist.loc[occ, "launch"]).dt.days / 365.25).clip(lower=0).to_numpy()
             adj = g**years
             # per occurrence: the day rows
             idx = [np.flatnonzero(rep == o) for o in occ]
@@ -654,6 +667,42 @@ def targets_for_year(
     return fallback_targets(orders, fy, start_month, ambition), "fallback"
 
 
+def plan_targets(
+    orders: pd.DataFrame,
+    fy: int,
+    start_month: int,
+    as_of,
+    ambition: float,
+    targets_daily: pd.DataFrame | None = None,
+    market_forecast: dict | None = None,
+    festivals=None,
+) -> tuple[pd.DataFrame, str]:
+    """Daily targets from the day after ``as_of`` to the end of fiscal year ``fy``.
+
+    Fiscal year ``fy`` takes 02's ``targets_daily`` when it is for that year (source ``"02"``),
+    else :func:`targets_for_year`. Days before the year starts (the rest of the current fiscal
+    year) take :func:`targets_for_year` of the current year, as it would have been set.
+
+    Returns
+    -------
+    (targets, source): the ``targets_daily`` shape and where the plan year's targets came from.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    if targets_daily is not None and len(targets_daily) and (targets_daily["fy"] == fy).any():
+        t, source = targets_daily[targets_daily["fy"] == fy], "02"
+    else:
+        t, source = targets_for_year(
+            orders, fy, start_month, as_of, ambition, market_forecast, festivals
+        )
+    first, _ = cal.fiscal_year_bounds(fy, start_month)
+    if as_of + pd.Timedelta(days=1) < first:
+        cur, _ = targets_for_year(
+            orders, fy - 1, start_month, as_of, ambition, market_forecast, festivals
+        )
+        t = pd.concat([cur[cur["date"] > as_of], t], ignore_index=True)
+    return t.reset_index(drop=True), source
+
+
 def watchlist_for(
     orders: pd.DataFrame, products: pd.DataFrame | None, traffic: pd.DataFrame | None, as_of
 ) -> pd.DataFrame | None:
@@ -773,7 +822,13 @@ def hero_forecast(
     """
     rec = _recent_product_sales(orders, as_of, window_days)
     lines = sales_lines(orders)
-    sale_days = pd.DatetimeIndex(np.sort(lines["day"].unique()))
+    # one pass over the lines: net sales per product and day, totals per product
+    dp = lines.groupby(["day", "product_id"], sort=True)["net"].sum()
+    day_of = dp.index.get_level_values("day")
+    sale_days = pd.DatetimeIndex(np.sort(day_of.unique()))
+    g = lines.groupby("product_id")
+    all_price = g["net"].sum() / g["quantity"].sum().where(lambda q: q > 0)
+    all_title = g["title"].last()
     rows = []
     hero_ids = heroes["product_id"].tolist()
     clear_ids = (
@@ -788,20 +843,14 @@ def hero_forecast(
         share_past = pd.Series(0.0, index=ids)
         if len(past):
             _, pos = _window_days(past, sale_days)
-            w = lines[lines["day"].isin(sale_days[pos[pos >= 0]])]
-            tot = w["net"].sum()
+            w = dp[day_of.isin(sale_days[pos[pos >= 0]])]
+            tot = w.sum()
             if tot > 0:
-                share_past = (w.groupby("product_id")["net"].sum() / tot).reindex(ids).fillna(0.0)
+                share_past = (w.groupby(level="product_id").sum() / tot).reindex(ids).fillna(0.0)
         share_rec = rec["share"].reindex(ids).fillna(0.0)
         share = np.maximum(share_rec.to_numpy(), share_past.to_numpy())
-        unit_net = rec["unit_net"].reindex(ids)
-        fallback_price = (
-            lines[lines["product_id"].isin(ids)].groupby("product_id")["net"].sum()
-            / lines[lines["product_id"].isin(ids)].groupby("product_id")["quantity"].sum()
-        ).reindex(ids)
-        unit_net = unit_net.fillna(fallback_price).to_numpy()
-        title = rec["title"].reindex(ids)
-        title = title.fillna(lines.groupby("product_id")["title"].last().reindex(ids)).to_numpy()
+        unit_net = rec["unit_net"].reindex(ids).fillna(all_price.reindex(ids)).to_numpy()
+        title = rec["title"].reindex(ids).fillna(all_title.reindex(ids)).to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             per = np.where(unit_net > 0, share / unit_net, 0.0)
         rows.append(

@@ -44,6 +44,7 @@ __all__ = [
     "campaign_windows",
     "complaint_themes",
     "customer_summary",
+    "drill_extremes",
     "drilldown",
     "driver_tree",
     "issue_log",
@@ -53,6 +54,7 @@ __all__ = [
     "pacing",
     "rating_trend",
     "review_year",
+    "workbook_sheets",
     "write_review_xlsx",
 ]
 
@@ -318,12 +320,13 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
 
 
 def campaign_windows(
-    campaigns: pd.DataFrame | None, first_day, as_of, festival_overrides=None
+    campaigns: pd.DataFrame | None, first_day, as_of, festival_overrides=None, lang: str = "zh"
 ) -> pd.DataFrame:
     """Past campaigns to report on: the shop's campaigns table, else the festival nodes.
 
     Returns ``campaign_id, name, type, start, end, spend`` for windows inside
-    [``first_day``, ``as_of``] (a campaign still running is cut at ``as_of``).
+    [``first_day``, ``as_of``] (a campaign still running is cut at ``as_of``); festival nodes
+    are named in ``lang``.
     """
     first_day, as_of = pd.Timestamp(first_day).normalize(), pd.Timestamp(as_of).normalize()
     cols = ["campaign_id", "name", "type", "start", "end", "spend"]
@@ -338,7 +341,10 @@ def campaign_windows(
     out = pd.DataFrame(
         {
             "campaign_id": [f"{p.year}-{k}" for k, p in zip(n["key"], n["peak"])],
-            "name": [f"{p.year} {z}" for z, p in zip(n["name_zh"], n["peak"])],
+            "name": [
+                f"{p.year} {z}"
+                for z, p in zip(n["name_en" if lang == "en" else "name_zh"], n["peak"])
+            ],
             "type": "festival",
             "start": n["start"].to_numpy(),
             "end": n["end"].clip(upper=as_of).to_numpy(),
@@ -418,7 +424,11 @@ def lmdi(
     ok = (np.nan_to_num(x0) > 0).all(axis=1) & (np.nan_to_num(x1) > 0).all(axis=1)
     L = _logmean(s1, s0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        parts = L[:, None] * np.log(x1 / x0)
+        logs = np.log(x1 / x0)
+    # a factor that did not move (up to float rounding) contributes exactly nothing
+    logs = np.where(np.abs(logs) < 1e-12, 0.0, logs)
+    with np.errstate(invalid="ignore"):
+        parts = L[:, None] * logs
     parts = np.where(ok[:, None], parts, 0.0)
     out = pd.DataFrame({"sales_prev": s0, "sales_cur": s1, "change": s1 - s0})
     for i, f in enumerate(factors):
@@ -530,8 +540,8 @@ def drilldown(
     -------
     DataFrame ``key`` (``title`` too for products), ``sales_prev, sales_cur, change``, the
     factor contributions,
-    ``entry_exit`` and ``main`` (the largest part), the ``top`` keys by absolute change plus an
-    ``other`` row, so that the column ``change`` adds up to the shop's change.
+    ``entry_exit`` and ``main`` (the largest part), the ``top`` keys by absolute change plus a
+    ``drill_rest`` row (the others summed), so that ``change`` adds up to the shop's change.
     """
     (p0, p1), (c0, c1) = _periods(as_of, days, compare)
     s = sales_lines(orders)
@@ -595,13 +605,29 @@ def drilldown(
     if len(res) > top:
         rest = res.iloc[top:]
         other = rest[["sales_prev", "sales_cur", "change", *factors, "entry_exit"]].sum()
-        other_row = pd.DataFrame([{"key": "other", **other.to_dict(), "main": None}])
+        other_row = pd.DataFrame([{"key": "drill_rest", **other.to_dict(), "main": None}])
         res = pd.concat([res.iloc[:top], other_row], ignore_index=True)
     res["key"] = res["key"].astype(str)
     if by == "product":
         titles = s.dropna(subset=["title"]).groupby("product_id")["title"].last()
         res.insert(1, "title", res["key"].map(titles))
     return res
+
+
+def drill_extremes(drill: pd.DataFrame) -> dict:
+    """The largest gain and fall of a :func:`drilldown` (the ``drill_rest`` row left out).
+
+    Returns ``up`` and ``down`` (rows as dicts) and ``case``: ``mixed`` (something rose and
+    something fell), ``all_up`` or ``all_down``.
+    """
+    d = drill[drill["key"] != "drill_rest"].sort_values(["change", "key"], kind="stable")
+    up, down = d.iloc[-1].to_dict(), d.iloc[0].to_dict()
+    case = (
+        "mixed"
+        if down["change"] < 0 < up["change"]
+        else ("all_up" if down["change"] >= 0 else "all_down")
+    )
+    return {"up": up, "down": down, "case": case}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1107,6 +1133,154 @@ def _sheet_name(name: str, used: set) -> str:
         k += 1
     used.add(sheet)
     return sheet
+
+
+# (sheet title key, chart type, x column, bar/line columns, line-on-secondary columns,
+#  money columns, percent columns) per table the review workbook can hold
+_BOOK = {
+    "avt_month": (
+        "h06_avt_month",
+        "column",
+        "period",
+        ["actual"],
+        ["target"],
+        ["target", "target_to_date", "actual", "gap"],
+        ["attainment"],
+    ),
+    "pacing": (
+        "h06_pacing_sheet",
+        "line",
+        "date",
+        ["cum_actual", "cum_target", "projected"],
+        [],
+        ["cum_actual", "cum_target", "projected", "annual_target"],
+        [],
+    ),
+    "ops_weekly": (
+        "h06_ops_weekly_sheet",
+        "column",
+        "date",
+        ["net_sales"],
+        ["conversion"],
+        ["order_value", "paid_amount", "refunds", "net_sales"],
+        ["conversion", "refund_rate"],
+    ),
+    "ops_daily": (
+        "h06_ops_daily_sheet",
+        "line",
+        "date",
+        ["net_sales"],
+        [],
+        ["order_value", "paid_amount", "refunds", "net_sales"],
+        ["conversion", "refund_rate"],
+    ),
+    "drivers": (
+        "h06_drivers_sheet",
+        "bar",
+        "factor",
+        ["contribution"],
+        [],
+        ["contribution"],
+        ["change_pct", "share"],
+    ),
+    "customers": (
+        "h06_customers_sheet",
+        "column",
+        "month",
+        ["new_buyers", "returning_buyers"],
+        [],
+        ["net_sales", "sales_new", "sales_returning", "sales_per_buyer"],
+        ["returning_share"],
+    ),
+    "campaigns": (
+        "h06_campaigns_sheet",
+        "column",
+        "name",
+        ["net_sales"],
+        [],
+        ["spend", "net_sales", "refunds", "order_value", "sales_per_day"],
+        ["conversion"],
+    ),
+    "lift": (
+        "h06_lift_sheet",
+        "column",
+        "name",
+        ["actual", "baseline"],
+        [],
+        ["actual", "baseline", "incremental", "spend", "campaign_profit"],
+        ["lift"],
+    ),
+    "drill_channel": ("h06_drill_channel_sheet", "bar", "key", ["change"], [], None, []),
+    "drill_product": ("h06_drill_product_sheet", "bar", "key", ["change"], [], None, []),
+    "drill_segment": ("h06_drill_segment_sheet", "bar", "key", ["change"], [], None, []),
+    "ads": (
+        "h06_ads_sheet",
+        "bar",
+        "keyword",
+        ["roas"],
+        [],
+        ["spend", "revenue", "ad_profit"],
+        ["ctr", "conversion", "market_conversion"],
+    ),
+    "anomalies": (
+        "h06_anomalies_sheet",
+        "line",
+        "date",
+        ["net_sales", "expected"],
+        [],
+        ["net_sales", "expected"],
+        [],
+    ),
+    "reviews": ("h06_reviews_sheet", "line", "month", ["rating"], [], [], ["low_share"]),
+    "issues": ("h06_issues_sheet", "column", "area", ["open", "overdue"], [], [], []),
+}
+
+
+def workbook_sheets(tables: dict[str, pd.DataFrame], label) -> list[dict]:
+    """Sheet specs for :func:`write_review_xlsx` from the review's tables.
+
+    Parameters
+    ----------
+    tables : key of ``_BOOK`` (``avt_month``, ``pacing``, ``ops_weekly``, ``ops_daily``,
+        ``drivers``, ``customers``, ``campaigns``, ``lift``, ``drill_<by>``, ``ads``,
+        ``anomalies``, ``reviews``, ``issues``) -> table; None or missing tables are skipped.
+        Values to show translated (factor names, areas) should already be.
+    label : key -> label in the report language (e.g. ``ctx.label``), applied to sheet titles
+        and column names.
+
+    Returns
+    -------
+    list of dict, in ``_BOOK`` order, each with ``name``, ``df``, ``chart``, ``money``, ``pct``.
+    """
+    out = []
+    for key, (title, kind, x, ys, lines, money, pct) in _BOOK.items():
+        df = tables.get(key)
+        if df is None or df.empty:
+            continue
+        if money is None:  # drill-downs: every amount column
+            money = [c for c in df.columns if c not in ("key", "title", "main")]
+        df = df.copy()
+        for c in df.columns:
+            if pd.api.types.is_datetime64_any_dtype(df[c]) and c == x:
+                df[c] = df[c].dt.strftime(
+                    "%Y-%m-%d" if key != "reviews" and key != "customers" else "%Y-%m"
+                )
+        out.append(
+            {
+                "name": label(title),
+                "df": df.rename(columns=label),
+                "chart": {
+                    "type": kind,
+                    "x": label(x),
+                    "y": [label(c) for c in ys],
+                    "line": [label(c) for c in lines],
+                    "title": label(title),
+                },
+                "money": [label(c) for c in money],
+                "pct": [label(c) for c in pct],
+            }
+        )
+    return out
 
 
 def write_review_xlsx(path, sheets: list[dict]) -> str:

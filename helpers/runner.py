@@ -116,7 +116,7 @@ def notebook_imports(paths: list[Path]) -> list[str]:
         for cell in read_notebook(p).cells:
             if cell.cell_type != "code":
                 continue
-            src = "\n".join(ln for ln in cell.source.splitlines() if not ln.lstrip()[:1] in "%!")
+            src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
             try:
                 tree = ast.parse(src)
             except SyntaxError:
@@ -133,14 +133,179 @@ def notebook_imports(paths: list[Path]) -> list[str]:
     return list(dict.fromkeys(mods))
 
 
+INLINE = "module://matplotlib_inline.backend_inline"
+
+# Run in each forked kernel before the notebook: the inline backend hooks into the IPython
+# shell when pyplot is imported inside a kernel; pyplot was imported before the shell existed.
+_INLINE_HOOK = (
+    "__import__('matplotlib_inline.backend_inline').backend_inline"
+    "._enable_matplotlib_integration() if 'matplotlib.pyplot' in __import__('sys').modules "
+    "else None"
+)
+
+# The "kernel process" jupyter_client launches when kernels come from the fork server: a bare
+# interpreter (-I -S, ~20 ms) that asks the server for a kernel, passes signals on to it
+# (interrupts) and exits with it. Killing it makes the server kill its kernel.
+_ATTACH = r"""
+import json, os, signal, socket, sys, time
+path, argv = sys.argv[1], sys.argv[2:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+end = time.monotonic() + 120
+while True:
+    try:
+        s.connect(path)
+        break
+    except OSError:
+        if time.monotonic() > end:
+            sys.exit("playbook kernel server not reachable: " + path)
+        time.sleep(0.02)
+req = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+s.sendall(json.dumps(req).encode() + b"\n")
+f = s.makefile("rb")
+pid = int(f.readline())
+def forward(sig, frame):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+            signal.SIGUSR2):
+    signal.signal(sig, forward)
+line = f.readline()
+sys.exit(int(line) if line.strip() else 1)
+"""
+
+
+def _zygote_main(sock_path: str, modules: list[str]) -> None:
+    """The kernel fork server: import once, then fork a fresh kernel process per request.
+
+    Each child is a new IPython kernel (its own process, empty namespace) that starts with
+    the imports already in memory, shared copy-on-write with this process. Single-threaded
+    on purpose (forking a threaded process is unsafe).
+    """
+    import importlib
+    import selectors
+
+    for m in [*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"]:
+        try:
+            importlib.import_module(m)
+        except Exception:
+            pass
+    parent = os.getppid()
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(64)
+    sel = selectors.DefaultSelector()
+    sel.register(srv, selectors.EVENT_READ)
+    children: dict[int, socket.socket] = {}
+
+    def drop(pid: int, code: int | None = None) -> None:
+        conn = children.pop(pid, None)
+        if conn is None:
+            return
+        try:
+            sel.unregister(conn)
+            if code is not None:
+                conn.sendall(f"{code}\n".encode())
+        except (OSError, KeyError, ValueError):
+            pass
+        conn.close()
+
+    while True:
+        for key, _ in sel.select(0.5):
+            if key.fileobj is srv:
+                conn, _ = srv.accept()
+                req = json.loads(conn.makefile("rb").readline() or b"{}")
+                if not req:
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _zygote_child(srv, [c for c in children.values()] + [conn], req)
+                conn.sendall(f"{pid}\n".encode())
+                children[pid] = conn
+                sel.register(conn, selectors.EVENT_READ, pid)
+            else:  # the attach process went away (killed): so does its kernel
+                try:
+                    gone = not key.fileobj.recv(16)
+                except OSError:
+                    gone = True
+                if gone:
+                    try:
+                        os.kill(key.data, signal.SIGKILL)
+                    except OSError:
+                        pass
+                    drop(key.data)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            drop(pid, os.waitstatus_to_exitcode(status))
+        if os.getppid() != parent:  # the worker is gone: take the kernels along
+            for pid in list(children):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os._exit(0)
+
+
+def _zygote_child(srv, conns, req: dict) -> None:
+    code = 1
+    try:
+        srv.close()
+        for c in conns:
+            c.close()
+        os.setsid()
+        try:  # die with the server
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        argv = [*req["argv"], f"--IPKernelApp.exec_lines={_INLINE_HOOK}"]
+        parent = req["env"].get("JPY_PARENT_PID")
+        if parent:  # read from the environment when ipykernel was imported: set it here
+            argv.append(f"--IPKernelApp.parent_handle={parent}")
+        sys.argv = ["ipykernel_launcher", *argv]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=argv)
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _fork_server_wanted() -> bool:
+    return hasattr(os, "fork") and os.environ.get("PLAYBOOK_KERNEL_FORK", "1") != "0"
+
+
 class KernelPool:
-    """Python kernels started ahead of need, each importing the notebooks' modules as it boots.
+    """Python kernels started ahead of need, with the notebooks' imports already done.
 
     ``take()`` hands out a started kernel and at once starts the next one, so a kernel's
-    start-up and imports overlap the previous notebook's execution. The warm-up only imports
-    modules (``importlib.import_module`` with nothing bound in the user namespace), so the
-    notebook sees a fresh kernel whose imports are already in ``sys.modules``. A kernel is used
-    for one notebook only, then shut down.
+    start-up overlaps the previous notebook's execution. A kernel is used for one notebook
+    only, then shut down: every notebook gets a fresh process and an empty namespace.
+
+    Kernels come from a fork server (``_zygote_main``): one process per pool imports the
+    notebooks' modules once, and each kernel is forked from it, so the seconds of CPU that
+    ``import pandas, matplotlib, seaborn, helpers...`` cost are paid once per worker instead
+    of once per notebook. Where ``fork`` is missing, or with ``PLAYBOOK_KERNEL_FORK=0``,
+    each kernel is a normal ``ipykernel`` process that imports the modules while it boots
+    (``exec_lines``; nothing is bound in the user namespace).
     """
 
     def __init__(
@@ -149,34 +314,75 @@ class KernelPool:
         modules: list[str] | None = None,
         kernel_name: str = "python3",
         max_idle: float = 300.0,
+        fork: bool | None = None,
     ):
         self.cwd = Path(cwd)
         self.modules = list(modules) if modules is not None else ["helpers.nb"]
         self.kernel_name = kernel_name
         self.max_idle = max_idle
+        self.fork = _fork_server_wanted() if fork is None else fork
         self._next = None  # (km, started_at)
+        self._server = None  # (Popen, socket path, folder)
+
+    def _env(self) -> dict:
+        # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
+        return {**os.environ, "MPLBACKEND": INLINE}
+
+    def _server_path(self) -> str:
+        import subprocess
+        import tempfile
+
+        if self._server is not None and self._server[0].poll() is None:
+            return self._server[1]
+        self._stop_server()
+        folder = tempfile.mkdtemp(prefix="pb-kernels-")
+        path = os.path.join(folder, "s")
+        proc = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys; from helpers.runner import _zygote_main; "
+             "_zygote_main(sys.argv[1], sys.argv[2:])", path, *self.modules],
+            cwd=str(self.cwd), env=self._env(), start_new_session=True,
+        )
+        self._server = (proc, path, folder)
+        return path
+
+    def _stop_server(self) -> None:
+        if self._server is None:
+            return
+        proc, _, folder = self._server
+        self._server = None
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
     def _launch(self):
         from jupyter_client import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        warm = (
-            "exec(\"def _pb_warm(ms):\\n import importlib\\n for m in ms:\\n  try:\\n"
-            "   importlib.import_module(m)\\n  except Exception:\\n   pass\");"
-            f"_pb_warm({self.modules!r}); del _pb_warm"
-        )
         km = AsyncKernelManager(kernel_name=self.kernel_name)
-        # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
-        env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-        run_sync(km.start_kernel)(
-            cwd=str(self.cwd),
-            env=env,
-            extra_arguments=[
-                "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
-                "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
-                f"--IPKernelApp.exec_lines={warm}",
-            ],
-        )
+        args = [
+            "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
+            "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
+        ]
+        if self.fork:
+            from jupyter_client.kernelspec import KernelSpec
+
+            spec = km.kernel_spec
+            km._kernel_spec = KernelSpec(
+                argv=[sys.executable, "-I", "-S", "-c", _ATTACH, self._server_path(),
+                      "-f", "{connection_file}"],
+                display_name=spec.display_name, language=spec.language,
+                interrupt_mode="signal", metadata=spec.metadata, env=spec.env,
+            )
+        else:
+            warm = (
+                'exec("def _pb_warm(ms):\\n import importlib\\n for m in ms:\\n  try:\\n'
+                '   importlib.import_module(m)\\n  except Exception:\\n   pass");'
+                f"_pb_warm({self.modules!r}); del _pb_warm"
+            )
+            args.append(f"--IPKernelApp.exec_lines={warm}")
+        run_sync(km.start_kernel)(cwd=str(self.cwd), env=self._env(), extra_arguments=args)
         return km, time.monotonic()
 
     def take(self, more: bool = True):
@@ -203,6 +409,7 @@ class KernelPool:
         if self._next is not None:
             shutdown(self._next[0])
             self._next = None
+        self._stop_server()
 
 
 def _alive(km) -> bool:
@@ -231,15 +438,29 @@ def _engine() -> str:
 
     class PlaybookEngine(NBClientEngine):
         @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
-                                     stdout_file=None, stderr_file=None, start_timeout=60,
-                                     execution_timeout=None, **kwargs):
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
             kwargs.pop("input_path", None)
             client = PapermillNotebookClient(
-                nb_man, timeout=execution_timeout, startup_timeout=start_timeout,
-                kernel_name=kernel_name, log=logger, log_output=log_output,
-                stdout_file=stdout_file, stderr_file=stderr_file,
-                shutdown_kernel="immediate", **kwargs,
+                nb_man,
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                shutdown_kernel="immediate",
+                **kwargs,
             )
             return client.execute(cleanup_kc=True)
 
@@ -346,6 +567,11 @@ def _clean_stale(final: Path) -> None:
         stale = time.time() - d.stat().st_mtime > 86400
         if stale or (host == _host() and not _pid_alive(pid)):
             shutil.rmtree(d, ignore_errors=True)
+    for d in final.parent.glob(f".{final.name}.old-*"):  # a commit that died half-way
+        if final.exists():
+            shutil.rmtree(d, ignore_errors=True)
+        elif time.time() - d.stat().st_mtime > 60:  # not a commit happening right now
+            d.rename(final)
 
 
 def _work_dir(final: Path, seed: bool) -> Path:
@@ -417,15 +643,22 @@ def run_shop(
 
     t_start = time.perf_counter()
     shop_dir = Path(shop_dir).resolve()
-    shop = load_shop(shop_dir, as_of=as_of)
+    nbs = notebooks(only, playbook_dir)
+    pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
+    if kernels is None and nbs:
+        pool.prefetch()  # the first kernel boots while the shop loads
+    try:
+        shop = load_shop(shop_dir, as_of=as_of)
+    except BaseException:
+        if kernels is None:
+            pool.close()
+        raise
     lang = lang or shop.config.lang
     as_of = str(shop.as_of.date())
     final = Path(out_dir or Path("reports") / shop_dir.name).resolve()
-    nbs = notebooks(only, playbook_dir)
     work = _work_dir(final, seed=bool(only))
     result = RunResult(final, [p.stem for p in nbs], name=shop.config.name, as_of=as_of, lang=lang)
     result.timings["load"] = round(time.perf_counter() - t_start, 3)
-    pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
     try:
         (work / "notebooks").mkdir(parents=True, exist_ok=True)
         base = {"shop_dir": str(shop_dir), "out_dir": str(work), "as_of": as_of, "lang": lang}
@@ -476,7 +709,12 @@ def run_shop(
             nb_file = work / "notebooks" / f"{stem}.ipynb"
             if nb_file.exists():
                 report.notebook_html(
-                    nb_file, work / f"{stem}.html", shop.config.name, as_of, lang, pages,
+                    nb_file,
+                    work / f"{stem}.html",
+                    shop.config.name,
+                    as_of,
+                    lang,
+                    pages,
                     failure=result.failures.get(stem),
                 )
         result.timings["html"] = round(time.perf_counter() - t1 + export, 3)
@@ -493,8 +731,14 @@ def run_shop(
             if made is not None:
                 downloads.append(made.name)
         report.index_html(
-            work / "index.html", shop.config.name, as_of, lang, pages, result.failures,
-            load_report(shop), downloads,
+            work / "index.html",
+            shop.config.name,
+            as_of,
+            lang,
+            pages,
+            result.failures,
+            load_report(shop),
+            downloads,
         )
         result.timings["total"] = round(time.perf_counter() - t_start, 3)
         meta = {
@@ -538,8 +782,13 @@ def _pages(work: Path, playbook_dir: Path, result: RunResult) -> list[str]:
     return pages + sorted(have - set(pages))
 
 
-def prepare_shop(shop_dir: str | Path, out_dir: str | Path, as_of: str | None = None,
-                 lang: str | None = None, params: dict | None = None) -> list[Path]:
+def prepare_shop(
+    shop_dir: str | Path,
+    out_dir: str | Path,
+    as_of: str | None = None,
+    lang: str | None = None,
+    params: dict | None = None,
+) -> list[Path]:
     """Parameter-filled, unexecuted notebooks a consultant opens in JupyterLab."""
     light_imports()
     import papermill as pm
@@ -552,10 +801,17 @@ def prepare_shop(shop_dir: str | Path, out_dir: str | Path, as_of: str | None = 
     for nb in notebooks():
         dest = out / f"{nb.stem}.ipynb"
         pm.execute_notebook(
-            read_notebook(nb), str(dest), prepare_only=True, progress_bar=False,
-            parameters={"shop_dir": str(shop_dir), "out_dir": str(out / "report"),
-                        "as_of": str(shop.as_of.date()), "lang": lang or shop.config.lang,
-                        **(params or {})},
+            read_notebook(nb),
+            str(dest),
+            prepare_only=True,
+            progress_bar=False,
+            parameters={
+                "shop_dir": str(shop_dir),
+                "out_dir": str(out / "report"),
+                "as_of": str(shop.as_of.date()),
+                "lang": lang or shop.config.lang,
+                **(params or {}),
+            },
         )
         made.append(dest)
     return made

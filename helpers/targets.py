@@ -31,7 +31,8 @@ give the range (:func:`annual_target`). The annual target is rounded to whole cu
   every occurrence in the history. Node phases are learned on days without a holiday and
   holidays on days outside nodes; a day in both gets both factors. Without history the node's
   ``festivals.yaml`` weight is used for ``main`` and ``day`` (1.0 for ``presale``), and 1.0 for
-  holidays (``source`` says which).
+  holidays (``source`` says which); with thin history the learned value is shrunk toward that
+  prior by a few pseudo-orders (``prior_orders``).
 
 **Split** (:func:`day_weights`, :func:`decompose`): day weight = month factor × weekday factor ×
 node uplift × holiday uplift × ``(1 + growth)^t`` (``t`` = years since the fiscal year start;
@@ -292,26 +293,38 @@ def learn_seasonality(
     daily: pd.DataFrame,
     festivals=None,
     min_trend_months: int = 18,
+    prior_orders: float = 5.0,
 ) -> Seasonality:
     """Learn month, weekday, festival and holiday effects from a shop's daily sales.
 
     Parameters
     ----------
     daily : pandas.DataFrame
-        ``date`` and ``net_sales``, one row per day (:func:`helpers.metrics.daily_sales`).
+        ``date`` and ``net_sales`` (and ``orders``), one row per day
+        (:func:`helpers.metrics.daily_sales`).
     festivals : list of dict, optional
         shop.yaml festival overrides (:func:`helpers.calendar.festival_nodes`).
     min_trend_months : int
         A trend is fitted only with at least this many months with ordinary days.
+    prior_orders : float
+        With an ``orders`` column, each uplift is shrunk toward its prior (the festivals.yaml
+        weight for a node's main phase and node day, 1 for pre-sales and holidays) as if
+        ``prior_orders`` extra orders had been seen at the prior multiple:
+        ``(sales + m·v·prior) / (expected + m·v)`` with ``v`` the ordinary days' sales per
+        order. A big shop's node day (hundreds of orders) barely moves; a small shop's two
+        noisy orders do not make a holiday worth 0× or 5×. Without ``orders``: no shrinking.
 
     Returns
     -------
     Seasonality
         ``events`` has one row per event seen in the history: ``event`` (``"618:main"``,
         ``"holiday:春节"``), ``kind`` (``node``/``holiday``), ``node``, ``phase``, ``uplift``,
-        ``days``, ``years`` (distinct calendar years), ``source`` = ``"learned"``.
+        ``raw`` (sales ÷ expected, unshrunk), ``prior``, ``sales`` and ``expected`` (summed
+        over the event's days), ``days``, ``years`` (distinct calendar years), ``source`` =
+        ``"learned"``.
     """
-    d = daily[["date", "net_sales"]].sort_values("date", kind="stable").reset_index(drop=True)
+    cols = ["date", "net_sales"] + (["orders"] if "orders" in daily else [])
+    d = daily[cols].sort_values("date", kind="stable").reset_index(drop=True)
     start, end = d["date"].min(), d["date"].max()
     ev = event_calendar(start, end, festivals)
     d = d.merge(ev, on="date", how="left")
@@ -367,6 +380,11 @@ def learn_seasonality(
         fit_all = np.exp(s_map + trend_b * t_all)
         lvl = np.where(np.isfinite(lvl) & (lvl > 0), lvl, fit_all)
     d["expected"] = lvl * wdf.reindex(d["wd"]).to_numpy()
+    unit = 0.0
+    if "orders" in d and prior_orders > 0 and o["orders"].sum() > 0:
+        unit = float(o["net_sales"].sum() / o["orders"].sum())
+    weights = cal.festival_nodes(start, end, festivals).drop_duplicates("key")
+    weights = weights.set_index("key")["weight"]
     rows = []
     for kind, col, other in (
         ("node", "node_event", "holiday_event"),
@@ -383,15 +401,37 @@ def learn_seasonality(
             }
         )
         t = t[t["expected"] > 0]
-        t["uplift"] = t["sales"] / t["expected"]
         t["kind"] = kind
         rows.append(t.rename_axis("event").reset_index())
-    events = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    parts = events["event"].str.split(":", n=1, expand=True)
-    events["node"] = np.where(events["kind"] == "node", parts[0], None)
-    events["phase"] = np.where(events["kind"] == "node", parts[1], None)
-    events["source"] = "learned"
-    events = events[["event", "kind", "node", "phase", "uplift", "days", "years", "source"]]
+    events = pd.concat(rows, ignore_index=True)
+    cols = [
+        "event",
+        "kind",
+        "node",
+        "phase",
+        "uplift",
+        "raw",
+        "prior",
+        "sales",
+        "expected",
+        "days",
+        "years",
+        "source",
+    ]
+    if events.empty:
+        events = pd.DataFrame(columns=cols)
+    else:
+        parts = events["event"].str.split(":", n=1, expand=True)
+        is_node = events["kind"] == "node"
+        events["node"] = np.where(is_node, parts[0], None)
+        events["phase"] = np.where(is_node, parts[1], None)
+        w = events["node"].map(weights).astype(float).fillna(1.0)
+        events["prior"] = np.where(is_node & (events["phase"] != "presale"), w, 1.0)
+        m = float(prior_orders) * unit
+        events["raw"] = events["sales"] / events["expected"]
+        events["uplift"] = (events["sales"] + m * events["prior"]) / (events["expected"] + m)
+        events["source"] = "learned"
+        events = events[cols]
     return Seasonality(
         month=mf,
         weekday=wdf.rename_axis("weekday"),

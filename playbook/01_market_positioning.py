@@ -28,12 +28,18 @@ import pandas as pd
 from helpers import charts, market, nb, text
 from helpers.narrative import esc, pct
 
+
+def md(text) -> str:
+    """Shop text inside Markdown (the apostrophe kept out of esc's entities)."""
+    return esc(str(text).replace("'", "’"))
+
+
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 start_month = shop.config.fiscal_year_start_month
 A = shop.config.assumptions
-ctx.say("h01_title", shop=esc(shop.config.name))
+ctx.say("h01_title", shop=md(shop.config.name))
 ctx.say("h01_intro", as_of=shop.as_of.date(), start_month=start_month)
 
 
@@ -41,6 +47,7 @@ def group_label(key: str) -> str:
     return ctx.label("mk_total") if key == market.TOTAL else key
 
 
+JOIN = "、" if lang == "zh" else ", "
 VALUE_LABELS = {"mobile", "pc", "other", "new", "returning", "unknown"}
 
 # %% [markdown]
@@ -77,6 +84,7 @@ if has_kw:
     ctx.table(yrs, money=[c for c in yrs.columns if c != "group"])
     ctx.save("market_years", view.years, sheet="h01_size_sheet")
     ctx.save("market_keyword_months", view.sized, sheet="h01_months_sheet")
+    ctx.save("market_periods", view.periods, sheet="h01_periods_sheet")
     fc = view.forecast
     groups = fc[fc["key"] != market.TOTAL]
     tot = fc[fc["key"] == market.TOTAL].iloc[0]
@@ -90,9 +98,9 @@ if has_kw:
         change=ctx.text("h01_size_first")
         if pd.isna(change)
         else ctx.text("h01_size_up" if change >= 0 else "h01_size_down", g=pct(abs(change))),
-        top=esc(groups.iloc[0]["key"]),
+        top=md(groups.iloc[0]["key"]),
         top_share=pct(groups.iloc[0]["market_last_year"] / tot["market_last_year"]),
-        fastest=esc(fastest["key"]),
+        fastest=md(fastest["key"]),
         fastest_growth=pct(fastest["growth_mean"]),
     )
 
@@ -223,16 +231,16 @@ if has_kw:
     best = kw.iloc[0]
     ctx.say(
         "h01_opportunity_say",
-        top=esc(best["keyword"]),
-        top_group=esc(best["group"]),
+        top=md(best["keyword"]),
+        top_group=md(best["group"]),
         top_size=ctx.money(best["market_last_year"]),
         top_growth=pct(best["growth_mean"]),
-        top3="、".join(esc(k) for k in kw["keyword"].head(3)),
+        top3=JOIN.join(md(k) for k in kw["keyword"].head(3)),
         shrinking=(
             ctx.text(
                 "h01_opportunity_shrinking",
                 n=len(shrink),
-                names="、".join(esc(k) for k in shrink["keyword"].head(5)),
+                names=JOIN.join(md(k) for k in shrink["keyword"].head(5)),
             )
             if len(shrink)
             else ctx.text("h01_opportunity_none_shrinking")
@@ -327,7 +335,11 @@ if "device" in core:
     )
 if "regions" in core:
     parts.append(
-        ctx.text("h01_core_region", regions=esc(core["regions"]), share=pct(core["region_share"]))
+        ctx.text(
+            "h01_core_region",
+            regions=JOIN.join(md(r) for r in core["region_list"]),
+            share=pct(core["region_share"]),
+        )
     )
 if "band" in core:
     parts.append(ctx.text("h01_core_band", band=core["band"], share=pct(core["band_share"])))
@@ -379,14 +391,21 @@ if not ctx.missing("reviews", ctx.label("h01_what_reviews")):
             colors={"points": charts.PALETTE[2], "complaints": charts.PALETTE[3]},
         )
         plt.show()
-    for tab_, side, lift in ((pts, "share_high", "lift_high"), (cps, "share_low", "lift_low")):
+    for tab_, side in ((pts, "high"), (cps, "low")):
         ctx.table(
-            tab_[["example", "term", "mentions", side, "mean_rating", lift]].rename(
-                columns={"term": "mk_term"}
-            ),
-            pct=[side],
-            ints=["mentions"],
-            dec={"mean_rating": 2, lift: 1},
+            tab_[
+                [
+                    "example",
+                    "term",
+                    f"mentions_{side}",
+                    f"share_{side}",
+                    "mean_rating",
+                    f"lift_{side}",
+                ]
+            ].rename(columns={"term": "mk_term"}),
+            pct=[f"share_{side}"],
+            ints=[f"mentions_{side}"],
+            dec={"mean_rating": 2, f"lift_{side}": 1},
         )
     ctx.save("review_terms", mined.terms, sheet="h01_reviews_sheet")
     low_share = mined.n_low / mined.n_reviews if mined.n_reviews else 0.0
@@ -396,8 +415,8 @@ if not ctx.missing("reviews", ctx.label("h01_what_reviews")):
             n=f"{mined.n_reviews:,}",
             high=f"{mined.n_high:,}",
             low=f"{mined.n_low:,}",
-            points="、".join(esc(x) for x in pts["example"].head(3)),
-            complaints="、".join(esc(x) for x in cps["example"].head(3)),
+            points=JOIN.join(md(x) for x in pts["example"].head(3)),
+            complaints=JOIN.join(md(x) for x in cps["example"].head(3)),
             advice=ctx.text(
                 "h01_reviews_advice_high" if low_share > 0.10 else "h01_reviews_advice_low",
                 low_share=pct(low_share),
@@ -452,10 +471,15 @@ if has_kw:
     )
     ctx.save("search_terms", terms, sheet="h01_search_sheet")
     lead = attrs.head(15).dropna(subset=["growth"])
-    fast = lead.sort_values(["growth", "term"], ascending=[False, True]).iloc[0]
+    lead = lead.sort_values(["growth", "term"], ascending=[False, True])
     ctx.say(
         "h01_search_say",
-        terms="、".join(esc(t) for t in attrs["term"].head(5)),
-        fast=esc(fast["term"]),
-        fast_growth=pct(fast["growth"]),
+        terms=JOIN.join(md(t) for t in attrs["term"].head(5)),
+        fast=ctx.text(
+            "h01_search_fast",
+            fast=md(lead.iloc[0]["term"]),
+            fast_growth=pct(lead.iloc[0]["growth"]),
+        )
+        if len(lead)
+        else "",
     )

@@ -119,18 +119,28 @@ wd = pd.DataFrame(
 ctx.table(wd, index=True)
 ctx.save("seasonality_events", ef, sheet="h02_season_sheet")
 nodes = ef[ef["kind"] == "node"]
-top_day = nodes[nodes["phase"] == "day"].sort_values("uplift", ascending=False).iloc[0]
+days_ = nodes[nodes["phase"] == "day"].sort_values(["uplift", "event"], ascending=[False, True])
 mains = nodes[nodes["phase"] == "main"]
-top_main = mains.loc[((mains["uplift"] - 1) * mains["target_days"]).idxmax()]
+node_text = ""
+if len(days_) and len(mains):
+    top_day = days_.iloc[0]
+    top_main = mains.loc[((mains["uplift"] - 1) * mains["target_days"]).idxmax()]
+    node_text = (
+        ctx.text(
+            "h02_season_nodes",
+            top_day=md(top_day[name_col]),
+            top_day_x=f"{top_day['uplift']:.1f}",
+            top_main=md(top_main[name_col]),
+            top_main_x=f"{top_main['uplift']:.1f}",
+            top_main_days=top_main["target_days"],
+        )
+        + SEP
+    )
 hols = ef[(ef["kind"] == "holiday") & (ef["source"] == "learned")].sort_values("uplift")
 prior = ef[ef["source"] == "prior"]
 ctx.say(
     "h02_season_say",
-    top_day=md(top_day[name_col]),
-    top_day_x=f"{top_day['uplift']:.1f}",
-    top_main=md(top_main[name_col]),
-    top_main_x=f"{top_main['uplift']:.1f}",
-    top_main_days=top_main["target_days"],
+    nodes=node_text,
     holiday=ctx.text(
         "h02_season_holiday", name=md(hols.iloc[0][name_col]), x=f"{hols.iloc[0]['uplift']:.2f}"
     )
@@ -181,7 +191,12 @@ charts.bar(
 plt.show()
 ctx.table(summary.assign(item=summary["item"].map(ctx.label)), money=["amount"])
 ctx.save("annual_target", summary, sheet="h02_target_sheet")
-if own["growth_n"]:
+growth_source = growth.get("source", "keywords")
+if growth_source == "shop" and not growth.get("growth_n"):
+    growth_source = "none"
+if growth_source != "keywords":  # the growth already is the shop's own: nothing to compare
+    own_text = ""
+elif own["growth_n"]:
     gap = own["growth_mean"] - at["target_year_growth"]
     own_key = "h02_own_fast" if gap > 0.1 else "h02_own_slow" if gap < -0.1 else "h02_own_inline"
     own_text = ctx.text(own_key, own=pct(own["growth_mean"]))
@@ -196,16 +211,22 @@ ctx.say(
     g=pct(at["market_growth"]),
     amb=pct(amb),
     between=ctx.text(
-        "h02_target_between" if run["fy"] == ly["fy"] + 1 and pd.notna(run["growth"])
+        "h02_target_between"
+        if run["fy"] == ly["fy"] + 1 and pd.notna(run["growth"])
         else "h02_target_between_market",
-        g=pct(at["between"]), run_fy=run["fy"], as_of=shop.as_of.date(),
+        g=pct(at["between"]),
+        run_fy=run["fy"],
+        as_of=shop.as_of.date(),
     )
     if at["years_ahead"] > 1
     else "",
     growth=pct(at["growth"]),
-    low=ctx.money(at["target_low"]),
-    high=ctx.money(at["target_high"]),
-    own=ctx.text(f"h02_growth_source_{growth['source']}") + SEP + own_text,
+    range=ctx.text(
+        "h02_target_range", low=ctx.money(at["target_low"]), high=ctx.money(at["target_high"])
+    )
+    if at["target_low"] < at["target_high"]
+    else "",
+    own=ctx.text(f"h02_growth_source_{growth_source}") + SEP + own_text,
 )
 
 # %%
@@ -225,7 +246,9 @@ print(
 
 # %%
 ctx.say("h02_split")
-weights = targets.day_weights(fy, sm, seas, week_scheme, cfg.festivals, growth=at["growth"])
+weights = targets.day_weights(
+    fy, sm, seas, week_scheme, cfg.festivals, growth=at["target_year_growth"]
+)
 dt = targets.decompose(at["annual_target"], weights, week_scheme)
 levels = {
     lvl: targets.targets_by_level(dt, lvl, daily, fy - 1, sm, week_scheme)
@@ -302,7 +325,7 @@ if interactive:  # JupyterLab only: papermill and nbval runs keep interactive = 
                 week_scheme,
                 cfg.festivals,
                 {k: s.value for k, s in node_sliders.items()},
-                growth=at_i["growth"],
+                growth=at_i["target_year_growth"],
             )
             m_i = targets.targets_by_level(
                 targets.decompose(at_i["annual_target"], w_i, week_scheme),
@@ -377,7 +400,7 @@ ctx.save(
         "last_year_actual": ly["actual"],
         "growth": at["growth"],
         "market_growth": at["market_growth"],
-        "growth_source": growth["source"],
+        "growth_source": growth_source,
         "ambition": amb,
         "target_low": at["target_low"],
         "target_high": at["target_high"],

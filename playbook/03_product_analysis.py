@@ -188,7 +188,13 @@ print(
 ctx.say("h03_roles")
 beh = pr.role_behaviour(abc, traffic, shop.as_of, window_days)
 meta = ctx.load("targets_meta") or {}
-target = meta.get("role_mix") or A["role_mix"]
+goals = ctx.load("role_mix")  # 02's role table (role, target_share), when 02 ran
+if meta.get("role_mix"):
+    target, target_from = meta["role_mix"], "02"
+elif isinstance(goals, pd.DataFrame) and {"role", "target_share"} <= set(goals.columns):
+    target, target_from = dict(zip(goals["role"], goals["target_share"])), "02"
+else:
+    target, target_from = A["role_mix"], "yaml"
 mix = pr.role_mix(beh, target)
 s_role = pr.role_summary(beh, mix)
 has_vis = beh["visitors"].notna().any()
@@ -216,29 +222,25 @@ charts.paired_bars(
     },
 )
 plt.show()
+mix_cols = ["role", "products", "product_share", "target_share", "mix_gap", "sales_share"]
+if s_role["basis"] == "assigned":  # with behaviour as the basis every product "behaves"
+    mix_cols += ["behaving", "behaving_share"]
 ctx.table(
-    view(
-        shown_mix,
-        [
-            "role",
-            "products",
-            "product_share",
-            "target_share",
-            "mix_gap",
-            "sales_share",
-            "behaving",
-            "behaving_share",
-        ],
-    ),
+    view(shown_mix, mix_cols),
     pct=[
-        "p03_product_share",
-        "p03_target_share",
-        "p03_mix_gap",
-        "sales_share",
-        "p03_behaving_share",
+        c
+        for c in (
+            "p03_product_share",
+            "p03_target_share",
+            "p03_mix_gap",
+            "sales_share",
+            "p03_behaving_share",
+        )
+        if c.removeprefix("p03_") in mix_cols
     ],
 )
-ctx.save("role_mix", mix, sheet="h03_mix_sheet")
+ctx.save("product_role_mix", mix, sheet="h03_mix_sheet")
+ctx.say(f"h03_target_from_{target_from}")
 gap_text = (
     ctx.text(
         "h03_roles_over" if s_role["gap"] > 0 else "h03_roles_under",
@@ -277,7 +279,7 @@ if s_role["basis"] == "assigned":
         )
 else:
     ctx.say("h03_roles_behaviour_say", n_tail=num(s_role["n_tail"]), gap=gap_text)
-ctx.save("role_behaviour", beh, sheet="h03_roles_sheet")
+ctx.save("product_roles", beh, sheet="h03_roles_sheet")
 
 # %% [markdown]
 # Per-product funnel: keyword + picture
@@ -422,7 +424,7 @@ if len(shown):
         money=["p03_sales_4w"],
         pct=["growth", "p03_share_4w"],
         ints=["p03_age_days"],
-        dec={c: 2 for c in ("p03_hot_score", "p03_conversion_vs_peers", "p03_cart_rate_vs_peers")},
+        dec={f"p03_{c}": 2 for c in cols if c.endswith(("score", "vs_peers"))},
         rows=10,
     )
 ctx.save("hot_watchlist", watch.reset_index(drop=True), sheet="h03_hot_sheet")
@@ -431,7 +433,8 @@ if s_hot["n_flagged"]:
         "h03_hot_say",
         n=num(s_hot["n_flagged"]),
         top=esc(s_hot["top_title"]),
-        growth=pct(s_hot["top_growth"]),
+        share=pct(s_hot["top_share"]),
+        slope=num(100 * s_hot["top_slope"], 2),
         score=num(s_hot["top_score"], 1),
     )
 else:
@@ -525,7 +528,7 @@ if has_stock:
         dec={"p03_velocity": 1, "cover_days": 0, "p03_uplift": 2},
         rows=15,
     )
-    ctx.save("stock_risk", stock, sheet="h03_stock_sheet")
+    ctx.save("product_stock_risk", stock, sheet="h03_stock_sheet")
     first = s_st["first_node"]
     ctx.say(
         "h03_stock_say",
@@ -582,7 +585,7 @@ ctx.table(
     pct=["p03_product_share", "sales_share", "p03_margin"],
     ints=["p03_products", "units"],
 )
-ctx.save("price_bands", bands, sheet="h03_price_sheet")
+ctx.save("product_price_bands", bands, sheet="h03_price_sheet")
 ctx.say(
     "h03_price_say",
     top=s_pb["top_band"],
@@ -629,7 +632,7 @@ if len(best):
         rows=15,
     )
 ctx.save(
-    "bundles",
+    "product_bundles",
     rules.assign(
         antecedent_title=rules["antecedent"].map(title_of),
         consequent_title=rules["consequent"].map(title_of),

@@ -17,9 +17,8 @@ out_dir = "../reports/demo"
 as_of = "2025-12-31"
 lang = "zh"
 horizon_days = 90  # forward-looking value: days ahead
-rfm_threshold = (
-    "mean"  # RFM 8 classes: "mean", "median" or {"recency": 60, "frequency": 2, "monetary": 500}
-)
+# RFM 8 classes threshold: "mean", "median" or {"recency": 60, "frequency": 2, "monetary": 500}
+rfm_threshold = "mean"
 cohort_months = 12  # cohort retention: months after the first purchase shown
 
 # %%

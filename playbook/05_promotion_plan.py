@@ -28,6 +28,8 @@ seed = 0
 # %%
 import logging
 
+import pandas as pd
+
 from helpers import charts, nb
 from helpers import promotions as pr
 from helpers.narrative import esc
@@ -40,14 +42,16 @@ A = cfg.assumptions
 end = pr.complete_through(shop.orders, shop.as_of)
 meta = ctx.load("targets_meta")
 fy = pr.plan_fiscal_year(shop.as_of, cfg.fiscal_year_start_month, meta)
-targets = ctx.load("targets_daily")
-if targets is not None and (targets["fy"] == fy).any():
-    target_source = "02"
-else:
-    targets, target_source = pr.targets_for_year(
-        shop.orders, fy, cfg.fiscal_year_start_month, shop.as_of, A["ambition"],
-        ctx.load("market_forecast"), cfg.festivals,
-    )
+targets, target_source = pr.plan_targets(
+    shop.orders,
+    fy,
+    cfg.fiscal_year_start_month,
+    shop.as_of,
+    A["ambition"],
+    ctx.load("targets_daily"),
+    ctx.load("market_forecast"),
+    cfg.festivals,
+)
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 name_col = "name_en" if lang == "en" else "name_zh"
 ctx.say("h05_title", shop=esc(cfg.name), fy=fy)
@@ -66,28 +70,52 @@ ctx.say(
 # %%
 ctx.say("h05_calendar")
 forecast, history, funnel = pr.plan_campaigns(
-    shop.orders, fy, cfg.fiscal_year_start_month, end, shop.table("traffic"),
-    shop.table("campaigns"), targets, cfg.festivals, A["conversion_rate"], n_boot, seed,
+    shop.orders,
+    fy,
+    cfg.fiscal_year_start_month,
+    end,
+    shop.table("traffic"),
+    shop.table("campaigns"),
+    targets,
+    cfg.festivals,
+    A["conversion_rate"],
+    n_boot,
+    seed,
 )
 ax = charts.campaign_timeline(
-    forecast, name_col, ctx.label("h05_calendar_title"),
+    forecast,
+    name_col,
+    ctx.label("h05_calendar_title"),
     {k: ctx.label(f"phase_{k}") for k in ("presale", "main", "peak")},
 )
 ctx.table(
     forecast[[name_col, "type", "source", "launch", "start", "end", "peak", "days"]]
     .rename(columns={name_col: "campaign"})
-    .assign(type=lambda d: d["type"].map(lambda t: ctx.label(f"ctype_{t}").removeprefix("ctype_")),
-            source=lambda d: d["source"].map(lambda t: ctx.label(f"src_{t}"))),
+    .assign(
+        type=lambda d: d["type"].map(lambda t: ctx.label(f"ctype_{t}").removeprefix("ctype_")),
+        source=lambda d: d["source"].map(lambda t: ctx.label(f"src_{t}")),
+    ),
     ints=["days"],
 )
+first_fy_day = pd.Timestamp(fy, cfg.fiscal_year_start_month, 1)
+to_next = (forecast["launch"].iloc[0] - end).days if len(forecast) else 0
 ctx.say(
     "h05_calendar_say",
     n=len(forecast),
     nodes=int((forecast["source"] == "node").sum()),
     own=int((forecast["source"] != "node").sum()),
-    first=forecast[name_col].iloc[0] if len(forecast) else "–",
-    first_date=forecast["launch"].iloc[0].date() if len(forecast) else "–",
     days=int(forecast["days"].sum()),
+    before=ctx.text("h05_calendar_before", n=int((forecast["launch"] < first_fy_day).sum()), fy=fy)
+    if (forecast["launch"] < first_fy_day).any()
+    else "",
+    next=ctx.text(
+        "h05_next_soon" if to_next <= 60 else "h05_next_later",
+        first=forecast[name_col].iloc[0],
+        first_date=forecast["launch"].iloc[0].date(),
+        days=to_next,
+    )
+    if len(forecast)
+    else "",
 )
 
 # %% [markdown]
@@ -96,15 +124,30 @@ ctx.say(
 # %%
 ctx.say("h05_forecast")
 ax = charts.campaign_forecast(
-    forecast, name_col, ctx.label("h05_forecast_title"),
+    forecast,
+    name_col,
+    ctx.label("h05_forecast_title"),
     {k: ctx.label(k) for k in ("expected_sales", "target_sales")},
 )
-fc_show = forecast[[name_col, "occurrences", "visitors", "conversion", "order_value",
-                    "expected_sales", "sales_low", "sales_high", "target_sales", "vs_target"]]
+fc_show = forecast[
+    [
+        name_col,
+        "occurrences",
+        "visitors",
+        "conversion",
+        "order_value",
+        "expected_sales",
+        "sales_low",
+        "sales_high",
+        "target_sales",
+        "vs_target",
+    ]
+]
 ctx.table(
     fc_show.rename(columns={name_col: "campaign"}),
     money=["order_value", "expected_sales", "sales_low", "sales_high", "target_sales"],
-    pct=["conversion", "vs_target"], ints=["occurrences", "visitors"],
+    pct=["conversion", "vs_target"],
+    ints=["occurrences", "visitors"],
 )
 biggest = forecast.sort_values("expected_sales", ascending=False, kind="stable").iloc[0]
 short = forecast[forecast["vs_target"] < 0]
@@ -118,17 +161,26 @@ ctx.say(
     biggest_sales=ctx.money(biggest["expected_sales"]),
     growth=f"{forecast.attrs['visitor_growth'] - 1:+.0%}",
     prior=ctx.text("h05_forecast_prior", n=int((forecast["basis"] == "prior").sum()))
-    if (forecast["basis"] == "prior").any() else "",
+    if (forecast["basis"] == "prior").any()
+    else "",
     gap=ctx.text(
-        "h05_forecast_short", names="、".join(short[name_col]) if lang == "zh"
-        else ", ".join(short[name_col]), n=len(short),
-    ) if len(short) else ctx.text("h05_forecast_cover"),
+        "h05_forecast_short",
+        names="、".join(short[name_col]) if lang == "zh" else ", ".join(short[name_col]),
+        n=len(short),
+    )
+    if len(short)
+    else ctx.text("h05_forecast_cover"),
 )
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print({"fy": fy, "campaigns": len(forecast),
-       "expected_sales": round(float(forecast["expected_sales"].sum()), -3)})
+print(
+    {
+        "fy": fy,
+        "campaigns": len(forecast),
+        "expected_sales": round(float(forecast["expected_sales"].sum()), -3),
+    }
+)
 
 # %% [markdown]
 # Hero group
@@ -139,16 +191,27 @@ watch = ctx.load("hot_watchlist")
 if watch is None:
     watch = pr.watchlist_for(shop.orders, shop.table("products"), shop.table("traffic"), end)
 heroes = pr.hero_group(shop.orders, end, ctx.load("product_scores"), watch, n_heroes, n_hot)
-ax = charts.bar(heroes.assign(name=heroes["title"].str.slice(0, 14)), "name", "net_sales",
-                ctx.label("h05_heroes_title"), horizontal=True, money=True)
-ctx.table(heroes.assign(reason=heroes["reason"].map(lambda r: ctx.label(f"hero_{r}"))),
-          money=["net_sales", "unit_net"], pct=["share"], ints=["units"])
+ax = charts.bar(
+    heroes.assign(name=heroes["title"].str.slice(0, 14)),
+    "name",
+    "net_sales",
+    ctx.label("h05_heroes_title"),
+    horizontal=True,
+    money=True,
+)
+ctx.table(
+    heroes.assign(reason=heroes["reason"].map(lambda r: ctx.label(f"hero_{r}"))),
+    money=["net_sales", "unit_net"],
+    pct=["share"],
+    ints=["units"],
+)
 ctx.say(
     "h05_heroes_say",
     n=len(heroes),
     share=f"{heroes['share'].sum():.0%}",
     hot=ctx.text("h05_heroes_hot", n=int((heroes["reason"] == "hot").sum()))
-    if (heroes["reason"] == "hot").any() else ctx.text("h05_heroes_nohot"),
+    if (heroes["reason"] == "hot").any()
+    else ctx.text("h05_heroes_nohot"),
     first=esc(heroes["title"].iloc[0]) if len(heroes) else "–",
 )
 
@@ -158,27 +221,47 @@ ctx.say(
 # %%
 ctx.say("h05_stock")
 if not ctx.missing("products", ctx.label("h05_stock_what")):
-    clearance = pr.clearance_candidates(shop.orders, shop.table("products"), end,
-                                        gross_margin=margin)
+    clearance = pr.clearance_candidates(
+        shop.orders, shop.table("products"), end, gross_margin=margin
+    )
     hero_units, stock_check, stock = pr.stock_plan(
-        forecast, heroes, shop.orders, history, shop.table("products"), end, clearance,
+        forecast,
+        heroes,
+        shop.orders,
+        history,
+        shop.table("products"),
+        end,
+        clearance,
         int(A["lead_time_days"]),
     )
-    ax = charts.bar(stock.assign(name=stock["title"].astype(str).str.slice(0, 14)), "name",
-                    "reorder_qty", ctx.label("h05_stock_title"), horizontal=True)
-    ctx.table(stock.assign(status=stock["status"].map(lambda r: ctx.label(f"stock_{r}"))),
-              ints=["stock", "campaigns", "campaign_units", "reorder_qty", "reorders"])
+    ax = charts.bar(
+        stock.assign(name=stock["title"].astype(str).str.slice(0, 14)),
+        "name",
+        "reorder_qty",
+        ctx.label("h05_stock_title"),
+        horizontal=True,
+    )
+    ctx.table(
+        stock.assign(status=stock["status"].map(lambda r: ctx.label(f"stock_{r}"))),
+        ints=["stock", "campaigns", "campaign_units", "reorder_qty", "reorders"],
+    )
     late = stock_check[stock_check["status"] == "too_late"]
     ctx.say(
         "h05_stock_say",
         units=f"{stock['campaign_units'].sum():,.0f}",
         reorder=f"{stock['reorder_qty'].sum():,.0f}",
         late=ctx.text(
-            "h05_stock_late", n_late=late["product_id"].nunique(),
-            names=esc(("、" if lang == "zh" else ", ").join(late["title"].astype(str).unique()[:3])),
+            "h05_stock_late",
+            n_late=late["product_id"].nunique(),
+            names=esc(
+                ("、" if lang == "zh" else ", ").join(late["title"].astype(str).unique()[:3])
+            ),
             campaign=forecast.set_index("campaign_id")[name_col].get(late["campaign_id"].iloc[0]),
-        ) if len(late) else ctx.text("h05_stock_ok"),
-        first=stock["first_order_date"].min().date() if stock["first_order_date"].notna().any()
+        )
+        if len(late)
+        else ctx.text("h05_stock_ok"),
+        first=stock["first_order_date"].min().date()
+        if stock["first_order_date"].notna().any()
         else "–",
     )
     ctx.save("hero_stock", stock_check, sheet="h05_stock_sheet")
@@ -191,44 +274,68 @@ else:
 # %%
 ctx.say("h05_threshold")
 baskets = pr.basket_values(shop.orders, end)
-curve, best = pr.threshold_suggestion(baskets, band=band, take_up=take_up,
-                                      discount_rate=discount_rate, gross_margin=margin)
-ax = charts.threshold_chart(baskets, curve, best["spend_x"], ctx.label("h05_threshold_title"),
-                            {k: ctx.label(k) for k in ("baskets", "lifted")})
-ctx.table(curve, money=["spend_x", "save_y", "extra_sales", "cost", "margin_effect"],
-          ints=["near", "qualifying"], dec={"lifted": 0, "cost_per_extra": 2})
+curve, best = pr.threshold_suggestion(
+    baskets, band=band, take_up=take_up, discount_rate=discount_rate, gross_margin=margin
+)
+ax = charts.threshold_chart(
+    baskets,
+    curve,
+    best["spend_x"],
+    ctx.label("h05_threshold_title"),
+    {k: ctx.label(k) for k in ("baskets", "lifted")},
+)
+ctx.table(
+    curve,
+    money=["spend_x", "save_y", "extra_sales", "cost", "margin_effect"],
+    ints=["near", "qualifying"],
+    dec={"lifted": 0, "cost_per_extra": 2},
+)
 ctx.say(
     "h05_threshold_say",
-    x=ctx.money(best["spend_x"]), y=ctx.money(best["save_y"]),
-    median=ctx.money(best["median_basket"]), near=f"{best['near']:,.0f}",
-    lifted=f"{best['lifted']:,.0f}", take_up=f"{take_up:.0%}", band=f"{band:.0%}",
-    extra=ctx.money(best["extra_sales"]), cost=ctx.money(best["cost"]),
-    qualifying=f"{best['qualifying']:,.0f}", cpe=f"{best['cost_per_extra']:.1f}",
-    advice=ctx.text("h05_threshold_pays" if best["margin_effect"] >= 0 else "h05_threshold_costly",
-                    eff=ctx.money(best["efficient_threshold"]),
-                    eff_cpe=f"{best['efficient_cost_per_extra']:.1f}", margin=f"{margin:.0%}"),
+    x=ctx.money(best["spend_x"]),
+    y=ctx.money(best["save_y"]),
+    median=ctx.money(best["median_basket"]),
+    near=f"{best['near']:,.0f}",
+    lifted=f"{best['lifted']:,.0f}",
+    take_up=f"{take_up:.0%}",
+    band=f"{band:.0%}",
+    extra=ctx.money(best["extra_sales"]),
+    cost=ctx.money(best["cost"]),
+    qualifying=f"{best['qualifying']:,.0f}",
+    cpe=f"{best['cost_per_extra']:.1f}",
+    advice=ctx.text(
+        "h05_threshold_pays" if best["margin_effect"] >= 0 else "h05_threshold_costly",
+        eff=ctx.money(best["efficient_threshold"]),
+        eff_cpe=f"{best['efficient_cost_per_extra']:.1f}",
+        margin=f"{margin:.0%}",
+    ),
 )
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print({"threshold": best["spend_x"], "discount": best["save_y"],
-       "lifted": round(best["lifted"])})
+print({"threshold": best["spend_x"], "discount": best["save_y"], "lifted": round(best["lifted"])})
 
 # %% [markdown]
 # Free shipping, new customers, clearance
 
 # %%
 ctx.say("h05_shipping")
-ship_curve, ship = pr.free_shipping_threshold(baskets, shipping_cost, band=band,
-                                              take_up=take_up, gross_margin=margin)
-ctx.table(ship_curve[["spend_x", "near", "lifted", "extra_sales", "qualifying", "cost",
-                      "margin_effect"]],
-          money=["spend_x", "extra_sales", "cost", "margin_effect"],
-          ints=["near", "qualifying"], dec={"lifted": 0}, rows=10)
+ship_curve, ship = pr.free_shipping_threshold(
+    baskets, shipping_cost, band=band, take_up=take_up, gross_margin=margin
+)
+ctx.table(
+    ship_curve[["spend_x", "near", "lifted", "extra_sales", "qualifying", "cost", "margin_effect"]],
+    money=["spend_x", "extra_sales", "cost", "margin_effect"],
+    ints=["near", "qualifying"],
+    dec={"lifted": 0},
+    rows=10,
+)
 ctx.say(
     "h05_shipping_say",
-    x=ctx.money(ship["spend_x"]), fee=ctx.money(shipping_cost),
-    lifted=f"{ship['lifted']:,.0f}", cost=ctx.money(ship["cost"]),
+    x=ctx.money(ship["spend_x"]),
+    fee=ctx.money(shipping_cost),
+    lifted=f"{ship['lifted']:,.0f}",
+    cost=ctx.money(ship["cost"]),
     effect=ctx.money(ship["margin_effect"]),
     advice=ctx.text("h05_shipping_pays" if ship["margin_effect"] >= 0 else "h05_shipping_costly"),
 )
@@ -237,10 +344,16 @@ ctx.say(
 ctx.say("h05_newcust")
 if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
     entry, newc = pr.new_customer_offer(shop.orders, end)
-    ctx.table(entry, money=["first_order_value"], pct=["share", "repeat_rate"],
-              ints=["entry_customers"])
-    best_entry = entry.sort_values(["repeat_rate", "entry_customers"], ascending=False,
-                                   kind="stable").iloc[0] if len(entry) else None
+    ctx.table(
+        entry, money=["first_order_value"], pct=["share", "repeat_rate"], ints=["entry_customers"]
+    )
+    best_entry = (
+        entry.sort_values(["repeat_rate", "entry_customers"], ascending=False, kind="stable").iloc[
+            0
+        ]
+        if len(entry)
+        else None
+    )
     ctx.say(
         "h05_newcust_say",
         n=f"{newc.get('new_customers', 0):,}",
@@ -255,9 +368,15 @@ if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
 
 # %%
 ctx.say("h05_clearance")
-if clearance is not None and not ctx.missing("products", ctx.label("h05_clearance_what")):
-    ctx.table(clearance, money=["stock_value"],
-              pct=["markdown"], ints=["stock", "units"], dec={"cover_days": 0}, rows=10)
+if not ctx.missing("products", ctx.label("h05_clearance_what")) and clearance is not None:
+    ctx.table(
+        clearance,
+        money=["stock_value"],
+        pct=["markdown"],
+        ints=["stock", "units"],
+        dec={"cover_days": 0},
+        rows=10,
+    )
     ctx.say(
         "h05_clearance_say",
         n=len(clearance),
@@ -276,16 +395,36 @@ upcoming = forecast.iloc[0]["campaign_id"] if len(forecast) else None
 ax = charts.execution_gantt(
     tasks[tasks["campaign_id"] == upcoming],
     ctx.text("h05_gantt_title", campaign=forecast.iloc[0][name_col]) if upcoming else "",
+    today=end,
+    window=tuple(forecast.iloc[0][["launch", "end"]]) if upcoming else None,
 )
-ctx.table(tasks.drop(columns=["campaign_id", "role_key"])
-          .assign(status=tasks["status"].map(lambda t: ctx.label(f"task_{t}"))), ints=["days"],
-          rows=15)
+ctx.table(
+    tasks.drop(columns=["campaign_id", "role_key"]).assign(
+        status=tasks["status"].map(lambda t: ctx.label(f"task_{t}"))
+    ),
+    ints=["days"],
+    rows=15,
+)
 xlsx = pr.write_plan_xlsx(
     ctx.out_dir / "execution_plan.xlsx",
     tasks.drop(columns=["role_key"]),
     labels={c: ctx.label(c) for c in tasks.columns},
-    campaigns=forecast[["campaign_id", name_col, "type", "launch", "start", "end", "peak",
-                        "days", "expected_sales", "sales_low", "sales_high", "target_sales"]]
+    campaigns=forecast[
+        [
+            "campaign_id",
+            name_col,
+            "type",
+            "launch",
+            "start",
+            "end",
+            "peak",
+            "days",
+            "expected_sales",
+            "sales_low",
+            "sales_high",
+            "target_sales",
+        ]
+    ]
     .rename(columns={name_col: "campaign"})
     .rename(columns=ctx.label),
     sheet_names=(ctx.label("h05_plan_sheet"), ctx.label("h05_campaigns_sheet")),

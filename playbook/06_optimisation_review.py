@@ -24,7 +24,7 @@ ads_days = 90
 # %%
 import logging
 
-from helpers import charts, nb, narrative
+from helpers import charts, narrative, nb
 from helpers import promotions as pr
 from helpers import review as rv
 from helpers.narrative import esc
@@ -35,16 +35,22 @@ shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions
 end = pr.complete_through(shop.orders, shop.as_of)
-funnel = pr.daily_funnel(shop.orders, shop.table("traffic"), end=end,
-                         conversion_rate=A["conversion_rate"])
+funnel = pr.daily_funnel(
+    shop.orders, shop.table("traffic"), end=end, conversion_rate=A["conversion_rate"]
+)
 fy = rv.review_year(shop.as_of, cfg.fiscal_year_start_month)
 targets = ctx.load("targets_daily")
 if targets is not None and (targets["fy"] == fy).any():
     target_source = "02"
 else:
     targets, target_source = pr.targets_for_year(
-        shop.orders, fy, cfg.fiscal_year_start_month, shop.as_of, A["ambition"],
-        ctx.load("market_forecast"), cfg.festivals,
+        shop.orders,
+        fy,
+        cfg.fiscal_year_start_month,
+        shop.as_of,
+        A["ambition"],
+        ctx.load("market_forecast"),
+        cfg.festivals,
     )
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
@@ -58,7 +64,9 @@ def lab(key, prefix=""):
 ctx.say("h06_title", shop=esc(cfg.name), fy=fy)
 ctx.say(
     "h06_intro",
-    as_of=shop.as_of.date(), end=end.date(), fy=fy,
+    as_of=shop.as_of.date(),
+    end=end.date(),
+    fy=fy,
     incomplete=ctx.text("h05_incomplete", end=end.date()) if end < shop.as_of else "",
     targets=ctx.text(f"h06_target_{target_source}", fy=fy),
 )
@@ -70,20 +78,33 @@ ctx.say(
 ctx.say("h06_target")
 avt = rv.actual_vs_target(funnel, targets, end)
 month = avt["month"].assign(m=avt["month"]["start"].dt.strftime("%Y-%m"))
-ax = charts.bars_with_line(month, "m", "actual", "target", ctx.label("h06_target_title"),
-                           {k: ctx.label(k) for k in ("actual", "target")})
-ctx.table(avt["month"].drop(columns=["start", "end", "complete"]),
-          money=["target", "target_to_date", "actual", "gap"], pct=["attainment"])
+ax = charts.bars_with_line(
+    month,
+    "m",
+    "actual",
+    "target",
+    ctx.label("h06_target_title"),
+    {k: ctx.label(k) for k in ("actual", "target")},
+)
+ctx.table(
+    avt["month"].drop(columns=["start", "end", "complete"]),
+    money=["target", "target_to_date", "actual", "gap"],
+    pct=["attainment"],
+)
 ytd = avt["year"].iloc[0]
 done = avt["month"][avt["month"]["target_to_date"] > 0]
 best = done.sort_values("attainment", ascending=False, kind="stable").iloc[0]
 worst = done.sort_values("attainment", kind="stable").iloc[0]
 ctx.say(
     "h06_target_say",
-    actual=ctx.money(ytd["actual"]), target=ctx.money(ytd["target_to_date"]),
-    attainment=f"{ytd['attainment']:.0%}", annual=ctx.money(ytd["target"]),
-    best=best["period"], best_att=f"{best['attainment']:.0%}",
-    worst=worst["period"], worst_att=f"{worst['attainment']:.0%}",
+    actual=ctx.money(ytd["actual"]),
+    target=ctx.money(ytd["target_to_date"]),
+    attainment=f"{ytd['attainment']:.0%}",
+    annual=ctx.money(ytd["target"]),
+    best=best["period"],
+    best_att=f"{best['attainment']:.0%}",
+    worst=worst["period"],
+    worst_att=f"{worst['attainment']:.0%}",
     verdict=ctx.text("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind"),
 )
 for level in ("day", "week", "month", "quarter", "year"):
@@ -91,8 +112,13 @@ for level in ("day", "week", "month", "quarter", "year"):
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print({"fy": fy, "ytd_actual": round(float(ytd["actual"]), -2),
-       "attainment": round(float(ytd["attainment"]), 3)})
+print(
+    {
+        "fy": fy,
+        "ytd_actual": round(float(ytd["actual"]), -2),
+        "attainment": round(float(ytd["attainment"]), 3),
+    }
+)
 
 # %% [markdown]
 # Pacing
@@ -100,23 +126,33 @@ print({"fy": fy, "ytd_actual": round(float(ytd["actual"]), -2),
 # %%
 ctx.say("h06_pacing")
 path, pace = rv.pacing(funnel, targets, end)
-ax = charts.line(path, "date", ["cum_actual", "cum_target", "projected", "annual_target"],
-                 ctx.label("h06_pacing_title"),
-                 {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected",
-                                            "annual_target")})
-pace_key = ("h06_pacing_closed" if pace["days_left"] == 0
-            else "h06_pacing_reached" if pace["ytd_actual"] >= pace["annual_target"]
-            else "h06_pacing_say")
+ax = charts.line(
+    path,
+    "date",
+    ["cum_actual", "cum_target", "projected", "annual_target"],
+    ctx.label("h06_pacing_title"),
+    {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected", "annual_target")},
+)
+pace_key = (
+    "h06_pacing_closed"
+    if pace["days_left"] == 0
+    else "h06_pacing_reached"
+    if pace["ytd_actual"] >= pace["annual_target"]
+    else "h06_pacing_say"
+)
 ctx.say(
     pace_key,
-    days_left=pace["days_left"], annual=ctx.money(pace["annual_target"]),
-    ytd=ctx.money(pace["ytd_actual"]), projected=ctx.money(pace["projected_at_pace"]),
+    days_left=pace["days_left"],
+    annual=ctx.money(pace["annual_target"]),
+    ytd=ctx.money(pace["ytd_actual"]),
+    projected=ctx.money(pace["projected_at_pace"]),
     flat=ctx.money(pace["projected_flat"]),
     required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
     current=ctx.money(pace["current_daily"]),
     lift=f"{pace['required_vs_plan']:+.0%}" if pace["days_left"] else "–",
     attainment=f"{pace['attainment']:.0%}",
-    advice=ctx.text("h06_pace_ok") if pace["gap_at_pace"] >= 0
+    advice=ctx.text("h06_pace_ok")
+    if pace["gap_at_pace"] >= 0
     else ctx.text("h06_pace_gap", gap=ctx.money(-pace["gap_at_pace"])),
 )
 
@@ -129,20 +165,29 @@ ctx.say("h06_customers")
 if not ctx.missing("customer_id", ctx.label("h06_customers_what")):
     cs = rv.customer_summary(shop.orders, end)
     ax = charts.stacked_bar(
-        cs.assign(m=cs["month"].dt.strftime("%Y-%m")).set_index("m")[
-            ["new_buyers", "returning_buyers"]].rename(columns=ctx.label),
+        cs.assign(m=cs["month"].dt.strftime("%Y-%m"))
+        .set_index("m")[["new_buyers", "returning_buyers"]]
+        .rename(columns=ctx.label),
         ctx.label("h06_customers_title"),
     )
-    ctx.table(cs.assign(month=cs["month"].dt.strftime("%Y-%m")),
-              money=["net_sales", "sales_new", "sales_returning", "sales_per_buyer"],
-              pct=["returning_share"], ints=["buyers", "new_buyers", "returning_buyers", "orders"],
-              dec={"orders_per_buyer": 2}, rows=12)
+    ctx.table(
+        cs.assign(month=cs["month"].dt.strftime("%Y-%m")),
+        money=["net_sales", "sales_new", "sales_returning", "sales_per_buyer"],
+        pct=["returning_share"],
+        ints=["buyers", "new_buyers", "returning_buyers", "orders"],
+        dec={"orders_per_buyer": 2},
+        rows=12,
+    )
     last = cs.iloc[-1]
-    ctx.say("h06_customers_say", month=last["month"].strftime("%Y-%m"),
-            buyers=f"{last['buyers']:,}", new=f"{last['new_buyers']:,}",
-            returning=f"{last['returning_share']:.0%}",
-            per_buyer=ctx.money(last["sales_per_buyer"]),
-            avg_returning=f"{cs['returning_share'].mean():.0%}")
+    ctx.say(
+        "h06_customers_say",
+        month=last["month"].strftime("%Y-%m"),
+        buyers=f"{last['buyers']:,}",
+        new=f"{last['new_buyers']:,}",
+        returning=f"{last['returning_share']:.0%}",
+        per_buyer=ctx.money(last["sales_per_buyer"]),
+        avg_returning=f"{cs['returning_share'].mean():.0%}",
+    )
     ctx.save("customer_summary", cs, sheet="h06_customers_sheet")
 
 # %% [markdown]
@@ -153,12 +198,25 @@ ctx.say("h06_ops")
 ops_w = rv.operations_summary(funnel, "W")
 ops_d = rv.operations_summary(funnel, "D")
 head = rv.ops_headline(funnel, end, compare_days)
-ax = charts.line(ops_w.tail(52), "date", ["net_sales"], ctx.label("h06_ops_title"),
-                 {"net_sales": ctx.label("net_sales")})
-ctx.table(ops_w.tail(8), money=["order_value", "paid_amount", "refunds", "net_sales"],
-          pct=["conversion", "refund_rate"], ints=["visitors", "buyers", "orders", "units"])
-ctx.table(ops_d.tail(14), money=["order_value", "paid_amount", "refunds", "net_sales"],
-          pct=["conversion", "refund_rate"], ints=["visitors", "buyers", "orders", "units"])
+ax = charts.line(
+    ops_w.tail(52),
+    "date",
+    ["net_sales"],
+    ctx.label("h06_ops_title"),
+    {"net_sales": ctx.label("net_sales")},
+)
+ctx.table(
+    ops_w.tail(8),
+    money=["order_value", "paid_amount", "refunds", "net_sales"],
+    pct=["conversion", "refund_rate"],
+    ints=["visitors", "buyers", "orders", "units"],
+)
+ctx.table(
+    ops_d.tail(14),
+    money=["order_value", "paid_amount", "refunds", "net_sales"],
+    pct=["conversion", "refund_rate"],
+    ints=["visitors", "buyers", "orders", "units"],
+)
 
 
 def chg(x):
@@ -166,11 +224,16 @@ def chg(x):
 
 
 ctx.say(
-    "h06_ops_say", days=compare_days,
-    visitors=f"{head['visitors']:,.0f}", visitors_chg=chg(head["visitors_chg"]),
-    conversion=f"{head['conversion']:.2%}", conversion_chg=chg(head["conversion_chg"]),
-    aov=ctx.money(head["order_value"]), aov_chg=chg(head["order_value_chg"]),
-    sales=ctx.money(head["net_sales"]), sales_chg=chg(head["net_sales_chg"]),
+    "h06_ops_say",
+    days=compare_days,
+    visitors=f"{head['visitors']:,.0f}",
+    visitors_chg=chg(head["visitors_chg"]),
+    conversion=f"{head['conversion']:.2%}",
+    conversion_chg=chg(head["conversion_chg"]),
+    aov=ctx.money(head["order_value"]),
+    aov_chg=chg(head["order_value_chg"]),
+    sales=ctx.money(head["net_sales"]),
+    sales_chg=chg(head["net_sales_chg"]),
     refund=f"{head['refund_rate']:.1%}",
     estimated=ctx.text("h06_visitors_estimated") if funnel["visitors_estimated"].all() else "",
 )
@@ -182,21 +245,37 @@ ctx.save("operations_weekly", ops_w, sheet="h06_ops_weekly_sheet")
 
 # %%
 ctx.say("h06_campaigns")
-windows = rv.campaign_windows(shop.table("campaigns"), funnel["date"].min(), end, cfg.festivals)
+windows = rv.campaign_windows(
+    shop.table("campaigns"), funnel["date"].min(), end, cfg.festivals, lang
+)
 results = rv.campaign_results(windows, funnel)
 if len(results):
-    ax = charts.bar(results.assign(n=results["name"].astype(str)), "n", "sales_per_day",
-                    ctx.label("h06_campaigns_title"), money=True)
-    ctx.table(results.drop(columns=["campaign_id"]).assign(
-        type=results["type"].map(lambda t: lab(t, "ctype_"))),
+    ax = charts.bar(
+        results.assign(n=results["name"].astype(str)),
+        "n",
+        "sales_per_day",
+        ctx.label("h06_campaigns_title"),
+        money=True,
+    )
+    ctx.table(
+        results.drop(columns=["campaign_id"]).assign(
+            type=results["type"].map(lambda t: lab(t, "ctype_"))
+        ),
         money=["spend", "net_sales", "refunds", "order_value", "sales_per_day"],
-        pct=["conversion"], ints=["days", "visitors", "buyers", "orders", "units"])
+        pct=["conversion"],
+        ints=["days", "visitors", "buyers", "orders", "units"],
+    )
     top = results.sort_values("sales_per_day", ascending=False, kind="stable").iloc[0]
-    ctx.say("h06_campaigns_say", n=len(results), total=ctx.money(results["net_sales"].sum()),
-            share=f"{results['net_sales'].sum() / funnel['net_sales'].sum():.0%}",
-            days=int(results["days"].sum()), top=esc(top["name"]),
-            top_day=ctx.money(top["sales_per_day"]),
-            source=ctx.text("h06_campaigns_own" if shop.has("campaigns") else "h06_campaigns_nodes"))
+    ctx.say(
+        "h06_campaigns_say",
+        n=len(results),
+        total=ctx.money(results["net_sales"].sum()),
+        share=f"{results['net_sales'].sum() / funnel['net_sales'].sum():.0%}",
+        days=int(results["days"].sum()),
+        top=esc(top["name"]),
+        top_day=ctx.money(top["sales_per_day"]),
+        source=ctx.text("h06_campaigns_own" if shop.has("campaigns") else "h06_campaigns_nodes"),
+    )
     ctx.save("campaign_results", results, sheet="h06_campaigns_sheet")
 else:
     ctx.say("h06_campaigns_none")
@@ -208,34 +287,53 @@ else:
 ctx.say("h06_drivers", days=compare_days)
 tree, info = rv.driver_tree(funnel, end, compare_days, compare)
 ax = charts.driver_waterfall(
-    tree.assign(f=tree["factor"].map(ctx.label)), "f", "contribution", info["sales_prev"],
-    ctx.label("h06_drivers_title"), ctx.label("h06_before"), ctx.label("h06_after"),
+    tree.assign(f=tree["factor"].map(ctx.label)),
+    "f",
+    "contribution",
+    info["sales_prev"],
+    ctx.label("h06_drivers_title"),
+    ctx.label("h06_before"),
+    ctx.label("h06_after"),
 )
-show_value = {"visitors": lambda v: narrative.num(v), "conversion": lambda v: narrative.pct(v, 2),
-              "order_value": ctx.money}
-ctx.table(tree.assign(prev=[show_value[f](v) for f, v in zip(tree["factor"], tree["prev"])],
-                      cur=[show_value[f](v) for f, v in zip(tree["factor"], tree["cur"])],
-                      factor=tree["factor"].map(ctx.label)),
-          money=["contribution"], pct=["change_pct", "share"])
+show_value = {
+    "visitors": lambda v: narrative.num(v),
+    "conversion": lambda v: narrative.pct(v, 2),
+    "order_value": ctx.money,
+}
+ctx.table(
+    tree.assign(
+        prev=[show_value[f](v) for f, v in zip(tree["factor"], tree["prev"])],
+        cur=[show_value[f](v) for f, v in zip(tree["factor"], tree["cur"])],
+        factor=tree["factor"].map(ctx.label),
+    ),
+    money=["contribution"],
+    pct=["change_pct", "share"],
+)
 ctx.say(
     "h06_drivers_say",
     cur=f"{info['cur_start'].date()}–{info['cur_end'].date()}",
     prev=f"{info['prev_start'].date()}–{info['prev_end'].date()}",
-    sales_cur=ctx.money(info["sales_cur"]), sales_prev=ctx.money(info["sales_prev"]),
-    change=ctx.money(info["change"]), change_pct=chg(info["change_pct"]),
+    sales_cur=ctx.money(info["sales_cur"]),
+    sales_prev=ctx.money(info["sales_prev"]),
+    change=ctx.money(info["change"]),
+    change_pct=chg(info["change_pct"]),
     main=ctx.label(info["main"]) if info["main"] else "–",
     main_value=ctx.money(tree.set_index("factor")["contribution"].get(info["main"], 0.0)),
     parts="；".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples())
-    if lang == "zh" else "; ".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}"
-                                   for r in tree.itertuples()),
+    if lang == "zh"
+    else "; ".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples()),
     estimated=ctx.text("h06_visitors_estimated") if info["estimated"] else "",
 )
 ctx.save("driver_tree", tree, sheet="h06_drivers_sheet")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print({"change": round(info["change"], 2),
-       "sum_of_parts": round(float(tree["contribution"].sum()), 2)})
+print(
+    {
+        "change": round(info["change"], 2),
+        "sum_of_parts": round(float(tree["contribution"].sum()), 2),
+    }
+)
 
 # %%
 ctx.say("h06_drill")
@@ -251,24 +349,33 @@ for by in ("channel", "product", "segment"):
     drills[by] = d
     prefix = "seg_" if by == "segment" and segments is not None else ""
     shown = d.assign(
-        key=d["key"].map(lambda k: lab(k, prefix)),
+        key=d["key"].map(lambda k, p=prefix: lab(k, p)),
         main=d["main"].map(lambda k: ctx.label(k) if isinstance(k, str) else "–"),
     )
     if by == "product":
-        shown = shown.assign(key=d["title"].fillna(d["key"])).drop(columns=["title"])
+        shown = shown.assign(key=d["title"].fillna(shown["key"])).drop(columns=["title"])
     money = [c for c in shown.columns if c not in ("key", "main")]
     ctx.say(f"h06_drill_{by}")
     ctx.table(shown, money=money, rows=11)
-    up = d[d["key"] != "other"].sort_values("change", ascending=False, kind="stable").iloc[0]
-    down = d[d["key"] != "other"].sort_values("change", kind="stable").iloc[0]
-    name = (lambda r: esc(r["title"] if by == "product" and isinstance(r["title"], str)
-                          else lab(r["key"], prefix)))
-    ctx.say("h06_drill_say" if down["change"] < 0 < up["change"]
-            else "h06_drill_say_up" if down["change"] >= 0 else "h06_drill_say_down",
-            up=name(up), up_change=ctx.money(up["change"]),
-            up_main=ctx.label(up["main"]) if up["main"] else "–",
-            down=name(down), down_change=ctx.money(down["change"]),
-            down_main=ctx.label(down["main"]) if down["main"] else "–")
+    ext = rv.drill_extremes(d)
+    up, down = ext["up"], ext["down"]
+
+    def name(r, by=by, prefix=prefix):
+        return esc(
+            r["title"] if by == "product" and isinstance(r["title"], str) else lab(r["key"], prefix)
+        )
+
+    ctx.say(
+        {"mixed": "h06_drill_say", "all_up": "h06_drill_say_up", "all_down": "h06_drill_say_down"}[
+            ext["case"]
+        ],
+        up=name(up),
+        up_change=ctx.money(up["change"]),
+        up_main=ctx.label(up["main"]) if up["main"] else "–",
+        down=name(down),
+        down_change=ctx.money(down["change"]),
+        down_main=ctx.label(down["main"]) if down["main"] else "–",
+    )
     ctx.save(f"drilldown_{by}", d, sheet=f"h06_drill_{by}_sheet")
 
 # %% [markdown]
@@ -277,29 +384,49 @@ for by in ("channel", "product", "segment"):
 # %%
 ctx.say("h06_ads", days=ads_days)
 if not ctx.missing("ads", ctx.label("h06_ads_what")):
-    ads, ads_sum = rv.ads_keywords(shop.table("ads"), end, ads_days, margin,
-                                   shop.table("keywords"), shop.table("traffic"))
-    ax = charts.ads_scatter(ads, ads_sum["breakeven_roas"], ctx.label("h06_ads_title"),
-                            {k: ctx.label(f"verdict_{k}") for k in ("cut", "hold", "grow")})
-    ctx.table(ads.assign(keyword=ads["keyword"].map(esc),
-                         verdict=ads["verdict"].map(lambda v: ctx.label(f"verdict_{v}"))),
-              money=["spend", "revenue", "ad_profit"], pct=["ctr", "conversion", "market_conversion"],
-              ints=["impressions", "clicks", "orders"], dec={"cpc": 2, "roas": 2})
+    ads, ads_sum = rv.ads_keywords(
+        shop.table("ads"), end, ads_days, margin, shop.table("keywords"), shop.table("traffic")
+    )
+    ax = charts.ads_scatter(
+        ads,
+        ads_sum["breakeven_roas"],
+        ctx.label("h06_ads_title"),
+        {k: ctx.label(f"verdict_{k}") for k in ("cut", "hold", "grow")},
+    )
+    ctx.table(
+        ads.assign(
+            keyword=ads["keyword"].map(esc),
+            verdict=ads["verdict"].map(lambda v: ctx.label(f"verdict_{v}")),
+        ),
+        money=["spend", "revenue", "ad_profit"],
+        pct=["ctr", "conversion", "market_conversion"],
+        ints=["impressions", "clicks", "orders"],
+        dec={"cpc": 2, "roas": 2},
+    )
     cut = ads[ads["verdict"] == "cut"]
     grow = ads[ads["verdict"] == "grow"]
     sep = "、" if lang == "zh" else ", "
     ctx.say(
         "h06_ads_say",
-        spend=ctx.money(ads_sum["spend"]), roas=f"{ads_sum['roas']:.2f}",
-        breakeven=f"{ads_sum['breakeven_roas']:.2f}", margin=f"{margin:.0%}",
-        wasted=ctx.money(ads_sum["wasted"]), wasted_share=f"{ads_sum['wasted_share']:.0%}",
+        spend=ctx.money(ads_sum["spend"]),
+        roas=f"{ads_sum['roas']:.2f}",
+        breakeven=f"{ads_sum['breakeven_roas']:.2f}",
+        margin=f"{margin:.0%}",
+        wasted=ctx.money(ads_sum["wasted"]),
+        wasted_share=f"{ads_sum['wasted_share']:.0%}",
         cut=ctx.text("h06_ads_cut", n=len(cut), names=esc(sep.join(cut["keyword"].head(5))))
-        if len(cut) else ctx.text("h06_ads_nocut"),
+        if len(cut)
+        else ctx.text("h06_ads_nocut"),
         grow=ctx.text("h06_ads_grow", n=len(grow), names=esc(sep.join(grow["keyword"].head(5))))
-        if len(grow) else ctx.text("h06_ads_nogrow"),
-        natural=ctx.text("h06_ads_natural", paid=f"{ads_sum['paid_conversion']:.2%}",
-                         natural=f"{ads_sum['natural_conversion']:.2%}")
-        if ads_sum["natural_conversion"] == ads_sum["natural_conversion"] else "",
+        if len(grow)
+        else ctx.text("h06_ads_nogrow"),
+        natural=ctx.text(
+            "h06_ads_natural",
+            paid=f"{ads_sum['paid_conversion']:.2%}",
+            natural=f"{ads_sum['natural_conversion']:.2%}",
+        )
+        if ads_sum["natural_conversion"] == ads_sum["natural_conversion"]
+        else "",
     )
     ctx.save("ads_keywords", ads, sheet="h06_ads_sheet")
 
@@ -310,20 +437,34 @@ if not ctx.missing("ads", ctx.label("h06_ads_what")):
 ctx.say("h06_anomalies", z=anomaly_z)
 flagged, daily = rv.anomalies(funnel, anomaly_z, cfg.festivals)
 recent = daily.tail(365)
-ax = charts.anomaly_chart(recent, flagged[flagged["date"] >= recent["date"].min()],
-                          ctx.label("h06_anomalies_title"),
-                          {k: ctx.label(k) for k in ("net_sales", "expected", "anomaly")})
-ctx.table(flagged.assign(driver=flagged["driver"].map(ctx.label),
-                         metric=flagged["metric"].map(ctx.label)),
-          money=["net_sales", "expected"],
-          pct=["change", "visitors_change", "conversion_change", "order_value_change"],
-          dec={"z": 1}, rows=12)
+ax = charts.anomaly_chart(
+    recent,
+    flagged[flagged["date"] >= recent["date"].min()],
+    ctx.label("h06_anomalies_title"),
+    {k: ctx.label(k) for k in ("net_sales", "expected", "anomaly")},
+)
+ctx.table(
+    flagged.assign(
+        driver=flagged["driver"].map(ctx.label), metric=flagged["metric"].map(ctx.label)
+    ),
+    money=["net_sales", "expected"],
+    pct=["change", "visitors_change", "conversion_change", "order_value_change"],
+    dec={"z": 1},
+    rows=12,
+)
 if len(flagged):
     a0 = flagged.iloc[0]
-    ctx.say("h06_anomalies_say", n=len(flagged), date=a0["date"].date(), change=chg(a0["change"]),
-            sales=ctx.money(a0["net_sales"]), expected=ctx.money(a0["expected"]),
-            driver=ctx.label(a0["driver"]),
-            drops=int((flagged["change"] < 0).sum()), spikes=int((flagged["change"] > 0).sum()))
+    ctx.say(
+        "h06_anomalies_say",
+        n=len(flagged),
+        date=a0["date"].date(),
+        change=chg(a0["change"]),
+        sales=ctx.money(a0["net_sales"]),
+        expected=ctx.money(a0["expected"]),
+        driver=ctx.label(a0["driver"]),
+        drops=int((flagged["change"] < 0).sum()),
+        spikes=int((flagged["change"] > 0).sum()),
+    )
 else:
     ctx.say("h06_anomalies_none")
 ctx.save("anomalies", flagged, sheet="h06_anomalies_sheet")
@@ -335,24 +476,53 @@ ctx.save("anomalies", flagged, sheet="h06_anomalies_sheet")
 ctx.say("h06_lift")
 if len(windows):
     lift = rv.campaign_lift(windows, funnel, margin, cfg.festivals)
-    ax = charts.bars_with_line(lift.assign(n=lift["name"].astype(str)), "n", "actual", "baseline",
-                               ctx.label("h06_lift_title"),
-                               {k: ctx.label(k) for k in ("actual", "baseline")})
-    ctx.table(lift[["name", "start", "end", "days", "actual", "baseline", "incremental", "lift",
-                    "spend", "iroas", "campaign_profit"]],
-              money=["actual", "baseline", "incremental", "spend", "campaign_profit"],
-              pct=["lift"], ints=["days"], dec={"iroas": 2})
+    ax = charts.bars_with_line(
+        lift.assign(n=lift["name"].astype(str)),
+        "n",
+        "actual",
+        "baseline",
+        ctx.label("h06_lift_title"),
+        {k: ctx.label(k) for k in ("actual", "baseline")},
+    )
+    ctx.table(
+        lift[
+            [
+                "name",
+                "start",
+                "end",
+                "days",
+                "actual",
+                "baseline",
+                "incremental",
+                "lift",
+                "spend",
+                "iroas",
+                "campaign_profit",
+            ]
+        ],
+        money=["actual", "baseline", "incremental", "spend", "campaign_profit"],
+        pct=["lift"],
+        ints=["days"],
+        dec={"iroas": 2},
+    )
     best_l = lift.sort_values("incremental", ascending=False, kind="stable").iloc[0]
     losing = lift[lift["campaign_profit"] < 0]
     ctx.say(
-        "h06_lift_say", n=len(lift), incremental=ctx.money(lift["incremental"].sum()),
+        "h06_lift_say",
+        n=len(lift),
+        incremental=ctx.money(lift["incremental"].sum()),
         lift=f"{lift['incremental'].sum() / lift['baseline'].sum():.0%}",
-        best=esc(best_l["name"]), best_inc=ctx.money(best_l["incremental"]),
+        best=esc(best_l["name"]),
+        best_inc=ctx.money(best_l["incremental"]),
         best_lift=f"{best_l['lift']:.0%}",
-        spend=ctx.text("h06_lift_spend", n=int(lift["spend"].notna().sum()),
-                       losing=len(losing),
-                       names=esc(("、" if lang == "zh" else ", ").join(losing["name"].astype(str))) or "–")
-        if lift["spend"].notna().any() else ctx.text("h06_lift_nospend"),
+        spend=ctx.text(
+            "h06_lift_spend",
+            n=int(lift["spend"].notna().sum()),
+            losing=len(losing),
+            names=esc(("、" if lang == "zh" else ", ").join(losing["name"].astype(str))) or "–",
+        )
+        if lift["spend"].notna().any()
+        else ctx.text("h06_lift_nospend"),
     )
     ctx.save("campaign_lift", lift, sheet="h06_lift_sheet")
 
@@ -364,12 +534,22 @@ ctx.say("h06_reviews")
 if not ctx.missing("reviews", ctx.label("h06_reviews_what")):
     trend = rv.rating_trend(shop.table("reviews"), end)
     themes, drop = rv.complaint_themes(shop.table("reviews"), end)
-    ax = charts.line(trend, "month", ["rating"], ctx.label("h06_reviews_title"),
-                     {"rating": ctx.label("rating")}, money=False)
-    ctx.table(themes.assign(term=themes["term"].map(esc), example=themes["example"].map(esc)),
-              ints=["docs"], dec={"per_100": 1, "per_100_before": 1, "change": 1})
+    ax = charts.line(
+        trend,
+        "month",
+        ["rating"],
+        ctx.label("h06_reviews_title"),
+        {"rating": ctx.label("rating")},
+        money=False,
+    )
+    ctx.table(
+        themes.assign(term=themes["term"].map(esc), example=themes["example"].map(esc)),
+        ints=["docs"],
+        dec={"per_100": 1, "per_100_before": 1, "change": 1},
+    )
     ctx.say(
-        "h06_reviews_say", month=drop.get("month", "–"),
+        "h06_reviews_say",
+        month=drop.get("month", "–"),
         rating=f"{drop.get('rating', float('nan')):.2f}",
         before=f"{drop.get('rating_before', float('nan')):.2f}",
         low=f"{drop.get('low_share', float('nan')):.0%}",
@@ -389,23 +569,39 @@ if not ctx.missing("issues", ctx.label("h06_issues_what")):
     areas, open_list = rv.issue_log(shop.table("issues"), shop.as_of)
     ages = ["age_0_7", "age_8_30", "age_31_90", "age_90_plus"]
     ax = charts.stacked_bar(
-        areas.assign(a=areas["area"].map(lambda a: ctx.label(f"area_{a}"))).set_index("a")[ages]
-        .rename(columns=ctx.label), ctx.label("h06_issues_title"),
+        areas.assign(a=areas["area"].map(lambda a: ctx.label(f"area_{a}")))
+        .set_index("a")[ages]
+        .rename(columns=ctx.label),
+        ctx.label("h06_issues_title"),
     )
-    ctx.table(areas.assign(area=areas["area"].map(lambda a: ctx.label(f"area_{a}")),
-                           owners=areas["owners"].map(esc)),
-              ints=["issues", "open", "overdue", "closed", *ages],
-              dec={"days_to_close": 0, "age_open": 0})
-    ctx.table(open_list.assign(area=open_list["area"].map(lambda a: ctx.label(f"area_{a}")),
-                               owner=open_list["owner"].map(esc),
-                               description=open_list["description"].map(esc),
-                               status=open_list["status"].map(lambda s: ctx.label(f"issue_{s}"))),
-              ints=["age_days", "overdue_days"], rows=10)
+    ctx.table(
+        areas.assign(
+            area=areas["area"].map(lambda a: ctx.label(f"area_{a}")),
+            owners=areas["owners"].map(esc),
+        ),
+        ints=["issues", "open", "overdue", "closed", *ages],
+        dec={"days_to_close": 0, "age_open": 0},
+    )
+    ctx.table(
+        open_list.assign(
+            area=open_list["area"].map(lambda a: ctx.label(f"area_{a}")),
+            owner=open_list["owner"].map(esc),
+            description=open_list["description"].map(esc),
+            status=open_list["status"].map(lambda s: ctx.label(f"issue_{s}")),
+        ),
+        ints=["age_days", "overdue_days"],
+        rows=10,
+    )
     worst = areas.sort_values(["overdue", "open"], ascending=False, kind="stable").iloc[0]
-    ctx.say("h06_issues_say", open=int(areas["open"].sum()), overdue=int(areas["overdue"].sum()),
-            area=ctx.label(f"area_{worst['area']}"), area_overdue=int(worst["overdue"]),
-            old=int(areas["age_90_plus"].sum()),
-            owners=esc(worst["owners"]) or "–")
+    ctx.say(
+        "h06_issues_say",
+        open=int(areas["open"].sum()),
+        overdue=int(areas["overdue"].sum()),
+        area=ctx.label(f"area_{worst['area']}"),
+        area_overdue=int(worst["overdue"]),
+        old=int(areas["age_90_plus"].sum()),
+        owners=esc(worst["owners"]) or "–",
+    )
     ctx.save("issue_log", areas, sheet="h06_issues_sheet")
     ctx.save("open_issues", open_list, sheet="h06_open_issues_sheet")
 
@@ -414,81 +610,25 @@ if not ctx.missing("issues", ctx.label("h06_issues_what")):
 
 # %%
 ctx.say("h06_workbook")
-L = ctx.label
-sheets = [
-    {"name": L("h06_avt_month"), "df": month.drop(columns=["m"]).rename(columns=L),
-     "chart": {"type": "column", "x": L("period"), "y": [L("actual")], "line": [L("target")],
-               "title": L("h06_target_title")},
-     "money": [L(c) for c in ("target", "target_to_date", "actual", "gap")],
-     "pct": [L("attainment")]},
-    {"name": L("h06_pacing_sheet"), "df": path.rename(columns=L),
-     "chart": {"type": "line", "x": L("date"),
-               "y": [L(c) for c in ("cum_actual", "cum_target", "projected")],
-               "title": L("h06_pacing_title")},
-     "money": [L(c) for c in ("cum_actual", "cum_target", "projected", "annual_target")]},
-    {"name": L("h06_ops_weekly_sheet"), "df": ops_w.rename(columns=L),
-     "chart": {"type": "column", "x": L("date"), "y": [L("net_sales")], "line": [L("conversion")],
-               "title": L("h06_ops_title")},
-     "money": [L(c) for c in ("order_value", "paid_amount", "refunds", "net_sales")],
-     "pct": [L("conversion"), L("refund_rate")]},
-    {"name": L("h06_ops_daily_sheet"), "df": ops_d.rename(columns=L),
-     "chart": {"type": "line", "x": L("date"), "y": [L("net_sales")], "title": L("net_sales")},
-     "money": [L(c) for c in ("order_value", "paid_amount", "refunds", "net_sales")],
-     "pct": [L("conversion"), L("refund_rate")]},
-    {"name": L("h06_drivers_sheet"), "df": tree.assign(factor=tree["factor"].map(L)).rename(columns=L),
-     "chart": {"type": "bar", "x": L("factor"), "y": [L("contribution")],
-               "title": L("h06_drivers_title")},
-     "money": [L("contribution")], "pct": [L("change_pct"), L("share")]},
-]
-if shop.has_customers:
-    sheets.append({"name": L("h06_customers_sheet"),
-                   "df": cs.assign(month=cs["month"].dt.strftime("%Y-%m")).rename(columns=L),
-                   "chart": {"type": "column", "x": L("month"),
-                             "y": [L("new_buyers"), L("returning_buyers")],
-                             "title": L("h06_customers_title")},
-                   "money": [L(c) for c in ("net_sales", "sales_new", "sales_returning",
-                                            "sales_per_buyer")],
-                   "pct": [L("returning_share")]})
-if len(results):
-    sheets.append({"name": L("h06_campaigns_sheet"), "df": results.rename(columns=L),
-                   "chart": {"type": "column", "x": L("name"), "y": [L("net_sales")],
-                             "title": L("h06_campaigns_title")},
-                   "money": [L(c) for c in ("spend", "net_sales", "refunds", "order_value",
-                                            "sales_per_day")],
-                   "pct": [L("conversion")]})
-    sheets.append({"name": L("h06_lift_sheet"), "df": lift.rename(columns=L),
-                   "chart": {"type": "column", "x": L("name"), "y": [L("actual"), L("baseline")],
-                             "title": L("h06_lift_title")},
-                   "money": [L(c) for c in ("actual", "baseline", "incremental", "spend",
-                                            "campaign_profit")],
-                   "pct": [L("lift")]})
-for by, d in drills.items():
-    sheets.append({"name": L(f"h06_drill_{by}_sheet"), "df": d.rename(columns=L),
-                   "chart": {"type": "bar", "x": L("key"), "y": [L("change")],
-                             "title": L(f"h06_drill_{by}_sheet")},
-                   "money": [L(c) for c in d.columns if c not in ("key", "title", "main")]})
-if shop.has("ads"):
-    sheets.append({"name": L("h06_ads_sheet"), "df": ads.rename(columns=L),
-                   "chart": {"type": "bar", "x": L("keyword"), "y": [L("roas")],
-                             "title": L("h06_ads_title")},
-                   "money": [L(c) for c in ("spend", "revenue", "ad_profit")],
-                   "pct": [L(c) for c in ("ctr", "conversion", "market_conversion")]})
-sheets.append({"name": L("h06_anomalies_sheet"), "df": daily[["date", "net_sales", "expected"]]
-               .rename(columns=L),
-               "chart": {"type": "line", "x": L("date"), "y": [L("net_sales"), L("expected")],
-                         "title": L("h06_anomalies_title")},
-               "money": [L("net_sales"), L("expected")]})
-if shop.has("reviews"):
-    sheets.append({"name": L("h06_reviews_sheet"),
-                   "df": trend.assign(month=trend["month"].dt.strftime("%Y-%m")).rename(columns=L),
-                   "chart": {"type": "line", "x": L("month"), "y": [L("rating")],
-                             "title": L("h06_reviews_title")},
-                   "pct": [L("low_share")]})
-if shop.has("issues"):
-    sheets.append({"name": L("h06_issues_sheet"),
-                   "df": areas.assign(area=areas["area"].map(lambda a: L(f"area_{a}")))
-                   .rename(columns=L),
-                   "chart": {"type": "column", "x": L("area"), "y": [L("open"), L("overdue")],
-                             "title": L("h06_issues_title")}})
+sheets = rv.workbook_sheets(
+    {
+        "avt_month": avt["month"],
+        "pacing": path,
+        "ops_weekly": ops_w,
+        "ops_daily": ops_d,
+        "drivers": tree.assign(factor=tree["factor"].map(ctx.label)),
+        "customers": cs if shop.has_customers else None,
+        "campaigns": results,
+        "lift": lift if len(windows) else None,
+        **{f"drill_{by}": d for by, d in drills.items()},
+        "ads": ads if shop.has("ads") else None,
+        "anomalies": daily[["date", "net_sales", "expected"]],
+        "reviews": trend if shop.has("reviews") else None,
+        "issues": areas.assign(area=areas["area"].map(lambda a: ctx.label(f"area_{a}")))
+        if shop.has("issues")
+        else None,
+    },
+    ctx.label,
+)
 book = rv.write_review_xlsx(ctx.out_dir / "review.xlsx", sheets)
 ctx.say("h06_workbook_say", file="review.xlsx", n=len(sheets))

@@ -29,8 +29,11 @@ def _notebook(path: Path, *sources: str) -> None:
         'shop_dir = ""\nout_dir = ""\nas_of = ""\nlang = "zh"', metadata={"tags": ["parameters"]}
     )
     nb.cells = [params] + [nbformat.v4.new_code_cell(src) for src in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -117,8 +120,12 @@ def test_input_hash_follows_inputs_settings_and_notebooks(shops, playbook, tmp_p
 def test_bad_shop_and_hung_notebook_do_not_stop_the_batch(shops, playbook, tmp_path):
     out = tmp_path / "out"
     res = batch.run_batch(
-        _pick(shops, ["alpha", "broken", "slow"], tmp_path), out, workers=2, timeout=5,
-        playbook_dir=playbook, progress=False,
+        _pick(shops, ["alpha", "broken", "slow"], tmp_path),
+        out,
+        workers=2,
+        timeout=5,
+        playbook_dir=playbook,
+        progress=False,
     )
     got = _by_slug(res)
     assert got["alpha"].status == "ok", got["alpha"].message
@@ -182,8 +189,13 @@ def test_unchanged_shops_are_skipped_unless_forced(shops, playbook, tmp_path, mo
 def test_killed_worker_is_retried(shops, playbook, tmp_path):
     out = tmp_path / "out"
     res = batch.run_batch(
-        _pick(shops, ["alpha", "beta"], tmp_path), out, workers=2, only=["00"],
-        playbook_dir=playbook, progress=False, crash_first_attempt=("beta",),
+        _pick(shops, ["alpha", "beta"], tmp_path),
+        out,
+        workers=2,
+        only=["00"],
+        playbook_dir=playbook,
+        progress=False,
+        crash_first_attempt=("beta",),
     )
     got = _by_slug(res)
     assert got["beta"].status == "ok" and got["beta"].attempts == 2
@@ -194,8 +206,14 @@ def test_killed_worker_is_retried(shops, playbook, tmp_path):
 
 def test_worker_deaths_beyond_retries_fail_the_shop_only(shops, playbook, tmp_path):
     res = batch.run_batch(
-        _pick(shops, ["alpha", "beta"], tmp_path), tmp_path / "out", workers=2, only=["00"],
-        retries=0, playbook_dir=playbook, progress=False, crash_first_attempt=("beta",),
+        _pick(shops, ["alpha", "beta"], tmp_path),
+        tmp_path / "out",
+        workers=2,
+        only=["00"],
+        retries=0,
+        playbook_dir=playbook,
+        progress=False,
+        crash_first_attempt=("beta",),
     )
     got = _by_slug(res)
     assert got["alpha"].status == "ok"
@@ -207,19 +225,29 @@ def cluster(tmp_path_factory):
     distributed = pytest.importorskip("distributed")
     cache = str(tmp_path_factory.getbasetemp() / "cache")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, memory_limit="1GiB",
-        dashboard_address=None, env={"PLAYBOOK_CACHE": cache, "MPLBACKEND": "Agg"},
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="1GiB",
+        dashboard_address=None,
+        env={"PLAYBOOK_CACHE": cache, "MPLBACKEND": "Agg"},
     ) as c:
         yield c
 
 
-def test_dask_cluster_gives_the_local_pool_outputs_and_retries(shops, real_playbook, tmp_path,
-                                                               cluster):
+def test_dask_cluster_gives_the_local_pool_outputs_and_retries(
+    shops, real_playbook, tmp_path, cluster
+):
     listing = _pick(shops, ["alpha", "beta"], tmp_path)
     kw = dict(only=["00"], playbook_dir=real_playbook, progress=False)
     local = batch.run_batch(listing, tmp_path / "local", workers=2, **kw)
-    remote = batch.run_batch(listing, tmp_path / "dask", scheduler=cluster.scheduler_address,
-                             crash_first_attempt=("beta",), **kw)
+    remote = batch.run_batch(
+        listing,
+        tmp_path / "dask",
+        scheduler=cluster.scheduler_address,
+        crash_first_attempt=("beta",),
+        **kw,
+    )
     assert [o.status for o in local.outcomes] == ["ok", "ok"]
     assert [o.status for o in remote.outcomes] == ["ok", "ok"]
     assert _by_slug(remote)["beta"].attempts == 2  # its worker was killed once
@@ -236,20 +264,21 @@ def test_shop_kpis_by_hand(tmp_path):
             "order_id": ["A", "A", "B", "C", "D", "E"],
             "customer_id": ["c1", "c1", "c2", "c1", "c3", "c2"],
             "order_time": pd.to_datetime(
-                ["2024-12-01", "2024-12-01", "2025-03-05", "2025-06-30", "2025-06-30",
-                 "2023-01-01"]
+                ["2024-12-01", "2024-12-01", "2025-03-05", "2025-06-30", "2025-06-30", "2023-01-01"]
             ),
             "status": ["paid", "partially_refunded", "refunded", "paid", "cancelled", "paid"],
             "paid_amount": [100.0, 50.0, 80.0, 30.0, 40.0, 999.0],
             "refund_amount": [0.0, 20.0, 80.0, 0.0, 0.0, 0.0],
         }
     )
-    shop = types.SimpleNamespace(orders=orders, as_of=pd.Timestamp("2025-06-30"),
-                                 has_customers=True)
-    artifacts.save(tmp_path, "targets_meta", {"fy": 2025, "annual_target": 1000.0})
+    shop = types.SimpleNamespace(
+        orders=orders, as_of=pd.Timestamp("2025-06-30"), has_customers=True
+    )
+    artifacts.save(tmp_path, "targets_meta",
+                   {"fy": 2025, "annual_target": 1000.0, "last_year_actual": 800.0,
+                    "growth": 0.25})
     days = pd.date_range("2025-01-01", "2025-12-31")
-    artifacts.save(tmp_path, "targets_daily",
-                   pd.DataFrame({"date": days, "target_sales": 1.0}))
+    artifacts.save(tmp_path, "targets_daily", pd.DataFrame({"date": days, "target_sales": 1.0}))
     k = batch.shop_kpis(shop, tmp_path)
     # window 2024-07-01 .. 2025-06-30: A (130 net), B (0 net), C (30); D cancelled; E too old
     assert k["net_sales_12m"] == 160.0
@@ -257,6 +286,7 @@ def test_shop_kpis_by_hand(tmp_path):
     assert k["aov_12m"] == pytest.approx(160 / 3, abs=0.01)
     assert k["refund_rate_12m"] == pytest.approx(100 / 260, abs=1e-6)  # cancelled left out
     assert k["target_fy"] == "2025" and k["target_annual"] == 1000.0
+    assert k["last_year_actual"] == 800.0 and k["target_growth"] == 0.25
     assert k["target_to_date"] == 181.0  # Jan 1 .. Jun 30
     assert k["actual_to_date"] == 30.0  # B nets 0, C 30 since Jan 1
     assert k["attainment"] == pytest.approx(30 / 181, abs=1e-6)

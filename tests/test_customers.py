@@ -82,6 +82,13 @@ def test_rfm_table_by_hand():
         )
     )
     rfm = C.rfm_table(co, as_of="2025-03-31")
+    # float noise never splits a tie: 0.1 + 0.2 totals exactly 0.3
+    tie = C.rfm_table(
+        C.customer_orders(
+            _buys([("x", "2025-01-01", 0.1), ("x", "2025-01-02", 0.2), ("y", "2025-01-01", 0.3)])
+        )
+    )
+    assert tie["monetary"].tolist() == [0.3, 0.3] and C.score_rf(tie)["m_score"].tolist() == [1, 1]
     assert rfm.index.tolist() == ["a", "b", "c", "d", "e"]
     assert rfm["recency_days"].tolist() == [1, 30, 58, 0, 89]
     assert rfm["frequency"].tolist() == [2, 1, 1, 1, 1]

@@ -270,3 +270,19 @@ def test_crowd_profile_and_core_crowd():
     assert core["region_share"] == pytest.approx(300 / 600)
     assert core["band"] == "≥100" and core["band_share"] == pytest.approx(0.75)
     assert core["returning_share"] == pytest.approx(100 / 600)
+
+
+def test_analyse_in_one_call():
+    v = market.analyse(
+        flat_keywords(),
+        None,
+        None,
+        {"click_rate": 0.05, "conversion_rate": 0.03, "avg_order_value": None},
+    )
+    assert v.artifact["growth_mean"] == pytest.approx(0.25)
+    assert v.artifact["market_last_year"] == pytest.approx(13500.0)
+    p = v.periods.set_index(["level", "by", "key", "period"])["market_size"]
+    assert p[("year", "keyword", "A", "FY2024")] == pytest.approx(1500.0)
+    assert p[("quarter", "group", "G", "FY2024-Q4")] == pytest.approx(3 * 140 + 3 * 1000)
+    assert v.keywords["keyword"].tolist() == ["A", "B"]  # B has no growth: opportunity 0
+    assert v.sources["click_rate"] == {"keywords": 1.0}

@@ -137,15 +137,15 @@ def test_role_behaviour_and_mix_by_hand():
     mix = P.role_mix(b.reset_index(), {"traffic": 2, "profit": 6, "image": 1, "custom": 1})
     m = mix.set_index("role")
     assert m["products"].to_dict() == {"traffic": 2, "profit": 1, "image": 2, "custom": 1}
-    assert m["product_share"]["traffic"] == pytest.approx(2 / 7)
+    assert m["product_share"]["traffic"] == pytest.approx(2 / 6)  # Z has no role
     assert m["target_share"].tolist() == pytest.approx([0.2, 0.6, 0.1, 0.1])  # normalised
-    assert m["mix_gap"]["profit"] == pytest.approx(1 / 7 - 0.6)
+    assert m["mix_gap"]["profit"] == pytest.approx(1 / 6 - 0.6)
     assert m["behaving"].to_dict() == {"traffic": 1, "profit": 1, "image": 1, "custom": 1}
     assert m["sales_share"]["image"] == pytest.approx(6300 / 13100)
     rs = P.role_summary(b.reset_index(), mix)
     assert (rs["n_assigned"], rs["n_match"], rs["n_tail"]) == (6, 4, 2)
     assert rs["match_share"] == pytest.approx(4 / 6)
-    assert rs["gap_role"] == "profit" and rs["gap"] == pytest.approx(1 / 7 - 0.6)
+    assert rs["gap_role"] == "profit" and rs["gap"] == pytest.approx(1 / 6 - 0.6)
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,6 +469,7 @@ def test_orders_only_shop_runs_end_to_end(small_tables):
     mix = P.role_mix(beh, {"traffic": 0.2, "profit": 0.6, "image": 0.1, "custom": 0.1})
     assert (mix["basis"] == "behaviour").all()
     assert mix["products"].sum() + (beh["behaviour_role"] == "tail").sum() == len(beh)
+    assert mix["product_share"].sum() == pytest.approx(1.0)
     lc = P.lifecycle(daily, cat, as_of)
     assert set(lc["lifecycle"]) <= set(P.LIFECYCLE_STAGES)
     hot = P.hot_tendency(daily, cat, as_of)

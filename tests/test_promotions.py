@@ -469,3 +469,21 @@ def test_write_plan_xlsx_reads_back(tmp_path):
     assert ws.column_dimensions["C"].width > 8
     assert "已逾期" in [c.value for c in ws["I"]]
     assert "campaigns" in wb.sheetnames
+
+
+def test_plan_covers_the_rest_of_the_current_fiscal_year():
+    # a plan made on 2025-12-31 for FY2026 starting in April still prepares January's nodes
+    plan = pr.campaign_calendar(2026, 4, "2025-12-31")
+    ids = plan["campaign_id"].tolist()
+    assert ids[0] == "2026-nianhuo" and "2027-nianhuo" in ids
+    assert plan["peak"].max() <= pd.Timestamp("2027-03-31")
+    o = _orders(
+        [
+            ("o1", "2024-06-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o2", "2025-06-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+        ]
+    )
+    t, _ = pr.plan_targets(o, 2026, 4, "2025-12-31", 0.15)
+    assert t["date"].min() == pd.Timestamp("2026-01-01")
+    assert t["date"].max() == pd.Timestamp("2027-03-31")
+    assert t["date"].is_unique and len(t) == 365 + 90

@@ -334,6 +334,40 @@ def test_complaint_themes_find_what_rose():
 # the workbook
 
 
+def test_drill_extremes_cases():
+    d = pd.DataFrame({"key": ["a", "b", "drill_rest"], "change": [5.0, -3.0, -9.0]})
+    e = rv.drill_extremes(d)
+    assert (e["up"]["key"], e["down"]["key"], e["case"]) == ("a", "b", "mixed")
+    e = rv.drill_extremes(d.assign(change=[5.0, 1.0, -9.0]))
+    assert (e["up"]["key"], e["down"]["key"], e["case"]) == ("a", "b", "all_up")
+
+
+def test_workbook_sheets_specs_and_readback(tmp_path):
+    month = pd.DataFrame(
+        {
+            "period": ["M01", "M02"],
+            "target": [90.0, 130.0],
+            "target_to_date": [90.0, 130.0],
+            "actual": [100.0, 120.0],
+            "gap": [10.0, -10.0],
+            "attainment": [1.11, 0.92],
+        }
+    )
+    issues = pd.DataFrame({"area": ["goals"], "open": [2], "overdue": [1]})
+    specs = rv.workbook_sheets({"avt_month": month, "issues": issues, "ads": None}, str.upper)
+    assert [s["name"] for s in specs] == ["H06_AVT_MONTH", "H06_ISSUES_SHEET"]
+    assert specs[0]["chart"] == {
+        "type": "column",
+        "x": "PERIOD",
+        "y": ["ACTUAL"],
+        "line": ["TARGET"],
+        "title": "H06_AVT_MONTH",
+    }
+    assert specs[0]["pct"] == ["ATTAINMENT"] and "GAP" in specs[0]["money"]
+    wb = openpyxl.load_workbook(rv.write_review_xlsx(tmp_path / "r.xlsx", specs))
+    assert [len(ws._charts) for ws in wb] == [1, 1]
+
+
 def test_review_workbook_has_native_charts(tmp_path):
     df = pd.DataFrame(
         {

@@ -14,11 +14,17 @@ from helpers import report, runner
 
 def _nb(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        'shop_dir = ""\nout_dir = ""\nas_of = ""\nlang = "zh"', metadata={"tags": ["parameters"]}
-    )] + [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            'shop_dir = ""\nout_dir = ""\nas_of = ""\nlang = "zh"',
+            metadata={"tags": ["parameters"]},
+        )
+    ] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -59,16 +65,23 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     small_shop_dir, playbook, tmp_path
 ):
     out = tmp_path / "r"
-    res = runner.run_shop(small_shop_dir, out, only=["00", "01"], lang="en", progress=False,
-                          playbook_dir=playbook)
+    res = runner.run_shop(
+        small_shop_dir, out, only=["00", "01"], lang="en", progress=False, playbook_dir=playbook
+    )
     assert res.ok, res.failures
     page = (out / "01_probe.html").read_text()
     assert "names=[]" in page  # the warm-up bound nothing in the notebook's namespace
     assert "warm=True" in page  # ... but its imports were done while the kernel booted
     assert "secret-print" not in page and "import importlib" not in page  # no prints, no code
     health = (out / "00_data_health.html").read_text()
-    for must in ("测试小店", res.as_of, 'href="index.html"', 'href="01_probe.html"',
-                 'name="viewport"', "@top-left"):
+    for must in (
+        "测试小店",
+        res.as_of,
+        'href="index.html"',
+        'href="01_probe.html"',
+        'name="viewport"',
+        "@top-left",
+    ):
         assert must in health
     assert "ctx.say" not in health and "open_shop" not in health
     index = (out / "index.html").read_text()
@@ -81,8 +94,9 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     assert not list(tmp_path.glob(".*"))
 
 
-def test_failed_run_leaves_the_previous_report_intact(small_shop_dir, playbook, tmp_path,
-                                                      monkeypatch):
+def test_failed_run_leaves_the_previous_report_intact(
+    small_shop_dir, playbook, tmp_path, monkeypatch
+):
     out = tmp_path / "r"
     runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook)
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -92,41 +106,41 @@ def test_failed_run_leaves_the_previous_report_intact(small_shop_dir, playbook, 
 
     monkeypatch.setattr(report, "excel_workbook", boom)  # dies after the notebooks ran
     with pytest.raises(RuntimeError, match="disk full"):
-        runner.run_shop(small_shop_dir, out, only=["00"], progress=False,
-                        playbook_dir=playbook)
+        runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no partial folder left
     # a first run that fails creates nothing at the destination
     with pytest.raises(RuntimeError):
-        runner.run_shop(small_shop_dir, tmp_path / "new", only=["00"], progress=False,
-                        playbook_dir=playbook)
+        runner.run_shop(
+            small_shop_dir, tmp_path / "new", only=["00"], progress=False, playbook_dir=playbook
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
 def test_stale_partial_folder_of_a_dead_run_is_removed(small_shop_dir, playbook, tmp_path):
     dead = tmp_path / f".r.partial-{runner._host()}-999999999-abcd1234"
     dead.mkdir()
-    runner.run_shop(small_shop_dir, tmp_path / "r", only=["00"], progress=False,
-                    playbook_dir=playbook)
+    runner.run_shop(
+        small_shop_dir, tmp_path / "r", only=["00"], progress=False, playbook_dir=playbook
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
 def test_partial_run_keeps_the_other_pages(small_shop_dir, playbook, tmp_path):
     out = tmp_path / "r"
-    runner.run_shop(small_shop_dir, out, only=["00", "01"], progress=False,
-                    playbook_dir=playbook)
+    runner.run_shop(small_shop_dir, out, only=["00", "01"], progress=False, playbook_dir=playbook)
     first = (out / "00_data_health.html").read_bytes()
     runner.run_shop(small_shop_dir, out, only=["01"], progress=False, playbook_dir=playbook)
     assert (out / "00_data_health.html").read_bytes() == first
-    assert json.loads((out / "run.json").read_text())["notebooks"] == [
-        "00_data_health", "01_probe"]
+    assert json.loads((out / "run.json").read_text())["notebooks"] == ["00_data_health", "01_probe"]
 
 
 def test_notebook_wall_clock_limit(small_shop_dir, playbook, tmp_path):
     out = tmp_path / "r"
-    res = runner.run_shop(small_shop_dir, out, only=["02"], progress=False,
-                          playbook_dir=playbook, notebook_timeout=8)
+    res = runner.run_shop(
+        small_shop_dir, out, only=["02"], progress=False, playbook_dir=playbook, notebook_timeout=8
+    )
     assert set(res.failures) == {"02_sleep"}
     # interrupted in its cell ("... (cell 2)"), or killed if the interrupt did not stop it
     assert res.failures["02_sleep"].startswith("timed out after 8 s")
@@ -140,10 +154,22 @@ def test_notebook_wall_clock_limit(small_shop_dir, playbook, tmp_path):
 
 def test_portfolio_page_escapes_and_sorts(tmp_path):
     rows = [
-        {"shop": "<script>x</script>", "status": "ok", "net_sales_12m": 1200.5,
-         "orders_12m": 3, "attainment": 0.5, "currency": "CNY", "link": "a/index.html"},
-        {"shop": "B&B", "status": "error", "message": "orders.csv: <bad>", "currency": "USD",
-         "link": None},
+        {
+            "shop": "<script>x</script>",
+            "status": "ok",
+            "net_sales_12m": 1200.5,
+            "orders_12m": 3,
+            "attainment": 0.5,
+            "currency": "CNY",
+            "link": "a/index.html",
+        },
+        {
+            "shop": "B&B",
+            "status": "error",
+            "message": "orders.csv: <bad>",
+            "currency": "USD",
+            "link": None,
+        },
     ]
     page = report.portfolio_html(tmp_path / "p.html", rows, "en").read_text()
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
@@ -158,8 +184,9 @@ def test_portfolio_page_escapes_and_sorts(tmp_path):
 @pytest.mark.skipif(report.chromium() is None, reason="Chromium not installed (optional)")
 def test_pdf_through_chromium(small_shop_dir, playbook, tmp_path):
     out = tmp_path / "r"
-    runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook,
-                    pdf=True)
+    runner.run_shop(
+        small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook, pdf=True
+    )
     pdf = out / "report.pdf"
     assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-"
     assert 'href="report.pdf"' in (out / "index.html").read_text()

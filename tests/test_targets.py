@@ -87,6 +87,29 @@ NO_NODES = [
 ]
 
 
+def test_running_year_carries_last_year_over():
+    d = pd.concat(
+        [
+            daily_flat("2024-01-01", "2024-12-31", 10.0),
+            daily_flat("2025-01-01", "2025-06-30", 12.0),
+        ],
+        ignore_index=True,
+    )
+    run = targets.running_growth(d, "2025-06-30", 1)
+    assert (run["fy"], run["days"]) == (2025, 181)
+    assert run["growth"] == pytest.approx(0.2)  # 12 × 181 against 10 × 181
+    assert targets.target_fiscal_year("2025-06-30", 1) == 2026
+    g = {"growth_mean": 0.1, "growth_low": 0.05, "growth_high": 0.15}
+    a = targets.annual_target(3660.0, g, 0.15, years_ahead=2, between=run["growth"])
+    assert a["annual_target"] == round(3660 * 1.2 * 1.25)
+    assert a["target_year_growth"] == pytest.approx(0.25) and a["between"] == pytest.approx(0.2)
+    # the running year has a day without data a year earlier: unknown, market growth used
+    gap = targets.running_growth(d[d["date"] != "2024-03-01"], "2025-06-30", 1)
+    assert np.isnan(gap["growth"])
+    b = targets.annual_target(1000.0, g, 0.15, years_ahead=2, between=gap["growth"])
+    assert b["annual_target"] == 1375.0
+
+
 def test_flat_split_is_one_unit_a_day():
     w = targets.day_weights(2026, 1, flat_seasonality(), "48", NO_NODES, growth=0.0)
     assert set(w["weight"].round(12)) == {1.0}
@@ -146,6 +169,24 @@ def test_seasonality_learner_recovers_planted_effects(learned):
     assert s.weekday.to_numpy() == pytest.approx(weekday / weekday.mean(), rel=0.03)
     assert s.month.to_numpy() == pytest.approx(month / month.mean(), rel=0.05)
     assert s.trend == pytest.approx(0.2, abs=0.04)
+
+
+def test_thin_history_is_shrunk_toward_the_prior():
+    hist, _, _ = planted_daily("2024-01-01", "2024-12-31", trend=0.0)
+    big = targets.learn_seasonality(hist.assign(orders=hist["net_sales"] / 100))
+    # the same money in a thousandth of the orders: far less evidence per day
+    small = targets.learn_seasonality(hist.assign(orders=hist["net_sales"] / 100_000))
+    e = big.events.set_index("event").loc["618:main"]
+    v = 100.0  # sales per order on ordinary days
+    assert e["uplift"] == pytest.approx((e["sales"] + 5 * v * e["prior"]) / (e["expected"] + 5 * v))
+    assert e["prior"] == 2.5 and e["raw"] == pytest.approx(2.0, rel=0.05)
+    assert abs(e["uplift"] - e["raw"]) < 0.01  # thousands of orders: the data wins
+    t = small.events.set_index("event").loc["618:main"]
+    assert t["raw"] == pytest.approx(e["raw"])
+    assert t["uplift"] == pytest.approx(
+        (t["sales"] + 5 * 100_000 * 2.5) / (t["expected"] + 5 * 100_000)
+    )
+    assert t["uplift"] - t["raw"] > 0.1 and t["uplift"] < 2.5
 
 
 def test_prior_weight_when_history_lacks_the_node():

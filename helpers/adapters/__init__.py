@@ -28,7 +28,7 @@ import pandas as pd
 from helpers import schema
 from helpers.adapters import shopify, taobao
 from helpers.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
-from helpers.adapters.clean import PII_PATTERNS, Part, Source, _clean_header
+from helpers.adapters.clean import PII_PATTERNS, Part, Source, _clean_header, isin
 from helpers.adapters.generic import display_names, read_mapped_orders, read_table
 from helpers.adapters.writers import write_shopify, write_taobao_classic
 from helpers.errors import LoadError
@@ -55,10 +55,10 @@ FORMATS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
         (
             (taobao.SUB_ORDER,),
             (taobao.MAIN_ORDER,),
-            taobao.ITEM_TITLE,
-            taobao.ITEM_PRICE,
+            ("商品标题", "标题", "宝贝标题"),
+            ("商品价格", "价格", "单价"),
             taobao.ITEM_QTY,
-            taobao.LINE_STATUS,
+            ("订单状态", "子订单状态"),
             taobao.CREATED + taobao.PAID_AT,
         ),
     ),
@@ -98,8 +98,8 @@ FORMATS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
 }
 
 
-def _missing(headers: set[str], groups: tuple[tuple[str, ...], ...]) -> list[str]:
-    return [g[0] if len(g) == 1 else "/".join(g) for g in groups if not headers & set(g)]
+def _missing(headers: set[str], groups: tuple[tuple[str, ...], ...]) -> list[tuple[str, ...]]:
+    return [g for g in groups if not headers & set(g)]
 
 
 def detect(headers: Iterable[str], file: str = "<headers>") -> str:
@@ -124,7 +124,7 @@ def detect(headers: Iterable[str], file: str = "<headers>") -> str:
         When no format matches: naming the closest format and the column it lacks, or the
         headers that were not recognised and what was expected.
     """
-    hs = [_clean_header(h) for h in headers]
+    hs = [_clean_header(h) for h in headers if not str(h).startswith("_")]
     have = set(hs) - {""}
     for fmt, (_, groups) in FORMATS.items():
         if not _missing(have, groups):
@@ -143,9 +143,12 @@ def detect(headers: Iterable[str], file: str = "<headers>") -> str:
         label, groups = FORMATS[best]
         miss = _missing(have, groups)
         if best == "taobao_orders":
-            miss = [m for m in miss if m != "/".join(taobao.BUYER_COLUMNS)] or miss
-        more = f" (also missing: {', '.join(miss[1:])})" if len(miss) > 1 else ""
-        raise LoadError(file, f"missing required column for {label}{more}", column=miss[0])
+            miss = [m for m in miss if m != taobao.BUYER_COLUMNS] or miss
+        alt = f" (or {', '.join(miss[0][1:])})" if len(miss[0]) > 1 else ""
+        more = f"; also missing: {', '.join(g[0] for g in miss[1:])}" if len(miss) > 1 else ""
+        raise LoadError(
+            file, f"missing required column for {label}{alt}{more}", column=miss[0][0]
+        )
     known = set()
     for _, groups in FORMATS.values():
         for g in groups:
@@ -211,7 +214,16 @@ def read_orders(
         if mapping and set(mapping.values()) <= set(src.headers):
             src.format = "generic"
         else:
-            src.format = detect(src.headers, file=name)
+            try:
+                src.format = detect(src.headers, file=name)
+            except LoadError:
+                if not mapping:
+                    raise
+                gone = next(c for c in mapping.values() if c not in src.headers)
+                canon = next(k for k, v in mapping.items() if v == gone)
+                raise LoadError(
+                    name, f"mapped column for {canon} not in the file", column=gone
+                ) from None
         groups.setdefault(src.format, []).append(src)
 
     parts: list[Part] = []
@@ -232,15 +244,10 @@ def read_orders(
     seen = pd.Series(dtype="object")  # order id -> where it was first loaded
     for part in parts:
         ids = part.lines["order_id"]
-        clash = ids[ids.isin(seen.index)].drop_duplicates()
+        clash = ids[isin(ids, seen.index.to_series())].drop_duplicates()
         if not clash.empty:
-            part.reject_orders(
-                pd.Series(
-                    ("order " + clash.astype("str") + " already loaded from ")
-                    + clash.map(seen).astype("str"),
-                    index=clash.to_numpy(),
-                )
-            )
+            text = "order " + clash.astype("str") + " already loaded from " + clash.map(seen)
+            part.reject_orders(pd.Series(text.to_numpy(), index=clash.to_numpy()))
         first = part.lines.drop_duplicates("order_id")
         where = first["_source_file"].astype("str") + " (" + part.format + ")"
         seen = pd.concat([seen, pd.Series(where.to_numpy(), index=first["order_id"].to_numpy())])
@@ -248,9 +255,11 @@ def read_orders(
     frames = [p.lines for p in parts if len(p.lines)]
     table = pd.concat(frames, ignore_index=True) if frames else schema.empty("orders")
     table = schema.conform(table, "orders")
-    for c in ("_source_file", "_source_row"):
-        if c not in table.columns:
-            table[c] = pd.Series(dtype="object" if c == "_source_file" else "int64")
+    table["_source_file"] = (
+        table["_source_file"].astype("object") if "_source_file" in table else pd.Series(dtype=object)
+    )
+    if "_source_row" not in table:
+        table["_source_row"] = pd.Series(dtype="int64")
     ledgers = [led for p in parts for led in p.ledgers]
     rej = [led.rejects() for led in ledgers]
     rej = [r for r in rej if len(r)]

@@ -133,7 +133,7 @@ class Parsed(NamedTuple):
 # --------------------------------------------------------------------------------------------
 
 
-def _as_text(s: Sequence | pd.Series) -> pd.Series:
+def as_text(s: Sequence | pd.Series) -> pd.Series:
     """Any series as a pandas string series with ``""`` for missing values."""
     s = s if isinstance(s, pd.Series) else pd.Series(s)
     if str(s.dtype) != "str":
@@ -145,7 +145,7 @@ def _arrow(s: pd.Series) -> pa.ChunkedArray | pa.Array:
     """The pyarrow array behind a string series (converting if needed)."""
     arr = getattr(s.array, "_pa_array", None)
     if arr is None:
-        arr = pa.array(_as_text(s).astype("object").to_numpy(), type=pa.large_string())
+        arr = pa.array(as_text(s).astype("object").to_numpy(), type=pa.large_string())
     return arr
 
 
@@ -156,7 +156,7 @@ def _wrap(arr: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
 def re_sub(s: pd.Series, pattern: str, repl: str) -> pd.Series:
     """Regex replace with pyarrow's RE2 (``\\1`` back-references; ``\\s`` / ``\\d`` are
     ASCII, which is what we want after :func:`normalise_text`)."""
-    s = _as_text(s)
+    s = as_text(s)
     if s.empty:
         return s
     return _wrap(pc.replace_substring_regex(_arrow(s), pattern=pattern, replacement=repl), s.index)
@@ -164,11 +164,25 @@ def re_sub(s: pd.Series, pattern: str, repl: str) -> pd.Series:
 
 def re_has(s: pd.Series, pattern: str) -> np.ndarray:
     """Boolean array: the regex (RE2, search semantics: anchor it yourself) matches."""
-    s = _as_text(s)
+    s = as_text(s)
     if s.empty:
         return np.zeros(0, dtype=bool)
     out = pc.match_substring_regex(_arrow(s), pattern=pattern)
     return np.asarray(out.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def isin(s: pd.Series, values: Iterable | pd.Series) -> np.ndarray:
+    """Boolean array: ``s`` (text) is one of ``values`` (pyarrow hash set; pandas' own
+    ``isin`` on Arrow strings walks the values in Python)."""
+    v = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype="object")
+    v = v.dropna()
+    if len(s) == 0 or len(v) == 0:
+        return np.zeros(len(s), dtype=bool)
+    vs = pc.unique(pc.cast(_arrow(as_text(v)), pa.large_string()))
+    arr = pc.cast(_arrow(as_text(s)), pa.large_string())
+    out = pc.is_in(arr, value_set=vs)
+    hit = np.asarray(out.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    return hit & s.notna().to_numpy()
 
 
 def on_uniques(s: pd.Series, func, max_share: float = 0.5) -> pd.Series:
@@ -177,7 +191,7 @@ def on_uniques(s: pd.Series, func, max_share: float = 0.5) -> pd.Series:
     Worth it for columns with few distinct values (statuses, prices, dates, quantities).
     ``func`` takes and returns a Series; used directly when most values are distinct.
     """
-    s = _as_text(s)
+    s = as_text(s)
     codes, uniq = pd.factorize(s)
     if len(uniq) > max_share * len(s):
         return func(s)
@@ -193,7 +207,7 @@ def extract_groups(s: pd.Series, pattern: str) -> pd.DataFrame:
     Rows that do not match, and groups that did not take part (or matched nothing), are
     missing.
     """
-    s = _as_text(s)
+    s = as_text(s)
     out = pc.extract_regex(_arrow(s), pattern)
     if isinstance(out, pa.ChunkedArray):
         out = out.combine_chunks() if out.num_chunks else pa.array([], type=out.type)
@@ -209,7 +223,7 @@ def extract_groups(s: pd.Series, pattern: str) -> pd.DataFrame:
 def normalise_text(s: Sequence | pd.Series) -> pd.Series:
     """Unicode NFKC (full-width digits, ``，：（）￥`` and ideographic space → ASCII forms) and
     strip whitespace. Only cells holding non-ASCII characters are normalised."""
-    s = _as_text(s)
+    s = as_text(s)
     nonascii = re_has(s, r"[^\x00-\x7f]")
     if nonascii.any():
         s = s.copy()
@@ -242,7 +256,8 @@ def sniff_encoding(data: bytes) -> str:
     Parameters
     ----------
     data : bytes
-        The whole file.
+        The start of the file (a megabyte is plenty); a UTF-8 guess that the rest of the
+        file contradicts is corrected by :func:`read_raw`.
 
     Returns
     -------
@@ -259,16 +274,18 @@ def sniff_encoding(data: bytes) -> str:
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for enc in ("utf-8", "gb18030"):
-        dec = codecs.getincrementaldecoder(enc)()
-        try:
-            step = 1 << 24
-            for i in range(0, len(data), step):
-                dec.decode(data[i : i + step], final=i + step >= len(data))
-            return enc
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("not UTF-8, UTF-16 nor GB18030/GBK text")
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as err:
+        if err.start >= len(data) - 4 and err.reason == "unexpected end of data":
+            return "utf-8"  # a character cut by the end of the sample
+    try:  # GB18030 decodes nearly any bytes; reading the whole file checks the rest
+        data.decode("gb18030")
+    except UnicodeDecodeError as err:
+        if err.start < len(data) - 4:
+            raise ValueError("not UTF-8, UTF-16 nor GB18030/GBK text") from None
+    return "gb18030"
 
 
 def _clean_header(h: object) -> str:
@@ -329,9 +346,21 @@ def _sep_and_width(head: str) -> tuple[str, int]:
     return ",", max(len(first), 1)
 
 
-def _read_csv_arrow(path: Path, enc: str, sep: str, width: int) -> pd.DataFrame | None:
-    """Fast path (pyarrow, multi-threaded). None when some row is ragged or blank-but-short:
-    the pandas path then reads the file, keeping every row."""
+def _count_records_upper(path: Path) -> int:
+    """Text lines in the file (a record per line unless a quoted cell spans lines)."""
+    n, last = 0, b""
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (1 if last not in (b"\n", b"") else 0)
+
+
+def _read_csv_arrow(
+    path: Path, enc: str, sep: str, width: int, newlines: bool
+) -> pd.DataFrame | None:
+    """Fast path (pyarrow, multi-threaded). None when some row is ragged or blank-but-short
+    (the pandas path then reads the file, keeping every row) or the text is not valid."""
     names = [str(i) for i in range(width)]
     invalid = []
 
@@ -348,7 +377,7 @@ def _read_csv_arrow(path: Path, enc: str, sep: str, width: int) -> pd.DataFrame 
             parse_options=pv.ParseOptions(
                 delimiter=sep,
                 ignore_empty_lines=False,
-                newlines_in_values=True,
+                newlines_in_values=newlines,
                 invalid_row_handler=handler,
             ),
             convert_options=pv.ConvertOptions(
@@ -357,12 +386,25 @@ def _read_csv_arrow(path: Path, enc: str, sep: str, width: int) -> pd.DataFrame 
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError, UnicodeError):
         return None
     if invalid:
         return None
-    cols = {int(n): pd.array(table.column(n), dtype="str") for n in names}
-    return pd.DataFrame(cols)
+    return pd.DataFrame({int(n): pd.array(table.column(n), dtype="str") for n in names})
+
+
+def _read_csv(path: Path, name: str, enc: str, sep: str, width: int) -> pd.DataFrame:
+    """Every record of a CSV as text: pyarrow when the file is regular, pandas otherwise."""
+    grid = None
+    if not enc.startswith("utf-16"):
+        grid = _read_csv_arrow(path, enc, sep, width, newlines=False)
+        if grid is not None and len(grid) != _count_records_upper(path):
+            grid = None  # a quoted cell spans lines: parse records properly
+    if grid is None:
+        grid = _read_csv_arrow(path, enc, sep, width, newlines=True)
+    if grid is None:
+        grid = _read_csv_pandas(path, name, enc, sep, width)
+    return grid
 
 
 def _read_csv_pandas(path: Path, name: str, enc: str, sep: str, width: int) -> pd.DataFrame:
@@ -439,19 +481,27 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
         if grid.empty:
             raise LoadError(name, "empty file")
     else:
-        data = path.read_bytes()
-        if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
+        with path.open("rb") as fh:
+            head_bytes = fh.read(1 << 20)
+        blank_head = not head_bytes.strip(b" \t\r\n\x00" + codecs.BOM_UTF8)
+        if blank_head and path.stat().st_size <= len(head_bytes):
             raise LoadError(name, "empty file")
         try:
-            encoding = sniff_encoding(data)
+            encoding = sniff_encoding(head_bytes)
         except ValueError as err:
             raise LoadError(name, f"cannot decode: {err}") from None
-        head = data[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
-        del data
+        head = head_bytes[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
         sep, width = _sep_and_width(head)
-        grid = _read_csv_arrow(path, encoding, sep, width)
-        if grid is None:
-            grid = _read_csv_pandas(path, name, encoding, sep, width)
+        try:
+            grid = _read_csv(path, name, encoding, sep, width)
+        except UnicodeDecodeError:
+            if encoding != "utf-8":
+                raise LoadError(name, f"cannot decode as {encoding}") from None
+            encoding = "gb18030"  # UTF-8 at the start only: a GBK file with an ASCII head
+            try:
+                grid = _read_csv(path, name, encoding, sep, width)
+            except UnicodeDecodeError:
+                raise LoadError(name, "cannot decode: not UTF-8 nor GB18030 text") from None
     header = [_clean_header(h) for h in grid.iloc[0].tolist()]
     body = grid.iloc[1:].reset_index(drop=True)
     named = [i for i, h in enumerate(header) if h]
@@ -484,8 +534,15 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
 # parsers
 # --------------------------------------------------------------------------------------------
 
+def _to_float(s: pd.Series) -> np.ndarray:
+    """Texts already validated as plain numbers → float64 (pyarrow cast)."""
+    out = pc.cast(_arrow(as_text(s)), pa.float64())
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype="float64")
+
+
 _NUMBER_RE = r"^(?:[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+)$"
 _PLAIN_NUMBER_RE = r"^-?\d+(?:\.\d+)?$"
+_COMMON_MONEY_RE = r"^\s*-?[¥￥$]?\s*-?\d{1,3}(?:,\d{3})*(?:\.\d+)?\s*元?\s*$"
 
 
 def _clean_numbers(u: pd.Series, zero_words: tuple[str, ...]) -> pd.DataFrame:
@@ -499,7 +556,7 @@ def _clean_numbers(u: pd.Series, zero_words: tuple[str, ...]) -> pd.DataFrame:
     ok = re_has(t, _NUMBER_RE)
     num = np.full(len(t), np.nan)
     if ok.any():
-        num[ok] = t[ok].str.replace(",", "", regex=False).astype("float64").to_numpy()
+        num[ok] = _to_float(t[ok].str.replace(",", "", regex=False))
     num = np.where(paren, -num, num)
     num = np.where(zero, 0.0, num)
     bad = ~null & ~zero & np.isnan(num)
@@ -522,14 +579,21 @@ def parse_number(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Par
         Float values; ``bad`` where a non-empty cell is not a number (thousands separators
         must group by three: ``1,2`` is bad, never 12).
     """
-    raw = _as_text(s)
+    raw = as_text(s)
     n = len(raw)
     vals = np.full(n, np.nan)
     bad = np.zeros(n, dtype=bool)
     simple = re_has(raw, _PLAIN_NUMBER_RE)
     if simple.any():
-        vals[simple] = raw[simple].astype("float64").to_numpy()
+        vals[simple] = _to_float(raw[simple])
     rest = ~simple & (raw.str.len() > 0).to_numpy()
+    if rest.any():  # second fast path: ￥1,234.50 / $12 / 12元 / 1 234
+        sub = raw[rest]
+        common = re_has(sub, _COMMON_MONEY_RE)
+        if common.any():
+            idx = np.flatnonzero(rest)[common]
+            vals[idx] = _to_float(re_sub(sub[common], r"[¥￥$,\s元]", ""))
+            rest[idx] = False
     if rest.any():
         zw = tuple(zero_words)
         got = on_uniques(raw[rest], lambda u: _clean_numbers(u, zw))
@@ -547,12 +611,12 @@ def parse_money(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Pars
     """
     p = parse_number(s, zero_words)
     bad = p.bad.to_numpy()
-    return Parsed(p.values, p.bad, _reasons(_as_text(s), bad, "unparseable amount "))
+    return Parsed(p.values, p.bad, _reasons(as_text(s), bad, "unparseable amount "))
 
 
 def parse_int(s: Sequence | pd.Series) -> Parsed:
     """Whole numbers (``1,200``, ``3.0``); ``2.5`` is bad ("not a whole number")."""
-    raw = _as_text(s)
+    raw = as_text(s)
     p = parse_number(raw)
     v = p.values.to_numpy()
     frac = ~np.isnan(v) & (v != np.floor(np.nan_to_num(v)))
@@ -567,7 +631,7 @@ def parse_int(s: Sequence | pd.Series) -> Parsed:
 def parse_rate(s: Sequence | pd.Series) -> Parsed:
     """Rates: ``3.5%`` → 0.035, ``0.035`` → 0.035. A value above 1 without ``%`` is bad
     (write ``3.5%`` for percent), as is a negative rate."""
-    raw = _as_text(s)
+    raw = as_text(s)
     t = normalise_text(raw)
     pct = t.str.endswith("%").to_numpy()
     p = parse_number(re_sub(t, r"%$", ""))
@@ -596,20 +660,25 @@ def parse_id(s: Sequence | pd.Series) -> Parsed:
     Returns
     -------
     Parsed
-        Object series of str (None when empty).
+        String series (missing when empty or bad).
     """
-    raw = _as_text(s)
+    raw = as_text(s)
     n = len(raw)
     t = raw
     sci = np.zeros(n, dtype=bool)
     work = re_has(raw, _ID_NEEDS_WORK)
     if work.any():
+        t = raw.copy()
+        guarded = work & re_has(raw, r'^="[0-9A-Za-z_#-]*"$')  # Taobao's ="123…"
+        if guarded.any():
+            t[guarded] = raw[guarded].str.slice(2, -1)
+            work &= ~guarded
+    if work.any():
         sub = _unwrap(normalise_text(raw[work]))
         sci[work] = re_has(sub, _SCI_RE)
-        t = raw.copy()
         t[work] = re_sub(sub, r"^(\d+)\.0+$", r"\1")
     null = t.isin(NULL_TOKENS).to_numpy()
-    values = t.astype("object").where(~null & ~sci, None)
+    values = t.where(~null & ~sci)
     reason = _reasons(raw, sci, "in scientific notation loses digits (", ")")
     return Parsed(values, pd.Series(sci, index=raw.index), reason)
 
@@ -683,8 +752,9 @@ def _to_shop_time(aware: pd.Series, tz: str | None) -> pd.Series:
     return (aware.dt.tz_convert(tz) if tz else aware).dt.tz_localize(None)
 
 
-def _parse_dt_unique(u: pd.Series, tz: str | None) -> pd.Series:
-    """Distinct date texts → naive shop-local datetimes (fast paths for the usual shapes)."""
+def _parse_dt_unique(u: pd.Series, tz: str | None, general: bool = True) -> pd.Series:
+    """Date texts → naive shop-local datetimes: fast paths for the usual shapes, then (when
+    ``general``) every other supported shape."""
     out = pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
     plain = re_has(u, r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
     if plain.any():
@@ -702,7 +772,7 @@ def _parse_dt_unique(u: pd.Series, tz: str | None) -> pd.Series:
         utc = local - pd.to_timedelta(minutes, unit="min")
         out[offset] = _to_shop_time(utc.dt.tz_localize("UTC"), tz)
     rest = ~plain & ~offset & (u != "").to_numpy()
-    if rest.any():
+    if general and rest.any():
         out[rest] = _parse_dt_general(u[rest], tz)
     return out
 
@@ -728,16 +798,16 @@ def parse_datetime(s: Sequence | pd.Series, tz: str | None = "Asia/Shanghai") ->
         ``datetime64[ns]`` values; ``bad`` for non-empty cells that are no valid date
         (``2025-13-45``), with reason ``unparseable date '2025-13-45'``.
     """
-    raw = _as_text(s)
-    codes, uniques = pd.factorize(raw)
-    u = pd.Series(np.asarray(uniques, dtype=object), dtype="str").str.strip()
-    parsed = _parse_dt_unique(u, tz) if len(u) else pd.Series([], dtype="datetime64[ns]")
-    null_u = u.isin(_NULL_DATES).to_numpy()
-    bad_u = ~null_u & parsed.isna().to_numpy()
-    vals = parsed.to_numpy()
-    values = pd.Series(vals[codes] if len(u) else vals[:0], index=raw.index)
-    values = values.where(~null_u[codes]) if len(u) else values
-    bad = bad_u[codes] if len(u) else np.zeros(0, dtype=bool)
+    raw = as_text(s)
+    values = _parse_dt_unique(raw, tz, general=False)
+    rest = values.isna().to_numpy() & (raw.str.len() > 0).to_numpy()
+    if rest.any():
+        sub = raw[rest].str.strip()
+        got = on_uniques(sub, lambda u: _parse_dt_unique(u, tz))
+        values[rest] = got.to_numpy()
+    null = raw.str.strip().isin(_NULL_DATES).to_numpy()
+    values = values.where(~null)
+    bad = rest & ~null & values.isna().to_numpy()
     return Parsed(values, pd.Series(bad, index=raw.index), _reasons(raw, bad, "unparseable date "))
 
 
@@ -764,17 +834,17 @@ def summary_label(df: pd.DataFrame, id_col: str | None = None) -> pd.Series:
     cols = _data_columns(df)
     if not cols or df.empty:
         return pd.Series(np.nan, index=df.index, dtype="object")
-    first = _as_text(df[cols[0]]).str.strip()
+    first = as_text(df[cols[0]]).str.strip()
     for c in cols[1:]:
         empty = (first == "").to_numpy()
         if not empty.any():
             break
         first = first.copy()
-        first[empty] = _as_text(df[c])[empty].str.strip()
+        first[empty] = as_text(df[c])[empty].str.strip()
     label = pd.Series(np.nan, index=df.index, dtype="object")
     texts = [first]
     if id_col is not None and id_col in df.columns:
-        texts.append(_as_text(df[id_col]).str.strip())
+        texts.append(as_text(df[id_col]).str.strip())
     for text in texts:
         cand = re_has(text, r"(?i)计|总|total") & label.isna().to_numpy()
         if cand.any():
@@ -853,7 +923,7 @@ def pseudonymise(ids: Sequence | pd.Series, salt: str) -> pd.Series:
     if not salt:
         raise ValueError("pseudonymise needs a non-empty salt")
     s = ids if isinstance(ids, pd.Series) else pd.Series(ids)
-    text = _as_text(s)
+    text = as_text(s)
     valid = (text.str.strip() != "").to_numpy() & s.notna().to_numpy()
     out = np.full(len(s), None, dtype=object)
     if valid.any():
@@ -884,8 +954,8 @@ def apportion(total: pd.Series, weight: pd.Series, group: pd.Series) -> pd.Serie
         The group total, repeated on every row of the group.
     weight : Series
         Non-negative weights (e.g. price × quantity).
-    group : Series
-        Group key (e.g. order id).
+    group : Series or array
+        Group key (e.g. order id), or non-negative integer group codes.
 
     Returns
     -------
@@ -893,7 +963,9 @@ def apportion(total: pd.Series, weight: pd.Series, group: pd.Series) -> pd.Serie
         Float amounts in currency units, same index.
     """
     idx = total.index
-    g = pd.factorize(pd.Series(group, index=idx))[0]
+    g = np.asarray(group)
+    if g.dtype.kind not in "iu" or (len(g) and g.min() < 0):
+        g = pd.factorize(pd.Series(group, index=idx))[0]
     t_c = np.round(pd.Series(total, index=idx).to_numpy(dtype="float64") * 100.0)
     w = np.clip(pd.Series(weight, index=idx).to_numpy(dtype="float64"), 0.0, None)
     w = np.nan_to_num(w)
@@ -926,7 +998,7 @@ def row_values_text(df: pd.DataFrame, limit: int = 400) -> pd.Series:
     cols = _data_columns(df)
     out = pd.Series("", index=df.index, dtype="str")
     for c in cols:
-        v = _as_text(df[c]).str.strip()
+        v = as_text(df[c]).str.strip()
         has = v != ""
         piece = (str(c) + "=" + v).where(has, "")
         sep = pd.Series(np.where((out != "") & has, "; ", ""), index=df.index, dtype="str")
@@ -961,7 +1033,6 @@ class Source:
     @classmethod
     def read(cls, path: str | Path, file: str, fmt: str = "") -> Source:
         raw, enc = read_raw(path)
-        raw[SOURCE_FILE] = file
         return cls(
             file=file,
             format=fmt,
@@ -977,17 +1048,30 @@ class Source:
 
 
 def concat_sources(sources: Sequence[Source]) -> pd.DataFrame:
-    """Stack the raw frames of several files of one format (union of columns, ``""`` filled)."""
+    """Stack the raw frames of several files of one format (union of columns, ``""`` filled)
+    and add ``_source_file`` (categorical: one code per file)."""
     frames = [s.raw for s in sources]
     if not frames:
         return pd.DataFrame({SOURCE_FILE: [], SOURCE_ROW: []})
     df = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     df = df.reset_index(drop=True)
     for c in _data_columns(df):
-        if df[c].isna().any():
+        if df[c].hasnans:
             df[c] = df[c].fillna("")
+    codes = np.repeat(np.arange(len(frames), dtype=np.int32), [len(f) for f in frames])
+    files = pd.Categorical.from_codes(codes, categories=pd.Index([s.file for s in sources]))
+    df = df.assign(**{SOURCE_FILE: files})
     df.attrs = {}
     return df
+
+
+def take(s: pd.Series | None, pos: np.ndarray) -> pd.Series | None:
+    """Rows at positions ``pos`` with a fresh RangeIndex (dtype kept; None stays None)."""
+    if s is None:
+        return None
+    out = s.iloc[pos]
+    out.index = pd.RangeIndex(len(pos))
+    return out
 
 
 class Ledger:
@@ -1033,11 +1117,14 @@ class Ledger:
     def alive_mask(self) -> pd.Series:
         return pd.Series(self.alive, index=self.raw.index)
 
+    def _files_at(self, pos: np.ndarray) -> np.ndarray:
+        col = self.raw[SOURCE_FILE]
+        return np.asarray(col.cat.categories, dtype=object)[col.cat.codes.to_numpy()[pos]]
+
     def where(self, pos: np.ndarray) -> pd.Series:
-        """``"row N"`` / ``"file row N"`` labels of rows at positions ``pos``."""
-        files = self.raw[SOURCE_FILE].to_numpy()[pos]
+        """``"<file> row N"`` labels of rows at positions ``pos``."""
         rows = self.raw[SOURCE_ROW].to_numpy()[pos].astype(str)
-        return pd.Series(files, dtype="str") + " row " + pd.Series(rows, dtype="str")
+        return pd.Series(self._files_at(pos), dtype="str") + " row " + pd.Series(rows, dtype="str")
 
     def reject(
         self,
@@ -1088,8 +1175,9 @@ class Ledger:
         if not dup.any():
             return 0
         pos = np.flatnonzero(dup)
-        ref_file = self.raw[SOURCE_FILE].to_numpy()[first[pos]]
-        same = ref_file == self.raw[SOURCE_FILE].to_numpy()[pos]
+        codes = self.raw[SOURCE_FILE].cat.codes.to_numpy()
+        ref_file = self._files_at(first[pos])
+        same = codes[first[pos]] == codes[pos]
         ref_row = self.raw[SOURCE_ROW].to_numpy()[first[pos]].astype(str)
         text = np.where(
             same,
@@ -1139,7 +1227,7 @@ class Ledger:
             if len(pos):
                 recs.append(
                     pd.DataFrame(
-                        {"key": led.key.to_numpy()[pos], "where": led.where(pos).to_numpy()}
+                        {"key": led.key.iloc[pos].to_numpy(), "where": led.where(pos).to_numpy()}
                     )
                 )
         if not recs:
@@ -1148,7 +1236,7 @@ class Ledger:
         for led in ledgers:
             if led.key is None:
                 continue
-            hit = led.key.isin(ref.index).to_numpy() & led.alive
+            hit = isin(led.key, ref.index.to_series()) & led.alive
             if hit.any():
                 where = led.key.map(ref).fillna("")
                 reason = what + " " + led.key.astype("str") + " incomplete: " + where + " rejected"
@@ -1164,7 +1252,7 @@ class Ledger:
                 pd.DataFrame(
                     {
                         "table": self.table,
-                        "file": sub[SOURCE_FILE].to_numpy(),
+                        "file": self._files_at(parts["pos"].to_numpy()),
                         "row": sub[SOURCE_ROW].to_numpy(dtype=np.int64),
                         "column": parts["column"].to_numpy(),
                         "reason": parts["reason"].astype("object").to_numpy(),
@@ -1194,9 +1282,10 @@ class Ledger:
     def counts(self) -> list[FileCount]:
         """``read == kept + rejected`` per file (blank rows are read and rejected)."""
         out = []
-        files = self.raw[SOURCE_FILE].to_numpy() if len(self.raw) else np.array([], dtype=object)
+        codes = self.raw[SOURCE_FILE].cat.codes.to_numpy() if len(self.raw) else np.array([])
+        cats = list(self.raw[SOURCE_FILE].cat.categories) if len(self.raw) else []
         for s in self.sources:
-            mine = files == s.file
+            mine = codes == (cats.index(s.file) if s.file in cats else -2)
             n = int(mine.sum())
             kept = int((mine & self.alive).sum())
             blanks = len(s.blank_rows)
@@ -1219,7 +1308,7 @@ def says(prefix: str, values: pd.Series, suffix: str = "") -> Callable[[np.ndarr
     for the rejected positions."""
 
     def build(pos: np.ndarray) -> np.ndarray:
-        v = _as_text(values.iloc[pos]).str.slice(0, 60)
+        v = as_text(values.iloc[pos]).str.slice(0, 60)
         return (prefix + "'" + v + "'" + suffix).to_numpy(dtype=object)
 
     return build
@@ -1270,7 +1359,7 @@ class Part:
         for led in self.ledgers:
             if led.key is None:
                 continue
-            hit = led.key.isin(reasons.index).to_numpy() & led.alive
+            hit = isin(led.key, reasons.index.to_series()) & led.alive
             if hit.any():
                 led.reject(hit, led.key.map(reasons).fillna("").to_numpy(), None)
         keep = self.line_ledger.alive[self.lines.index.to_numpy()]
@@ -1286,17 +1375,18 @@ def pick(df: pd.DataFrame, *names: str) -> str | None:
 
 
 def first_filled(*series: pd.Series | None) -> pd.Series:
-    """Row-wise first non-missing value across id/text series (None if all missing)."""
+    """Row-wise first non-missing, non-empty value across text series."""
     out: pd.Series | None = None
     for s in series:
         if s is None:
             continue
-        s = s.astype("object").where(s.notna() & (s.astype("str") != ""), None)
+        s = as_text(s)
+        s = s.where(s != "")
         out = s if out is None else out.where(out.notna(), s)
-    return out if out is not None else pd.Series(dtype="object")
+    return out if out is not None else pd.Series(dtype="str")
 
 
 def text_or_none(s: pd.Series) -> pd.Series:
-    """Stripped text (not otherwise changed), None for empty cells."""
-    t = _as_text(s).str.strip()
-    return t.astype("object").where(t != "", None)
+    """Stripped text (not otherwise changed), missing for empty cells."""
+    t = as_text(s).str.strip()
+    return t.where(t != "")

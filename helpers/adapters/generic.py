@@ -61,6 +61,7 @@ from helpers.adapters.clean import (
     pseudonymise,
     re_sub,
     says,
+    take,
     text_or_none,
 )
 from helpers.adapters.taobao import STATUS_MAP as TAOBAO_STATUS
@@ -431,8 +432,8 @@ def read_table(
         led.reject_repeated(key.where(out[unique[0]].notna()), _label(cmaps, unique[0]), unique[0])
     a = led.alive
     kept = out[a].copy()
-    kept[SOURCE_FILE] = raw[SOURCE_FILE].to_numpy()[a]
-    kept[SOURCE_ROW] = raw[SOURCE_ROW].to_numpy()[a]
+    kept[SOURCE_FILE] = raw[SOURCE_FILE][a].astype("object").to_numpy()
+    kept[SOURCE_ROW] = raw[SOURCE_ROW][a].to_numpy()
     result = schema.conform(kept, table).reset_index(drop=True)
     fmt = "+".join(dict.fromkeys(s.format for s in sources))
     return Loaded(result, led.rejects(), led.counts(), fmt, notes)
@@ -537,7 +538,7 @@ def read_mapped_orders(
         )
         notes.append("order_id built from customer_id + order time (no order id mapped)")
     led.reject_missing(order_time, lab["order_time"], "order time")
-    led.key = order_id.astype("object").where(order_id.notna(), None)
+    led.key = order_id
     qty = parsed("quantity")
     if qty is None:
         qty = pd.Series(1.0, index=cf.index)
@@ -587,40 +588,38 @@ def read_mapped_orders(
 
     a = np.flatnonzero(led.alive)
     lines = pd.DataFrame(index=pd.RangeIndex(len(a)))
-    oid_a = pd.Series(led.key.to_numpy()[a], dtype="object")
+    oid_a = take(led.key, a)
     lines["order_id"] = oid_a
     if line is not None:
-        lines["line_id"] = line.to_numpy()[a]
+        lines["line_id"] = take(line, a)
     else:
         n = oid_a.groupby(oid_a, sort=False).cumcount() + 1
         lines["line_id"] = oid_a.astype("str") + "-" + n.astype("str")
-    lines["customer_id"] = customer.to_numpy()[a] if customer is not None else None
-    lines["order_time"] = order_time.to_numpy()[a]
+    lines["customer_id"] = take(customer, a)
+    lines["order_time"] = take(order_time, a)
     paid_time = (
-        pd.Series(pt.to_numpy()[a])
+        take(pt, a)
         if pt is not None
         else pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns]")
     )
     lines["paid_time"] = paid_time
-    lines["product_id"] = product.to_numpy()[a]
+    lines["product_id"] = take(product, a)
     v = extra["sku"]
-    lines["sku"] = v.to_numpy()[a] if v is not None else None
-    lines["title"] = title.to_numpy()[a] if title is not None else None
-    lines["quantity"] = qty.to_numpy()[a].astype(np.int64)
-    lines["unit_price"] = unit.to_numpy()[a]
-    p = pd.Series(paid.to_numpy()[a])
-    status, r = derive_status(
-        pd.Series(code.to_numpy()[a], dtype="object"), p, pd.Series(refund.to_numpy()[a]), paid_time
-    )
+    lines["sku"] = take(v, a) if v is not None else None
+    lines["title"] = take(title, a) if title is not None else None
+    lines["quantity"] = take(qty, a).astype(np.int64)
+    lines["unit_price"] = take(unit, a)
+    p = take(paid, a)
+    status, r = derive_status(take(code, a).astype("object"), p, take(refund, a), paid_time)
     lines["status"] = status
     lines["paid_amount"] = p
     lines["refund_amount"] = r
-    lines["province"] = province.to_numpy()[a] if province is not None else None
-    lines["city"] = city.to_numpy()[a] if city is not None else None
+    lines["province"] = take(province, a) if province is not None else None
+    lines["city"] = take(city, a) if city is not None else None
     for col in ("device", "channel"):
         v = extra[col]
-        lines[col] = v.to_numpy()[a] if v is not None else None
-    lines[SOURCE_FILE] = raw[SOURCE_FILE].to_numpy()[a]
-    lines[SOURCE_ROW] = raw[SOURCE_ROW].to_numpy()[a]
+        lines[col] = take(v, a) if v is not None else None
+    lines[SOURCE_FILE] = take(raw[SOURCE_FILE], a)
+    lines[SOURCE_ROW] = take(raw[SOURCE_ROW], a)
     lines.index = pd.Index(a)
     return Part(fmt, lines, led, [led], notes)

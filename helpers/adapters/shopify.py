@@ -31,6 +31,7 @@ from helpers.adapters.clean import (
     SOURCE_FILE,
     SOURCE_ROW,
     Ledger,
+    Parsed,
     Part,
     Source,
     apportion,
@@ -39,7 +40,6 @@ from helpers.adapters.clean import (
     first_filled,
     larger_than,
     normalise_text,
-    on_uniques,
     parse_datetime,
     parse_id,
     parse_int,
@@ -47,6 +47,7 @@ from helpers.adapters.clean import (
     pseudonymise,
     re_sub,
     says,
+    take,
     text_or_none,
 )
 
@@ -116,46 +117,63 @@ CANONICAL_TO_FINANCIAL = {
 }
 
 
-def _spread(full: pd.DataFrame, key: pd.Series) -> dict[str, pd.Series]:
-    """Order-level columns copied onto every line of their order.
+class _OrderLevel:
+    """The order's own columns, read from the order's row and spread to its lines.
 
     The order's row is its first row with a filled ``Created at`` (``Financial Status`` when
-    there is no such column), wherever it sits among the order's lines.
+    there is no such column), wherever it sits among the order's lines. Fields are parsed once
+    per order, then copied to the lines (lines of orders without such a row get nothing).
     """
-    anchor_col = CREATED if CREATED in full.columns else FINANCIAL
-    filled = (full[anchor_col].str.strip() != "").to_numpy() & key.notna().to_numpy()
-    pos = np.flatnonzero(filled)
-    first = pd.Series(pos, index=key.to_numpy()[pos])
-    first = first[~first.index.duplicated()]
-    at = key.map(first)
-    has = at.notna().to_numpy()
-    take = np.where(has, at.fillna(0).to_numpy(), 0).astype(np.int64)
-    out = {}
-    for c in dict.fromkeys(ORDER_LEVEL):
-        if c in full.columns:
-            s = full[c].iloc[take].str.strip()
-            s.index = full.index
-            out[c] = s.where(has, "")
-    return out
+
+    def __init__(self, full: pd.DataFrame, key: pd.Series):
+        anchor_col = CREATED if CREATED in full.columns else FINANCIAL
+        filled = (full[anchor_col].str.strip() != "").to_numpy() & key.notna().to_numpy()
+        pos = np.flatnonzero(filled)
+        keys = key.iloc[pos]
+        first = ~keys.duplicated().to_numpy()
+        pos, keys = pos[first], keys[first]
+        inv = pd.Index(keys.to_numpy()).get_indexer(key.to_numpy())
+        self.has = inv >= 0
+        self.at = np.where(self.has, inv, 0)
+        self.index = full.index
+        self.cols = {
+            c: take(full[c], pos).str.strip() for c in dict.fromkeys(ORDER_LEVEL) if c in full
+        }
+
+    def __contains__(self, col: str) -> bool:
+        return col in self.cols
+
+    def __getitem__(self, col: str) -> pd.Series:
+        return self.cols[col]
+
+    def spread(self, s: pd.Series) -> pd.Series:
+        """Order-level values → one per line."""
+        out = s.iloc[self.at]
+        out.index = self.index
+        return out.where(self.has) if not self.has.all() else out
+
+    def parsed(self, p: Parsed) -> Parsed:
+        bad = self.spread(p.bad).fillna(False).astype(bool)
+        return Parsed(self.spread(p.values), bad, self.spread(p.reason).fillna(""))
 
 
 def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
     """Read Shopify Orders CSV files (see the module docstring for the rules)."""
     full = concat_sources(sources)
     name = parse_id(full[NAME])
-    key = name.values.astype("object").where(name.values.notna(), None)
-    key = key.where(key.isna(), key.astype("str").str.replace(r"^#", "", regex=True))
-    f = _spread(full, key)
+    key = re_sub(name.values.fillna(""), r"^#", "")
+    key = key.where(name.values.notna())
+    f = _OrderLevel(full, key)
     cust_col = next((c for c in CUSTOMER_ID if c in f), None)
     who = normalise_text(f[EMAIL]).str.lower() if EMAIL in f else None
     if cust_col is not None:
         cid = normalise_text(f[cust_col])
         who = cid.where(cid != "", who) if who is not None else cid
-    customer = pseudonymise(who, salt) if who is not None else None
+    customer = f.spread(pseudonymise(who, salt)) if who is not None else None
     prov_col = [c for c in PROVINCE if c in f]
     city_col = [c for c in CITY if c in f]
-    province = first_filled(*[text_or_none(f[c]) for c in prov_col]) if prov_col else None
-    city = first_filled(*[text_or_none(f[c]) for c in city_col]) if city_col else None
+    province = f.spread(first_filled(*[f[c] for c in prov_col])) if prov_col else None
+    city = f.spread(first_filled(*[f[c] for c in city_col])) if city_col else None
     raw, dropped = drop_pii(full)
     notes = []
     if dropped:
@@ -169,20 +187,17 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
     led.reject_parsed(name, NAME, "order name")
     led.reject_missing(key, NAME, "order name (Name)")
     led.key = key
-    fs = on_uniques(
-        f[FINANCIAL],
-        lambda u: re_sub(normalise_text(u).str.lower(), r"[\s-]+", "_"),
-    )
+    fs = f.spread(re_sub(normalise_text(f[FINANCIAL]).str.lower(), r"[\s-]+", "_"))
     code = fs.map(FINANCIAL_MAP)
-    led.reject((fs == "").to_numpy(), "missing Financial Status", FINANCIAL)
+    led.reject(fs.isna().to_numpy() | (fs == "").to_numpy(), "missing Financial Status", FINANCIAL)
     led.reject(code.isna().to_numpy(), says("unknown Financial Status ", fs), FINANCIAL)
-    ot = parse_datetime(f[CREATED], tz)
+    ot = f.parsed(parse_datetime(f[CREATED], tz))
     led.reject_parsed(ot, CREATED)
     led.reject_missing(ot.values, CREATED, "order time (Created at)")
-    pt = parse_datetime(f[PAID_AT], tz) if PAID_AT in f else None
+    pt = f.parsed(parse_datetime(f[PAID_AT], tz)) if PAID_AT in f else None
     if pt is not None:
         led.reject_parsed(pt, PAID_AT)
-    cancelled = parse_datetime(f[CANCELLED], tz) if CANCELLED in f else None
+    cancelled = f.parsed(parse_datetime(f[CANCELLED], tz)) if CANCELLED in f else None
     if cancelled is not None:
         led.reject_parsed(cancelled, CANCELLED)
     qp = parse_int(raw[QTY])
@@ -208,16 +223,17 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
         larger_than("Lineitem discount", disc, "price × quantity", gross),
         LINE_DISCOUNT,
     )
-    tp = parse_money(f[TOTAL]) if TOTAL in f else None
-    net_sum = net.groupby(key, sort=False).transform("sum")
-    if tp is not None:
+    kc = pd.factorize(key)[0]  # integer order codes: cheap groupings
+    net_sum = net.groupby(kc, sort=False).transform("sum").where(kc >= 0)
+    if TOTAL in f:
+        tp = f.parsed(parse_money(f[TOTAL]))
         led.reject_parsed(tp, TOTAL)
         led.reject((tp.values < 0).to_numpy(), "negative Total", TOTAL)
         total = tp.values.where(tp.values.notna(), net_sum)
     else:
         total = net_sum
     if REFUNDED in f:
-        rp = parse_money(f[REFUNDED])
+        rp = f.parsed(parse_money(f[REFUNDED]))
         led.reject_parsed(rp, REFUNDED)
         led.reject((rp.values < 0).to_numpy(), "negative Refunded Amount", REFUNDED)
         refunded = rp.values.fillna(0.0)
@@ -225,47 +241,52 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
         led.reject(over, larger_than("refund", refunded, "payment", total), REFUNDED)
     else:
         refunded = pd.Series(0.0, index=raw.index)
+    channel = f.spread(text_or_none(f[SOURCE])) if SOURCE in f else None
+    sku = None
+    if LINE_SKU in raw.columns:
+        sp = parse_id(raw[LINE_SKU])
+        led.reject_parsed(sp, LINE_SKU, "sku")
+        sku = sp.values
+    title = text_or_none(raw[LINE_NAME]) if LINE_NAME in raw.columns else None
+    product = first_filled(sku, title)
+    led.reject_missing(product, LINE_SKU, "product (Lineitem sku or Lineitem name)")
     led.cascade()
 
     a = np.flatnonzero(led.alive)
-    sub = raw.iloc[a].reset_index(drop=True)
-    oid = key.iloc[a].reset_index(drop=True)
-    n = oid.groupby(oid, sort=False).cumcount() + 1
+    oid = take(key, a)
+    group = kc[a]
+    n = pd.Series(group).groupby(group, sort=False).cumcount() + 1
     lines = pd.DataFrame(index=pd.RangeIndex(len(a)))
     lines["order_id"] = oid
-    lines["line_id"] = oid.astype("str") + "-" + n.astype("str")
-    lines["customer_id"] = customer.to_numpy()[a] if customer is not None else None
-    lines["order_time"] = ot.values.to_numpy()[a]
+    lines["line_id"] = oid + "-" + n.astype("str")
+    lines["customer_id"] = take(customer, a)
+    lines["order_time"] = take(ot.values, a)
     paid_time = (
-        pd.Series(pt.values.to_numpy()[a])
+        take(pt.values, a)
         if pt is not None
         else pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns]")
     )
     lines["paid_time"] = paid_time
-    sku = parse_id(sub[LINE_SKU]).values if LINE_SKU in sub.columns else None
-    title = text_or_none(sub[LINE_NAME]) if LINE_NAME in sub.columns else None
-    lines["product_id"] = first_filled(sku, title)
-    lines["sku"] = sku
-    lines["title"] = title
-    lines["quantity"] = qp.values.to_numpy()[a].astype(np.int64)
-    lines["unit_price"] = pp.values.to_numpy()[a]
-    paid = apportion(
-        pd.Series(total.to_numpy()[a]), pd.Series(np.clip(net.to_numpy()[a], 0, None)), oid
-    )
-    refund = apportion(pd.Series(refunded.to_numpy()[a]), paid, oid)
-    status = pd.Series(code.to_numpy()[a], dtype="object")
+    lines["product_id"] = take(product, a)
+    lines["sku"] = take(sku, a)
+    lines["title"] = take(title, a)
+    lines["quantity"] = take(qp.values, a).astype(np.int64)
+    lines["unit_price"] = take(pp.values, a)
+    paid = apportion(take(total, a), take(net, a).clip(lower=0), group)
+    refund = apportion(take(refunded, a), paid, group)
+    status = take(code, a).astype("object")
     if cancelled is not None:
-        status[cancelled.values.notna().to_numpy()[a]] = "cancelled"
+        status[take(cancelled.values.notna(), a).to_numpy()] = "cancelled"
     full_refund = (status == "refunded") & (refund <= 0.005)
     refund = refund.where(~full_refund, paid)
     lines["status"] = status
     lines["paid_amount"] = paid
     lines["refund_amount"] = refund
-    lines["province"] = province.to_numpy()[a] if province is not None else None
-    lines["city"] = city.to_numpy()[a] if city is not None else None
+    lines["province"] = take(province, a)
+    lines["city"] = take(city, a)
     lines["device"] = None
-    lines["channel"] = text_or_none(f[SOURCE]).to_numpy()[a] if SOURCE in f else None
-    lines[SOURCE_FILE] = sub[SOURCE_FILE].to_numpy()
-    lines[SOURCE_ROW] = sub[SOURCE_ROW].to_numpy()
+    lines["channel"] = take(channel, a)
+    lines[SOURCE_FILE] = take(raw[SOURCE_FILE], a)
+    lines[SOURCE_ROW] = take(raw[SOURCE_ROW], a)
     lines.index = pd.Index(a)
     return Part("shopify_orders", lines, led, [led], notes)

@@ -38,10 +38,12 @@ from helpers.adapters.clean import (
     Part,
     Source,
     apportion,
+    as_text,
     concat_sources,
     drop_pii,
     extract_groups,
     first_filled,
+    isin,
     larger_than,
     normalise_text,
     on_uniques,
@@ -54,6 +56,7 @@ from helpers.adapters.clean import (
     re_has,
     re_sub,
     says,
+    take,
     text_or_none,
 )
 from helpers.errors import LoadError
@@ -175,26 +178,28 @@ def split_address(addr: pd.Series) -> tuple[pd.Series, pd.Series]:
     ``"浙江省 杭州市 西湖区 文三路 1 号(310000)"`` → ``浙江省``, ``杭州市``: the first two
     space-separated tokens; addresses without spaces are split on 省/自治区/市 suffixes.
     """
-    t = normalise_text(addr)
+    t = as_text(addr).str.replace("\u3000", " ", regex=False).str.strip()
     province_re = (
         r"(?P<p>[^\s省]{2,3}省|[^\s]{2,8}自治区|(?:" + _MUNICIPALITIES + r")市?"
         r"|香港(?:特别行政区)?|澳门(?:特别行政区)?|台湾省?)"
     )
-    spaced = extract_groups(t, r"^" + province_re + r"\s+(?P<c>[^\s(]+)")
-    solid = extract_groups(
-        t,
-        r"^(?P<p>"
-        + _MUNICIPALITIES
-        + r"|[^\s省]{2,3}省|[^\s区]{2,8}自治区|香港|澳门|台湾)(?:市|特别行政区)?"
-        r"(?P<c>[^\s市州盟]{1,10}?(?:市|自治州|地区|盟))?",
-    )
-    muni = solid["p"].isin(_MUNICIPALITIES.split("|"))
-    solid_city = solid["c"].where(~muni, solid["p"] + "市")
-    prov = spaced["p"].where(spaced["p"].notna(), solid["p"])
-    city = spaced["c"].where(spaced["p"].notna(), solid_city)
-    return prov.astype("object").where(prov.notna(), None), city.astype("object").where(
-        city.notna(), None
-    )
+    got = extract_groups(t, r"^" + province_re + r"\s+(?P<c>[^\s(]+)")
+    prov, city = got["p"], got["c"]
+    miss = prov.isna().to_numpy() & (t != "").to_numpy()
+    if miss.any():  # no spaces: split on the 省/自治区/市 suffixes
+        solid = extract_groups(
+            t[miss],
+            r"^(?P<p>"
+            + _MUNICIPALITIES
+            + r"|[^\s省]{2,3}省|[^\s区]{2,8}自治区|香港|澳门|台湾)(?:市|特别行政区)?"
+            r"(?P<c>.{1,10}?(?:市|自治州|地区|盟))?",
+        )
+        muni = solid["p"].isin(_MUNICIPALITIES.split("|"))
+        prov = prov.copy()
+        city = city.copy()
+        prov[miss] = solid["p"]
+        city[miss] = solid["c"].where(~muni, solid["p"] + "市")
+    return prov, city
 
 
 def device_from(df: pd.DataFrame) -> pd.Series:
@@ -262,6 +267,23 @@ def _customer(full: pd.DataFrame, salt: str) -> tuple[pd.Series | None, str | No
     if col is None:
         return None, None
     return pseudonymise(normalise_text(full[col]), salt), col
+
+
+def _line_fields(led: Ledger, raw: pd.DataFrame) -> dict[str, pd.Series | None]:
+    """product_id (商品ID, else 商家编码, else 外部系统编号, else title), sku (商品属性) and
+    title of each line; ids in scientific notation are rejected, never rounded."""
+    title_col = pick(raw, *ITEM_TITLE)
+    title = text_or_none(raw[title_col]) if title_col else None
+    ids = []
+    for col in (pick(raw, *ITEM_ID), MERCHANT_CODE, OUTER_ID):
+        if col and col in raw.columns:
+            p = parse_id(raw[col])
+            led.reject_parsed(p, col, "product id")
+            ids.append(p.values)
+    product = first_filled(*ids, title)
+    led.reject_missing(product, title_col or MERCHANT_CODE, "product id (商家编码 or title)")
+    sku = text_or_none(raw[ATTRS]) if ATTRS in raw.columns else None
+    return {"product_id": product, "sku": sku, "title": title}
 
 
 class _OrderRows:
@@ -367,6 +389,7 @@ def read_classic(
         lc, lt = map_status(raw[ORDER_STATUS])
         li.reject(((lt != "") & lc.isna()).to_numpy(), says("unknown order status ", lt))
         line_code = lc.where(lt != "")
+    fields = _line_fields(li, raw)
     # join: each line needs its alive order row
     opos = orders.alive_positions()
     ipos = iid.values.map(opos)
@@ -382,58 +405,48 @@ def read_classic(
         reason = np.where(
             had,
             "its order (" + where.to_numpy(dtype=object) + ") was rejected",
-            "order " + iid.values.astype("str").to_numpy(dtype=object) + " not in 订单报表",
+            "order " + iid.values.fillna("").to_numpy(dtype=object) + " not in 订单报表",
         )
         li.reject(missing, reason, ORDER_ID)
     li.cascade([lo])
     # orders left without lines
-    with_lines = orders.oid.isin(iid.values[li.alive]).to_numpy()
-    had_any = orders.oid.isin(iid.values.dropna()).to_numpy()
+    with_lines = isin(orders.oid, iid.values[li.alive])
+    had_any = isin(orders.oid, iid.values)
     lo.reject(~with_lines & ~had_any, "no lines in 宝贝报表 for this order", ORDER_ID)
     lo.reject(~with_lines, "all its lines in 宝贝报表 were rejected", ORDER_ID)
 
     a = np.flatnonzero(li.alive)
-    op = ipos.to_numpy()[a].astype(np.int64)
-    order_id = iid.values.iloc[a].reset_index(drop=True)
+    op = take(ipos, a).to_numpy().astype(np.int64)
+    order_id = take(iid.values, a)
     n = order_id.groupby(order_id, sort=False).cumcount() + 1
     lines = pd.DataFrame(index=pd.RangeIndex(len(a)))
     lines["order_id"] = order_id
-    lines["line_id"] = order_id.astype("str") + "-" + n.astype("str")
-    lines["customer_id"] = (
-        orders.customer.to_numpy()[op] if orders.customer is not None else None
-    )
-    lines["order_time"] = orders.order_time.to_numpy()[op]
-    lines["paid_time"] = orders.paid_time.to_numpy()[op]
-    sub = raw.iloc[a].reset_index(drop=True)
-    title = text_or_none(sub[pick(sub, *ITEM_TITLE)]) if pick(sub, *ITEM_TITLE) else None
-    code_ = parse_id(sub[MERCHANT_CODE]).values if MERCHANT_CODE in sub.columns else None
-    outer = parse_id(sub[OUTER_ID]).values if OUTER_ID in sub.columns else None
-    item_id = parse_id(sub[pick(sub, *ITEM_ID)]).values if pick(sub, *ITEM_ID) else None
-    lines["product_id"] = first_filled(item_id, code_, outer, title)
-    lines["sku"] = text_or_none(sub[ATTRS]) if ATTRS in sub.columns else None
-    lines["title"] = title
-    q = qty.to_numpy()[a]
-    pr = price.to_numpy()[a]
+    lines["line_id"] = order_id + "-" + n.astype("str")
+    lines["customer_id"] = take(orders.customer, op)
+    lines["order_time"] = take(orders.order_time, op)
+    lines["paid_time"] = take(orders.paid_time, op)
+    for k, v in fields.items():
+        lines[k] = take(v, a)
+    q = take(qty, a)
+    pr = take(price, a)
     lines["quantity"] = q.astype(np.int64)
     lines["unit_price"] = pr
-    paid = apportion(
-        pd.Series(orders.paid.to_numpy()[op]), pd.Series(pr * q), lines["order_id"]
-    )
-    refund = apportion(pd.Series(orders.refund.to_numpy()[op]), paid, lines["order_id"])
-    code = pd.Series(orders.code.to_numpy()[op], dtype="object")
+    paid = apportion(take(orders.paid, op), pr * q, lines["order_id"])
+    refund = apportion(take(orders.refund, op), paid, lines["order_id"])
+    code = take(orders.code, op).astype("object")
     if line_code is not None:
-        lcode = pd.Series(line_code.to_numpy()[a], dtype="object")
+        lcode = take(line_code, a).astype("object")
         code = lcode.where(lcode.notna(), code)
     status, refund = derive_status(code, paid, refund, lines["paid_time"])
     lines["status"] = status
     lines["paid_amount"] = paid
     lines["refund_amount"] = refund
-    lines["province"] = orders.province.to_numpy()[op]
-    lines["city"] = orders.city.to_numpy()[op]
-    lines["device"] = orders.device.to_numpy()[op]
-    lines["channel"] = orders.channel.to_numpy()[op] if orders.channel is not None else None
-    lines[SOURCE_FILE] = sub[SOURCE_FILE].to_numpy()
-    lines[SOURCE_ROW] = sub[SOURCE_ROW].to_numpy()
+    lines["province"] = take(orders.province, op)
+    lines["city"] = take(orders.city, op)
+    lines["device"] = take(orders.device, op)
+    lines["channel"] = take(orders.channel, op)
+    lines[SOURCE_FILE] = take(raw[SOURCE_FILE], a)
+    lines[SOURCE_ROW] = take(raw[SOURCE_ROW], a)
     lines.index = pd.Index(a)
     return Part(fmt + "+taobao_items", lines, li, [li, lo], notes)
 
@@ -464,30 +477,30 @@ def _classic_without_items(orders: _OrderRows, fmt: str, notes: list[str]) -> Pa
     oid = orders.oid.iloc[a].reset_index(drop=True)
     lines["order_id"] = oid
     lines["line_id"] = oid.astype("str") + "-1"
-    lines["customer_id"] = orders.customer.to_numpy()[a] if orders.customer is not None else None
-    lines["order_time"] = orders.order_time.to_numpy()[a]
-    lines["paid_time"] = orders.paid_time.to_numpy()[a]
-    lines["product_id"] = title.to_numpy()[a]
-    lines["title"] = title.to_numpy()[a]
-    q = qty.to_numpy()[a]
-    paid = pd.Series(orders.paid.to_numpy()[a])
+    lines["customer_id"] = take(orders.customer, a)
+    lines["order_time"] = take(orders.order_time, a)
+    lines["paid_time"] = take(orders.paid_time, a)
+    lines["product_id"] = take(title, a)
+    lines["title"] = take(title, a)
+    q = take(qty, a)
+    paid = take(orders.paid, a)
     lines["quantity"] = q.astype(np.int64)
     lines["unit_price"] = np.round(paid.to_numpy() / q, 2)
     status, refund = derive_status(
-        pd.Series(orders.code.to_numpy()[a], dtype="object"),
+        take(orders.code, a).astype("object"),
         paid,
-        pd.Series(orders.refund.to_numpy()[a]),
+        take(orders.refund, a),
         lines["paid_time"],
     )
     lines["status"] = status
     lines["paid_amount"] = paid
     lines["refund_amount"] = refund
-    lines["province"] = orders.province.to_numpy()[a]
-    lines["city"] = orders.city.to_numpy()[a]
-    lines["device"] = orders.device.to_numpy()[a]
-    lines["channel"] = orders.channel.to_numpy()[a] if orders.channel is not None else None
-    lines[SOURCE_FILE] = raw[SOURCE_FILE].to_numpy()[a]
-    lines[SOURCE_ROW] = raw[SOURCE_ROW].to_numpy()[a]
+    lines["province"] = take(orders.province, a)
+    lines["city"] = take(orders.city, a)
+    lines["device"] = take(orders.device, a)
+    lines["channel"] = take(orders.channel, a)
+    lines[SOURCE_FILE] = take(raw[SOURCE_FILE], a)
+    lines[SOURCE_ROW] = take(raw[SOURCE_ROW], a)
     lines.index = pd.Index(a)
     return Part(fmt, lines, lo, [lo], notes)
 
@@ -557,46 +570,36 @@ def read_item_report(sources: Sequence[Source], salt: str, tz: str) -> Part:
         _reject_refund_over_paid(led, refund, paid, refund_col)
     else:
         refund = pd.Series(0.0, index=raw.index)
+    fields = _line_fields(led, raw)
+    channel = text_or_none(raw[ORIGIN]) if ORIGIN in raw.columns else None
     led.cascade()
 
     a = np.flatnonzero(led.alive)
-    sub = raw.iloc[a].reset_index(drop=True)
     lines = pd.DataFrame(index=pd.RangeIndex(len(a)))
-    lines["order_id"] = oid.values.iloc[a].reset_index(drop=True)
-    lines["line_id"] = lid.values.iloc[a].reset_index(drop=True)
-    lines["customer_id"] = customer.to_numpy()[a] if customer is not None else None
-    lines["order_time"] = order_time.to_numpy()[a]
+    lines["order_id"] = take(oid.values, a)
+    lines["line_id"] = take(lid.values, a)
+    lines["customer_id"] = take(customer, a)
+    lines["order_time"] = take(order_time, a)
     paid_time = (
-        pt.values.iloc[a].reset_index(drop=True)
+        take(pt.values, a)
         if pt is not None
         else pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns]")
     )
-    lines["paid_time"] = paid_time.to_numpy()
-    title_col = pick(sub, *ITEM_TITLE)
-    title = text_or_none(sub[title_col]) if title_col else None
-    item_id = parse_id(sub[pick(sub, *ITEM_ID)]).values if pick(sub, *ITEM_ID) else None
-    code_ = parse_id(sub[MERCHANT_CODE]).values if MERCHANT_CODE in sub.columns else None
-    outer = parse_id(sub[OUTER_ID]).values if OUTER_ID in sub.columns else None
-    lines["product_id"] = first_filled(item_id, code_, outer, title)
-    lines["sku"] = text_or_none(sub[ATTRS]) if ATTRS in sub.columns else None
-    lines["title"] = title
-    lines["quantity"] = qty.to_numpy()[a].astype(np.int64)
-    lines["unit_price"] = price.to_numpy()[a]
-    p = pd.Series(paid.to_numpy()[a])
-    status, r = derive_status(
-        pd.Series(code.to_numpy()[a], dtype="object"),
-        p,
-        pd.Series(refund.to_numpy()[a]),
-        paid_time,
-    )
+    lines["paid_time"] = paid_time
+    for k, v in fields.items():
+        lines[k] = take(v, a)
+    lines["quantity"] = take(qty, a).astype(np.int64)
+    lines["unit_price"] = take(price, a)
+    p = take(paid, a)
+    status, r = derive_status(take(code, a).astype("object"), p, take(refund, a), paid_time)
     lines["status"] = status
     lines["paid_amount"] = p
     lines["refund_amount"] = r
-    lines["province"] = province.to_numpy()[a]
-    lines["city"] = city.to_numpy()[a]
-    lines["device"] = device.to_numpy()[a]
-    lines["channel"] = text_or_none(sub[ORIGIN]) if ORIGIN in sub.columns else None
-    lines[SOURCE_FILE] = sub[SOURCE_FILE].to_numpy()
-    lines[SOURCE_ROW] = sub[SOURCE_ROW].to_numpy()
+    lines["province"] = take(province, a)
+    lines["city"] = take(city, a)
+    lines["device"] = take(device, a)
+    lines["channel"] = take(channel, a)
+    lines[SOURCE_FILE] = take(raw[SOURCE_FILE], a)
+    lines[SOURCE_ROW] = take(raw[SOURCE_ROW], a)
     lines.index = pd.Index(a)
     return Part("taobao_item_report", lines, led, [led], notes)

@@ -40,23 +40,38 @@ ITEM_REPORT_HEADER = [
 ]  # fmt: skip
 
 
+def _by_unique(s: pd.Series, fmt) -> pd.Series:
+    """Format the distinct values only (few prices, many lines), then spread back."""
+    codes, uniq = pd.factorize(pd.Series(s), use_na_sentinel=True)
+    texts = np.array([fmt(u) for u in uniq] + [""], dtype=object)
+    return pd.Series(texts[codes], index=pd.Series(s).index)
+
+
 def _money(s: pd.Series, sign: str = "") -> pd.Series:
     """``￥1,234.50`` style text (empty for missing)."""
-    v = pd.Series(s, dtype="float64")
-    return (sign + v.map("{:,.2f}".format)).where(v.notna(), "")
+    return _by_unique(pd.Series(s, dtype="float64"), lambda v: f"{sign}{v:,.2f}")
 
 
 def _plain(s: pd.Series) -> pd.Series:
-    v = pd.Series(s, dtype="float64")
-    return v.map("{:.2f}".format).where(v.notna(), "")
+    return _by_unique(pd.Series(s, dtype="float64"), lambda v: f"{v:.2f}")
+
+
+def _offset_text(minutes: float) -> str:
+    sign = "-" if minutes < 0 else "+"
+    m = int(abs(minutes))
+    return f"{sign}{m // 60:02d}{m % 60:02d}"
 
 
 def _time(s: pd.Series, tz: str | None = None) -> pd.Series:
-    t = pd.to_datetime(pd.Series(s))
+    """``2025-01-03 12:00:00`` (with `` +0800`` when ``tz`` is given); empty for NaT."""
+    t = pd.to_datetime(pd.Series(s)).astype("datetime64[s]")
+    text = np.datetime_as_string(t.to_numpy(), unit="s").astype(object)
+    out = pd.Series(text, index=t.index).str.replace("T", " ", regex=False)
     if tz:
         loc = t.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-        return loc.dt.strftime("%Y-%m-%d %H:%M:%S %z").fillna("")
-    return t.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+        off = (loc.dt.tz_localize(None) - loc.dt.tz_convert("UTC").dt.tz_localize(None))
+        out = out + " " + _by_unique(off.dt.total_seconds() / 60, _offset_text)
+    return out.where(t.notna().to_numpy(), "").astype(object)
 
 
 def _text(s: pd.Series | None, n: int) -> pd.Series:
@@ -81,6 +96,13 @@ def _pii_for(orders: pd.DataFrame, pii: pd.DataFrame) -> pd.DataFrame:
         cid[no_mail].notna(), ""
     )
     return out
+
+
+def _joined(titles: pd.Series, order_id: pd.Series) -> list[str]:
+    """Titles of each order joined with ``，`` (lines are grouped by order, in order)."""
+    t = titles.fillna("").astype(str).to_numpy()
+    starts = np.flatnonzero(np.r_[True, order_id.to_numpy()[1:] != order_id.to_numpy()[:-1]])
+    return ["，".join(x for x in chunk if x) for chunk in np.split(t, starts[1:])]
 
 
 def _grouped(orders: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +152,7 @@ def write_taobao_classic(
             "gross": gross.groupby(lines["order_id"], sort=False).sum().round(2),
             "qty": g["quantity"].sum(),
             "kinds": g.size(),
-            "titles": g["title"].agg(lambda t: "，".join(t.dropna().astype(str))),
+            "titles": _joined(lines["title"], lines["order_id"]),
         }
     )
     head = lines.drop_duplicates("order_id").set_index("order_id").loc[agg.index]

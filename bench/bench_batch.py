@@ -1,0 +1,354 @@
+"""Batch throughput: a naive sequential papermill loop against ``playbook batch`` (1 and 2
+workers) on the same generated shops, with identical outputs checked.
+
+    .venv/bin/python bench/bench_batch.py                 # 20 shops, 3 rounds, all variants
+    .venv/bin/python bench/bench_batch.py --shops 4 --rounds 1 --no-write   # a quick look
+
+Shops are generated with :mod:`helpers.sample` into ``bench/out/batch/shops`` (git-ignored).
+Each round runs every variant once, in a rotated order, each as a fresh process with a fresh
+Parquet cache (so every variant parses each shop once), and times the whole process. The
+naive loop is what the runner did before issue 6: for each shop and notebook, papermill
+with a kernel started on demand (saving the notebook after every cell), a new nbconvert
+``lab`` exporter per page, and ``DataFrame.to_excel`` for the workbook. After the rounds,
+every shop's artifacts from each batch variant are compared with the naive loop's.
+
+The figures (medians over rounds, ratios against the naive loop's median) and where the time
+goes (per-step seconds per shop, from the runs' own timings) are written to the
+"Batch throughput" section of ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "batch"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PY = sys.executable
+SECTION = "## Batch throughput"
+
+
+def make_shops(n: int, customers: int, products: int) -> Path:
+    """``n`` shops of the given size (seeds 100, 101, ...), reused while the size is the same."""
+    sys.path.insert(0, str(ROOT))
+    from helpers import sample
+
+    d = OUT / "shops"
+    stamp = d / ".made.json"
+    want = {"n": n, "customers": customers, "products": products}
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
+        return d
+    shutil.rmtree(d, ignore_errors=True)
+    size = sample.SampleSize(n_customers=customers, n_products=products)
+    for i in range(n):
+        t = sample.generate(100 + i, size)
+        lang = "en" if i % 4 == 3 else "zh"
+        sample.write_canonical_shop(
+            t,
+            d / f"shop_{i:02d}",
+            f"Bench shop {i:02d}",
+            salt=f"bench-{i}",
+            fiscal_year_start_month=1 + (i % 12),
+            lang=lang,
+        )
+    stamp.write_text(json.dumps(want))
+    return d
+
+
+# --- the naive loop (run in its own process) --------------------------------------------------
+
+
+def naive_loop(shops: list[Path], out: Path, only: list[str] | None) -> dict:
+    """What ``run_shop`` did before: papermill per notebook, a new exporter per page,
+    ``to_excel`` per table. Returns per-step seconds summed over shops."""
+    t_imp = time.perf_counter()
+    import nbformat
+    import pandas as pd
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    from helpers import artifacts
+    from helpers.data import load_shop
+    from helpers.runner import PLAYBOOK_DIR
+
+    steps = {
+        "imports": time.perf_counter() - t_imp,
+        "load": 0.0,
+        "notebooks": 0.0,
+        "cells": 0.0,
+        "html": 0.0,
+        "excel": 0.0,
+    }
+    nbs = sorted(PLAYBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        nbs = [p for p in nbs if p.name[:2] in only]
+    for shop_dir in shops:
+        t0 = time.perf_counter()
+        shop = load_shop(shop_dir)
+        dest = out / shop_dir.name
+        (dest / "notebooks").mkdir(parents=True, exist_ok=True)
+        params = {
+            "shop_dir": str(shop_dir),
+            "out_dir": str(dest),
+            "as_of": str(shop.as_of.date()),
+            "lang": shop.config.lang,
+        }
+        steps["load"] += time.perf_counter() - t0
+        for nb in nbs:
+            t0 = time.perf_counter()
+            o = dest / "notebooks" / nb.name
+            try:
+                pm.execute_notebook(
+                    str(nb),
+                    str(o),
+                    parameters=params,
+                    cwd=str(nb.parent),
+                    progress_bar=False,
+                    kernel_name="python3",
+                )
+            except Exception as e:
+                print(f"naive: {shop_dir.name} {nb.stem}: {type(e).__name__}", file=sys.stderr)
+            steps["notebooks"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if o.exists():
+                node = nbformat.read(o, as_version=4)
+                steps["cells"] += sum(
+                    c.metadata.get("papermill", {}).get("duration") or 0
+                    for c in node.cells
+                    if c.cell_type == "code"
+                )
+                exporter = HTMLExporter(
+                    template_name="lab",
+                    exclude_input=True,
+                    exclude_input_prompt=True,
+                    exclude_output_prompt=True,
+                )
+                body, _ = exporter.from_notebook_node(node)
+                (dest / f"{nb.stem}.html").write_text(body, encoding="utf-8")
+            steps["html"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with pd.ExcelWriter(dest / f"{shop_dir.name}.xlsx", engine="xlsxwriter") as xw:
+            for i, (name, df) in enumerate(artifacts.sheets(dest)):
+                df.to_excel(
+                    xw,
+                    sheet_name=f"{i:02d} {name}"[:31],
+                    index=not isinstance(df.index, pd.RangeIndex),
+                )
+        steps["excel"] += time.perf_counter() - t0
+    return steps
+
+
+# --- running the variants ---------------------------------------------------------------------
+
+
+def run_variant(name: str, shops: Path, out: Path, only: list[str] | None) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = {**os.environ, "PLAYBOOK_CACHE": str(out / ".cache")}
+    env.pop("MPLBACKEND", None)
+    if name == "naive":
+        cmd = [PY, __file__, "--naive-into", str(out), str(shops)]
+    else:
+        workers = name.split("-")[1]
+        cmd = [
+            PY,
+            "-m",
+            "helpers.cli",
+            "batch",
+            str(shops),
+            "--out",
+            str(out),
+            "--workers",
+            workers,
+            "--force",
+        ]
+    if only:
+        cmd += ["--only", ",".join(only)]
+    t0 = time.perf_counter()
+    before = os.times()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    after = os.times()
+    wall = time.perf_counter() - t0
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return {"variant": name, "wall": wall, "cpu": cpu, "stderr": proc.stderr[-2000:]}
+
+
+def steps_of(name: str, out: Path) -> dict:
+    """Per-step seconds summed over shops, from the run's own records."""
+    if name == "naive":
+        return json.loads((out / "steps.json").read_text())
+    steps: dict[str, float] = {
+        "load": 0.0,
+        "notebooks": 0.0,
+        "cells": 0.0,
+        "html": 0.0,
+        "excel": 0.0,
+    }
+    import nbformat
+
+    for run in out.glob("*/run.json"):
+        t = json.loads(run.read_text())["timings"]
+        steps["load"] += t.get("load", 0)
+        steps["html"] += t.get("html", 0)
+        steps["excel"] += t.get("excel", 0)
+        steps["notebooks"] += sum(v for k, v in t.items() if k[:2].isdigit())
+        for nb in (run.parent / "notebooks").glob("*.ipynb"):
+            node = nbformat.read(nb, as_version=4)
+            steps["cells"] += sum(
+                c.metadata.get("papermill", {}).get("duration") or 0
+                for c in node.cells
+                if c.cell_type == "code"
+            )
+    return steps
+
+
+def compare(shops: Path, a: Path, b: Path) -> list[str]:
+    from helpers.batch import artifact_differences
+
+    diffs = []
+    for shop in sorted(p.name for p in shops.iterdir() if p.is_dir()):
+        diffs += [f"{shop}: {d}" for d in artifact_differences(a / shop, b / shop)]
+    return diffs
+
+
+def machine() -> dict:
+    def sh(cmd: str) -> str:
+        try:
+            return subprocess.run(
+                cmd, shell=True, capture_output=True, text=True, cwd=ROOT
+            ).stdout.strip()
+        except OSError:
+            return "?"
+
+    mem = sh("free -h").splitlines()
+    return {
+        "nproc": sh("nproc"),
+        "memory": re.sub(r"\s+", " ", mem[1]) if len(mem) > 1 else "?",
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "commit": sh("git rev-parse --short HEAD")
+        + (" (+ uncommitted changes)" if sh("git status --porcelain") else ""),
+        "python": platform.python_version(),
+        "load": sh("cat /proc/loadavg").split(" ")[:3],
+    }
+
+
+def write_results(text: str) -> None:
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if SECTION in old:
+        start = old.index(SECTION)
+        nxt = old.find("\n## ", start + len(SECTION))
+        old = old[:start].rstrip() + "\n\n" + (old[nxt + 1 :] if nxt != -1 else "")
+    RESULTS.write_text(old.rstrip() + "\n\n" + text.rstrip() + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shops", type=int, default=20)
+    ap.add_argument("--customers", type=int, default=600)
+    ap.add_argument("--products", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--variants", default="naive,batch-1,batch-2")
+    ap.add_argument("--only", help="notebook numbers, e.g. 00,02 (default: all)")
+    ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
+    ap.add_argument("--naive-into", nargs=2, metavar=("OUT", "SHOPS"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    only = [s.strip().zfill(2) for s in a.only.split(",")] if a.only else None
+    if a.naive_into:
+        sys.path.insert(0, str(ROOT))
+        out, shops = Path(a.naive_into[0]), Path(a.naive_into[1])
+        steps = naive_loop(sorted(p for p in shops.iterdir() if p.is_dir()), out, only)
+        (out / "steps.json").write_text(json.dumps(steps))
+        return
+
+    shops = make_shops(a.shops, a.customers, a.products)
+    variants = a.variants.split(",")
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    for r in range(a.rounds):
+        order = variants[r % len(variants) :] + variants[: r % len(variants)]
+        for v in order:
+            res = run_variant(v, shops, OUT / f"{v}-r{r}", only)
+            res["steps"] = steps_of(v, OUT / f"{v}-r{r}")
+            runs[v].append(res)
+            print(
+                f"round {r + 1}: {v:8} {res['wall']:7.1f} s wall, {res['cpu']:7.1f} s CPU",
+                flush=True,
+            )
+    last = a.rounds - 1
+    same = {}
+    if "naive" in variants:
+        for v in variants:
+            if v != "naive":
+                same[v] = compare(shops, OUT / f"naive-r{last}", OUT / f"{v}-r{last}")
+    med = {v: statistics.median(x["wall"] for x in runs[v]) for v in variants}
+    cpu = {v: statistics.median(x["cpu"] for x in runs[v]) for v in variants}
+    base = med.get("naive")
+    m = machine()
+    lines = [
+        SECTION,
+        "",
+        f"`{' '.join(['bench/bench_batch.py'] + sys.argv[1:])}` — {a.shops} shops of "
+        f"{a.customers} customers / {a.products} products (helpers.sample, seeds 100+), "
+        f"notebooks: {','.join(only) if only else 'all'}; {a.rounds} rounds, variants in "
+        "rotated order, each a fresh process with an empty Parquet cache.",
+        "",
+        f"Machine: nproc {m['nproc']}; memory (free -h) `{m['memory']}`; Python "
+        f"{m['python']}; {m['date']}; commit {m['commit']}; load average at the end "
+        f"{' '.join(m['load'])}.",
+        "",
+        "| variant | median wall (s) | runs (s) | median CPU (s) | shops/min | speed-up vs naive |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in variants:
+        ratio = f"{base / med[v]:.2f}×" if base else "–"
+        walls = ", ".join(f"{x['wall']:.1f}" for x in runs[v])
+        lines.append(
+            f"| {v} | {med[v]:.1f} | {walls} | "
+            f"{cpu[v]:.1f} | {a.shops / med[v] * 60:.1f} | {ratio} |"
+        )
+    lines += [
+        "",
+        "Where the time goes (seconds per shop, median round; `notebooks` is each "
+        "notebook's wall time in the runner, `cells` the time its cells ran, so "
+        "`notebooks - cells` is kernel start-up, imports and saving; the batch "
+        "figures are per worker, running in parallel):",
+        "",
+        "| step | " + " | ".join(variants) + " |",
+        "|---|" + "---|" * len(variants),
+    ]
+    mid = {
+        v: sorted(runs[v], key=lambda x: x["wall"])[len(runs[v]) // 2]["steps"] for v in variants
+    }
+    keys = ["imports", "load", "notebooks", "cells", "html", "excel"]
+    for k in keys:
+        cells = [f"{mid[v].get(k, 0) / a.shops:.2f}" if k in mid[v] else "–" for v in variants]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    over = [f"{(mid[v]['notebooks'] - mid[v]['cells']) / a.shops:.2f}" for v in variants]
+    lines.append("| notebooks - cells | " + " | ".join(over) + " |")
+    lines.append("")
+    for v, d in same.items():
+        lines.append(
+            f"Outputs of {v} against naive (every shop's artifacts, last round): "
+            + ("identical." if not d else f"{len(d)} differences: {d[:5]}")
+        )
+    text = "\n".join(lines)
+    print("\n" + text)
+    if not a.no_write:
+        write_results(text)
+
+
+if __name__ == "__main__":
+    main()
