@@ -318,6 +318,8 @@ def run_task(task: ShopTask) -> ShopOutcome:
 
     t0 = time.perf_counter()
     playbook_dir = Path(task.playbook_dir)
+    pool = _pool(playbook_dir)
+    pool.prefetch()  # a first kernel (and its fork server) boots while the shop loads
     try:
         res = run_shop(
             task.shop_dir,
@@ -329,7 +331,7 @@ def run_task(task: ShopTask) -> ShopOutcome:
             progress=False,
             playbook_dir=playbook_dir,
             notebook_timeout=task.timeout,
-            kernels=_pool(playbook_dir),
+            kernels=pool,
             pdf=task.pdf,
             extra_meta={"input_hash": task.input_hash, "attempts": n},
             on_notebook=hook,
@@ -565,6 +567,7 @@ def run_batch(
         "lang": lang,
         "only": sorted(only) if only else None,
         "params": params or {},
+        "pdf": pdf,
     }
     helpers = helpers_fingerprint()
     state = out / STATE / "attempts"

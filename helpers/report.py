@@ -202,10 +202,11 @@ def _client_view(nb):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        outs = [
+        outs = [  # results only: a bare text/plain repr ("<Axes: ...>") is code talk
             o
             for o in cell.get("outputs", [])
             if o.get("output_type") in ("display_data", "execute_result")
+            and set(o.get("data", {})) - {"text/plain"}
         ]
         if outs:
             cell.outputs = outs

@@ -14,9 +14,13 @@ The report is written into a hidden folder beside the destination
 that dies leaves the previous report as it was. A run of some notebooks only (``only``)
 starts from a copy of the previous report, so the other pages stay.
 
-Speed: kernels are started one notebook ahead of need and import the notebooks' modules
-while they boot (:class:`KernelPool`); one HTML exporter serves every page; papermill and
-nbconvert are imported without the 3-second IRI grammar build jsonschema does on import.
+Speed (see ``bench/RESULTS.md``): kernels are forked, one notebook ahead of need, from a
+server process that has imported the notebooks' modules once (:class:`KernelPool`), so no
+notebook pays for kernel start-up or ``import pandas, matplotlib, seaborn...``; papermill
+writes each executed notebook once instead of twice per cell; one HTML exporter (a small
+template, no JupyterLab CSS) serves every page; the workbook is written with xlsxwriter
+directly; papermill and nbconvert are imported without the 3-second IRI grammar build
+jsonschema does on import; the shop is parsed once and read from the Parquet cache after.
 """
 
 from __future__ import annotations
@@ -338,10 +342,17 @@ class KernelPool:
         folder = tempfile.mkdtemp(prefix="pb-kernels-")
         path = os.path.join(folder, "s")
         proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "import sys; from helpers.runner import _zygote_main; "
-             "_zygote_main(sys.argv[1], sys.argv[2:])", path, *self.modules],
-            cwd=str(self.cwd), env=self._env(), start_new_session=True,
+            [
+                sys.executable,
+                "-c",
+                "import sys; from helpers.runner import _zygote_main; "
+                "_zygote_main(sys.argv[1], sys.argv[2:])",
+                path,
+                *self.modules,
+            ],
+            cwd=str(self.cwd),
+            env=self._env(),
+            start_new_session=True,
         )
         self._server = (proc, path, folder)
         return path
@@ -370,10 +381,21 @@ class KernelPool:
 
             spec = km.kernel_spec
             km._kernel_spec = KernelSpec(
-                argv=[sys.executable, "-I", "-S", "-c", _ATTACH, self._server_path(),
-                      "-f", "{connection_file}"],
-                display_name=spec.display_name, language=spec.language,
-                interrupt_mode="signal", metadata=spec.metadata, env=spec.env,
+                argv=[
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    _ATTACH,
+                    self._server_path(),
+                    "-f",
+                    "{connection_file}",
+                ],
+                display_name=spec.display_name,
+                language=spec.language,
+                interrupt_mode="signal",
+                metadata=spec.metadata,
+                env=spec.env,
             )
         else:
             warm = (

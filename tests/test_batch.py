@@ -240,7 +240,7 @@ def test_dask_cluster_gives_the_local_pool_outputs_and_retries(
 ):
     listing = _pick(shops, ["alpha", "beta"], tmp_path)
     kw = dict(only=["00"], playbook_dir=real_playbook, progress=False)
-    local = batch.run_batch(listing, tmp_path / "local", workers=2, **kw)
+    local = batch.run_batch(listing, tmp_path / "local", workers=1, **kw)
     remote = batch.run_batch(
         listing,
         tmp_path / "dask",
@@ -274,9 +274,11 @@ def test_shop_kpis_by_hand(tmp_path):
     shop = types.SimpleNamespace(
         orders=orders, as_of=pd.Timestamp("2025-06-30"), has_customers=True
     )
-    artifacts.save(tmp_path, "targets_meta",
-                   {"fy": 2025, "annual_target": 1000.0, "last_year_actual": 800.0,
-                    "growth": 0.25})
+    artifacts.save(
+        tmp_path,
+        "targets_meta",
+        {"fy": 2025, "annual_target": 1000.0, "last_year_actual": 800.0, "growth": 0.25},
+    )
     days = pd.date_range("2025-01-01", "2025-12-31")
     artifacts.save(tmp_path, "targets_daily", pd.DataFrame({"date": days, "target_sales": 1.0}))
     k = batch.shop_kpis(shop, tmp_path)

@@ -46,6 +46,10 @@ def playbook(tmp_path_factory) -> Path:
         "print('secret-print')\n"
         "display(Markdown(f'names={names} warm={\"seaborn\" in sys.modules}'))",
     )
+    with open(d / "01_probe.ipynb") as f:
+        nb = nbformat.read(f, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("'plain-repr-' + 'x'"))
+    nbformat.write(nb, d / "01_probe.ipynb")
     _nb(d / "02_sleep.ipynb", "import time\ntime.sleep(120)", "print('never')")
     return d
 
@@ -73,6 +77,7 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     assert "names=[]" in page  # the warm-up bound nothing in the notebook's namespace
     assert "warm=True" in page  # ... but its imports were done while the kernel booted
     assert "secret-print" not in page and "import importlib" not in page  # no prints, no code
+    assert "plain-repr-x" not in page  # nor bare reprs
     health = (out / "00_data_health.html").read_text()
     for must in (
         "测试小店",

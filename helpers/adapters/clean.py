@@ -1101,6 +1101,7 @@ class Ledger:
         self.invalid = np.zeros(n, dtype=bool)
         self.key: pd.Series | None = None
         self._parts: list[pd.DataFrame] = []
+        self._sci: list[pd.DataFrame] = []  # order ids lost to scientific notation
         if n and any(s.overlong_rows for s in self.sources):
             over = pd.Series(False, index=self.raw.index)
             for s in self.sources:
@@ -1210,6 +1211,66 @@ class Ledger:
         text = label + " " + k[rep].astype("str") + " already at " + self.where(ref).to_numpy()
         reason[np.flatnonzero(rep.to_numpy())] = text.to_numpy()
         return self.reject(rep, reason, column, noise=True)
+
+    def note_scientific(self, text: pd.Series, bad: pd.Series) -> None:
+        """Remember the order ids of these rows that are in scientific notation, as the range
+        of ids each could stand for (``5.12346E+18`` → 5.123455e18 … 5.123465e18)."""
+        pos = np.flatnonzero(np.asarray(bad, dtype=bool))
+        if not len(pos):
+            return
+        parts = extract_groups(
+            normalise_text(text.iloc[pos]),
+            r"^(?P<m>[+-]?\d+(?:\.(?P<f>\d+))?)[eE](?P<e>[+-]?\d+)$",
+        )
+        m = pd.to_numeric(parts["m"], errors="coerce").to_numpy(float)
+        e = pd.to_numeric(parts["e"], errors="coerce").to_numpy(float)
+        d = parts["f"].str.len().fillna(0).to_numpy(float)
+        half = 0.5 * 10.0 ** (e - d)
+        self._sci.append(
+            pd.DataFrame({"lo": m * 10.0**e - half, "hi": m * 10.0**e + half, "pos": pos})
+        )
+
+    def reject_near_scientific(self, others: Sequence[Ledger] = ()) -> None:
+        """Reject orders that may own a row whose order id was lost to scientific notation.
+
+        Such a row cannot be joined to its order; loading the order without it would leave
+        the order with a line (and, in Taobao's split reports, money) missing. Every order
+        whose id falls in the range the lost id stands for is rejected with the row named.
+        """
+        ledgers = [self, *others]
+        ranges = []
+        for led in ledgers:
+            for frame in led._sci:
+                ranges.append(frame.assign(where=led.where(frame["pos"].to_numpy()).to_numpy()))
+        if not ranges:
+            return
+        r = pd.concat(ranges, ignore_index=True).dropna(subset=["lo", "hi"])
+        r = r.sort_values("lo", kind="stable").reset_index(drop=True)
+        lo = r["lo"].to_numpy()
+        hi_max = np.maximum.accumulate(r["hi"].to_numpy())
+        for led in ledgers:
+            if led.key is None or not led.alive.any():
+                continue
+            num = pd.to_numeric(led.key.where(led.alive_mask), errors="coerce").to_numpy(float)
+            idx = np.searchsorted(lo, num, side="right") - 1
+            hit = (idx >= 0) & ~np.isnan(num)
+            hit[hit] = num[hit] <= hi_max[idx[hit]]
+            if hit.any():
+                where = r["where"].to_numpy()
+                keys = led.key
+
+                def reason(pos: np.ndarray, keys=keys, idx=idx, where=where) -> np.ndarray:
+                    k = keys.iloc[pos].to_numpy(dtype=object)
+                    w = where[idx[pos]]
+                    return np.array(
+                        [
+                            f"order {a} may own {b}, whose order id is in scientific notation"
+                            for a, b in zip(k, w, strict=True)
+                        ],
+                        dtype=object,
+                    )
+
+                led.reject(hit, reason)
 
     def cascade(self, others: Sequence[Ledger] = (), what: str = "order") -> None:
         """Reject every alive row sharing a ``key`` with a row rejected as invalid.

@@ -526,6 +526,7 @@ def read_mapped_orders(
     if "order_id" in cf:
         oid = parse_id(cf["order_id"])
         led.reject_parsed(oid, lab["order_id"], "order id")
+        led.note_scientific(cf["order_id"], oid.bad)
         led.reject_missing(oid.values, lab["order_id"], "order id")
         order_id = oid.values
     else:
@@ -539,6 +540,7 @@ def read_mapped_orders(
         notes.append("order_id built from customer_id + order time (no order id mapped)")
     led.reject_missing(order_time, lab["order_time"], "order time")
     led.key = order_id
+    led.reject_near_scientific()
     qty = parsed("quantity")
     if qty is None:
         qty = pd.Series(1.0, index=cf.index)

@@ -304,6 +304,7 @@ class _OrderRows:
         led.reject_duplicates(full)
         oid = parse_id(raw[ORDER_ID])
         led.reject_parsed(oid, ORDER_ID, "order id")
+        led.note_scientific(raw[ORDER_ID], oid.bad)
         led.reject_missing(oid.values, ORDER_ID, "order id")
         led.key = oid.values
         led.reject_repeated(oid.values, ORDER_ID, "order id")
@@ -378,8 +379,10 @@ def read_classic(
     li.reject_duplicates(full)
     iid = parse_id(raw[ORDER_ID])
     li.reject_parsed(iid, ORDER_ID, "order id")
+    li.note_scientific(raw[ORDER_ID], iid.bad)
     li.reject_missing(iid.values, ORDER_ID, "order id")
     li.key = iid.values
+    li.reject_near_scientific([lo])
     qty_col = pick(raw, *ITEM_QTY)
     qty = _reject_quantity(li, parse_int(raw[qty_col]), qty_col)
     price_col = pick(raw, *ITEM_PRICE)
@@ -531,8 +534,10 @@ def read_item_report(sources: Sequence[Source], salt: str, tz: str) -> Part:
     led.reject_duplicates(full)
     oid = parse_id(raw[MAIN_ORDER])
     led.reject_parsed(oid, MAIN_ORDER, "order id")
+    led.note_scientific(raw[MAIN_ORDER], oid.bad)
     led.reject_missing(oid.values, MAIN_ORDER, "order id")
     led.key = oid.values
+    led.reject_near_scientific()
     lid = parse_id(raw[SUB_ORDER])
     led.reject_parsed(lid, SUB_ORDER, "sub-order id")
     led.reject_missing(lid.values, SUB_ORDER, "sub-order id")
