@@ -46,8 +46,8 @@ proportions):
   `charts.use_style`, seaborn → scipy.stats (~2-4 s together). The runner now forks each
   kernel from a per-worker server process that has done those imports once
   (`runner.KernelPool`, `_zygote_main`), one notebook ahead of need; every notebook still
-  gets its own fresh process and empty namespace. The 00 notebook's first cell went from
-  ~4.6 s to ~0.7 s, and its kernel from ~1.3 s to ~0.2 s (fork + IPKernelApp start).
+  gets its own fresh process and empty namespace. Notebook 00's first cell (imports, open_shop)
+  went from ~4.6 s to 0.6-1.0 s and the whole notebook from ~11 s to ~2 s on a small shop.
 * **papermill saving the notebook before and after every cell** (JSON + schema validation
   of a notebook carrying PNG charts, ~60 writes for a 30-cell notebook): ~1 s a notebook;
   now written once.

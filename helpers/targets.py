@@ -63,6 +63,7 @@ __all__ = [
     "day_weights",
     "decompose",
     "event_calendar",
+    "event_factors",
     "last_year_actual",
     "learn_seasonality",
     "product_goals",

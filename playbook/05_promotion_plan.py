@@ -26,8 +26,6 @@ n_boot = 1000
 seed = 0
 
 # %%
-import logging
-
 import pandas as pd
 
 from helpers import charts, nb
@@ -35,7 +33,6 @@ from helpers import promotions as pr
 from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions

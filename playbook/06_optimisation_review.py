@@ -22,15 +22,12 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
-import logging
-
 from helpers import charts, narrative, nb
 from helpers import promotions as pr
 from helpers import review as rv
 from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions

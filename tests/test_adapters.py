@@ -76,8 +76,8 @@ ORDER_REPORT = (
     "联系手机,订单创建时间,订单付款时间,宝贝标题,宝贝种类,物流单号,物流公司,订单备注,宝贝总数量,"
     "店铺Id,店铺名称,订单关闭原因,卖家服务费,买家服务费,发票抬头,是否手机订单,退款金额"
 ).split(",")
-ITEM_REPORT = "订单编号,标题,价格,购买数量,外部系统编号,商品属性,套餐信息,备注,订单状态,商家编码".split(
-    ","
+ITEM_REPORT = (
+    "订单编号,标题,价格,购买数量,外部系统编号,商品属性,套餐信息,备注,订单状态,商家编码".split(",")
 )
 SUB_ORDER_REPORT = (
     "子订单编号,主订单编号,商品标题,商品价格,购买数量,外部系统编号,商品属性,套餐信息,订单状态,"
@@ -94,7 +94,10 @@ SUB_ORDER_REPORT = (
         (SUB_ORDER_REPORT, "taobao_item_report"),
         (SHOPIFY_HEADER, "shopify_orders"),
         (list(schema.COLUMNS["orders"]), "canonical"),
-        ([" 订单编号", "订单状态\u3000", "订单创建时间", "买家实付金额", "买家昵称"], "taobao_orders"),
+        (
+            [" 订单编号", "订单状态\u3000", "订单创建时间", "买家实付金额", "买家昵称"],
+            "taobao_orders",
+        ),
         (list(reversed(ITEM_REPORT)), "taobao_items"),  # names, never positions
     ],
 )
@@ -145,7 +148,9 @@ def g(i: str) -> str:
 @pytest.fixture
 def taobao_pair(tmp_path):
     """A GBK 订单报表 + 宝贝报表 pair with every kind of dirt."""
-    pii = dict(买家支付宝账号="138****8000", 收货人姓名="张三", 联系手机="'13800138000", 买家留言="放门口")
+    pii = dict(
+        买家支付宝账号="138****8000", 收货人姓名="张三", 联系手机="'13800138000", 买家留言="放门口"
+    )
     rows = [
         ORDER_REPORT,
         order_row(  # line 2: three lines, paid 500 on 600 gross
@@ -327,7 +332,16 @@ def test_taobao_classic_rejects_and_accounting(taobao_pair):
 def test_taobao_personal_data_never_leaves(taobao_pair):
     loaded = read_orders(list(taobao_pair), salt=SALT)
     text = all_text(loaded)
-    for secret in ("tb_小明", "tb_小红", "张三", "13800138000", "138****8000", "文三路", "建国路", "放门口"):
+    for secret in (
+        "tb_小明",
+        "tb_小红",
+        "张三",
+        "13800138000",
+        "138****8000",
+        "文三路",
+        "建国路",
+        "放门口",
+    ):
         assert secret not in text
     assert any("personal-data columns dropped" in n and "收货地址" in n for n in loaded.notes)
 
@@ -350,7 +364,9 @@ def test_taobao_short_report_has_no_customer(tmp_path):
 def test_taobao_items_without_order_report_is_a_file_error(tmp_path):
     i = tmp_path / "宝贝报表.csv"
     i.write_text(csv_text([ITEM_REPORT, item_row(订单编号=A, 标题="t", 价格="1", 购买数量="1")]))
-    with pytest.raises(LoadError, match=r"^宝贝报表.csv: 宝贝报表 \(order lines\) without its 订单报表"):
+    with pytest.raises(
+        LoadError, match=r"^宝贝报表.csv: 宝贝报表 \(order lines\) without its 订单报表"
+    ):
         read_orders([i], salt=SALT)
 
 
@@ -360,18 +376,52 @@ def test_taobao_order_report_xlsx_with_numeric_ids(tmp_path):
     ws = wb.active
     ws.append(["订单编号", "买家会员名", "买家实际支付金额", "订单状态", "订单创建时间"])
     ws.append([A, "tb_a", 10, "交易成功", pd.Timestamp("2025-01-03 12:00").to_pydatetime()])
-    ws.append([float(B), "tb_b", 20, "交易成功", "2025-01-03 13:00:00"])
+    far = "4123456789012345672"  # a lost id stands for a range: keep A out of it
+    ws.append([float(far), "tb_b", 20, "交易成功", "2025-01-03 13:00:00"])
     wb.save(tmp_path / "订单报表.xlsx")
     i = tmp_path / "宝贝报表.csv"
-    i.write_text(
-        csv_text([ITEM_REPORT, item_row(订单编号=A, 标题="t", 价格="10", 购买数量="1")])
-    )
+    i.write_text(csv_text([ITEM_REPORT, item_row(订单编号=A, 标题="t", 价格="10", 购买数量="1")]))
     loaded = read_orders([tmp_path / "订单报表.xlsx", i], salt=SALT)
     assert loaded.table["order_id"].tolist() == [A]
     assert loaded.table.loc[0, "order_time"] == pd.Timestamp("2025-01-03 12:00")
     rej = loaded.rejects.set_index("row")["reason"]
-    assert rej[3].startswith("order id in scientific notation loses digits ('5.1234567890123")
+    assert rej[3].startswith("order id in scientific notation loses digits ('4.1234567890123")
     assert_accounting(loaded)
+
+
+def test_line_lost_to_scientific_notation_takes_its_possible_order(tmp_path):
+    """A 宝贝报表 line whose id Excel rounded cannot be joined; the order it may belong to is
+    rejected rather than loaded with a line (and money) missing."""
+    o = tmp_path / "订单报表.csv"
+    o.write_text(
+        csv_text(
+            [
+                ["订单编号", "买家会员名", "买家实际支付金额", "订单状态", "订单创建时间"],
+                [g(A), "x", "30", "交易成功", "2025-01-03 12:00:00"],
+                [g("4000000000000000001"), "y", "10", "交易成功", "2025-01-03 12:00:00"],
+            ]
+        )
+    )
+    i = tmp_path / "宝贝报表.csv"
+    i.write_text(
+        csv_text(
+            [
+                ITEM_REPORT,
+                item_row(订单编号=g(A), 标题="a", 价格="10", 购买数量="1"),
+                item_row(订单编号="5.12346E+18", 标题="b", 价格="20", 购买数量="1"),
+                item_row(订单编号=g("4000000000000000001"), 标题="c", 价格="10", 购买数量="1"),
+            ]
+        )
+    )
+    loaded = read_orders([o, i], salt=SALT)
+    assert loaded.table["order_id"].tolist() == ["4000000000000000001"]
+    r = {(x.file, x.row): x.reason for x in loaded.rejects.itertuples()}
+    lost = "宝贝报表.csv row 3, whose order id is in scientific notation"
+    assert r == {
+        ("订单报表.csv", 2): f"order {A} may own {lost}",
+        ("宝贝报表.csv", 2): f"order {A} may own {lost}",
+        ("宝贝报表.csv", 3): "order id in scientific notation loses digits ('5.12346E+18')",
+    }
 
 
 @pytest.mark.parametrize(
@@ -406,7 +456,14 @@ def test_taobao_unknown_status_rejected(tmp_path):
     o.write_text(
         csv_text(
             [
-                ["订单编号", "买家会员名", "买家实际支付金额", "订单状态", "订单创建时间", "宝贝标题"],
+                [
+                    "订单编号",
+                    "买家会员名",
+                    "买家实际支付金额",
+                    "订单状态",
+                    "订单创建时间",
+                    "宝贝标题",
+                ],
                 [A, "x", "10", "火星状态", "2025-01-03 12:00:00", "t"],
                 [B, "y", "10", "交易成功", "2025-01-03 12:00:00", "t"],
             ]
@@ -543,7 +600,12 @@ def test_shopify_forward_fill_and_values(shopify_file):
     assert mug.customer_id == h("ann@example.com")  # e-mail lower-cased, then hashed
     assert mug.order_time == pd.Timestamp("2025-01-03 12:00")  # +0000 → Asia/Shanghai
     assert mug.paid_time == pd.Timestamp("2025-01-03 12:05")
-    assert (mug.status, mug.channel, mug.province, mug.city) == ("paid", "web", "Zhejiang", "Hangzhou")
+    assert (mug.status, mug.channel, mug.province, mug.city) == (
+        "paid",
+        "web",
+        "Zhejiang",
+        "Hangzhou",
+    )
     assert pd.isna(mug.device)
     # Total 34.98 over net values 19.98 : 10.00 → 23.3116… : 11.6684… → 23.31 : 11.67
     assert t.loc[["1001-1", "1001-2"], "paid_amount"].tolist() == [23.31, 11.67]
@@ -635,7 +697,12 @@ def test_generic_mapping_with_defaults(tmp_path):
 def test_generic_order_id_from_customer_and_time(tmp_path):
     f = tmp_path / "m.csv"
     f.write_text("who,when,what,paid\nc1,2025-01-03 12:00:00,P1,10\nc1,2025-01-03 12:00:00,P2,5\n")
-    mapping = {"customer_id": "who", "order_time": "when", "product_id": "what", "paid_amount": "paid"}
+    mapping = {
+        "customer_id": "who",
+        "order_time": "when",
+        "product_id": "what",
+        "paid_amount": "paid",
+    }
     t = read_orders([f], salt=SALT, mapping=mapping).table
     oid = f"{h('c1')}-20250103120000"
     assert t["order_id"].tolist() == [oid, oid]
@@ -646,7 +713,9 @@ def test_generic_missing_column_is_one_line(tmp_path):
     f = tmp_path / "m.csv"
     f.write_text("id,when,what\n1,2025-01-03,P1\n")
     with pytest.raises(LoadError) as e:
-        read_orders([f], salt=SALT, mapping={"order_id": "id", "order_time": "when", "product_id": "what"})
+        read_orders(
+            [f], salt=SALT, mapping={"order_id": "id", "order_time": "when", "product_id": "what"}
+        )
     assert str(e.value) == (
         "m.csv: column 'paid_amount': cannot derive paid_amount: map paid_amount (or unit_price)"
     )
@@ -726,9 +795,9 @@ def test_read_table_traffic_with_shengyicanmou_headers(tmp_path):
     f = tmp_path / "流量.csv"
     f.write_text(
         "日期,商品ID,流量来源,展现量,点击量,访客数,浏览量,加购人数,支付买家数,支付转化率\n"
-        "2025-01-03,6500000001234567890,手淘搜索,\"12,345\",678,500,900,40,12,2.40%\n"
+        '2025-01-03,6500000001234567890,手淘搜索,"12,345",678,500,900,40,12,2.40%\n'
         "2025/1/4,,直通车,100,10,8,9,1,0,0.00%\n"
-        "合计,,,\"12,445\",688,508,909,41,12,\n",
+        '合计,,,"12,445",688,508,909,41,12,\n',
         encoding="utf-8-sig",
     )
     loaded = read_table([f], "traffic")
@@ -748,7 +817,7 @@ def test_read_table_keywords_rates_and_months(tmp_path):
     f = tmp_path / "kw.csv"
     f.write_text(
         "关键词,月份,搜索人气,点击率,转化率,在线商品数\n"
-        "连衣裙,2025年1月,\"123,456\",3.5%,0.012,8000\n"
+        '连衣裙,2025年1月,"123,456",3.5%,0.012,8000\n'
         "外套,2025-02,1000,35,1%,10\n",
         encoding="utf-8",
     )
@@ -819,7 +888,9 @@ def canonical_orders(n_orders: int = 40, seed: int = 5) -> tuple[pd.DataFrame, p
                     line_id=f"{oid}-{j + 1}",
                     customer_id=f"C{i % 7}",
                     order_time=t0,
-                    paid_time=pd.NaT if status in ("cancelled", "pending") else t0 + pd.Timedelta(minutes=3),
+                    paid_time=pd.NaT
+                    if status in ("cancelled", "pending")
+                    else t0 + pd.Timedelta(minutes=3),
                     status=status,
                     product_id=f"65000000012345678{j}",
                     sku=f"颜色:{'红蓝'[j % 2]}" if j else None,
@@ -957,13 +1028,15 @@ def _near(oid: str, sci: str) -> bool:
 
 
 @given(dirty_export())
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_property_accounting_and_ids(tmp_path_factory, export):
     orders, items, enc = export
     d = tmp_path_factory.mktemp("prop")
     o_rows = [["订单编号", "买家会员名", "买家实际支付金额", "订单状态", "订单创建时间"]]
     for oid, dirt in orders:
-        row = [_cell_id(oid, dirt), "tb_a", "¥1,000.00" if dirt != "money" else "1,0",
+        row = [_cell_id(oid, dirt), "tb_a", "￥1,000.00" if dirt != "money" else "1,0",
                "交易成功", "2025-01-03 12:00" if dirt != "date" else "2025-02-30"]  # fmt: skip
         o_rows.append(row)
         if dirt == "dup":
@@ -992,7 +1065,9 @@ def test_property_accounting_and_ids(tmp_path_factory, export):
     ids = {oid for oid, _ in orders}
     got = set(loaded.table["order_id"])
     assert got <= ids  # every id kept is an id written, every digit intact
-    assert all(lid.startswith(f"{oid}-") for oid, lid in loaded.table[["order_id", "line_id"]].values)
+    assert all(
+        lid.startswith(f"{oid}-") for oid, lid in loaded.table[["order_id", "line_id"]].values
+    )
     bad = {oid for oid, dirt in orders if dirt in ("sci", "date", "money")}
     bad |= {oid for oid, dirt in items if dirt in ("sci", "money")}  # items carry no date
     lost = [_cell_id(oid, "sci") for oid, dirt in items if dirt == "sci"]
@@ -1000,4 +1075,7 @@ def test_property_accounting_and_ids(tmp_path_factory, export):
     clean_ids = {oid for oid, _ in orders} - bad
     assert got == clean_ids  # orders without a broken row are all there, broken ones are not
     lines = pd.Series([oid for oid, _ in items])
-    assert loaded.table["order_id"].value_counts().to_dict() == lines[lines.isin(clean_ids)].value_counts().to_dict()
+    assert (
+        loaded.table["order_id"].value_counts().to_dict()
+        == lines[lines.isin(clean_ids)].value_counts().to_dict()
+    )

@@ -293,3 +293,15 @@ def test_shop_kpis_by_hand(tmp_path):
     assert k["actual_to_date"] == 30.0  # B nets 0, C 30 since Jan 1
     assert k["attainment"] == pytest.approx(30 / 181, abs=1e-6)
     assert batch.shop_kpis(shop, tmp_path / "none")["attainment"] is None
+
+
+def test_cli_batch_prints_one_line_per_shop_and_fails(shops, tmp_path, capsys):
+    from helpers import cli
+
+    src = tmp_path / "shops"
+    shutil.copytree(shops / "broken", src / "broken")
+    code = cli.main(["batch", str(src), "--out", str(tmp_path / "out"), "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[0].startswith("ERROR    broken: ") and "order_time" in out
+    assert (tmp_path / "out" / "index.html").exists()

@@ -28,3 +28,8 @@ def test_say_fills_values():
     assert narrative.say("not_available", "en", table="reviews", what="x") == (
         "*Not available: add a reviews table to see x.*"
     )
+
+
+def test_esc_does_not_double_escape_apostrophes():
+    assert narrative.esc("Singles' Day & <b>") == "Singles&#39; Day &#38; &#60;b&#62;"
+

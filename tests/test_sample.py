@@ -38,3 +38,8 @@ def test_double11_is_the_peak_day():
         d11 = peak.loc[peak["key"] == "double11", "peak"].iloc[0]
         year = daily[daily.index.year == y]
         assert year.idxmax() == d11
+
+
+def test_sample_starts_mid_year():
+    t = sample.generate(1, sample.SampleSize(n_customers=200, n_products=20, start="2024-03-15"))
+    assert t["orders"]["order_time"].min() >= pd.Timestamp("2024-03-15")

@@ -146,9 +146,7 @@ def detect(headers: Iterable[str], file: str = "<headers>") -> str:
             miss = [m for m in miss if m != taobao.BUYER_COLUMNS] or miss
         alt = f" (or {', '.join(miss[0][1:])})" if len(miss[0]) > 1 else ""
         more = f"; also missing: {', '.join(g[0] for g in miss[1:])}" if len(miss) > 1 else ""
-        raise LoadError(
-            file, f"missing required column for {label}{alt}{more}", column=miss[0][0]
-        )
+        raise LoadError(file, f"missing required column for {label}{alt}{more}", column=miss[0][0])
     known = set()
     for _, groups in FORMATS.values():
         for g in groups:
@@ -229,9 +227,7 @@ def read_orders(
     parts: list[Part] = []
     classic_orders = groups.get("taobao_orders", []) + groups.get("taobao_short", [])
     if classic_orders or groups.get("taobao_items"):
-        parts.append(
-            taobao.read_classic(classic_orders, groups.get("taobao_items", []), salt, tz)
-        )
+        parts.append(taobao.read_classic(classic_orders, groups.get("taobao_items", []), salt, tz))
     if groups.get("taobao_item_report"):
         parts.append(taobao.read_item_report(groups["taobao_item_report"], salt, tz))
     if groups.get("shopify_orders"):
@@ -256,7 +252,9 @@ def read_orders(
     table = pd.concat(frames, ignore_index=True) if frames else schema.empty("orders")
     table = schema.conform(table, "orders")
     table["_source_file"] = (
-        table["_source_file"].astype("object") if "_source_file" in table else pd.Series(dtype=object)
+        table["_source_file"].astype("object")
+        if "_source_file" in table
+        else pd.Series(dtype=object)
     )
     if "_source_row" not in table:
         table["_source_row"] = pd.Series(dtype="int64")

@@ -34,27 +34,43 @@ from helpers.adapters.base import REJECT_COLUMNS, FileCount
 from helpers.errors import LoadError
 
 __all__ = [
+    "NULL_TOKENS",
     "PII_PATTERNS",
     "Ledger",
     "Parsed",
+    "Part",
     "Source",
     "apportion",
+    "as_text",
+    "concat_sources",
     "drop_pii",
     "duplicate_first",
+    "extract_groups",
+    "first_filled",
     "is_pii",
     "is_summary_row",
+    "isin",
+    "larger_than",
+    "lookup",
     "normalise_text",
+    "on_uniques",
     "parse_datetime",
     "parse_id",
     "parse_int",
     "parse_money",
     "parse_number",
     "parse_rate",
+    "pick",
     "pseudonymise",
+    "re_has",
+    "re_sub",
     "read_raw",
     "row_values_text",
+    "says",
     "sniff_encoding",
     "summary_label",
+    "take",
+    "text_or_none",
 ]
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -116,7 +132,7 @@ class Parsed(NamedTuple):
     Attributes
     ----------
     values : pandas.Series
-        The parsed values (NaN / NaT / None where missing or bad).
+        The parsed values (missing — NaN / NaT — where the cell was empty or bad).
     bad : pandas.Series
         Boolean: the cell held text that could not be parsed.
     reason : pandas.Series
@@ -183,6 +199,20 @@ def isin(s: pd.Series, values: Iterable | pd.Series) -> np.ndarray:
     out = pc.is_in(arr, value_set=vs)
     hit = np.asarray(out.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     return hit & s.notna().to_numpy()
+
+
+def lookup(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """Position in ``keys`` of each of ``values`` (first occurrence), -1 when absent.
+
+    One factorisation of both sides (Arrow strings stay Arrow: no Python objects).
+    """
+    both = pd.concat([as_text(keys).where(keys.notna()), as_text(values).where(values.notna())])
+    codes, _ = pd.factorize(both.reset_index(drop=True))
+    kc, vc = codes[: len(keys)], codes[len(keys) :]
+    table = np.full(int(codes.max()) + 2 if len(codes) else 1, -1, dtype=np.int64)
+    pos = np.arange(len(keys))[kc >= 0][::-1]
+    table[kc[kc >= 0][::-1]] = pos  # reversed: the first occurrence is written last
+    return np.where(vc >= 0, table[vc], -1)
 
 
 def on_uniques(s: pd.Series, func, max_share: float = 0.5) -> pd.Series:
@@ -534,6 +564,7 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
 # parsers
 # --------------------------------------------------------------------------------------------
 
+
 def _to_float(s: pd.Series) -> np.ndarray:
     """Texts already validated as plain numbers → float64 (pyarrow cast)."""
     out = pc.cast(_arrow(as_text(s)), pa.float64())
@@ -600,7 +631,9 @@ def parse_number(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Par
         vals[rest] = got["value"].to_numpy()
         bad[rest] = got["bad"].to_numpy()
     values = pd.Series(vals, index=raw.index)
-    return Parsed(values, pd.Series(bad, index=raw.index), _reasons(raw, bad, "unparseable number "))
+    return Parsed(
+        values, pd.Series(bad, index=raw.index), _reasons(raw, bad, "unparseable number ")
+    )
 
 
 def parse_money(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Parsed:
@@ -1363,7 +1396,6 @@ class Ledger:
         return out
 
 
-
 def says(prefix: str, values: pd.Series, suffix: str = "") -> Callable[[np.ndarray], np.ndarray]:
     """A reason builder for :meth:`Ledger.reject`: ``<prefix>'<value>'<suffix>``, built only
     for the rejected positions."""
@@ -1386,6 +1418,7 @@ def larger_than(what: str, a: pd.Series, b_what: str, b: pd.Series) -> Callable:
         )
 
     return build
+
 
 @dataclass
 class Part:

@@ -217,7 +217,9 @@ STATUS_ALIASES: dict[str, str] = {
     "awaiting_payment": "pending",
 }
 
-_RANGES = {("reviews", c): (0.0, 5.0) for c in ("rating", "dsr_item", "dsr_service", "dsr_shipping")}
+_RANGES = {
+    ("reviews", c): (0.0, 5.0) for c in ("rating", "dsr_item", "dsr_service", "dsr_shipping")
+}
 
 
 def display_names(paths: Sequence[Path]) -> list[str]:
@@ -317,9 +319,7 @@ def _category(led: Ledger, table: str, col: str, s: pd.Series, label: str) -> pd
     return v.astype("object").where(v.notna(), None)
 
 
-def _parse_kind(
-    led: Ledger, table: str, col: str, s: pd.Series, label: str, tz: str
-) -> pd.Series:
+def _parse_kind(led: Ledger, table: str, col: str, s: pd.Series, label: str, tz: str) -> pd.Series:
     """Parse one canonical column by its kind, rejecting rows it cannot read."""
     kind, req = schema.COLUMNS[table][col]
     what = col.replace("_", " ")
@@ -407,7 +407,9 @@ def read_table(
     full = concat_sources(sources)
     cf = _canonical_frame(sources, cmaps)
     raw, dropped = drop_pii(full)
-    notes = [f"{table}: personal-data columns dropped at load: {', '.join(dropped)}"] if dropped else []
+    notes = (
+        [f"{table}: personal-data columns dropped at load: {', '.join(dropped)}"] if dropped else []
+    )
     led = Ledger(raw, table, sources)
     first_col = next(iter(cmaps[0].values()), None)
     led.reject_summary(first_col)

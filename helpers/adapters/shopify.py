@@ -39,6 +39,7 @@ from helpers.adapters.clean import (
     drop_pii,
     first_filled,
     larger_than,
+    lookup,
     normalise_text,
     parse_datetime,
     parse_id,
@@ -66,7 +67,12 @@ LINE_SKU = "Lineitem sku"
 LINE_DISCOUNT = "Lineitem discount"
 SOURCE = "Source"
 CUSTOMER_ID = ("Customer ID", "Customer Id", "Customer id", "customer_id")
-PROVINCE = ("Shipping Province Name", "Shipping Province", "Billing Province Name", "Billing Province")
+PROVINCE = (
+    "Shipping Province Name",
+    "Shipping Province",
+    "Billing Province Name",
+    "Billing Province",
+)
 CITY = ("Shipping City", "Billing City")
 
 # The Orders export header, in Shopify's order (used by the writer; the reader only needs
@@ -132,7 +138,7 @@ class _OrderLevel:
         keys = key.iloc[pos]
         first = ~keys.duplicated().to_numpy()
         pos, keys = pos[first], keys[first]
-        inv = pd.Index(keys.to_numpy()).get_indexer(key.to_numpy())
+        inv = lookup(keys, key)
         self.has = inv >= 0
         self.at = np.where(self.has, inv, 0)
         self.index = full.index

@@ -45,6 +45,7 @@ from helpers.adapters.clean import (
     first_filled,
     isin,
     larger_than,
+    lookup,
     normalise_text,
     on_uniques,
     parse_datetime,
@@ -334,12 +335,6 @@ class _OrderRows:
         self.raw = raw
         self.ledger = led
 
-    def alive_positions(self) -> pd.Series:
-        """order id → row position, for the orders still alive."""
-        a = self.ledger.alive
-        return pd.Series(np.flatnonzero(a), index=self.oid[a].to_numpy())
-
-
 def read_classic(
     order_sources: Sequence[Source], item_sources: Sequence[Source], salt: str, tz: str
 ) -> Part:
@@ -394,22 +389,22 @@ def read_classic(
         line_code = lc.where(lt != "")
     fields = _line_fields(li, raw)
     # join: each line needs its alive order row
-    opos = orders.alive_positions()
-    ipos = iid.values.map(opos)
-    missing = ipos.isna().to_numpy() & iid.values.notna().to_numpy()
+    ipos = lookup(orders.oid.where(lo.alive_mask), iid.values)
+    missing = (ipos < 0) & iid.values.notna().to_numpy() & li.alive
     if missing.any():
-        any_pos = pd.Series(np.arange(len(orders.oid)), index=orders.oid.to_numpy())
-        any_pos = any_pos[~any_pos.index.duplicated() & any_pos.index.notna()]
-        rej_pos = iid.values.map(any_pos)
-        had = rej_pos.notna().to_numpy()
-        where = pd.Series("", index=raw.index, dtype="str")
+        rej_pos = lookup(orders.oid, iid.values[missing])
+        had = rej_pos >= 0
+        where = np.full(len(rej_pos), "", dtype=object)
         if had.any():
-            where[had] = lo.where(rej_pos[had].to_numpy(dtype=np.int64)).to_numpy()
-        reason = np.where(
+            where[had] = lo.where(rej_pos[had]).to_numpy(dtype=object)
+        ids = iid.values[missing].to_numpy(dtype=object)
+        text = np.where(
             had,
-            "its order (" + where.to_numpy(dtype=object) + ") was rejected",
-            "order " + iid.values.fillna("").to_numpy(dtype=object) + " not in 订单报表",
+            "its order (" + where + ") was rejected",
+            "order " + ids + " not in 订单报表",
         )
+        reason = np.full(len(li), "", dtype=object)
+        reason[missing] = text
         li.reject(missing, reason, ORDER_ID)
     li.cascade([lo])
     # orders left without lines
@@ -419,7 +414,7 @@ def read_classic(
     lo.reject(~with_lines, "all its lines in 宝贝报表 were rejected", ORDER_ID)
 
     a = np.flatnonzero(li.alive)
-    op = take(ipos, a).to_numpy().astype(np.int64)
+    op = ipos[a]
     order_id = take(iid.values, a)
     n = order_id.groupby(order_id, sort=False).cumcount() + 1
     lines = pd.DataFrame(index=pd.RangeIndex(len(a)))

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers import schema
 from helpers.adapters import shopify, taobao
 
 ORDER_REPORT_HEADER = [
@@ -69,7 +70,7 @@ def _time(s: pd.Series, tz: str | None = None) -> pd.Series:
     out = pd.Series(text, index=t.index).str.replace("T", " ", regex=False)
     if tz:
         loc = t.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-        off = (loc.dt.tz_localize(None) - loc.dt.tz_convert("UTC").dt.tz_localize(None))
+        off = loc.dt.tz_localize(None) - loc.dt.tz_convert("UTC").dt.tz_localize(None)
         out = out + " " + _by_unique(off.dt.total_seconds() / 60, _offset_text)
     return out.where(t.notna().to_numpy(), "").astype(object)
 
@@ -141,7 +142,7 @@ def write_taobao_classic(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    lines = _grouped(orders)
+    lines = _grouped(schema.conform(orders, "orders"))
     people = _pii_for(lines, pii)
     gross = lines["unit_price"] * lines["quantity"]
     g = lines.groupby("order_id", sort=False)
@@ -175,7 +176,9 @@ def write_taobao_classic(
     orep = pd.DataFrame("", index=range(n), columns=ORDER_REPORT_HEADER)
     orep["订单编号"] = ('="' + ids + '"').to_numpy()
     orep["买家会员名"] = hp["buyer_nick"].to_numpy()
-    orep["买家支付宝账号"] = hp["phone"].str.replace(r"^(\d{3})\d+(\d{4})$", r"\1****\2", regex=True)
+    orep["买家支付宝账号"] = hp["phone"].str.replace(
+        r"^(\d{3})\d+(\d{4})$", r"\1****\2", regex=True
+    )
     orep["买家应付货款"] = _money(agg["gross"], "￥").to_numpy()
     orep["买家应付邮费"] = "0.00"
     orep["买家支付积分"] = "0"
@@ -212,8 +215,10 @@ def write_taobao_classic(
     irep["标题"] = _text(lines["title"], m).to_numpy()
     irep["价格"] = _money(lines["unit_price"], "￥").to_numpy()
     irep["购买数量"] = lines["quantity"].astype(int).astype(str).to_numpy()
-    irep["商品属性"] = _text(lines.get("sku"), m).to_numpy()
-    irep["订单状态"] = lines["status"].map(taobao.CANONICAL_TO_CHINESE).fillna("交易成功").to_numpy()
+    irep["商品属性"] = _text(lines["sku"], m).to_numpy()
+    irep["订单状态"] = (
+        lines["status"].map(taobao.CANONICAL_TO_CHINESE).fillna("交易成功").to_numpy()
+    )
     irep["商家编码"] = lines["product_id"].astype(str).to_numpy()
     itotal = pd.DataFrame("", index=[0], columns=ITEM_REPORT_HEADER)
     itotal["订单编号"] = "合计"
@@ -255,7 +260,7 @@ def write_shopify(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = _grouped(orders)
+    lines = _grouped(schema.conform(orders, "orders"))
     people = _pii_for(lines, pii)
     m = len(lines)
     oid = lines["order_id"].astype(str)
@@ -281,7 +286,9 @@ def write_shopify(
         "Email": people["email"],
         "Financial Status": status.map(shopify.CANONICAL_TO_FINANCIAL).fillna("paid"),
         "Paid at": _time(lines["paid_time"], tz),
-        "Fulfillment Status": np.where(status.isin(["paid", "partially_refunded"]), "fulfilled", "unfulfilled"),
+        "Fulfillment Status": np.where(
+            status.isin(["paid", "partially_refunded"]), "fulfilled", "unfulfilled"
+        ),
         "Accepts Marketing": "no",
         "Currency": currency,
         "Subtotal": _plain(order_sum["Subtotal"]),
