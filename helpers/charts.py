@@ -41,9 +41,17 @@ def cjk_font() -> str | None:
     return None
 
 
-def use_style() -> str | None:
-    """Apply the playbook's chart style; returns the CJK font used (None if none found)."""
+_LANG = {"lang": "zh"}
+
+
+def use_style(lang: str = "zh") -> str | None:
+    """Apply the playbook's chart style; returns the CJK font used (None if none found).
+
+    ``lang`` sets how axis amounts read: 万/亿 in Chinese, K/M in English.
+    """
     import seaborn as sns
+
+    _LANG["lang"] = lang
 
     sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
     font = cjk_font()
@@ -66,10 +74,20 @@ def use_style() -> str | None:
     return font
 
 
+def axis_amount(v: float) -> str:
+    """A tick label for an amount: 1.5万 / 2亿 in Chinese, 15K / 2M in English."""
+    a = abs(v)
+    if _LANG["lang"] == "zh":
+        if a >= 1e8:
+            return f"{v / 1e8:,.4g}亿"
+        return f"{v / 1e4:,.4g}万" if a >= 1e4 else f"{v:,.0f}"
+    if a >= 1e6:
+        return f"{v / 1e6:,.4g}M"
+    return f"{v / 1e3:,.4g}K" if a >= 1e4 else f"{v:,.0f}"
+
+
 def _fmt_money(ax, axis: str = "y") -> None:
-    fmt = matplotlib.ticker.FuncFormatter(
-        lambda v, _: f"{v / 1e4:,.4g}万" if abs(v) >= 1e4 else f"{v:,.0f}"
-    )
+    fmt = matplotlib.ticker.FuncFormatter(lambda v, _: axis_amount(v))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 

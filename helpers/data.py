@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import schema
@@ -23,7 +25,7 @@ from .adapters.clean import row_values_text
 from .config import ShopConfig, load_config
 from .errors import LoadError
 
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"  # 2: stamps, dictionary hints
 DATE_COLUMNS = {"orders": "order_time", "traffic": "date", "ads": "date", "reviews": "date"}
 
 
@@ -118,6 +120,52 @@ def _fingerprint(cfg: ShopConfig) -> str:
     return h.hexdigest()[:24]
 
 
+def _stamp(cfg: ShopConfig) -> str | None:
+    """A cheap key of the inputs as files: path, size, mtime, ctime, inode of each.
+
+    Hashing a 10M-line export reads gigabytes on every load. A cache entry remembers the
+    stamps of the files it was made from (``stamp-<stamp>`` inside it), so an unchanged shop
+    finds its entry without reading the exports; anything else (a copy, an edit) changes the
+    stamp and falls back to the content hash. ctime cannot be set back by a user; files
+    changed in the last few seconds give no stamp, so a write within the clock's granularity
+    cannot hide behind an old one.
+    """
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    h.update((cfg.path / "shop.yaml").read_bytes() if (cfg.path / "shop.yaml").exists() else b"")
+    h.update(os.environ.get("PLAYBOOK_SALT", "").encode())
+    now = time.time()
+    for table, src in sorted(cfg.sources.items()):
+        for f in src.files:
+            try:
+                st = f.stat()
+            except OSError:
+                return None
+            if now - max(st.st_mtime, st.st_ctime) < 3:
+                return None
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+            h.update(f"{table}|{f.resolve()}|{stamp}".encode())
+    return h.hexdigest()[:24]
+
+
+def _cache_key(cfg: ShopConfig) -> tuple[str, str | None]:
+    """The cache key of the inputs (content hash), found by file stamp when possible."""
+    stamp, root = _stamp(cfg), _cache_dir()
+    if stamp and root is not None and root.is_dir():
+        for mark in root.glob(f"*/stamp-{stamp}"):
+            if (mark.parent / "meta.json").exists():
+                return mark.parent.name, stamp
+    return _fingerprint(cfg), stamp
+
+
+def _remember_stamp(key: str, stamp: str | None) -> None:
+    root = _cache_dir()
+    if stamp and root is not None and (root / key / "meta.json").exists():
+        try:
+            (root / key / f"stamp-{stamp}").touch()
+        except OSError:
+            pass  # an entry that cannot be marked is found by content next time
+
+
 def _cache_dir() -> Path | None:
     root = os.environ.get("PLAYBOOK_CACHE", str(Path.home() / ".cache" / "playbook"))
     return None if root in ("", "0", "off") else Path(root)
@@ -130,16 +178,61 @@ def _read_cache(key: str):
         return None
     try:
         meta = json.loads((d / "meta.json").read_text())
-        tables = {t: pd.read_parquet(d / f"{t}.parquet") for t in meta["tables"]}
+        dictionary = meta.get("dictionary", {})
+        tables = {
+            t: _read_table(d / f"{t}.parquet", t, dictionary.get(t, [])) for t in meta["tables"]
+        }
         rejects = pd.read_parquet(d / "rejects.parquet")
         report = pd.read_parquet(d / "report.parquet")
     except Exception:  # a broken cache is rebuilt, never trusted
         return None
-    for t, df in tables.items():
-        for c, (kind, _) in schema.COLUMNS[t].items():
-            if kind in ("id", "str", "cat") and c in df:
-                df[c] = df[c].astype("object").where(df[c].notna(), None)
     return tables, rejects, report, meta["notes"]
+
+
+def _text_columns(df: pd.DataFrame, table: str) -> list[str]:
+    """Columns of ``table`` that hold text (ids, strings, categories): object dtype in a Shop."""
+    kinds = schema.COLUMNS[table]
+    return [c for c in df.columns if c in kinds and kinds[c][0] in ("id", "str", "cat")]
+
+
+def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
+    """One cached table, text columns as object arrays of ``str`` with None for missing.
+
+    Arrow builds the object arrays itself; a column with few distinct values is read
+    dictionary-encoded and each value becomes one shared Python string, which keeps a
+    10M-line table in memory at a fraction of one string object per cell.
+    """
+    import pyarrow.parquet as pq
+
+    tb = pq.read_table(path, read_dictionary=dictionary or None)
+    kinds = schema.COLUMNS[table]
+    text = [c for c in tb.column_names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
+    rest = [c for c in tb.column_names if c not in text]
+    df = tb.select(rest).to_pandas() if rest else pd.DataFrame(index=pd.RangeIndex(tb.num_rows))
+    objs = {c: _object_array(tb.column(c)) for c in text}
+    for c in text:
+        df[c] = pd.Series(objs.pop(c), index=df.index, dtype=object, copy=False)
+    return df[tb.column_names]
+
+
+def _object_array(col) -> np.ndarray:
+    """An Arrow text column as a numpy object array (str values, None for missing)."""
+    import pyarrow as pa
+
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            values = np.append(chunk.dictionary.to_numpy(zero_copy_only=False), None)
+            codes = chunk.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+            parts.append(values.take(codes))
+        elif pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+            parts.append(chunk.to_numpy(zero_copy_only=False))
+        else:  # all-null or non-text storage: the old, general conversion
+            s = pd.Series(chunk.to_pandas())
+            parts.append(s.astype("object").where(s.notna(), None).to_numpy())
+    if not parts:
+        return np.empty(0, dtype=object)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _write_cache(key: str, tables, rejects, report, notes) -> None:
@@ -154,7 +247,9 @@ def _write_cache(key: str, tables, rejects, report, notes) -> None:
             df.to_parquet(tmp / f"{t}.parquet", index=False)
         rejects.astype(str).to_parquet(tmp / "rejects.parquet", index=False)
         report.to_parquet(tmp / "report.parquet", index=False)
-        (tmp / "meta.json").write_text(json.dumps({"tables": list(tables), "notes": notes}))
+        dictionary = {t: _few_values(df, t) for t, df in tables.items()}
+        meta = {"tables": list(tables), "notes": notes, "dictionary": dictionary}
+        (tmp / "meta.json").write_text(json.dumps(meta))
         if not d.exists():
             tmp.rename(d)
     except OSError:
@@ -164,6 +259,12 @@ def _write_cache(key: str, tables, rejects, report, notes) -> None:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _few_values(df: pd.DataFrame, table: str, sample: int = 100_000) -> list[str]:
+    """Text columns with few distinct values (judged on the first rows): read as dictionaries."""
+    head = df.head(sample)
+    return [c for c in _text_columns(df, table) if head[c].nunique() * 20 < max(len(head), 1)]
 
 
 def _parse(cfg: ShopConfig):
@@ -219,7 +320,7 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
         With one line naming the file, the column and the rows, when input cannot be used.
     """
     cfg = load_config(shop_dir)
-    key = _fingerprint(cfg)
+    key, stamp = _cache_key(cfg) if cache else ("", None)
     hit = _read_cache(key) if cache else None
     if hit is None:
         tables, rejects, report, notes = _parse(cfg)
@@ -227,6 +328,8 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
             _write_cache(key, tables, rejects, report, notes)
     else:
         tables, rejects, report, notes = hit
+    if cache:
+        _remember_stamp(key, stamp)
     orders = tables["orders"]
     if orders.empty:
         raise LoadError(cfg.sources["orders"].files[0], "no usable order rows")
@@ -238,7 +341,8 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
         if t in tables and len(tables[t]):
             late = tables[t][col] >= end
             after[t] = int(late.sum())
-            tables[t] = tables[t].loc[~late].reset_index(drop=True)
+            if after[t] or not tables[t].index.equals(pd.RangeIndex(len(tables[t]))):
+                tables[t] = tables[t].loc[~late].reset_index(drop=True)
     return Shop(cfg, tables, rejects, report, cut, after, notes)
 
 

@@ -106,7 +106,7 @@ def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Cont
     os.environ.setdefault("PYTHONHASHSEED", "0")
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
-    charts.use_style()
+    charts.use_style(lang)
     try:
         shop = load_shop(shop_dir, as_of=as_of or None)
     except LoadError as e:

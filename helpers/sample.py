@@ -665,7 +665,7 @@ def _campaigns(products, start, end) -> pd.DataFrame:
     top = products.sort_values("_pop", ascending=False, kind="stable")["product_id"].head(5)
     rows = []
     for i, n in enumerate(nodes.itertuples()):
-        if n.key not in ("new_year_goods", "womens_day", "618", "double11", "double12"):
+        if n.key not in ("nianhuo", "38", "618", "double11", "double12"):
             continue
         s = n.presale_start if pd.notna(n.presale_start) else n.start
         rows.append(

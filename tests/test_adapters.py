@@ -106,6 +106,13 @@ def test_detect(headers, fmt):
     assert detect(headers) == fmt
 
 
+def test_detect_canonical_tables():
+    assert detect(list(schema.COLUMNS["products"])) == "canonical"
+    assert detect(["date", "visitors", "channel"]) == "canonical"
+    with pytest.raises(LoadError, match="unknown export format"):
+        detect(["product_id", "title"], table="orders")
+
+
 def test_detect_unknown_format_lists_headers_and_expectations():
     with pytest.raises(LoadError) as e:
         detect(["日期", "销量", "Foo"], file="x.csv")

@@ -26,7 +26,7 @@ def test_every_message_has_both_languages():
 
 def test_say_fills_values():
     assert narrative.say("not_available", "en", table="reviews", what="x") == (
-        "*Not available: add a reviews table to see x.*"
+        "*Not available: add the reviews table to see x.*"
     )
 
 

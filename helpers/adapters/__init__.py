@@ -102,7 +102,7 @@ def _missing(headers: set[str], groups: tuple[tuple[str, ...], ...]) -> list[tup
     return [g for g in groups if not headers & set(g)]
 
 
-def detect(headers: Iterable[str], file: str = "<headers>") -> str:
+def detect(headers: Iterable[str], file: str = "<headers>", table: str | None = None) -> str:
     """Recognise an order export by its header names.
 
     Parameters
@@ -111,6 +111,9 @@ def detect(headers: Iterable[str], file: str = "<headers>") -> str:
         The file's header names (spaces / BOM around names are ignored).
     file : str
         File name for the error message.
+    table : str, optional
+        When given, ``canonical`` means the canonical columns of that table; by default any
+        canonical table's required columns make a file ``canonical`` (orders are tried first).
 
     Returns
     -------
@@ -126,6 +129,10 @@ def detect(headers: Iterable[str], file: str = "<headers>") -> str:
     """
     hs = [_clean_header(h) for h in headers if not str(h).startswith("_")]
     have = set(hs) - {""}
+    tables = [table] if table else list(schema.TABLES)
+    if any(set(schema.required(t)) <= have for t in tables if t != "orders"):
+        if not set(schema.required("orders")) <= have:
+            return "canonical"
     for fmt, (_, groups) in FORMATS.items():
         if not _missing(have, groups):
             if fmt == "taobao_items" and have & set(taobao.PAID_COLUMNS):
@@ -213,7 +220,7 @@ def read_orders(
             src.format = "generic"
         else:
             try:
-                src.format = detect(src.headers, file=name)
+                src.format = detect(src.headers, file=name, table="orders")
             except LoadError:
                 if not mapping:
                     raise

@@ -962,8 +962,9 @@ def pseudonymise(ids: Sequence | pd.Series, salt: str) -> pd.Series:
     if valid.any():
         codes, uniq = pd.factorize(text[valid])
         prefix = f"{salt}:".encode()
+        values = np.asarray(uniq, dtype=object).tolist()  # plain str: fast to iterate
         hashed = np.array(
-            [hashlib.sha256(prefix + str(u).encode("utf-8")).hexdigest()[:16] for u in uniq],
+            [hashlib.sha256(prefix + u.encode("utf-8")).hexdigest()[:16] for u in values],
             dtype=object,
         )
         out[valid] = hashed[codes]

@@ -335,6 +335,7 @@ class _OrderRows:
         self.raw = raw
         self.ledger = led
 
+
 def read_classic(
     order_sources: Sequence[Source], item_sources: Sequence[Source], salt: str, tz: str
 ) -> Part:
