@@ -129,7 +129,10 @@ def cmd_new_shop(a) -> int:
     tables: dict[str, list[str]] = {}
     for f in map(Path, a.files):
         raw, _ = read_raw(f)
-        fmt = detect(list(raw.columns), f)
+        try:
+            fmt = detect(list(raw.columns), f)
+        except LoadError:
+            fmt = "generic"
         table = {
             "taobao_orders": "orders",
             "taobao_items": "orders",
@@ -137,7 +140,7 @@ def cmd_new_shop(a) -> int:
             "taobao_short": "orders",
             "shopify_orders": "orders",
         }.get(fmt)
-        if table is None:
+        if table is None:  # a catalogue, traffic export … by its (Chinese) headers
             table = _canonical_table(list(raw.columns), f)
         tables.setdefault(table, []).append(f.name)
         print(f"{f}: {fmt} → {table}")
@@ -146,8 +149,11 @@ def cmd_new_shop(a) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     for f in map(Path, a.files):
         shutil.copy2(f, dest / f.name)
+    import secrets
+
     cfg = {
         "name": a.name or dest.name,
+        "salt": secrets.token_hex(16),  # a secret of this shop's own: ids cannot be guessed
         "currency": a.currency,
         "timezone": "Asia/Shanghai",
         "fiscal_year_start_month": 1,
@@ -162,13 +168,17 @@ def cmd_new_shop(a) -> int:
 
 
 def _canonical_table(headers: list[str], f: Path) -> str:
+    """The canonical table whose required columns the headers carry (names or Chinese aliases)."""
     from . import schema
+    from .adapters.generic import ALIASES
 
     best, score = None, 0
     for t, cols in schema.COLUMNS.items():
-        req = schema.required(t)
-        if all(c in headers for c in req):
-            s = sum(c in headers for c in cols)
+        if t == "orders":
+            continue
+        names = {c: {c, *ALIASES.get(t, {}).get(c, ())} for c in cols}
+        if all(names[c] & set(headers) for c in schema.required(t)):
+            s = sum(bool(names[c] & set(headers)) for c in cols)
             if s > score:
                 best, score = t, s
     if best is None:
