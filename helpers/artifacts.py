@@ -22,7 +22,7 @@ def _dir(out_dir) -> Path:
 
 
 def _check(name: str) -> str:
-    if not SAFE.match(name):
+    if not isinstance(name, str) or not SAFE.fullmatch(name):
         raise ValueError(f"artifact name must be letters, digits and _ only: {name!r}")
     return name
 
@@ -67,7 +67,7 @@ def sheets(out_dir) -> list[tuple[str, pd.DataFrame]]:
     """(sheet title, table) for every saved table marked for the Excel report."""
     d = Path(out_dir) / "artifacts"
     out = []
-    for name, meta in _index(d).items() if d.exists() else []:
+    for meta in (_index(d) if d.exists() else {}).values():
         if meta.get("sheet") and meta["file"].endswith(".parquet"):
             out.append((meta["sheet"], pd.read_parquet(d / meta["file"])))
     return out

@@ -7,6 +7,7 @@ one line names the key and, for a misspelling, the key that was probably meant.
 from __future__ import annotations
 
 import difflib
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,8 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
     if file.exists():
         try:
             raw = yaml.safe_load(file.read_text(encoding="utf-8-sig")) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(file, "not UTF-8 text: save shop.yaml as UTF-8") from None
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark else ""
@@ -144,6 +147,14 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
     lang = raw.get("lang", "zh")
     if lang not in ("zh", "en"):
         raise ConfigError(file, f"'lang' must be zh or en, got {lang!r}")
+    tz = raw.get("timezone", "Asia/Shanghai")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            file,
+            f"unknown timezone {tz!r}{_suggest(tz, zoneinfo.available_timezones())}",
+        ) from None
     assumptions = dict(DEFAULT_ASSUMPTIONS)
     for key, value in (raw.get("assumptions") or {}).items():
         if key not in DEFAULT_ASSUMPTIONS:
@@ -169,7 +180,7 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
         name=str(raw.get("name", shop_dir.name)),
         path=shop_dir,
         currency=raw.get("currency", "CNY"),
-        timezone=raw.get("timezone", "Asia/Shanghai"),
+        timezone=tz,
         fiscal_year_start_month=start,
         lang=lang,
         salt=raw.get("salt", ""),

@@ -32,4 +32,3 @@ def test_say_fills_values():
 
 def test_esc_does_not_double_escape_apostrophes():
     assert narrative.esc("Singles' Day & <b>") == "Singles&#39; Day &#38; &#60;b&#62;"
-

@@ -352,9 +352,14 @@ def _cell_text(v: object) -> str:
 
 
 def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    import zipfile
+
     from openpyxl import load_workbook
 
-    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise LoadError(path.name, f"not a valid .xlsx workbook ({type(e).__name__})") from None
     try:
         ws = wb[sheet] if sheet else wb.worksheets[0]
         rows = [list(r) for r in ws.iter_rows(values_only=True)]

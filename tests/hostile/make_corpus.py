@@ -135,7 +135,9 @@ SHOPIFY = (
     "50.00,P2,USD,0.00,Bo Chan,+1 555 0101\n"
 )
 
-PRODUCTS = "product_id,title,category,price,cost\nP1,真丝衬衫,衬衫,100,40\nP2,羊毛半身裙,半身裙,50,20\n"
+PRODUCTS = (
+    "product_id,title,category,price,cost\nP1,真丝衬衫,衬衫,100,40\nP2,羊毛半身裙,半身裙,50,20\n"
+)
 
 Case = tuple[str, dict[str, object], object]
 
@@ -155,7 +157,11 @@ CASES: list[Case] = [
         Ok(kept=5, rejected=0),
     ),
     ("tab_separated_csv", {"orders.csv": CANONICAL.replace(",", "\t")}, Ok(kept=5, rejected=0)),
-    ("binary_garbage_png", {"orders.csv": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4}, Err("orders.csv")),
+    (
+        "binary_garbage_png",
+        {"orders.csv": b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4},
+        Err("orders.csv"),
+    ),
     ("nul_bytes", {"orders.csv": b"\x00" * 64}, Err("orders.csv")),
     # --- empty and nearly empty -------------------------------------------------------------
     ("empty_file", {"orders.csv": b""}, Err("orders.csv", words=("empty",))),
@@ -207,7 +213,11 @@ CASES: list[Case] = [
     ),
     (
         "extra_unknown_columns",
-        {"orders.csv": CANONICAL.replace("\n", ",x\n").replace("refund_amount,x", "refund_amount,备注2")},
+        {
+            "orders.csv": CANONICAL.replace("\n", ",x\n").replace(
+                "refund_amount,x", "refund_amount,备注2"
+            )
+        },
         Ok(kept=5, rejected=0),
     ),
     # --- cells ------------------------------------------------------------------------------
@@ -224,7 +234,12 @@ CASES: list[Case] = [
                     3,
                     "order_time",
                     "2024年3月3日 12:00:00",
-                    _replace(1, "order_time", "2024/03/01 10:00", _replace(2, "order_time", "2024-03-02T11:00:00")),
+                    _replace(
+                        1,
+                        "order_time",
+                        "2024/03/01 10:00",
+                        _replace(2, "order_time", "2024-03-02T11:00:00"),
+                    ),
                 )
             )
         },
@@ -275,7 +290,11 @@ CASES: list[Case] = [
     ),
     (
         "money_with_symbols_and_thousands",
-        {"orders.csv": _rows(*_replace(1, "paid_amount", '"¥1,000.00"', _replace(1, "unit_price", "¥500")))},
+        {
+            "orders.csv": _rows(
+                *_replace(1, "paid_amount", '"¥1,000.00"', _replace(1, "unit_price", "¥500"))
+            )
+        },
         Ok(kept=5, rejected=0),
     ),
     (
@@ -337,12 +356,21 @@ CASES: list[Case] = [
     ),
     (
         "xlsx_summary_row",
-        {"orders.xlsx": _xlsx(XLSX_ROWS + [["合计", None, None, None, None, None, None, None, None, 6, None, 430.0, 80]])},
+        {
+            "orders.xlsx": _xlsx(
+                XLSX_ROWS
+                + [["合计", None, None, None, None, None, None, None, None, 6, None, 430.0, 80]]
+            )
+        },
         Ok(kept=5, rejected=1),
     ),
     (
         "xlsx_ids_as_big_numbers",
-        {"orders.xlsx": _xlsx([XLSX_ROWS[0]] + [[3.9e18 + 1024] + XLSX_ROWS[1][1:]] + XLSX_ROWS[2:])},
+        {
+            "orders.xlsx": _xlsx(
+                [XLSX_ROWS[0]] + [[3.9e18 + 1024] + XLSX_ROWS[1][1:]] + XLSX_ROWS[2:]
+            )
+        },
         Ok(kept=4, rejected=1),
     ),
     ("xlsx_empty_workbook", {"orders.xlsx": _empty_xlsx}, Err("orders.xlsx", words=("empty",))),
@@ -351,7 +379,10 @@ CASES: list[Case] = [
     # --- exports ----------------------------------------------------------------------------
     (
         "taobao_pair_gbk_with_total_row",
-        {"订单报表.csv": TAOBAO_ORDERS.encode("gb18030"), "宝贝报表.csv": TAOBAO_ITEMS.encode("gb18030")},
+        {
+            "订单报表.csv": TAOBAO_ORDERS.encode("gb18030"),
+            "宝贝报表.csv": TAOBAO_ITEMS.encode("gb18030"),
+        },
         Ok(kept=4, rejected=1),  # 2 orders + their 2 item lines; the 合计 row
     ),
     (
@@ -383,7 +414,10 @@ CASES: list[Case] = [
     ),
     (
         "reviews_rating_out_of_range",
-        {"orders.csv": CANONICAL, "reviews.csv": "review_id,date,rating\nR1,2024-03-01,7\nR2,2024-03-02,5\n"},
+        {
+            "orders.csv": CANONICAL,
+            "reviews.csv": "review_id,date,rating\nR1,2024-03-01,7\nR2,2024-03-02,5\n",
+        },
         Ok(kept=5, rejected=0),
     ),
     # --- shop.yaml --------------------------------------------------------------------------
@@ -394,7 +428,10 @@ CASES: list[Case] = [
     ),
     (
         "yaml_misspelt_table_key",
-        {"orders.csv": CANONICAL, "shop.yaml": YAML + "orders:\n  file: orders.csv\n  colums: {}\n"},
+        {
+            "orders.csv": CANONICAL,
+            "shop.yaml": YAML + "orders:\n  file: orders.csv\n  colums: {}\n",
+        },
         Err("shop.yaml", words=("colums", "did you mean 'columns'")),
     ),
     (
@@ -477,5 +514,5 @@ def build(root: Path) -> dict[str, Path]:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "corpus"
-    for name, d in build(out).items():
+    for d in build(out).values():
         print(d)

@@ -1,0 +1,758 @@
+"""How the playbook scales: wall time and peak memory from 10k to 10M order lines (issue #7).
+
+For each size, a sample shop is generated with :mod:`helpers.sample` (seed 11, 150 products,
+about 4 order lines per customer) under ``bench/out/scale/shops/`` and these steps are measured,
+each in a fresh subprocess (wall time; peak RSS from ``os.wait4``'s ``ru_maxrss``, the largest
+single process of the step's tree, and the peak of the whole tree's summed RSS sampled with
+psutil every 0.2 s):
+
+* ``gen``       generating the shop and writing its CSV exports (once; kept for re-runs);
+* ``load_cold`` ``load_shop`` with an empty cache (CSV parsing, validation, Parquet cache);
+* ``load_warm`` ``load_shop`` again (the Parquet cache);
+* ``run``       the full playbook (``runner.run_shop``: every notebook under papermill, the
+  HTML pages, the workbook), warm cache;
+* ``floor``     the same run with the same number of notebooks doing only their imports
+  (parameters cell + every top-level import of the real notebook), for the demo shop;
+* ``nb:NN``     each notebook alone under papermill (a fresh kernel; its ``out_dir`` is a copy
+  of the full run's report, so it finds the earlier notebooks' artifacts as in the run);
+* ``helpers``   each notebook's code executed in a plain subprocess with every public function
+  of the analysis modules wrapped: wall time and peak RSS of each top-level helper call (a
+  sampler thread plus ``ru_maxrss``), so the time of a notebook splits into its helpers,
+  ``open_shop`` and the rest (tables, charts, text).
+
+Results go to ``bench/out/scale/results.json`` (merged across invocations, newest per size and
+step), a Markdown summary to stdout and ``bench/out/scale/summary.md``, and the log-log chart
+of time and memory against size to ``bench/scale.png``::
+
+    .venv/bin/python bench/bench_scale.py --sizes demo,10k,100k,1M      # ~20 min on 2 cores
+    .venv/bin/python bench/bench_scale.py --sizes 10M --steps gen,load_cold,load_warm,run
+    .venv/bin/python bench/bench_scale.py --chart-only                  # redraw from results
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out" / "scale"
+PLAYBOOK = ROOT / "playbook"
+PY = sys.executable
+SEED = 11
+# label -> customers (the generator gives about 4.0 order lines per customer)
+SIZES = {"10k": 2_500, "100k": 25_000, "1M": 250_000, "10M": 2_500_000}
+STEPS = ("gen", "load_cold", "load_warm", "run", "floor", "notebooks", "helpers")
+# modules whose public functions are "helpers" (computations), not display
+HELPER_MODULES = (
+    "health",
+    "metrics",
+    "market",
+    "text",
+    "targets",
+    "calendar",
+    "products",
+    "basket",
+    "customers",
+    "clv",
+    "promotions",
+    "review",
+    "data",
+)
+
+
+# --- measuring a subprocess ---------------------------------------------------------------------
+
+
+def _tree_rss(proc) -> int:
+    """Summed RSS of a process and its descendants (bytes; 0 when gone)."""
+    import psutil
+
+    try:
+        p = psutil.Process(proc.pid)
+        procs = [p, *p.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for q in procs:
+        with contextlib.suppress(psutil.Error):
+            total += q.memory_info().rss
+    return total
+
+
+def measure(cmd: list[str], env: dict | None = None, timeout: float | None = None) -> dict:
+    """Run ``cmd`` in a fresh process group: wall s, peak RSS (largest process, tree sum), rc."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    peak_tree, stop = [0], threading.Event()
+
+    def sample():
+        while not stop.wait(0.2):
+            peak_tree[0] = max(peak_tree[0], _tree_rss(proc))
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    out_chunks: list[bytes] = []
+    err_chunks: list[bytes] = []
+    readers = [
+        threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True),
+        threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True),
+    ]
+    for r in readers:
+        r.start()
+    timed_out = False
+    deadline = None if timeout is None else t0 + timeout
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            timed_out = True
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)  # the group this call started, by its id
+            pid, status, ru = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stop.set()
+    th.join()
+    for r in readers:
+        r.join(timeout=5)
+    out = b"".join(out_chunks).decode(errors="replace")
+    err = b"".join(err_chunks).decode(errors="replace")
+    return {
+        "wall_s": round(wall, 3),
+        "peak_rss_mb": round(ru.ru_maxrss / 1024, 1),
+        "peak_tree_mb": round(peak_tree[0] / 2**20, 1),
+        "rc": proc.returncode,
+        "timed_out": timed_out,
+        "stdout": out,
+        "stderr_tail": err[-2000:],
+    }
+
+
+def last_json(text: str) -> dict:
+    """The last line of ``text`` that parses as a JSON object."""
+    for line in reversed(text.strip().splitlines()):
+        with contextlib.suppress(ValueError):
+            obj = json.loads(line)
+            if isinstance(obj, dict):
+                return obj
+    return {}
+
+
+# --- children (run as ``bench_scale.py --child ...``) -------------------------------------------
+
+
+def child_gen(customers: int, dest: str) -> None:
+    """Generate and write one shop; print its size."""
+    sys.path.insert(0, str(ROOT))
+    from helpers import sample
+
+    t0 = time.perf_counter()
+    tables = sample.generate(SEED, sample.SampleSize(n_customers=customers))
+    t1 = time.perf_counter()
+    n_lines = len(tables["orders"])
+    sample.write_canonical_shop(tables, Path(dest), f"scale-{customers}", salt="bench-salt")
+    t2 = time.perf_counter()
+    mb = sum(f.stat().st_size for f in Path(dest).iterdir()) / 1e6
+    print(
+        json.dumps(
+            {
+                "order_lines": n_lines,
+                "customers": customers,
+                "generate_s": round(t1 - t0, 2),
+                "write_s": round(t2 - t1, 2),
+                "csv_mb": round(mb, 1),
+            }
+        )
+    )
+
+
+def child_load(shop_dir: str) -> None:
+    """load_shop once; print rows and time."""
+    sys.path.insert(0, str(ROOT))
+    t0 = time.perf_counter()
+    from helpers.data import load_shop
+
+    t1 = time.perf_counter()
+    shop = load_shop(shop_dir)
+    t2 = time.perf_counter()
+    print(
+        json.dumps(
+            {"import_s": round(t1 - t0, 3), "load_s": round(t2 - t1, 3), "rows": len(shop.orders)}
+        )
+    )
+
+
+class _Peak:
+    """Peak RSS of this process over a step: a sampler thread and ru_maxrss together."""
+
+    def __init__(self):
+        import psutil
+
+        self.proc = psutil.Process()
+        self.peak = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            rss = self.proc.memory_info().rss
+            with self.lock:
+                self.peak = max(self.peak, rss)
+            time.sleep(0.005)
+
+    def start(self) -> tuple[int, int]:
+        import resource
+
+        rss = self.proc.memory_info().rss
+        with self.lock:
+            self.peak = rss
+        return rss, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def stop(self, started: tuple[int, int]) -> tuple[float, float]:
+        """(peak MB during the step, RSS MB before it)."""
+        import resource
+
+        rss0, hwm0 = started
+        hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        with self.lock:
+            peak = max(self.peak, self.proc.memory_info().rss)
+        if hwm > hwm0:  # the high-water mark moved during the step: it is the exact peak
+            peak = max(peak, hwm)
+        return peak / 2**20, rss0 / 2**20
+
+
+def _code_cells(nb_path: Path) -> list[tuple[str, str]]:
+    """(tag, source) of the notebook's code cells, as the runner reads it."""
+    from helpers.runner import read_notebook
+
+    out = []
+    for cell in read_notebook(nb_path).cells:
+        if cell.cell_type == "code":
+            tags = cell.get("metadata", {}).get("tags", [])
+            src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
+            out.append(("parameters" if "parameters" in tags else "", src))
+    return out
+
+
+def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
+    """Run a notebook's code with every helper call timed; print one JSON object."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    sys.path.insert(0, str(ROOT))
+    import importlib
+
+    import helpers.nb as nbmod
+
+    meter = _Peak()
+    calls: list[dict] = []
+    depth = [0]
+
+    def wrap(modname, name, fn):
+        def timed(*a, **k):
+            if depth[0]:
+                return fn(*a, **k)
+            depth[0] += 1
+            started = meter.start()
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                dt = time.perf_counter() - t0
+                peak, before = meter.stop(started)
+                depth[0] -= 1
+                calls.append(
+                    {
+                        "helper": f"{modname}.{name}",
+                        "s": round(dt, 4),
+                        "peak_mb": round(peak, 1),
+                        "before_mb": round(before, 1),
+                    }
+                )
+
+        timed.__wrapped__ = fn
+        return timed
+
+    for modname in HELPER_MODULES:
+        mod = importlib.import_module(f"helpers.{modname}")
+        for name, obj in list(vars(mod).items()):
+            if (
+                callable(obj)
+                and not name.startswith("_")
+                and getattr(obj, "__module__", "") == mod.__name__
+                and not isinstance(obj, type)
+            ):
+                setattr(mod, name, wrap(modname, name, obj))
+    nbmod.open_shop = wrap("nb", "open_shop", nbmod.open_shop)
+    cells = _code_cells(Path(nb_path))
+    ns: dict = {"__name__": "__main__"}
+    t_all = time.perf_counter()
+    cell_s = []
+    for tag, src in cells:
+        t0 = time.perf_counter()
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink):
+            exec(compile(src, f"{nb_path}:{tag or 'cell'}", "exec"), ns)  # noqa: S102
+        if tag == "parameters":
+            ns.update(shop_dir=shop_dir, out_dir=out_dir, as_of="", lang=ns.get("lang", "zh"))
+        cell_s.append(round(time.perf_counter() - t0, 3))
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+    total = time.perf_counter() - t_all
+    print(json.dumps({"total_s": round(total, 3), "cells_s": cell_s, "calls": calls}))
+
+
+# --- steps --------------------------------------------------------------------------------------
+
+
+def shop_path(label: str) -> Path:
+    return ROOT / "data" / "sample" / "demo" if label == "demo" else OUT / "shops" / label
+
+
+def cache_env(label: str) -> dict:
+    return {"PLAYBOOK_CACHE": str(OUT / "cache" / label), "MPLBACKEND": "Agg"}
+
+
+def step_gen(label: str, res: dict, timeout: float) -> None:
+    dest = shop_path(label)
+    marker = OUT / "shops" / f"{label}.json"
+    if label == "demo":
+        return
+    if marker.exists() and (dest / "orders.csv").exists():
+        res["gen"] = json.loads(marker.read_text())
+        return
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    m = measure([PY, __file__, "--child", "gen", str(SIZES[label]), str(dest)], timeout=timeout)
+    _check(m, f"gen {label}")
+    res["gen"] = {**_strip(m), **last_json(m["stdout"])}
+    marker.write_text(json.dumps(res["gen"]))
+
+
+def step_load(label: str, res: dict, repeats: int, timeout: float) -> None:
+    env = cache_env(label)
+    shutil.rmtree(OUT / "cache" / label, ignore_errors=True)
+    m = measure([PY, __file__, "--child", "load", str(shop_path(label))], env, timeout)
+    _check(m, f"load cold {label}")
+    res["load_cold"] = {**_strip(m), **last_json(m["stdout"])}
+    time.sleep(3.5)  # the cache's file stamps need settled files (see helpers.data._stamp)
+    runs = []
+    for _ in range(repeats):
+        m = measure([PY, __file__, "--child", "load", str(shop_path(label))], env, timeout)
+        _check(m, f"load warm {label}")
+        runs.append({**_strip(m), **last_json(m["stdout"])})
+    res["load_warm"] = _median_of(runs)
+
+
+def _run_cmd(shop: Path, out: Path, playbook_dir: Path | None = None) -> list[str]:
+    pd_arg = f", playbook_dir=Path({str(playbook_dir)!r})" if playbook_dir else ""
+    code = (
+        "import json, sys; from pathlib import Path; from helpers.runner import run_shop; "
+        f"r = run_shop({str(shop)!r}, {str(out)!r}, progress=False{pd_arg}); "
+        "print(json.dumps({'failures': r.failures, 'timings': r.timings}))"
+    )
+    return [PY, "-c", code]
+
+
+def make_floor(dest: Path) -> Path:
+    """Notebooks that only do what the real ones import (same names, same parameters)."""
+    import nbformat
+
+    sys.path.insert(0, str(ROOT))
+    from helpers.runner import notebooks, read_notebook
+
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for p in notebooks():
+        nb = read_notebook(p)
+        params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        imports = []
+        import ast
+
+        for c in nb.cells:
+            if c.cell_type != "code":
+                continue
+            src = "\n".join(ln for ln in c.source.splitlines() if ln.lstrip()[:1] not in "%!")
+            with contextlib.suppress(SyntaxError):
+                for node in ast.parse(src).body:
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        imports.append(ast.unparse(node))
+        stub = nbformat.v4.new_notebook(metadata=nb.metadata)
+        stub.cells = [*params, nbformat.v4.new_code_cell("\n".join(dict.fromkeys(imports)))]
+        for c in stub.cells:
+            c.outputs, c.execution_count = [], None
+        nbformat.write(stub, dest / f"{p.stem}.ipynb")
+    return dest
+
+
+def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) -> None:
+    """Full runs (and floor runs) alternated, so both see the same machine load."""
+    shop, env = shop_path(label), cache_env(label)
+    floor_dir = make_floor(OUT / "floor_notebooks") if floor else None
+    runs, floors = [], []
+    for i in range(repeats):
+        out = OUT / "reports" / label
+        m = measure(_run_cmd(shop, out), env, timeout)
+        _check(m, f"run {label}")
+        info = last_json(m["stdout"])
+        runs.append({**_strip(m), **info})
+        if floor_dir is not None:
+            fout = OUT / "reports" / f"{label}-floor"
+            m = measure(_run_cmd(shop, fout, floor_dir), env, timeout)
+            _check(m, f"floor {label}")
+            floors.append({**_strip(m), **last_json(m["stdout"])})
+        print(f"  run {i + 1}/{repeats}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    res["run"] = _median_of(runs)
+    res["run"]["timings_runs"] = [r.get("timings", {}) for r in runs]
+    if floors:
+        res["floor"] = _median_of(floors)
+        res["floor"]["pairs"] = [
+            {
+                "run_s": r["wall_s"],
+                "floor_s": f["wall_s"],
+                "ratio": round(r["wall_s"] / f["wall_s"], 3),
+            }
+            for r, f in zip(runs, floors)
+        ]
+        res["floor"]["ratio_median"] = round(
+            statistics.median(p["ratio"] for p in res["floor"]["pairs"]), 3
+        )
+
+
+def _papermill_cmd(nb: Path, shop: Path, out_dir: Path, dest: Path) -> list[str]:
+    code = (
+        "import sys; from helpers.runner import light_imports, read_notebook; light_imports(); "
+        "import papermill as pm; "
+        f"pm.execute_notebook(read_notebook(__import__('pathlib').Path({str(nb)!r})), "
+        f"{str(dest)!r}, parameters=dict(shop_dir={str(shop)!r}, out_dir={str(out_dir)!r}, "
+        f"as_of='', lang='zh'), cwd={str(nb.parent)!r}, progress_bar=False, "
+        "kernel_name='python3', request_save_on_cell_execute=False)"
+    )
+    return [PY, "-c", code]
+
+
+def step_notebooks(label: str, res: dict, timeout: float) -> None:
+    from helpers.runner import notebooks
+
+    shop, env = shop_path(label), cache_env(label)
+    base = OUT / "reports" / label
+    scratch = OUT / "scratch" / label
+    out = {}
+    for nb in notebooks():
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(base, scratch)
+        dest = scratch / "notebooks" / f"{nb.stem}.ipynb"
+        m = measure(_papermill_cmd(nb, shop, scratch, dest), env, timeout)
+        _check(m, f"notebook {nb.stem} {label}")
+        out[nb.stem] = _strip(m)
+        print(f"  {nb.stem}: {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    res["notebooks"] = out
+
+
+def step_helpers(label: str, res: dict, timeout: float) -> None:
+    from helpers.runner import notebooks
+
+    shop, env = shop_path(label), cache_env(label)
+    base = OUT / "reports" / label
+    scratch = OUT / "scratch" / label
+    out = {}
+    for nb in notebooks():
+        shutil.rmtree(scratch, ignore_errors=True)
+        if base.exists():
+            shutil.copytree(base, scratch)
+        m = measure(
+            [PY, __file__, "--child", "helpers", str(nb), str(shop), str(scratch)], env, timeout
+        )
+        _check(m, f"helpers {nb.stem} {label}")
+        info = last_json(m["stdout"])
+        out[nb.stem] = {**_strip(m), **info}
+        print(
+            f"  helpers {nb.stem}: {info.get('total_s', float('nan')):.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    shutil.rmtree(scratch, ignore_errors=True)
+    res["helpers"] = out
+
+
+def _strip(m: dict) -> dict:
+    return {k: v for k, v in m.items() if k not in ("stdout",)}
+
+
+def _check(m: dict, what: str) -> None:
+    if m["rc"] != 0 or m["timed_out"]:
+        why = "timed out" if m["timed_out"] else f"exit {m['rc']}"
+        print(f"WARNING {what}: {why}\n{m['stderr_tail']}", file=sys.stderr, flush=True)
+
+
+def _median_of(runs: list[dict]) -> dict:
+    """Median wall time and memory of repeated runs, with every run's wall time kept."""
+    out = dict(runs[len(runs) // 2])
+    for k in ("wall_s", "peak_rss_mb", "peak_tree_mb", "load_s"):
+        vals = [r[k] for r in runs if isinstance(r.get(k), int | float)]
+        if vals:
+            out[k] = round(statistics.median(vals), 3)
+    out["repeats"] = len(runs)
+    out["wall_runs_s"] = [r["wall_s"] for r in runs]
+    return out
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    load = os.getloadavg()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "free_h": mem,
+        "python": platform.python_version(),
+        "commit": commit + ("+dirty" if dirty else ""),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "loadavg": [round(x, 2) for x in load],
+    }
+
+
+def load_results() -> dict:
+    f = OUT / "results.json"
+    return json.loads(f.read_text()) if f.exists() else {"sizes": {}}
+
+
+def save_results(data: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(data, indent=1, ensure_ascii=False))
+
+
+def order_lines(label: str, r: dict) -> int | None:
+    return (r.get("gen") or {}).get("order_lines") or (r.get("load_warm") or {}).get("rows")
+
+
+def summary(data: dict) -> str:
+    """Markdown tables of the results."""
+    lines = []
+    rows = sorted(data["sizes"].items(), key=lambda kv: order_lines(*kv) or 0)
+    lines.append(
+        "| shop | order lines | gen + write s | load cold s / MB | load warm s / MB "
+        "| full run s | run peak MB (largest / tree) | floor s | run/floor |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, r in rows:
+        g, lc, lw, run, fl = (
+            r.get(k) or {} for k in ("gen", "load_cold", "load_warm", "run", "floor")
+        )
+        gen = f"{g.get('generate_s', 0) + g.get('write_s', 0):.0f}" if g else "–"
+        lines.append(
+            f"| {label} | {order_lines(label, r) or 0:,} | {gen} "
+            f"| {_f(lc.get('wall_s'))} / {_f(lc.get('peak_rss_mb'), 0)} "
+            f"| {_f(lw.get('wall_s'))} / {_f(lw.get('peak_rss_mb'), 0)} "
+            f"| {_f(run.get('wall_s'))} | {_f(run.get('peak_rss_mb'), 0)} / "
+            f"{_f(run.get('peak_tree_mb'), 0)} | {_f(fl.get('wall_s'))} "
+            f"| {_f(fl.get('ratio_median'), 2)} |"
+        )
+    # per notebook
+    stems = sorted(
+        {s for _, r in rows for s in (r.get("notebooks") or {})}
+        | {s for _, r in rows for s in (r.get("helpers") or {})}
+    )
+    if stems:
+        lines += [
+            "",
+            "Per notebook: alone under papermill, wall s / peak MB (helpers: s of "
+            "top-level helper calls + open_shop, run as plain code)",
+            "",
+        ]
+        head = "| notebook | " + " | ".join(label for label, _ in rows) + " |"
+        lines += [head, "|---|" + "---:|" * len(rows)]
+        for s in stems:
+            cells = []
+            for _, r in rows:
+                nb = (r.get("notebooks") or {}).get(s) or {}
+                hp = (r.get("helpers") or {}).get(s) or {}
+                hs = sum(c["s"] for c in hp.get("calls", []))
+                cells.append(
+                    f"{_f(nb.get('wall_s'))} / {_f(nb.get('peak_rss_mb'), 0)}"
+                    + (f" (helpers {hs:.1f})" if hp else "")
+                )
+            lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def top_helpers(data: dict, label: str, n: int = 15) -> str:
+    r = data["sizes"].get(label) or {}
+    calls = []
+    for stem, hp in (r.get("helpers") or {}).items():
+        for c in hp.get("calls", []):
+            calls.append((c["s"], stem, c["helper"], c["peak_mb"], c["before_mb"]))
+    calls.sort(reverse=True)
+    total = sum(c[0] for c in calls) or 1
+    out = [
+        f"Slowest helper calls at {label} (share of all helper time):",
+        "",
+        "| s | share | notebook | helper | peak MB (before) |",
+        "|---:|---:|---|---|---:|",
+    ]
+    for s, stem, h, pk, bf in calls[:n]:
+        out.append(f"| {s:.2f} | {s / total:.0%} | {stem} | `{h}` | {pk:.0f} ({bf:.0f}) |")
+    return "\n".join(out)
+
+
+def _f(x, nd: int = 1) -> str:
+    return "–" if x is None else f"{x:.{nd}f}"
+
+
+def chart(data: dict, path: Path) -> None:
+    """Log-log: wall time and peak memory of load / run against order lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(order_lines(k, r), r) for k, r in data["sizes"].items() if order_lines(k, r)]
+    rows.sort(key=lambda x: x[0])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    series = [
+        ("full run", "run"),
+        ("load, cold", "load_cold"),
+        ("load, warm", "load_warm"),
+    ]
+    for name, key in series:
+        pts = [(n, r[key]["wall_s"]) for n, r in rows if r.get(key)]
+        if pts:
+            ax1.plot(*zip(*pts), "o-", label=name)
+        pts = [(n, r[key]["peak_rss_mb"] / 1024) for n, r in rows if r.get(key)]
+        if pts:
+            ax2.plot(*zip(*pts), "o-", label=name)
+    pts = [
+        (n, sum(c["s"] for h in r["helpers"].values() for c in h.get("calls", [])))
+        for n, r in rows
+        if r.get("helpers")
+    ]
+    if pts:
+        ax1.plot(*zip(*pts), "s--", label="all helpers (sum)")
+    xs = [n for n, _ in rows]
+    if xs:
+        lo, hi = min(xs), max(xs)
+        for ax, (y0, what) in ((ax1, (60, "60 s")), (ax2, (3, "3 GB"))):
+            ax.axhline(y0, color="grey", lw=0.8, ls=":")
+            ax.annotate(f"1M target {what}", (lo, y0), fontsize=8, color="grey", va="bottom")
+        ax1.axhline(300, color="grey", lw=0.8, ls=":")
+        ax1.annotate("10M target 5 min", (lo, 300), fontsize=8, color="grey", va="bottom")
+        ax2.axhline(12, color="grey", lw=0.8, ls=":")
+        ax2.annotate("10M target 12 GB", (lo, 12), fontsize=8, color="grey", va="bottom")
+        ref = [(lo, 1.0), (hi, hi / lo)]  # slope 1 guide
+        base = next((r["run"]["wall_s"] for n, r in rows if r.get("run")), None)
+        if base:
+            ax1.plot(
+                [x for x, _ in ref],
+                [base * y for _, y in ref],
+                color="lightgrey",
+                lw=1,
+                label="linear (slope 1)",
+            )
+    for ax, ylabel in ((ax1, "wall time, s"), (ax2, "peak RSS, GB (largest process)")):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("order lines")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", lw=0.3)
+        ax.legend(fontsize=8)
+    m = data.get("machine", {})
+    fig.suptitle(
+        f"playbook scale — {m.get('nproc')} cores, {m.get('cpu', '')}, commit {m.get('commit')}, "
+        f"{m.get('date', '')}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="demo,10k,100k,1M", help="demo,10k,100k,1M,10M")
+    ap.add_argument("--steps", default=",".join(STEPS), help=",".join(STEPS))
+    ap.add_argument("--repeats", type=int, default=3, help="warm loads and full runs per size")
+    ap.add_argument("--timeout", type=float, default=3600, help="seconds per measured step")
+    ap.add_argument("--chart-only", action="store_true")
+    ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        kind, *rest = a.child
+        {
+            "gen": lambda: child_gen(int(rest[0]), rest[1]),
+            "load": lambda: child_load(rest[0]),
+            "helpers": lambda: child_helpers(*rest),
+        }[kind]()
+        return
+    sys.path.insert(0, str(ROOT))
+    data = load_results()
+    if not a.chart_only:
+        data["machine"] = machine()
+        steps = set(a.steps.split(","))
+        for label in a.sizes.split(","):
+            res = data["sizes"].setdefault(label, {})
+            print(f"[{label}]", file=sys.stderr, flush=True)
+            if "gen" in steps:
+                step_gen(label, res, a.timeout)
+            if "load_cold" in steps or "load_warm" in steps:
+                step_load(label, res, a.repeats, a.timeout)
+            if "run" in steps:
+                step_runs(label, res, a.repeats, "floor" in steps and label == "demo", a.timeout)
+            save_results(data)
+            if "notebooks" in steps:
+                step_notebooks(label, res, a.timeout)
+            if "helpers" in steps:
+                step_helpers(label, res, a.timeout)
+            res["machine"] = machine()
+            save_results(data)
+    chart(data, ROOT / "bench" / "scale.png")
+    text = summary(data)
+    for label in data["sizes"]:
+        if data["sizes"][label].get("helpers"):
+            text += "\n\n" + top_helpers(data, label)
+    (OUT / "summary.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
