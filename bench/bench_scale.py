@@ -304,6 +304,30 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
             ):
                 setattr(mod, name, wrap(modname, name, obj))
     nbmod.open_shop = wrap("nb", "open_shop", nbmod.open_shop)
+    import helpers.charts as charts_mod
+
+    for name, obj in list(vars(charts_mod).items()):  # chart building: display, not compute
+        if callable(obj) and not name.startswith("_") and not isinstance(obj, type):
+            if getattr(obj, "__module__", "") == charts_mod.__name__ and name != "use_style":
+                setattr(charts_mod, name, wrap("charts", name, obj))
+    import matplotlib.pyplot as plt
+
+    render = [0.0]
+
+    def flush_figures():
+        """What the inline backend does after each cell: every open figure to a PNG."""
+        t0 = time.perf_counter()
+        for num in plt.get_fignums():
+            plt.figure(num).canvas.print_figure(io.BytesIO(), format="png", bbox_inches="tight")
+        plt.close("all")
+        render[0] += time.perf_counter() - t0
+
+    plt.show = lambda *a, **k: flush_figures()
+    from helpers.runner import notebook_imports
+
+    for m in notebook_imports([Path(nb_path)]):  # what the runner's warm kernels import first
+        with contextlib.suppress(ImportError):
+            importlib.import_module(m)
     cells = _code_cells(Path(nb_path))
     ns: dict = {"__name__": "__main__"}
     t_all = time.perf_counter()
@@ -315,12 +339,19 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
             exec(compile(src, f"{nb_path}:{tag or 'cell'}", "exec"), ns)  # noqa: S102
         if tag == "parameters":
             ns.update(shop_dir=shop_dir, out_dir=out_dir, as_of="", lang=ns.get("lang", "zh"))
+        flush_figures()
         cell_s.append(round(time.perf_counter() - t0, 3))
-        import matplotlib.pyplot as plt
-
-        plt.close("all")
     total = time.perf_counter() - t_all
-    print(json.dumps({"total_s": round(total, 3), "cells_s": cell_s, "calls": calls}))
+    print(
+        json.dumps(
+            {
+                "total_s": round(total, 3),
+                "render_s": round(render[0], 3),
+                "cells_s": cell_s,
+                "calls": calls,
+            }
+        )
+    )
 
 
 # --- steps --------------------------------------------------------------------------------------
@@ -587,32 +618,63 @@ def summary(data: dict) -> str:
             f"{_f(run.get('peak_tree_mb'), 0)} | {_f(fl.get('wall_s'))} "
             f"| {_f(fl.get('ratio_median'), 2)} |"
         )
-    # per notebook
-    stems = sorted(
-        {s for _, r in rows for s in (r.get("notebooks") or {})}
-        | {s for _, r in rows for s in (r.get("helpers") or {})}
-    )
-    if stems:
-        lines += [
-            "",
-            "Per notebook: alone under papermill, wall s / peak MB (helpers: s of "
-            "top-level helper calls + open_shop, run as plain code)",
-            "",
-        ]
-        head = "| notebook | " + " | ".join(label for label, _ in rows) + " |"
-        lines += [head, "|---|" + "---:|" * len(rows)]
-        for s in stems:
-            cells = []
-            for _, r in rows:
-                nb = (r.get("notebooks") or {}).get(s) or {}
-                hp = (r.get("helpers") or {}).get(s) or {}
-                hs = sum(c["s"] for c in hp.get("calls", []))
-                cells.append(
-                    f"{_f(nb.get('wall_s'))} / {_f(nb.get('peak_rss_mb'), 0)}"
-                    + (f" (helpers {hs:.1f})" if hp else "")
-                )
-            lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    for label, r in rows:
+        if r.get("helpers"):
+            lines += ["", breakdown(label, r)]
     return "\n".join(lines)
+
+
+def split_calls(hp: dict) -> dict:
+    """Seconds of a notebook's plain-code run by kind of work."""
+    calls = hp.get("calls", [])
+    load = sum(c["s"] for c in calls if c["helper"] == "nb.open_shop")
+    charts = sum(c["s"] for c in calls if c["helper"].startswith("charts."))
+    compute = sum(
+        c["s"]
+        for c in calls
+        if c["helper"] != "nb.open_shop" and not c["helper"].startswith("charts.")
+    )
+    render = hp.get("render_s", 0.0)
+    total = hp.get("total_s", 0.0)
+    return {
+        "open_shop": load,
+        "compute": compute,
+        "charts": charts,
+        "render": render,
+        "other": max(total - load - compute - charts - render, 0.0),
+        "total": total,
+    }
+
+
+def breakdown(label: str, r: dict) -> str:
+    """Per notebook at one size: papermill alone, and where the plain-code time goes."""
+    out = [
+        f"Notebooks at {label}: alone under papermill (fresh kernel), and the same code run "
+        "plainly, split by kind of work (s):",
+        "",
+        "| notebook | papermill s / peak MB | plain total | open_shop | helpers (compute) "
+        "| chart building | PNG rendering | tables, text, rest |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    sums = dict.fromkeys(("open_shop", "compute", "charts", "render", "other", "total"), 0.0)
+    pm_total = 0.0
+    for stem, hp in sorted((r.get("helpers") or {}).items()):
+        nb = (r.get("notebooks") or {}).get(stem) or {}
+        sp = split_calls(hp)
+        for k in sums:
+            sums[k] += sp[k]
+        pm_total += nb.get("wall_s") or 0.0
+        out.append(
+            f"| {stem} | {_f(nb.get('wall_s'))} / {_f(nb.get('peak_rss_mb'), 0)} "
+            f"| {sp['total']:.1f} | {sp['open_shop']:.1f} | {sp['compute']:.1f} "
+            f"| {sp['charts']:.1f} | {sp['render']:.1f} | {sp['other']:.1f} |"
+        )
+    out.append(
+        f"| **all** | {pm_total:.1f} | {sums['total']:.1f} | {sums['open_shop']:.1f} "
+        f"| {sums['compute']:.1f} | {sums['charts']:.1f} | {sums['render']:.1f} "
+        f"| {sums['other']:.1f} |"
+    )
+    return "\n".join(out)
 
 
 def top_helpers(data: dict, label: str, n: int = 15) -> str:
@@ -620,7 +682,8 @@ def top_helpers(data: dict, label: str, n: int = 15) -> str:
     calls = []
     for stem, hp in (r.get("helpers") or {}).items():
         for c in hp.get("calls", []):
-            calls.append((c["s"], stem, c["helper"], c["peak_mb"], c["before_mb"]))
+            if not c["helper"].startswith("charts."):
+                calls.append((c["s"], stem, c["helper"], c["peak_mb"], c["before_mb"]))
     calls.sort(reverse=True)
     total = sum(c[0] for c in calls) or 1
     out = [

@@ -127,7 +127,8 @@ def bar(
     ax = ax or plt.subplots()[1]
     labels = df[x].astype(str).tolist()
     if horizontal:
-        ax.barh(labels[::-1], df[y].to_numpy()[::-1], color=color or PALETTE[0])
+        colors = color[::-1] if isinstance(color, list) else color  # same order as the bars
+        ax.barh(labels[::-1], df[y].to_numpy()[::-1], color=colors or PALETTE[0])
     else:
         ax.bar(labels, df[y].to_numpy(), color=color or PALETTE[0])
         if len(labels) > 8:

@@ -12,7 +12,14 @@ def test_load_accounts_for_every_row(small_shop_dir):
     orders_csv = pd.read_csv(small_shop_dir / "orders.csv")
     assert rep.set_index("file").loc["orders.csv", "read"] == len(orders_csv)
     assert set(shop.tables) == {
-        "orders", "products", "traffic", "ads", "keywords", "campaigns", "reviews", "issues"
+        "orders",
+        "products",
+        "traffic",
+        "ads",
+        "keywords",
+        "campaigns",
+        "reviews",
+        "issues",
     }
 
 
