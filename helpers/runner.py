@@ -180,7 +180,7 @@ sys.exit(int(line) if line.strip() else 1)
 """
 
 
-def _zygote_main(sock_path: str, modules: list[str]) -> None:
+def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) -> None:
     """The kernel fork server: import once, then fork a fresh kernel process per request.
 
     Each child is a new IPython kernel (its own process, empty namespace) that starts with
@@ -190,12 +190,12 @@ def _zygote_main(sock_path: str, modules: list[str]) -> None:
     import importlib
     import selectors
 
+    parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
     for m in [*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"]:
         try:
             importlib.import_module(m)
         except Exception:
             pass
-    parent = os.getppid()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)
@@ -346,7 +346,8 @@ class KernelPool:
                 sys.executable,
                 "-c",
                 "import sys; from helpers.runner import _zygote_main; "
-                "_zygote_main(sys.argv[1], sys.argv[2:])",
+                "_zygote_main(sys.argv[2], sys.argv[3:], int(sys.argv[1]))",
+                str(os.getpid()),
                 path,
                 *self.modules,
             ],

@@ -844,15 +844,15 @@ def _csv_datetimes(s: pd.Series, date_format: str | None, chunk: int) -> pa.Arra
     if (~nat).any() and not (1000 <= secs[~nat].astype("datetime64[Y]").astype(int) + 1970).all():
         return None
     i8 = secs.astype(np.int64)
-    arr = pa.array(secs, type=pa.timestamp("s"), mask=nat)
-    day = pc.strftime(arr, format="%Y-%m-%d")
+    iso = pa.array(np.datetime_as_string(secs, unit="s"), mask=nat)  # 2024-01-31T10:00:00
+    full = pc.replace_substring(iso, "T", " ", max_replacements=1)
+    day = pc.utf8_slice_codeunits(iso, 0, 10)
     if date_format is not None:
         return pc.fill_null(day, "")
     # pandas' default: date only when every value of the chunk is a midnight (NaT aside)
     midnight = nat | (i8 % 86400 == 0)
     starts = np.arange(0, len(s), chunk)
     dates_only = np.repeat(np.logical_and.reduceat(midnight, starts), chunk)[: len(s)]
-    full = pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
     return pc.fill_null(pc.if_else(pa.array(dates_only), day, full), "")
 
 
