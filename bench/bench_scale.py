@@ -91,6 +91,9 @@ def _tree_rss(proc) -> int:
     return total
 
 
+MAX_TREE_BYTES = [0.0]  # --max-rss-gb: a step whose process tree grows past this is stopped
+
+
 def measure(cmd: list[str], env: dict | None = None, timeout: float | None = None) -> dict:
     """Run ``cmd`` in a fresh process group: wall s, peak RSS (largest process, tree sum), rc."""
     t0 = time.perf_counter()
@@ -102,11 +105,15 @@ def measure(cmd: list[str], env: dict | None = None, timeout: float | None = Non
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    peak_tree, stop = [0], threading.Event()
+    peak_tree, stop, over = [0], threading.Event(), [False]
 
     def sample():
         while not stop.wait(0.2):
             peak_tree[0] = max(peak_tree[0], _tree_rss(proc))
+            if MAX_TREE_BYTES[0] and peak_tree[0] > MAX_TREE_BYTES[0] and not over[0]:
+                over[0] = True  # protect a shared machine: stop the step's own group
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, 9)
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
@@ -145,6 +152,7 @@ def measure(cmd: list[str], env: dict | None = None, timeout: float | None = Non
         "peak_tree_mb": round(peak_tree[0] / 2**20, 1),
         "rc": proc.returncode,
         "timed_out": timed_out,
+        "memory_cap_hit": over[0],
         "stdout": out,
         "stderr_tail": err[-2000:],
     }
@@ -535,6 +543,7 @@ def _strip(m: dict) -> dict:
 def _check(m: dict, what: str) -> None:
     if m["rc"] != 0 or m["timed_out"]:
         why = "timed out" if m["timed_out"] else f"exit {m['rc']}"
+        why += " (memory cap)" if m.get("memory_cap_hit") else ""
         print(f"WARNING {what}: {why}\n{m['stderr_tail']}", file=sys.stderr, flush=True)
 
 
@@ -776,6 +785,9 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", default=",".join(STEPS), help=",".join(STEPS))
     ap.add_argument("--repeats", type=int, default=3, help="warm loads and full runs per size")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per measured step")
+    ap.add_argument(
+        "--max-rss-gb", type=float, default=0, help="stop a step whose tree RSS passes this"
+    )
     ap.add_argument("--chart-only", action="store_true")
     ap.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -788,6 +800,7 @@ def main(argv=None) -> None:
         }[kind]()
         return
     sys.path.insert(0, str(ROOT))
+    MAX_TREE_BYTES[0] = a.max_rss_gb * 2**30
     data = load_results()
     if not a.chart_only:
         data["machine"] = machine()

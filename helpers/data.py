@@ -310,7 +310,7 @@ def _write_cache(key: str, tables, rejects, report, notes) -> None:
     try:
         tmp.mkdir(parents=True, exist_ok=True)
         for t, df in tables.items():
-            df.to_parquet(tmp / f"{t}.parquet", index=False)
+            _to_parquet(df, tmp / f"{t}.parquet")
         rejects.astype(str).to_parquet(tmp / "rejects.parquet", index=False)
         report.to_parquet(tmp / "report.parquet", index=False)
         dictionary = {t: _few_values(df, t) for t, df in tables.items()}
@@ -325,6 +325,34 @@ def _write_cache(key: str, tables, rejects, report, notes) -> None:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _to_parquet(df: pd.DataFrame, path: Path, rows: int = 1_000_000) -> None:
+    """``df.to_parquet(path, index=False)``, converted to Arrow a slice at a time.
+
+    A whole-table conversion holds an Arrow copy of every column at once (gigabytes at 10M
+    lines); slices keep that to one slice. The schema is the first slice's; when a later
+    slice does not fit it (an object column empty at first), the table is written whole.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(df) <= rows:
+        df.to_parquet(path, index=False)
+        return
+    first = pa.Table.from_pandas(df.iloc[:rows], preserve_index=False)
+    if any(pa.types.is_null(f.type) for f in first.schema):
+        df.to_parquet(path, index=False)
+        return
+    try:
+        with pq.ParquetWriter(path, first.schema) as w:
+            w.write_table(first)
+            del first
+            for lo in range(rows, len(df), rows):
+                part = df.iloc[lo : lo + rows]
+                w.write_table(pa.Table.from_pandas(part, schema=w.schema, preserve_index=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        df.to_parquet(path, index=False)
 
 
 def _few_values(df: pd.DataFrame, table: str, sample: int = 100_000) -> list[str]:
