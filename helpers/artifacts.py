@@ -2,10 +2,13 @@
 
 Everything saved lives in ``<out_dir>/artifacts/``; ``index.json`` there lists the tables in
 the order saved, with their sheet titles, so the report's Excel workbook can collect them.
+Notebooks that run side by side update the index under a file lock; the workbook's sheet
+order then comes from the notebooks' code (``order``), not from which finished first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -46,10 +49,29 @@ def save(out_dir, name: str, obj, sheet: str | None = None) -> Path:
         path.write_text(
             json.dumps(obj, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
         )
-    idx = _index(d)
-    idx[name] = {"file": path.name, "sheet": sheet}
-    (d / "index.json").write_text(json.dumps(idx, ensure_ascii=False, indent=1), encoding="utf-8")
+    with _locked(d):
+        idx = _index(d)
+        idx[name] = {"file": path.name, "sheet": sheet}
+        tmp = d / f".index.{name}.tmp"
+        tmp.write_text(json.dumps(idx, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(d / "index.json")  # readers never see half an index
     return path
+
+
+@contextlib.contextmanager
+def _locked(d: Path):
+    """An exclusive lock on the artifacts folder's index (a no-op where flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: notebooks of one shop run one at a time there
+        yield
+        return
+    with open(d / ".index.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def load(out_dir, name: str):
@@ -63,11 +85,23 @@ def load(out_dir, name: str):
     return None
 
 
-def sheets(out_dir) -> list[tuple[str, pd.DataFrame]]:
-    """(sheet title, table) for every saved table marked for the Excel report."""
+def sheets(out_dir, order: list[str] | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """(sheet title, table) for every saved table marked for the Excel report.
+
+    ``order`` lists name patterns (regular expressions, e.g. ``drilldown_.*`` for a name
+    built in a loop) in the order the notebooks' code saves them; a table is placed by the
+    first pattern it matches, tables matching none come last, ties keep the index order.
+    """
     d = Path(out_dir) / "artifacts"
+    pats = [re.compile(p) for p in order or []]
+
+    def rank(name: str) -> int:
+        return next((i for i, p in enumerate(pats) if p.fullmatch(name)), len(pats))
+
+    idx = _index(d) if d.exists() else {}
     out = []
-    for meta in (_index(d) if d.exists() else {}).values():
+    for name in sorted(idx, key=rank):  # sorted() is stable
+        meta = idx[name]
         if meta.get("sheet") and meta["file"].endswith(".parquet"):
             out.append((meta["sheet"], pd.read_parquet(d / meta["file"])))
     return out

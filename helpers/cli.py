@@ -64,6 +64,7 @@ def cmd_run(a) -> int:
         _params(a.p),
         notebook_timeout=a.timeout,
         pdf=a.pdf,
+        jobs=a.jobs,
     )
     for stem, why in res.failures.items():
         print(f"FAILED {stem}: {why}", file=sys.stderr)
@@ -202,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", help="notebook numbers, e.g. 02,04")
     p.add_argument("--timeout", type=float, default=None, help="seconds per notebook (wall clock)")
     p.add_argument("--pdf", action="store_true", help="also report.pdf (needs Chromium)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="notebooks run side by side (default: 2 when the cores and memory allow, else 1)",
+    )
     p.set_defaults(fn=cmd_run)
     p = sub.add_parser(
         "batch",

@@ -48,6 +48,8 @@ PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbook"
 # the helpers import lazily inside functions a notebook importing the key module will call
 # (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
 WARM_AFTER = {"helpers.nb": ("matplotlib.pyplot", "seaborn", "helpers.charts")}
+# A notebook's memory peak ~ NB_BASE_MB + NB_MB_PER_LINE x order lines (bench/RESULTS.md).
+NB_BASE_MB, NB_MB_PER_LINE = 350, 0.0012
 
 
 @dataclass
@@ -135,6 +137,104 @@ def notebook_imports(paths: list[Path]) -> list[str]:
         if key in mods:
             mods += extra
     return list(dict.fromkeys(mods))
+
+
+def _ctx_calls(nb) -> list[tuple[str, str]]:
+    """(``save``/``load``, name pattern) of each ``ctx.save(...)``/``ctx.load(...)``, in order.
+
+    A name is a regular expression: a literal escaped, an f-string's fields ``.*``."""
+    import re
+
+    calls = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            f = getattr(node, "func", None)
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(f, ast.Attribute)
+                and f.attr in ("save", "load")
+                and isinstance(f.value, ast.Name)
+                and f.value.id == "ctx"
+                and node.args
+            ):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                pat = re.escape(arg.value)
+            elif isinstance(arg, ast.JoinedStr):
+                pat = "".join(
+                    re.escape(v.value) if isinstance(v, ast.Constant) else ".*" for v in arg.values
+                )
+            else:
+                pat = ".*"  # a name we cannot read: assume it may be anything
+            calls.append(((i, node.lineno, node.col_offset), f.attr, pat))
+    return [(kind, pat) for _, kind, pat in sorted(calls)]
+
+
+@dataclass
+class NotebookGraph:
+    """Which notebooks need which (from the names they ``ctx.save``/``ctx.load``).
+
+    ``needs[stem]`` holds the earlier notebooks of the run that save a name ``stem`` loads;
+    ``order`` is every saved name pattern in playbook order (the workbook's sheet order).
+    """
+
+    needs: dict[str, set[str]]
+    order: list[str]
+
+
+def notebook_graph(paths: list[Path]) -> NotebookGraph:
+    """The dependency graph of ``paths`` (in playbook order) read from their code."""
+
+    needs: dict[str, set[str]] = {}
+    saved: list[tuple[str, str]] = []  # (stem, pattern)
+    order: list[str] = []
+    for p in paths:
+        calls = _ctx_calls(read_notebook(p))
+        loads = [pat for kind, pat in calls if kind == "load"]
+        needs[p.stem] = {stem for stem, sp in saved for lp in loads if _may_meet(sp, lp)}
+        for kind, pat in calls:
+            if kind == "save":
+                saved.append((p.stem, pat))
+                order.append(pat)
+    return NotebookGraph(needs, list(dict.fromkeys(order)))
+
+
+def _may_meet(a: str, b: str) -> bool:
+    """Whether two name patterns can name the same artifact (a literal against a pattern)."""
+    import re
+
+    lit = re.compile(r"(?:\\.|[A-Za-z0-9_])*")  # an escaped literal: no bare metacharacter
+    if lit.fullmatch(b):
+        return bool(re.fullmatch(a, re.sub(r"\\(.)", r"\1", b)))
+    if lit.fullmatch(a):
+        return bool(re.fullmatch(b, re.sub(r"\\(.)", r"\1", a)))
+    return True  # two patterns: assume they may meet
+
+
+def auto_jobs(order_lines: int) -> int:
+    """Notebooks to run side by side: 2 on a machine with 2+ cores and the memory for two.
+
+    A notebook's peak is about ``NB_BASE_MB + NB_MB_PER_LINE * order lines`` (bench/RESULTS.md);
+    two run at once only when two such peaks fit in half the memory available now.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return 1
+    import psutil
+
+    need = 2 * (NB_BASE_MB + NB_MB_PER_LINE * order_lines) * 2**20
+    return 2 if need <= psutil.virtual_memory().available / 2 else 1
 
 
 INLINE = "module://matplotlib_inline.backend_inline"
@@ -649,6 +749,7 @@ def run_shop(
     pdf: bool = False,
     extra_meta: dict | None = None,
     on_notebook: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
     """Execute the playbook for one shop; returns which notebooks failed and why.
 
@@ -658,7 +759,10 @@ def run_shop(
     clock: the kernel is interrupted, then killed; the page says where it stopped).
     ``kernels`` lets a caller that runs many shops keep warm kernels across them;
     ``extra_meta`` is merged into ``run.json``; ``on_notebook(stem)`` is called after each
-    notebook (the batch runner's test hook).
+    notebook (the batch runner's test hook). ``jobs`` notebooks run side by side, each as soon
+    as the notebooks whose artifacts it loads are done (:func:`notebook_graph`); by default
+    two on a machine with the cores and memory for it (:func:`auto_jobs`), one when the
+    caller brings ``kernels`` (the batch runs shops side by side instead).
     """
     light_imports()
     import papermill as pm
@@ -685,25 +789,26 @@ def run_shop(
     try:
         (work / "notebooks").mkdir(parents=True, exist_ok=True)
         base = {"shop_dir": str(shop_dir), "out_dir": str(work), "as_of": as_of, "lang": lang}
-        bar = tqdm(nbs, desc=shop.config.name, unit="nb", disable=not progress, file=sys.stderr)
-        export = 0.0
-        for i, nb in enumerate(bar):
-            bar.set_postfix_str(nb.stem)
+        bar = tqdm(
+            total=len(nbs), desc=shop.config.name, unit="nb", disable=not progress, file=sys.stderr
+        )
+
+        def execute(nb: Path, km) -> None:
+            """One notebook in kernel ``km`` (a worker thread); failures go to ``result``."""
             t0 = time.perf_counter()
             dest = work / "notebooks" / f"{nb.stem}.ipynb"
-            km = pool.take(more=kernels is not None or i < len(nbs) - 1)
             dog = _Watchdog(km, notebook_timeout)
             try:
                 pm.execute_notebook(
                     read_notebook(nb),
                     str(dest),
                     parameters={**base, **(params or {})},
-                    cwd=str(nb.parent),
+                    cwd=None,  # the kernel's is set at its start; papermill's chdir is global
                     progress_bar=False,
                     kernel_name="python3",
                     execution_timeout=timeout,
                     request_save_on_cell_execute=False,  # one write, not two per cell
-                    engine_name=_engine(),
+                    engine_name=engine,
                     km=km,
                     on_notebook_start=dog.start,
                 )
@@ -720,12 +825,18 @@ def run_shop(
                 dog.cancel()
                 shutdown(km)
             result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
-            if on_notebook is not None:
-                on_notebook(nb.stem)
-            t1 = time.perf_counter()
             if dest.exists():
                 _retarget(dest, work, final)
-            export += time.perf_counter() - t1
+
+        graph, engine = notebook_graph(nbs), _engine()
+        if jobs is None:
+            jobs = 1 if kernels is not None else auto_jobs(len(shop.orders))
+        result.timings["jobs"] = jobs
+        _schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
+        bar.close()
+        result.failures = {
+            p.stem: result.failures[p.stem] for p in nbs if p.stem in result.failures
+        }
         t1 = time.perf_counter()
         pages = _pages(work, playbook_dir, result)
         for stem in pages:  # every page again: the table of contents may have changed
@@ -740,10 +851,11 @@ def run_shop(
                     pages,
                     failure=result.failures.get(stem),
                 )
-        result.timings["html"] = round(time.perf_counter() - t1 + export, 3)
+        result.timings["html"] = round(time.perf_counter() - t1, 3)
         t1 = time.perf_counter()
         xlsx = work / f"{shop_dir.name}.xlsx"
-        report.excel_workbook(xlsx, artifacts.sheets(work) or [("load", load_report(shop))])
+        tables = artifacts.sheets(work, notebook_graph(notebooks(None, playbook_dir)).order)
+        report.excel_workbook(xlsx, tables or [("load", load_report(shop))])
         result.timings["excel"] = round(time.perf_counter() - t1, 3)
         from .batch import shop_kpis
 
@@ -786,6 +898,34 @@ def run_shop(
         if kernels is None:
             pool.close()
     return result
+
+
+def _schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None:
+    """Run ``execute(nb, km)`` for every notebook, at most ``jobs`` at once, each after the
+    notebooks it needs (a failed one counts as done: its dependants recompute what is
+    missing), earliest number first. Kernels are taken from ``pool`` on this thread."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    todo, done, running = list(nbs), set(), {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as ex:
+        while todo or running:
+            ready = [nb for nb in todo if needs.get(nb.stem, set()) <= done]
+            while ready and len(running) < jobs:
+                nb = ready.pop(0)
+                todo.remove(nb)
+                more = kernels is not None or bool(todo)
+                km = pool.take(more=more)
+                running[ex.submit(execute, nb, km)] = nb
+                bar.set_postfix_str(", ".join(n.stem for n in running.values()))
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                nb = running.pop(fut)
+                fut.result()  # execute() keeps notebook failures; anything else is a bug
+                done.add(nb.stem)
+                bar.set_postfix_str(", ".join(n.stem for n in running.values()))
+                bar.update(1)
+                if on_notebook is not None:
+                    on_notebook(nb.stem)
 
 
 def _pages(work: Path, playbook_dir: Path, result: RunResult) -> list[str]:

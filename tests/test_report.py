@@ -1,3 +1,5 @@
+import json
+
 import pandas as pd
 from openpyxl import load_workbook
 
@@ -45,3 +47,28 @@ def test_artifacts_round_trip_and_sheets(tmp_path):
     assert artifacts.load(tmp_path, "meta") == {"fy": 2026}
     assert artifacts.load(tmp_path, "absent") is None
     assert [s for s, _ in artifacts.sheets(tmp_path)] == ["Table one"]
+
+
+def test_sheets_follow_the_notebooks_order_not_the_finish_order(tmp_path):
+    for name in ["drill_b", "late", "early", "drill_a", "stray"]:
+        artifacts.save(tmp_path, name, pd.DataFrame({"x": [1]}), sheet=name.upper())
+    got = [s for s, _ in artifacts.sheets(tmp_path, ["early", "drill_.*", "late"])]
+    assert got == ["EARLY", "DRILL_B", "DRILL_A", "LATE", "STRAY"]
+
+
+def test_concurrent_saves_keep_every_index_entry(tmp_path):
+    """Two notebooks saving at once (processes): the locked index loses no entry."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pandas as pd\nfrom helpers import artifacts\n"
+        "for i in range(40):\n"
+        "    artifacts.save(sys.argv[1], f'{sys.argv[2]}_{i}', pd.DataFrame({'x': [i]}), sheet='s')"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path), tag]) for tag in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    idx = json.loads((tmp_path / "artifacts" / "index.json").read_text())
+    assert len(idx) == 80

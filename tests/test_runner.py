@@ -195,3 +195,73 @@ def test_pdf_through_chromium(small_shop_dir, playbook, tmp_path):
     pdf = out / "report.pdf"
     assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-"
     assert 'href="report.pdf"' in (out / "index.html").read_text()
+
+
+def test_notebook_graph_of_the_playbook():
+    """Who loads whose artifacts, read from the notebooks' ctx.save/ctx.load calls."""
+    g = runner.notebook_graph(runner.notebooks())
+    assert g.needs == {
+        "00_data_health": set(),
+        "01_market_positioning": set(),
+        "02_target_setting": {"01_market_positioning"},  # market_forecast
+        "03_product_analysis": {"02_target_setting"},  # targets_meta, role_mix
+        "04_customer_analysis": set(),
+        "05_promotion_plan": {  # targets, forecast, hot_watchlist, product_scores
+            "01_market_positioning",
+            "02_target_setting",
+            "03_product_analysis",
+        },
+        "06_optimisation_review": {"01_market_positioning", "02_target_setting"},
+    }
+    assert g.order[:3] == ["load_report", "rejected_rows", "monthly_orders"]
+    assert "drilldown_.*" in g.order  # an f-string name
+    assert g.order.index("targets_daily") < g.order.index("product_abc")
+
+
+def test_notebook_graph_matches_fstring_names(tmp_path):
+    a = _nb(tmp_path / "01_a.ipynb", "for by in ('x', 'y'):\n    ctx.save(f'drill_{by}', 1)")
+    b = _nb(tmp_path / "02_b.ipynb", "ctx.load('drill_x')\nctx.load('other')")
+    c = _nb(tmp_path / "03_c.ipynb", "ctx.save('other', 2)\nctx.load('drillx')")
+    g = runner.notebook_graph([a, b, c])
+    assert g.needs == {"01_a": set(), "02_b": {"01_a"}, "03_c": set()}
+    assert g.order == ["drill_.*", "other"]
+
+
+def test_schedule_waits_for_needs_and_runs_two_at_once():
+    import threading
+    import time
+
+    class Pool:
+        def take(self, more=True):
+            return object()
+
+    class Bar:
+        def set_postfix_str(self, s):
+            pass
+
+        def update(self, n):
+            pass
+
+    nbs = [Path(f"{i:02d}_n") for i in range(6)]
+    needs = {"02_n": {"01_n"}, "03_n": {"02_n"}, "05_n": {"01_n", "03_n"}}
+    log, lock, live, peak = [], threading.Lock(), [0], [0]
+
+    def execute(nb, km):
+        with lock:
+            log.append(("start", nb.stem))
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+        time.sleep(0.05)
+        with lock:
+            live[0] -= 1
+            log.append(("end", nb.stem))
+
+    finished = []
+    runner._schedule(nbs, needs, 2, Pool(), execute, Bar(), finished.append, None)
+    assert sorted(finished) == [p.stem for p in nbs]
+    assert peak[0] == 2
+    for stem, deps in needs.items():
+        for d in deps:
+            assert log.index(("end", d)) < log.index(("start", stem))
+    runner._schedule(nbs, needs, 1, Pool(), execute, Bar(), None, None)
+    assert [s for kind, s in log[-12:] if kind == "start"] == [p.stem for p in nbs]
