@@ -212,7 +212,14 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
     ``as_of``), the actual to date (net sales over the same days) and their ratio. Without
     targets those keys are None.
     """
-    from . import artifacts, health, metrics
+    out, daily = sales_kpis(shop)
+    return target_kpis(out, daily, out_dir, shop.as_of) if out_dir is not None else out
+
+
+def sales_kpis(shop) -> tuple[dict, pd.Series]:
+    """The sales half of :func:`shop_kpis`, and net sales by day (all the target half needs,
+    so a caller can let go of the shop in between)."""
+    from . import health, metrics
 
     orders = shop.orders
     end = shop.as_of.normalize() + pd.Timedelta(days=1)
@@ -237,8 +244,16 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
         "actual_to_date": None,
         "attainment": None,
     }
-    if out_dir is None:
-        return out
+    all_sales = metrics.sales_lines(orders)
+    daily = all_sales.loc[all_sales["day"] < end].groupby("day")["net"].sum()
+    return out, daily
+
+
+def target_kpis(out: dict, daily_net: pd.Series, out_dir: Path, as_of) -> dict:
+    """The target half of :func:`shop_kpis`: ``out`` completed from 02's artifacts."""
+    from . import artifacts
+
+    out = dict(out)
     meta = artifacts.load(out_dir, "targets_meta")
     daily = artifacts.load(out_dir, "targets_daily")
     if isinstance(meta, dict):
@@ -253,14 +268,11 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
         dates = pd.to_datetime(daily["date"])
         if out["target_annual"] is None:
             out["target_annual"] = round(float(daily["target_sales"].sum()), 2)
-        upto = dates <= shop.as_of.normalize()
+        upto = dates <= pd.Timestamp(as_of).normalize()
         if upto.any():
             first = dates.min()
             tgt = float(daily.loc[upto, "target_sales"].sum())
-            all_sales = metrics.sales_lines(orders)
-            act = float(
-                all_sales.loc[(all_sales["day"] >= first) & (all_sales["day"] < end), "net"].sum()
-            )
+            act = float(daily_net[daily_net.index >= first].sum())
             out["target_to_date"] = round(tgt, 2)
             out["actual_to_date"] = round(act, 2)
             out["attainment"] = round(act / tgt, 6) if tgt else None

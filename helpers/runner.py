@@ -47,7 +47,12 @@ PLAYBOOK_DIR = Path(__file__).resolve().parent.parent / "playbook"
 # Imported by kernels while they boot, besides the notebooks' own import statements: modules
 # the helpers import lazily inside functions a notebook importing the key module will call
 # (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
-WARM_AFTER = {"helpers.nb": ("matplotlib.pyplot", "seaborn", "helpers.charts")}
+# "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook).
+WARM_AFTER = {
+    "helpers.nb": ("matplotlib.pyplot", "seaborn", "helpers.charts"),
+    "helpers.text": ("helpers.text:tokenizer",),
+    "helpers.review": ("helpers.text:tokenizer",),
+}
 # A notebook's memory peak ~ NB_BASE_MB + NB_MB_PER_LINE x order lines (bench/RESULTS.md).
 NB_BASE_MB, NB_MB_PER_LINE = 350, 0.0012
 
@@ -280,6 +285,20 @@ sys.exit(int(line) if line.strip() else 1)
 """
 
 
+def _warm(modules: list[str]) -> None:
+    """Import each module; call each ``module:function``; a failure only costs time later."""
+    import importlib
+
+    for m in modules:
+        try:
+            mod, _, fn = m.partition(":")
+            obj = importlib.import_module(mod)
+            if fn:
+                getattr(obj, fn)()
+        except Exception:
+            pass
+
+
 def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) -> None:
     """The kernel fork server: import once, then fork a fresh kernel process per request.
 
@@ -287,15 +306,10 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
     the imports already in memory, shared copy-on-write with this process. Single-threaded
     on purpose (forking a threaded process is unsafe).
     """
-    import importlib
     import selectors
 
     parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
-    for m in [*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"]:
-        try:
-            importlib.import_module(m)
-        except Exception:
-            pass
+    _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)
@@ -499,11 +513,7 @@ class KernelPool:
                 env=spec.env,
             )
         else:
-            warm = (
-                'exec("def _pb_warm(ms):\\n import importlib\\n for m in ms:\\n  try:\\n'
-                '   importlib.import_module(m)\\n  except Exception:\\n   pass");'
-                f"_pb_warm({self.modules!r}); del _pb_warm"
-            )
+            warm = f"__import__('helpers.runner').runner._warm({self.modules!r})"
             args.append(f"--IPKernelApp.exec_lines={warm}")
         run_sync(km.start_kernel)(cwd=str(self.cwd), env=self._env(), extra_arguments=args)
         return km, time.monotonic()
@@ -780,18 +790,22 @@ def run_shop(
         if kernels is None:
             pool.close()
         raise
+    from .batch import sales_kpis, target_kpis
+
     lang = lang or shop.config.lang
     as_of = str(shop.as_of.date())
+    name, currency, loaded = shop.config.name, shop.config.currency, load_report(shop)
+    kpis, daily_net = sales_kpis(shop)
+    lines = len(shop.orders)
+    del shop  # the kernels load their own copy: this process lets go of its (GBs at 10M)
     final = Path(out_dir or Path("reports") / shop_dir.name).resolve()
     work = _work_dir(final, seed=bool(only))
-    result = RunResult(final, [p.stem for p in nbs], name=shop.config.name, as_of=as_of, lang=lang)
+    result = RunResult(final, [p.stem for p in nbs], name=name, as_of=as_of, lang=lang)
     result.timings["load"] = round(time.perf_counter() - t_start, 3)
     try:
         (work / "notebooks").mkdir(parents=True, exist_ok=True)
         base = {"shop_dir": str(shop_dir), "out_dir": str(work), "as_of": as_of, "lang": lang}
-        bar = tqdm(
-            total=len(nbs), desc=shop.config.name, unit="nb", disable=not progress, file=sys.stderr
-        )
+        bar = tqdm(total=len(nbs), desc=name, unit="nb", disable=not progress, file=sys.stderr)
 
         def execute(nb: Path, km) -> None:
             """One notebook in kernel ``km`` (a worker thread); failures go to ``result``."""
@@ -830,7 +844,7 @@ def run_shop(
 
         graph, engine = notebook_graph(nbs), _engine()
         if jobs is None:
-            jobs = 1 if kernels is not None else auto_jobs(len(shop.orders))
+            jobs = 1 if kernels is not None else auto_jobs(lines)
         result.timings["jobs"] = jobs
         _schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
         bar.close()
@@ -845,7 +859,7 @@ def run_shop(
                 report.notebook_html(
                     nb_file,
                     work / f"{stem}.html",
-                    shop.config.name,
+                    name,
                     as_of,
                     lang,
                     pages,
@@ -855,35 +869,33 @@ def run_shop(
         t1 = time.perf_counter()
         xlsx = work / f"{shop_dir.name}.xlsx"
         tables = artifacts.sheets(work, notebook_graph(notebooks(None, playbook_dir)).order)
-        report.excel_workbook(xlsx, tables or [("load", load_report(shop))])
+        report.excel_workbook(xlsx, tables or [("load", loaded)])
         result.timings["excel"] = round(time.perf_counter() - t1, 3)
-        from .batch import shop_kpis
-
-        result.kpis = shop_kpis(shop, work)
+        result.kpis = target_kpis(kpis, daily_net, work, as_of)
         downloads = [xlsx.name]
         if pdf:
-            made = report.pdf_report(work, shop.config.name, as_of, lang, pages)
+            made = report.pdf_report(work, name, as_of, lang, pages)
             if made is not None:
                 downloads.append(made.name)
         report.index_html(
             work / "index.html",
-            shop.config.name,
+            name,
             as_of,
             lang,
             pages,
             result.failures,
-            load_report(shop),
+            loaded,
             downloads,
         )
         result.timings["total"] = round(time.perf_counter() - t_start, 3)
         meta = {
-            "shop": shop.config.name,
+            "shop": name,
             "as_of": as_of,
             "lang": lang,
             "notebooks": pages,
             "failures": result.failures,
             "kpis": result.kpis,
-            "currency": shop.config.currency,
+            "currency": currency,
             "timings": result.timings,
             **(extra_meta or {}),
         }
