@@ -11,8 +11,11 @@ psutil every 0.2 s):
 * ``load_warm`` ``load_shop`` again (the Parquet cache);
 * ``run``       the full playbook (``runner.run_shop``: every notebook under papermill, the
   HTML pages, the workbook), warm cache;
-* ``floor``     the same run with the same number of notebooks doing only their imports
-  (parameters cell + every top-level import of the real notebook), for the demo shop;
+* ``floor``     the same number of notebooks doing only their imports (parameters cell +
+  every top-level import of the real notebook), for the demo shop, twice: executed one after
+  another by plain papermill (``floor``: a fresh kernel per notebook, what the issue's
+  "papermill floor" means) and through ``run_shop`` (``floor_runner``: the runner's own
+  overhead — warm kernels, report pages, workbook — with nothing to compute);
 * ``nb:NN``     each notebook alone under papermill (a fresh kernel; its ``out_dir`` is a copy
   of the full run's report, so it finds the earlier notebooks' artifacts as in the run);
 * ``helpers``   each notebook's code executed in a plain subprocess with every public function
@@ -414,6 +417,20 @@ def _run_cmd(shop: Path, out: Path, playbook_dir: Path | None = None) -> list[st
     return [PY, "-c", code]
 
 
+def _floor_cmd(shop: Path, out: Path, floor_dir: Path) -> list[str]:
+    """Plain papermill over the import-only notebooks, one after another, a kernel each."""
+    code = (
+        "import sys; from pathlib import Path; import papermill as pm\n"
+        f"src, out = Path({str(floor_dir)!r}), Path({str(out)!r})\n"
+        "out.mkdir(parents=True, exist_ok=True)\n"
+        "for nb in sorted(src.glob('*.ipynb')):\n"
+        "    pm.execute_notebook(str(nb), str(out / nb.name), progress_bar=False, "
+        f"parameters=dict(shop_dir={str(shop)!r}, out_dir=str(out), as_of='', lang='zh'), "
+        "kernel_name='python3', cwd=str(src))\n"
+    )
+    return [PY, "-c", code]
+
+
 def make_floor(dest: Path) -> Path:
     """Notebooks that only do what the real ones import (same names, same parameters)."""
     import nbformat
@@ -449,7 +466,7 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
     """Full runs (and floor runs) alternated, so both see the same machine load."""
     shop, env = shop_path(label), cache_env(label)
     floor_dir = make_floor(OUT / "floor_notebooks") if floor else None
-    runs, floors = [], []
+    runs, floors, rfloors = [], [], []
     for i in range(repeats):
         out = OUT / "reports" / label
         m = measure(_run_cmd(shop, out), env, timeout)
@@ -458,9 +475,12 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
         runs.append({**_strip(m), **info})
         if floor_dir is not None:
             fout = OUT / "reports" / f"{label}-floor"
-            m = measure(_run_cmd(shop, fout, floor_dir), env, timeout)
+            m = measure(_floor_cmd(shop, fout, floor_dir), env, timeout)
             _check(m, f"floor {label}")
-            floors.append({**_strip(m), **last_json(m["stdout"])})
+            floors.append(_strip(m))
+            m = measure(_run_cmd(shop, fout, floor_dir), env, timeout)
+            _check(m, f"floor (runner) {label}")
+            rfloors.append({**_strip(m), **last_json(m["stdout"])})
         print(f"  run {i + 1}/{repeats}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
     res["run"] = _median_of(runs)
     res["run"]["timings_runs"] = [r.get("timings", {}) for r in runs]
@@ -476,6 +496,10 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
         ]
         res["floor"]["ratio_median"] = round(
             statistics.median(p["ratio"] for p in res["floor"]["pairs"]), 3
+        )
+        res["floor_runner"] = _median_of(rfloors)
+        res["floor_runner"]["ratio_median"] = round(
+            statistics.median(r["wall_s"] / f["wall_s"] for r, f in zip(runs, rfloors)), 3
         )
 
 
@@ -611,12 +635,14 @@ def summary(data: dict) -> str:
     rows = sorted(data["sizes"].items(), key=lambda kv: order_lines(*kv) or 0)
     lines.append(
         "| shop | order lines | gen + write s | load cold s / MB | load warm s / MB "
-        "| full run s | run peak MB (largest / tree) | floor s | run/floor |"
+        "| full run s | run peak MB (largest / tree) | papermill floor s | run/floor "
+        "| runner floor s | run/runner floor |"
     )
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, r in rows:
-        g, lc, lw, run, fl = (
-            r.get(k) or {} for k in ("gen", "load_cold", "load_warm", "run", "floor")
+        g, lc, lw, run, fl, rf = (
+            r.get(k) or {}
+            for k in ("gen", "load_cold", "load_warm", "run", "floor", "floor_runner")
         )
         gen = f"{g.get('generate_s', 0) + g.get('write_s', 0):.0f}" if g else "–"
         lines.append(
@@ -625,7 +651,8 @@ def summary(data: dict) -> str:
             f"| {_f(lw.get('wall_s'))} / {_f(lw.get('peak_rss_mb'), 0)} "
             f"| {_f(run.get('wall_s'))} | {_f(run.get('peak_rss_mb'), 0)} / "
             f"{_f(run.get('peak_tree_mb'), 0)} | {_f(fl.get('wall_s'))} "
-            f"| {_f(fl.get('ratio_median'), 2)} |"
+            f"| {_f(fl.get('ratio_median'), 2)} | {_f(rf.get('wall_s'))} "
+            f"| {_f(rf.get('ratio_median'), 2)} |"
         )
     for label, r in rows:
         if r.get("helpers"):
