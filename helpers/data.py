@@ -25,7 +25,7 @@ from .adapters.clean import row_values_text
 from .config import ShopConfig, load_config
 from .errors import LoadError
 
-CACHE_VERSION = "2"  # 2: stamps, dictionary hints
+CACHE_VERSION = "3"  # 2: stamps, dictionary hints; 3: money in another currency rejected
 DATE_COLUMNS = {"orders": "order_time", "traffic": "date", "ads": "date", "reviews": "date"}
 
 
@@ -379,10 +379,16 @@ def _parse(cfg: ShopConfig):
                 raise LoadError(f, "file listed in shop.yaml does not exist")
         if table == "orders":
             loaded: Loaded = adapters.read_orders(
-                src.files, salt=salt, tz=cfg.timezone, mapping=src.columns
+                src.files,
+                salt=salt,
+                tz=cfg.timezone,
+                mapping=src.columns,
+                currency=cfg.currency,
             )
         else:
-            loaded = adapters.read_table(src.files, table, mapping=src.columns)
+            loaded = adapters.read_table(
+                src.files, table, mapping=src.columns, currency=cfg.currency
+            )
         notes += loaded.notes
         kept, rej = _validate(loaded.table, table)
         rejects += [loaded.rejects, rej]

@@ -482,6 +482,31 @@ def test_taobao_unknown_status_rejected(tmp_path):
     assert any("no 宝贝报表 given" in n for n in loaded.notes)
 
 
+def test_taobao_classic_amount_in_another_currency_rejects_its_order(taobao_pair):
+    o, i = taobao_pair
+    base = read_orders([o, i], salt=SALT)
+    same = read_orders([o, i], salt=SALT, currency="CNY")  # ￥ amounts: the shop's own
+    pd.testing.assert_frame_equal(same.table, base.table)
+    pd.testing.assert_frame_equal(same.rejects, base.rejects)
+    o.write_bytes(o.read_bytes().decode("gbk").replace("￥120.00", "$120.00").encode("gbk"))
+    i.write_bytes(i.read_bytes().decode("gbk").replace("￥200.00", "US$200.00").encode("gbk"))
+    loaded = read_orders([o, i], salt=SALT, currency="CNY")
+    assert_accounting(loaded)
+    assert set(base.table["order_id"]) - set(loaded.table["order_id"]) == {A, D}
+    rej = loaded.rejects.set_index(["file", "row"])
+    assert rej.loc[("订单报表.csv", 5), "reason"] == (
+        "amount '$120.00' is in USD, the shop's currency is CNY"
+    )
+    assert rej.loc[("订单报表.csv", 5), "column"] == "买家实际支付金额"
+    assert rej.loc[("宝贝报表.csv", 3), "reason"] == (
+        "amount 'US$200.00' is in USD, the shop's currency is CNY"
+    )
+    assert rej.loc[("宝贝报表.csv", 3), "column"] == "价格"
+    assert rej.loc[("订单报表.csv", 2), "reason"] == (
+        f"order {A} incomplete: 宝贝报表.csv row 3 rejected"
+    )
+
+
 # ============================================================================ Taobao item report
 
 
@@ -522,6 +547,12 @@ def test_taobao_item_report(tmp_path):
     assert loaded.rejects["reason"].tolist() == [f"sub-order id {s1} already at 子订单.csv row 2"]
     assert_accounting(loaded)
     assert "科技园" not in all_text(loaded)
+    f.write_bytes(f.read_bytes().decode("gb18030").replace(",60.00,", ",¥60.00,").encode("gb18030"))
+    assert read_orders([f], salt=SALT, currency="CNY").table.equals(t)  # ¥: the shop's own
+    loaded = read_orders([f], salt=SALT, currency="USD")
+    assert loaded.table["order_id"].tolist() == [m1, m1]
+    assert "amount '¥60.00' is in CNY, the shop's currency is USD" in set(loaded.rejects["reason"])
+    assert_accounting(loaded)
 
 
 # ============================================================================ Shopify
@@ -649,6 +680,22 @@ def test_shopify_rejects_and_privacy(shopify_file):
         assert secret not in text
 
 
+def test_shopify_amount_in_another_currency_rejects_its_order(shopify_file):
+    base = read_orders([shopify_file], salt=SALT)
+    same = read_orders([shopify_file], salt=SALT, currency="USD")
+    pd.testing.assert_frame_equal(same.table, base.table)
+    text = shopify_file.read_text(encoding="utf-8")
+    assert text.count(",34.98,") == 1 and text.count(",70.00,") == 1
+    text = text.replace(",34.98,", ",€34.98,").replace(",70.00,", ",HK$70.00,")
+    shopify_file.write_text(text, encoding="utf-8")
+    loaded = read_orders([shopify_file], salt=SALT, currency="USD")
+    assert_accounting(loaded)
+    assert set(base.table["order_id"]) - set(loaded.table["order_id"]) == {"1001", "1005"}
+    reasons = set(loaded.rejects["reason"])
+    assert "amount '€34.98' is in EUR, the shop's currency is USD" in reasons  # Total
+    assert "amount 'HK$70.00' is in HKD, the shop's currency is USD" in reasons  # line price
+
+
 def test_shopify_cancelled_at_wins_over_financial_status(tmp_path):
     f = tmp_path / "s.csv"
     shopify_csv(
@@ -699,6 +746,39 @@ def test_generic_mapping_with_defaults(tmp_path):
     assert t["refund_amount"].tolist() == [0.0] * 3
     assert t["customer_id"].tolist() == [h("c1"), h("c1"), h("c2")]
     assert t.loc[2, "order_time"] == pd.Timestamp("2025-01-04 09:30")
+
+
+def test_generic_amount_in_another_currency_rejects_its_order(tmp_path):
+    f = tmp_path / "erp.csv"
+    f.write_text(
+        "单号,下单时间,商品,金额\nA1,2025-01-03,P1,¥10\nA1,2025-01-03,P2,$5\nA2,2025-01-04,P1,7\n",
+        encoding="utf-8",
+    )
+    mapping = {
+        "order_id": "单号",
+        "order_time": "下单时间",
+        "product_id": "商品",
+        "paid_amount": "金额",
+    }
+    loaded = read_orders([f], salt=SALT, mapping=mapping, currency="CNY")
+    assert loaded.table["order_id"].tolist() == ["A2"]
+    assert loaded.rejects[["row", "reason"]].values.tolist() == [
+        [2, "order A1 incomplete: erp.csv row 3 rejected"],
+        [3, "amount '$5' is in USD, the shop's currency is CNY"],
+    ]
+    assert loaded.rejects["column"].iloc[1] == "金额"
+    assert_accounting(loaded)
+    assert len(read_orders([f], salt=SALT, mapping=mapping).table) == 3  # unchecked: as before
+    cols = list(schema.COLUMNS["orders"])
+    row = dict(order_id="O1", line_id="1", order_time="2025-01-03", status="paid",
+               product_id="P", quantity="1", unit_price="£5", paid_amount="5", refund_amount="0")  # fmt: skip
+    c = tmp_path / "orders.csv"
+    pd.DataFrame([{k: row.get(k, "") for k in cols}]).to_csv(c, index=False)
+    loaded = read_orders([c], salt=SALT, currency="CNY")
+    assert loaded.format == "canonical" and loaded.table.empty
+    assert loaded.rejects["reason"].tolist() == [
+        "amount '£5' is in GBP, the shop's currency is CNY"
+    ]
 
 
 def test_generic_order_id_from_customer_and_time(tmp_path):
@@ -864,6 +944,20 @@ def test_read_table_products_roles_and_errors(tmp_path):
         "p2.csv: column 'product_id': missing required column for the products table "
         "(accepted names: product_id, 商品ID"
     )
+
+
+def test_read_table_money_in_another_currency(tmp_path):
+    f = tmp_path / "products.csv"
+    f.write_text(
+        "商品ID,标题,价格,成本\nP1,连衣裙,¥199.00,80\nP2,外套,399,US$150\n", encoding="utf-8"
+    )
+    assert read_table([f], "products").table["product_id"].tolist() == ["P1", "P2"]
+    loaded = read_table([f], "products", currency="CNY")
+    assert loaded.table["product_id"].tolist() == ["P1"]
+    assert loaded.rejects[["column", "reason"]].values.tolist() == [
+        ["成本", "amount 'US$150' is in USD, the shop's currency is CNY"]
+    ]
+    assert_accounting(loaded)
 
 
 def test_read_table_canonical_and_mapping(tmp_path):

@@ -186,6 +186,82 @@ def test_parse_money_zero_words():
     assert p.values.tolist() == [0.0, 12.0]
 
 
+@pytest.mark.parametrize(
+    "text, currency, value",
+    [
+        ("¥1,000.00", "CNY", 1000.0),
+        ("￥1,000.00", "CNY", 1000.0),  # full-width yen sign
+        ("12元", "CNY", 12.0),
+        ("RMB 8", "CNY", 8.0),
+        ("(12.50)", "CNY", -12.5),  # no marker: the shop's currency
+        ("(¥12.50)", "CNY", -12.5),
+        ("1,234.5", "USD", 1234.5),
+        ("US$5", "USD", 5.0),
+        ("$ 1,000", "USD", 1000.0),
+        ("5 usd", "USD", 5.0),
+        ("HK$5", "HKD", 5.0),
+        ("JP¥100", "JPY", 100.0),
+        ("100円", "JPY", 100.0),
+        ("€3.50", "EUR", 3.5),
+        ("¥8", "rmb", 8.0),  # the shop's code is read case-insensitively, RMB = CNY
+    ],
+)
+def test_parse_money_in_the_shops_currency(text, currency, value):
+    p = clean.parse_money(pd.Series([text]), currency=currency)
+    assert p.values.iloc[0] == pytest.approx(value)
+    assert not p.bad.iloc[0] and p.reason.iloc[0] == ""
+
+
+@pytest.mark.parametrize(
+    "text, currency, named",
+    [
+        ("$5", "CNY", "USD"),
+        ("$100.00", "CNY", "USD"),
+        ("US$5", "CNY", "USD"),
+        ("100美元", "CNY", "USD"),  # 美元 holds 元 but is the dollar
+        ("HK$5", "USD", "HKD"),
+        ("NT$5", "USD", "TWD"),
+        ("A$5", "USD", "AUD"),
+        ("C$5", "USD", "CAD"),
+        ("S$5", "USD", "SGD"),
+        ("€5", "CNY", "EUR"),
+        ("£5", "CNY", "GBP"),
+        ("JP¥500", "CNY", "JPY"),
+        ("¥500", "JPY", "CNY"),  # ¥ alone is the yuan
+        ("12元", "USD", "CNY"),
+        ("5 EUR", "USD", "EUR"),
+    ],
+)
+def test_parse_money_in_another_currency_is_bad(text, currency, named):
+    p = clean.parse_money(pd.Series([text, "7"]), currency=currency)
+    assert p.bad.tolist() == [True, False]
+    assert math.isnan(p.values.iloc[0]) and p.values.iloc[1] == 7.0
+    assert p.reason.iloc[0] == (f"amount '{text}' is in {named}, the shop's currency is {currency}")
+
+
+def test_parse_money_currency_edge_cases():
+    p = clean.parse_money(
+        pd.Series(["US$5 元", "USD", "$abc", "", "-", "无退款申请", "¥5", "$5", "¥5"]),
+        zero_words=("无退款申请",),
+        currency="CNY",
+    )
+    assert p.bad.tolist() == [True, True, True, False, False, False, False, True, False]
+    assert p.reason.iloc[0] == (
+        "amount 'US$5 元' is in more than one currency, the shop's currency is CNY"
+    )
+    assert p.reason.iloc[1] == "unparseable amount 'USD'"  # a marker without an amount
+    assert p.reason.iloc[2] == "unparseable amount '$abc'"
+    assert p.values.iloc[5] == 0.0 and p.values.iloc[6] == p.values.iloc[8] == 5.0
+
+
+def test_parse_money_without_currency_is_unchanged():
+    texts = pd.Series(["$5", "¥5", "HK$5", "€5"])
+    p = clean.parse_money(texts)
+    assert p.values.iloc[[0, 1, 3]].tolist() == [5.0, 5.0, 5.0]
+    assert p.bad.tolist() == [False, False, True, False]
+    assert p.reason.iloc[2] == "unparseable amount 'HK$5'"
+
+
 def test_parse_int_and_rate():
     q = clean.parse_int(pd.Series(["3", "3.0", "1,200", "2.5", "x"]))
     assert q.values.iloc[:3].tolist() == [3.0, 3.0, 1200.0]

@@ -25,10 +25,7 @@ mc = importlib.util.module_from_spec(_spec)
 sys.modules["make_corpus"] = mc
 _spec.loader.exec_module(mc)
 
-XFAIL = {
-    "mixed_currencies": "helpers/adapters/clean.py parse_money: a '$' amount in a CNY shop is "
-    "accepted silently as CNY instead of rejecting the row (other currency)",
-}
+XFAIL: dict[str, str] = {}  # case name -> reason, for known defects (strict xfail)
 
 
 def _params():

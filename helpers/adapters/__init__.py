@@ -177,6 +177,7 @@ def read_orders(
     salt: str,
     tz: str = "Asia/Shanghai",
     mapping: dict[str, str] | None = None,
+    currency: str | None = None,
 ) -> Loaded:
     """Read order exports of any supported format into the canonical ``orders`` table.
 
@@ -193,6 +194,10 @@ def read_orders(
     mapping : dict, optional
         ``{canonical_name: file_column}``; files holding every mapped column are read through
         it (format ``generic``), the others are recognised by :func:`detect`.
+    currency : str, optional
+        The shop's ISO currency (``shop.yaml`` ``currency``): a row whose amount is marked
+        with another currency (``$100.00`` in a CNY shop) is rejected, reason naming both
+        currencies. None: currency signs are not checked.
 
     Returns
     -------
@@ -234,15 +239,17 @@ def read_orders(
     parts: list[Part] = []
     classic_orders = groups.get("taobao_orders", []) + groups.get("taobao_short", [])
     if classic_orders or groups.get("taobao_items"):
-        parts.append(taobao.read_classic(classic_orders, groups.get("taobao_items", []), salt, tz))
+        parts.append(
+            taobao.read_classic(classic_orders, groups.get("taobao_items", []), salt, tz, currency)
+        )
     if groups.get("taobao_item_report"):
-        parts.append(taobao.read_item_report(groups["taobao_item_report"], salt, tz))
+        parts.append(taobao.read_item_report(groups["taobao_item_report"], salt, tz, currency))
     if groups.get("shopify_orders"):
-        parts.append(shopify.read_shopify(groups["shopify_orders"], salt, tz))
+        parts.append(shopify.read_shopify(groups["shopify_orders"], salt, tz, currency))
     if groups.get("generic"):
-        parts.append(read_mapped_orders(groups["generic"], mapping, salt, tz, "generic"))
+        parts.append(read_mapped_orders(groups["generic"], mapping, salt, tz, "generic", currency))
     if groups.get("canonical"):
-        parts.append(read_mapped_orders(groups["canonical"], None, salt, tz, "canonical"))
+        parts.append(read_mapped_orders(groups["canonical"], None, salt, tz, "canonical", currency))
 
     seen = pd.Series(dtype="object")  # order id -> where it was first loaded
     for part in parts:

@@ -34,6 +34,7 @@ from helpers.adapters.base import REJECT_COLUMNS, FileCount
 from helpers.errors import LoadError
 
 __all__ = [
+    "CURRENCY_MARKERS",
     "NULL_TOKENS",
     "PII_PATTERNS",
     "Ledger",
@@ -641,15 +642,119 @@ def parse_number(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Par
     )
 
 
-def parse_money(s: Sequence | pd.Series, zero_words: Iterable[str] = ()) -> Parsed:
+# Currency markers, in the order they are looked for and removed: the specific signs
+# (``HK$``, ``US$``, ``JP¥``, ``美元``) before the bare ``$`` / ``¥`` / ``元`` they contain.
+# Letter codes match in any case; texts are NFKC-normalised first (``￥`` → ``¥``, ``＄`` → ``$``).
+# ``¥`` alone is the yuan (Chinese shops); the yen is written ``JP¥``, ``円`` or ``JPY``.
+CURRENCY_MARKERS: tuple[tuple[str, str], ...] = (
+    (r"JP¥|JPY|円|日元", "JPY"),
+    (r"HK\$|HKD|港元|港币", "HKD"),
+    (r"NT\$|TWD|新台币|台币", "TWD"),
+    (r"US\$|USD|美元", "USD"),
+    (r"CA\$|C\$|CAD|加元", "CAD"),
+    (r"AU\$|A\$|AUD|澳元", "AUD"),
+    (r"SG\$|S\$|SGD|新加坡元|新元", "SGD"),
+    (r"€|EUR|欧元", "EUR"),
+    (r"£|GBP|英镑", "GBP"),
+    (r"\$", "USD"),
+    (r"¥|RMB|CNY|人民币|元", "CNY"),
+)
+_CURRENCY_ALIASES = {"RMB": "CNY"}
+# A cell made of these characters only carries no currency marker (or only the signs that
+# :func:`parse_number` already strips and that can only mean the shop's own currency).
+_NEUTRAL_MONEY = r"0-9.,+\-()\s'=\""
+_OWN_SIGNS = {"CNY": "¥￥元", "USD": "$＄", "EUR": "€", "GBP": "£￡"}
+
+
+def _money_markers(u: pd.Series, zero_words: tuple[str, ...]) -> pd.DataFrame:
+    """Currency named by each (distinct) money text, and its amount once markers are removed.
+
+    Columns: ``code`` (ISO code, ``""`` without a marker), ``several`` (markers of more than
+    one currency), ``value`` / ``bad`` (the amount parsed without its markers).
+    """
+    t = normalise_text(u)
+    n = len(t)
+    code = np.full(n, "", dtype=object)
+    several = np.zeros(n, dtype=bool)
+    for pattern, iso in CURRENCY_MARKERS:
+        rx = "(?i)" + pattern
+        hit = re_has(t, rx)
+        if not hit.any():
+            continue
+        several |= hit & (code != "") & (code != iso)
+        code[hit & (code == "")] = iso
+        t = re_sub(t, rx, "")
+    marked = code != ""
+    value = np.full(n, np.nan)
+    bad = np.zeros(n, dtype=bool)
+    if marked.any():
+        p = parse_number(t[marked], zero_words)
+        value[marked] = p.values.to_numpy()
+        bad[marked] = p.bad.to_numpy() | p.values.isna().to_numpy()  # a marker, no amount
+    return pd.DataFrame(
+        {"code": pd.array(code, dtype="str"), "several": several, "value": value, "bad": bad},
+        index=u.index,
+    )
+
+
+def parse_money(
+    s: Sequence | pd.Series, zero_words: Iterable[str] = (), currency: str | None = None
+) -> Parsed:
     """Money cells: ``¥`` ``￥`` ``$`` signs, thousands separators, ``元``, spaces and
     parentheses negatives (``(12.50)`` → -12.5). Unparseable → NaN and ``bad``.
 
-    See :func:`parse_number` for the parameters.
+    Parameters
+    ----------
+    s, zero_words
+        See :func:`parse_number`.
+    currency : str, optional
+        ISO code of the shop's currency (``CNY``, ``USD``…). When given, currency markers are
+        recognised (:data:`CURRENCY_MARKERS`: ``¥ ￥ 元 RMB CNY`` → CNY, ``$ US$ USD`` → USD,
+        ``HK$`` → HKD, ``NT$`` → TWD, ``A$`` → AUD, ``C$`` → CAD, ``S$`` → SGD, ``€`` → EUR,
+        ``£`` → GBP, ``JP¥ 円 JPY`` → JPY) and a cell marked with another currency is ``bad``:
+        "amount '$100.00' is in USD, the shop's currency is CNY" — never loaded as if it
+        were the shop's money. Cells without a marker are the shop's currency. None: markers
+        are not checked (``$`` and ``¥`` are stripped alike).
     """
-    p = parse_number(s, zero_words)
-    bad = p.bad.to_numpy()
-    return Parsed(p.values, p.bad, _reasons(as_text(s), bad, "unparseable amount "))
+    raw = as_text(s)
+    zw = tuple(zero_words)
+    p = parse_number(raw, zw)
+    if currency is None:
+        bad = p.bad.to_numpy()
+        return Parsed(p.values, p.bad, _reasons(raw, bad, "unparseable amount "))
+    shop = currency.strip().upper()
+    shop = _CURRENCY_ALIASES.get(shop, shop)
+    values = p.values.to_numpy().copy()
+    bad = p.bad.to_numpy().copy()
+    foreign = np.zeros(len(raw), dtype=bool)
+    cand = re_has(raw, "[^" + _NEUTRAL_MONEY + "]")
+    own = _OWN_SIGNS.get(shop, "")
+    if own and cand.any():  # only the shop's own signs (¥12.00 in a CNY shop): nothing to do
+        cand &= ~re_has(raw, "^[" + _NEUTRAL_MONEY + own + "]*$")
+    codes = pd.Series("", index=raw.index, dtype="str")
+    if cand.any():
+        got = on_uniques(raw[cand], lambda u: _money_markers(u, zw))
+        marked = (got["code"] != "").to_numpy()
+        idx = np.flatnonzero(cand)[marked]
+        got = got[marked]
+        values[idx] = got["value"].to_numpy()
+        bad[idx] = got["bad"].to_numpy()
+        other = ~bad[idx] & ((got["code"] != shop).to_numpy() | got["several"].to_numpy())
+        foreign[idx[other]] = True
+        named = got["code"].where(~got["several"], "more than one currency")
+        codes.iloc[idx] = named.to_numpy()
+    reason = _reasons(raw, bad, "unparseable amount ")
+    if foreign.any():
+        values[foreign] = np.nan
+        bad |= foreign
+        reason[foreign] = (
+            "amount '"
+            + raw[foreign].str.slice(0, 60)
+            + "' is in "
+            + codes[foreign]
+            + f", the shop's currency is {shop}"
+        )
+    return Parsed(pd.Series(values, index=raw.index), pd.Series(bad, index=raw.index), reason)
 
 
 def parse_int(s: Sequence | pd.Series) -> Parsed:
@@ -1015,7 +1120,8 @@ def apportion(total: pd.Series, weight: pd.Series, group: pd.Series) -> pd.Serie
     wsum = np.bincount(g, weights=w, minlength=ng)
     exact = t_c * w / wsum[g]
     base = np.floor(exact + 1e-9)
-    rem = np.round(np.bincount(g, weights=t_c, minlength=ng) / np.bincount(g, minlength=ng))
+    with np.errstate(invalid="ignore"):  # 0/0 for codes without rows (rejected orders)
+        rem = np.round(np.bincount(g, weights=t_c, minlength=ng) / np.bincount(g, minlength=ng))
     rem = rem - np.bincount(g, weights=base, minlength=ng)
     frac = exact - base
     order = np.lexsort((np.arange(len(g)), -frac, g))

@@ -319,8 +319,17 @@ def _category(led: Ledger, table: str, col: str, s: pd.Series, label: str) -> pd
     return v.astype("object").where(v.notna(), None)
 
 
-def _parse_kind(led: Ledger, table: str, col: str, s: pd.Series, label: str, tz: str) -> pd.Series:
-    """Parse one canonical column by its kind, rejecting rows it cannot read."""
+def _parse_kind(
+    led: Ledger,
+    table: str,
+    col: str,
+    s: pd.Series,
+    label: str,
+    tz: str,
+    currency: str | None = None,
+) -> pd.Series:
+    """Parse one canonical column by its kind, rejecting rows it cannot read (money in
+    another currency than ``currency``, the shop's, included)."""
     kind, req = schema.COLUMNS[table][col]
     what = col.replace("_", " ")
     p: Parsed | None = None
@@ -335,7 +344,7 @@ def _parse_kind(led: Ledger, table: str, col: str, s: pd.Series, label: str, tz:
         led.reject_parsed(p, label)
         _reject_negative(led, p.values, label, what)
     elif kind == "money":
-        p = parse_money(s)
+        p = parse_money(s, currency=currency)
         led.reject_parsed(p, label)
         _reject_negative(led, p.values, label, what)
     elif kind == "rate":
@@ -365,6 +374,7 @@ def read_table(
     table: str,
     mapping: dict[str, str] | None = None,
     tz: str = "Asia/Shanghai",
+    currency: str | None = None,
 ) -> Loaded:
     """Read a non-order canonical table from canonical CSV/XLSX, a mapping or Chinese headers.
 
@@ -380,6 +390,9 @@ def read_table(
         are recognised.
     tz : str
         Shop timezone for texts carrying an offset.
+    currency : str, optional
+        The shop's ISO currency: money cells marked with another currency (``$12`` in a CNY
+        shop) are rejected. None: currency signs are not checked.
 
     Returns
     -------
@@ -417,7 +430,7 @@ def read_table(
     out = pd.DataFrame(index=cf.index)
     for col in schema.COLUMNS[table]:
         if col in cf.columns:
-            out[col] = _parse_kind(led, table, col, cf[col], _label(cmaps, col), tz)
+            out[col] = _parse_kind(led, table, col, cf[col], _label(cmaps, col), tz, currency)
     if table == "keywords" and "month" in out:
         out["month"] = out["month"].dt.to_period("M").dt.to_timestamp()
     if table == "campaigns":
@@ -452,10 +465,12 @@ def read_mapped_orders(
     salt: str,
     tz: str,
     fmt: str = "generic",
+    currency: str | None = None,
 ) -> Part:
     """Orders from any file through ``mapping`` (identity for canonical files).
 
-    See the module docstring for the defaults of unmapped columns.
+    See the module docstring for the defaults of unmapped columns; ``currency`` (the shop's)
+    rejects amounts marked with another currency.
     """
     cmaps = []
     for src in sources:
@@ -519,7 +534,9 @@ def read_mapped_orders(
     led.reject_duplicates(full)
 
     def parsed(col: str) -> pd.Series | None:
-        return _parse_kind(led, "orders", col, cf[col], lab[col], tz) if col in cf else None
+        if col not in cf:
+            return None
+        return _parse_kind(led, "orders", col, cf[col], lab[col], tz, currency)
 
     ot, pt = parsed("order_time"), parsed("paid_time")
     order_time = ot if ot is not None else pt

@@ -163,7 +163,9 @@ class _OrderLevel:
         return Parsed(self.spread(p.values), bad, self.spread(p.reason).fillna(""))
 
 
-def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
+def read_shopify(
+    sources: Sequence[Source], salt: str, tz: str, currency: str | None = None
+) -> Part:
     """Read Shopify Orders CSV files (see the module docstring for the rules)."""
     full = concat_sources(sources)
     name = parse_id(full[NAME])
@@ -211,12 +213,12 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
     led.reject_missing(qp.values, QTY, "quantity")
     led.reject((qp.values < 0).to_numpy(), "negative quantity", QTY)
     led.reject((qp.values == 0).to_numpy(), "zero quantity", QTY)
-    pp = parse_money(raw[LINE_PRICE])
+    pp = parse_money(raw[LINE_PRICE], currency=currency)
     led.reject_parsed(pp, LINE_PRICE)
     led.reject_missing(pp.values, LINE_PRICE, "price")
     led.reject((pp.values < 0).to_numpy(), "negative price", LINE_PRICE)
     if LINE_DISCOUNT in raw.columns:
-        dp = parse_money(raw[LINE_DISCOUNT])
+        dp = parse_money(raw[LINE_DISCOUNT], currency=currency)
         led.reject_parsed(dp, LINE_DISCOUNT)
         led.reject((dp.values < 0).to_numpy(), "negative discount", LINE_DISCOUNT)
         disc = dp.values.fillna(0.0)
@@ -232,14 +234,14 @@ def read_shopify(sources: Sequence[Source], salt: str, tz: str) -> Part:
     kc = pd.factorize(key)[0]  # integer order codes: cheap groupings
     net_sum = net.groupby(kc, sort=False).transform("sum").where(kc >= 0)
     if TOTAL in f:
-        tp = f.parsed(parse_money(f[TOTAL]))
+        tp = f.parsed(parse_money(f[TOTAL], currency=currency))
         led.reject_parsed(tp, TOTAL)
         led.reject((tp.values < 0).to_numpy(), "negative Total", TOTAL)
         total = tp.values.where(tp.values.notna(), net_sum)
     else:
         total = net_sum
     if REFUNDED in f:
-        rp = f.parsed(parse_money(f[REFUNDED]))
+        rp = f.parsed(parse_money(f[REFUNDED], currency=currency))
         led.reject_parsed(rp, REFUNDED)
         led.reject((rp.values < 0).to_numpy(), "negative Refunded Amount", REFUNDED)
         refunded = rp.values.fillna(0.0)

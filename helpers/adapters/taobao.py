@@ -290,7 +290,7 @@ def _line_fields(led: Ledger, raw: pd.DataFrame) -> dict[str, pd.Series | None]:
 class _OrderRows:
     """订单报表 rows parsed, with their ledger (shared by the classic and short reports)."""
 
-    def __init__(self, sources: Sequence[Source], salt: str, tz: str):
+    def __init__(self, sources: Sequence[Source], salt: str, tz: str, currency: str | None = None):
         full = concat_sources(sources)
         self.customer, self.buyer_col = _customer(full, salt)
         if ADDRESS in full.columns:
@@ -322,10 +322,12 @@ class _OrderRows:
         else:
             self.paid_time = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
         paid_col = pick(raw, *PAID_COLUMNS)
-        self.paid = _reject_money(led, parse_money(raw[paid_col]), paid_col, "payment")
+        self.paid = _reject_money(
+            led, parse_money(raw[paid_col], currency=currency), paid_col, "payment"
+        )
         refund_col = pick(raw, *REFUND)
         if refund_col:
-            rp = parse_money(raw[refund_col], REFUND_ZERO_WORDS)
+            rp = parse_money(raw[refund_col], REFUND_ZERO_WORDS, currency)
             self.refund = _reject_money(led, rp, refund_col, "refund", required=False).fillna(0)
             _reject_refund_over_paid(led, self.refund, self.paid, refund_col)
         else:
@@ -337,7 +339,11 @@ class _OrderRows:
 
 
 def read_classic(
-    order_sources: Sequence[Source], item_sources: Sequence[Source], salt: str, tz: str
+    order_sources: Sequence[Source],
+    item_sources: Sequence[Source],
+    salt: str,
+    tz: str,
+    currency: str | None = None,
 ) -> Part:
     """订单报表 (classic or short) joined with 宝贝报表 on 订单编号.
 
@@ -354,7 +360,7 @@ def read_classic(
             "period (order times, payments and statuses are only there)",
         )
     notes: list[str] = []
-    orders = _OrderRows(order_sources, salt, tz)
+    orders = _OrderRows(order_sources, salt, tz, currency)
     fmt = "taobao_orders" if orders.buyer_col else "taobao_short"
     if not orders.buyer_col:
         files = ", ".join(s.file for s in order_sources)
@@ -382,7 +388,7 @@ def read_classic(
     qty_col = pick(raw, *ITEM_QTY)
     qty = _reject_quantity(li, parse_int(raw[qty_col]), qty_col)
     price_col = pick(raw, *ITEM_PRICE)
-    price = _reject_money(li, parse_money(raw[price_col]), price_col, "price")
+    price = _reject_money(li, parse_money(raw[price_col], currency=currency), price_col, "price")
     line_code = None
     if ORDER_STATUS in raw.columns:
         lc, lt = map_status(raw[ORDER_STATUS])
@@ -504,7 +510,9 @@ def _classic_without_items(orders: _OrderRows, fmt: str, notes: list[str]) -> Pa
     return Part(fmt, lines, lo, [lo], notes)
 
 
-def read_item_report(sources: Sequence[Source], salt: str, tz: str) -> Part:
+def read_item_report(
+    sources: Sequence[Source], salt: str, tz: str, currency: str | None = None
+) -> Part:
     """The newer per-sub-order report on its own: 子订单编号 = line_id, 主订单编号 = order_id.
 
     Line payment is 子单实际支付金额 / 买家实付金额 when present (per sub-order), else
@@ -557,16 +565,18 @@ def read_item_report(sources: Sequence[Source], salt: str, tz: str) -> Part:
     qty_col = pick(raw, *ITEM_QTY)
     qty = _reject_quantity(led, parse_int(raw[qty_col]), qty_col)
     price_col = pick(raw, *ITEM_PRICE)
-    price = _reject_money(led, parse_money(raw[price_col]), price_col, "price")
+    price = _reject_money(led, parse_money(raw[price_col], currency=currency), price_col, "price")
     paid_col = pick(raw, *LINE_PAID)
     if paid_col:
-        paid = _reject_money(led, parse_money(raw[paid_col]), paid_col, "payment")
+        paid = _reject_money(
+            led, parse_money(raw[paid_col], currency=currency), paid_col, "payment"
+        )
     else:
         paid = (price * qty).round(2)
         notes.append("子订单报表 has no payment column: line payment = price × quantity")
     refund_col = pick(raw, *REFUND)
     if refund_col:
-        rp = parse_money(raw[refund_col], REFUND_ZERO_WORDS)
+        rp = parse_money(raw[refund_col], REFUND_ZERO_WORDS, currency)
         refund = _reject_money(led, rp, refund_col, "refund", required=False).fillna(0.0)
         _reject_refund_over_paid(led, refund, paid, refund_col)
     else:
