@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .data import DATE_COLUMNS, Shop
+from .promotions import _any_filled, _codes, _nunique_by
 
 
 def table_overview(shop: Shop) -> pd.DataFrame:
@@ -20,7 +22,7 @@ def table_overview(shop: Shop) -> pd.DataFrame:
                 "rows": len(df),
                 "first": df[col].min() if col and len(df) else pd.NaT,
                 "last": df[col].max() if col and len(df) else pd.NaT,
-                "filled_columns": int(sum(df[c].notna().any() for c in visible)),
+                "filled_columns": int(sum(_any_filled(df[c]) for c in visible)),
                 "columns": len(visible),
             }
         )
@@ -48,18 +50,33 @@ def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
     ``partially_refunded`` wins over ``paid`` when lines differ.
     """
     rank = {"cancelled": 5, "pending": 4, "refunded": 3, "partially_refunded": 2, "paid": 1}
-    by_order = orders.assign(_r=orders["status"].map(rank)).groupby("order_id", sort=False)
-    st = by_order["_r"].max().map({v: k for k, v in rank.items()})
-    amt = by_order[["paid_amount", "refund_amount"]].sum()
+    names = sorted(rank)  # the order grouping on the names gives
+    # integer codes throughout: order ids numbered in order of appearance, each line's status
+    # by its rank, each order's worst rank by its name's place in ``names``
+    order, _ = _codes(orders["order_id"])
+    status, seen = _codes(orders["status"])
+    known = pd.Series(seen, dtype=object).map(rank).to_numpy(dtype=float)
+    lines = pd.DataFrame(
+        {
+            "_r": np.append(known, np.nan)[status],  # -1 (no status): no rank
+            "paid_amount": orders["paid_amount"].to_numpy(),
+            "refund_amount": orders["refund_amount"].to_numpy(),
+        }
+    )[order >= 0]
+    by_order = lines.groupby(order[order >= 0])
+    worst = by_order["_r"].max().map({rank[n]: float(i) for i, n in enumerate(names)})
     t = (
-        amt.assign(status=st)
-        .groupby("status")
+        by_order[["paid_amount", "refund_amount"]]
+        .sum()
+        .assign(_s=worst)
+        .groupby("_s")
         .agg(
             orders=("paid_amount", "size"),
             paid_amount=("paid_amount", "sum"),
             refund_amount=("refund_amount", "sum"),
         )
     )
+    t.index = pd.Index(names, name="status")[t.index.astype(int)]
     t["order_share"] = t["orders"] / t["orders"].sum()
     t = t.reindex([s for s in rank if s in t.index][::-1])
     return t.reset_index()
@@ -91,9 +108,13 @@ def monthly_orders(orders: pd.DataFrame) -> pd.DataFrame:
     """Orders, lines and net sales per calendar month."""
     m = orders["order_time"].dt.to_period("M").dt.to_timestamp()
     net = orders["paid_amount"] - orders["refund_amount"]
-    return (
-        orders.assign(month=m, net=net)
-        .groupby("month")
-        .agg(orders=("order_id", "nunique"), lines=("line_id", "size"), net_sales=("net", "sum"))
-        .reset_index()
+    df = pd.DataFrame({"month": m, "order_id": orders["order_id"], "net": net})
+    g = df.groupby("month")
+    out = pd.DataFrame(
+        {
+            "orders": _nunique_by(df, "month", "order_id"),
+            "lines": g.size(),
+            "net_sales": g["net"].sum(),
+        }
     )
+    return out.reset_index()

@@ -35,10 +35,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from . import calendar as cal
-from .metrics import SALE_STATUSES, order_values, sales_lines
+from .metrics import SALE_STATUSES, sales_lines
 
 __all__ = [
     "ROLES",
@@ -77,6 +79,117 @@ ANCHORS = ("launch", "start", "peak", "end")
 
 
 # --------------------------------------------------------------------------------------------
+# grouping on text keys, fast
+
+
+def _codes(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and uniques of ``values``, exactly as :func:`pandas.factorize` gives them.
+
+    Codes number the distinct values in order of first appearance (``sort``: in sorted
+    order); a missing value gets -1. Text ids are object columns, and hashing a million Python
+    strings in pandas takes about a second. Ids that come sorted (orders exported by order id)
+    are numbered by where they change; other text goes through Arrow's dictionary encoding,
+    about twice as fast as pandas; anything else through :func:`pandas.factorize`.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.dtype == object and len(arr):
+        runs = _sorted_runs(arr)
+        if runs is not None:  # sorted: first appearance is sorted order
+            return np.cumsum(runs) - 1, arr[runs]
+        try:
+            enc = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas' way
+            enc = None
+        if enc is not None:
+            codes = enc.indices.fill_null(-1).to_numpy().astype(np.intp)
+            # codes appear in increasing order: a code's first row is where it tops all before
+            seen = np.maximum.accumulate(codes)
+            uniques = arr[np.flatnonzero(codes > np.concatenate([[-1], seen[:-1]]))]
+            if sort:
+                order = pc.sort_indices(enc.dictionary).to_numpy()
+                rank = np.empty(len(order), np.intp)
+                rank[order] = np.arange(len(order))
+                codes = np.append(rank, -1)[codes]  # -1 stays -1
+                uniques = uniques[order]
+            return codes, uniques
+    codes, uniques = pd.factorize(arr, sort=sort)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques)
+
+
+def _sorted_runs(arr: np.ndarray) -> np.ndarray | None:
+    """Where a new value starts, if ``arr`` is sorted and has no missing values; else None."""
+    head = arr[:1000]  # most unsorted columns show it early
+    try:
+        if not (head[1:] >= head[:-1]).all() or not (arr[1:] >= arr[:-1]).all():
+            return None
+    except TypeError:  # None / NaN among strings, or values that do not compare
+        return None
+    if pd.isna(arr[0]):  # a lone missing value
+        return None
+    return np.concatenate([[True], arr[1:] != arr[:-1]])
+
+
+def _keyed(df: pd.DataFrame, key: str, cols: list[str]) -> tuple[pd.DataFrame, pd.Index]:
+    """``df[cols]`` plus ``key`` as sorted integer codes (rows without a key left out), and ids.
+
+    Grouping on the codes gives the groups ``df.groupby(key)`` gives, in the same order, at a
+    fraction of the cost of hashing text; ``ids[codes]`` turns codes back into the index that
+    grouping on ``key`` would have given.
+    """
+    codes, ids = _codes(df[key], sort=True)
+    out = df[cols].reset_index(drop=True).assign(**{key: codes})
+    out = out[codes >= 0] if (codes < 0).any() else out
+    return out, pd.Index(ids, name=key).infer_objects()
+
+
+def _group_min(codes: np.ndarray, n: int, times: np.ndarray) -> np.ndarray:
+    """Per code 0..n-1 the earliest of ``times`` (datetime64), NaT for a code with none."""
+    big = np.iinfo(np.int64).max
+    t = times.view(np.int64)
+    out = np.full(n, big)
+    np.minimum.at(out, codes, np.where(np.isnat(times), big, t))
+    return np.where(out == big, np.iinfo(np.int64).min, out).view(times.dtype)
+
+
+def _first_two(groups: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the earliest and second earliest ``t`` in each run of equal ``groups``.
+
+    Ties go to the earlier position, NaT comes last; the second is -1 for a one-row run.
+    """
+    n = len(groups)
+    if not n:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    starts = np.flatnonzero(np.concatenate([[True], groups[1:] != groups[:-1]]))
+    run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, n)))
+    pos = np.arange(n)
+    key = np.where(np.isnat(t), np.iinfo(np.int64).max, t.view(np.int64))
+    first = np.minimum.reduceat(
+        np.where(key == np.minimum.reduceat(key, starts)[run], pos, n), starts
+    )
+    rest = pos != first[run]
+    key2 = np.where(rest, key, np.iinfo(np.int64).max)
+    low2 = np.minimum.reduceat(key2, starts)[run]
+    second = np.minimum.reduceat(np.where(rest & (key2 == low2), pos, n), starts)
+    return first, np.where(second < n, second, -1)
+
+
+def _any_filled(col: pd.Series) -> bool:
+    """``col.notna().any()``, looking at the first rows before scanning all of them."""
+    return bool(col.iloc[:1000].notna().any() or col.notna().any())
+
+
+def _nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
+    """``df.groupby(by)[col].nunique()``, the text column counted through its integer codes."""
+    groups, keys = pd.factorize(df[by], sort=True)
+    codes = _codes(df[col])[0]
+    ok = (groups >= 0) & (codes >= 0)
+    width = int(codes.max()) + 1 if ok.any() else 1
+    pairs = pd.unique(groups[ok].astype(np.int64) * width + codes[ok])  # distinct (group, value)
+    counts = np.bincount(pairs // width, minlength=len(keys))
+    return pd.Series(counts.astype(np.int64), index=keys.rename(by), name=col)
+
+
+# --------------------------------------------------------------------------------------------
 # the funnel
 
 
@@ -104,12 +217,12 @@ def daily_funnel(
     has none), so that ``net_sales = visitors × (buyers / visitors) × (net_sales / buyers)``.
     """
     s = sales_lines(orders)
-    key = "customer_id" if s["customer_id"].notna().any() else "order_id"
+    key = "customer_id" if _any_filled(s["customer_id"]) else "order_id"
     g = s.groupby("day")
     out = pd.DataFrame(
         {
-            "buyers": g[key].nunique(),
-            "orders": g["order_id"].nunique(),
+            "buyers": _nunique_by(s, "day", key),
+            "orders": _nunique_by(s, "day", "order_id"),
             "units": g["quantity"].sum(),
             "paid_amount": g["paid_amount"].sum(),
             "refunds": g["refund_amount"].sum(),
@@ -723,9 +836,10 @@ def watchlist_for(
 
 def _recent_product_sales(orders: pd.DataFrame, as_of, window_days: int) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
-    s = sales_lines(orders)
+    s = sales_lines(orders)[["day", "product_id", "title", "net", "quantity"]]
     s = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
-    g = s.groupby("product_id")
+    k, ids = _keyed(s, "product_id", ["title", "net", "quantity"])
+    g = k.groupby("product_id")
     out = pd.DataFrame(
         {
             "title": g["title"].last(),
@@ -733,6 +847,7 @@ def _recent_product_sales(orders: pd.DataFrame, as_of, window_days: int) -> pd.D
             "units": g["quantity"].sum(),
         }
     )
+    out.index = ids[out.index.to_numpy()]
     out["share"] = out["net_sales"] / max(out["net_sales"].sum(), 1e-9)
     out["unit_net"] = out["net_sales"] / out["units"].where(out["units"] > 0)
     return out
@@ -821,14 +936,16 @@ def hero_forecast(
     units_high``, one row per campaign × hero.
     """
     rec = _recent_product_sales(orders, as_of, window_days)
-    lines = sales_lines(orders)
     # one pass over the lines: net sales per product and day, totals per product
+    lines, pids = _keyed(sales_lines(orders), "product_id", ["day", "title", "net", "quantity"])
     dp = lines.groupby(["day", "product_id"], sort=True)["net"].sum()
+    dp.index = dp.index.set_levels(pids[dp.index.levels[1].to_numpy()], level="product_id")
     day_of = dp.index.get_level_values("day")
     sale_days = pd.DatetimeIndex(np.sort(day_of.unique()))
     g = lines.groupby("product_id")
     all_price = g["net"].sum() / g["quantity"].sum().where(lambda q: q > 0)
     all_title = g["title"].last()
+    all_price.index = all_title.index = pids[all_title.index.to_numpy()]
     rows = []
     hero_ids = heroes["product_id"].tolist()
     clear_ids = (
@@ -1070,12 +1187,15 @@ def gross_margin(
     if products is None or products.empty or products["cost"].isna().all():
         return float(default)
     s = sales_lines(orders)
+    s = s[["day", "product_id", "net", "paid_amount", "quantity"]]
     if as_of is not None:
         as_of = pd.Timestamp(as_of).normalize()
         s = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
-    cost = s["product_id"].map(
-        products.drop_duplicates("product_id").set_index("product_id")["cost"]
-    )
+    # each product's cost, looked up once per product rather than once per line
+    codes, ids = _codes(s["product_id"])
+    lookup = products.drop_duplicates("product_id").set_index("product_id")["cost"]
+    unit_cost = pd.Series(ids, dtype=object).map(lookup).to_numpy(dtype=float)
+    cost = pd.Series(np.append(unit_cost, np.nan)[codes], index=s.index)  # -1: no product id
     has = cost.notna() & (s["paid_amount"] > 0)
     net = s.loc[has, "net"].sum()
     if net <= 0:
@@ -1245,28 +1365,52 @@ def new_customer_offer(
     cols = ["product_id", "title", "entry_customers", "share", "repeat_rate", "first_order_value"]
     if s.empty:
         return pd.DataFrame(columns=cols), {}
-    o = s.groupby(["customer_id", "order_id"], as_index=False).agg(
-        day=("day", "min"), value=("net", "sum"), t=("order_time", "min")
+    # one row per (customer, order), keyed by integer codes in id order: groups, sums and
+    # the sort below come out as they would on the ids themselves
+    cust = _codes(s["customer_id"], sort=True)[0]
+    order = _codes(s["order_id"], sort=True)[0]
+    ok = order >= 0
+    c, k = cust[ok], order[ok]
+    # pairs numbered in (customer, order) order, as grouping on the two ids numbers them
+    pair = _codes(c.astype(np.int64) * (order.max() + 1) + k, sort=True)[0]
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    who, which = np.empty(n_pairs, np.intp), np.empty(n_pairs, np.intp)
+    who[pair], which[pair] = c, k
+    o = pd.DataFrame(
+        {
+            "k": which,
+            "day": _group_min(pair, n_pairs, s["day"].to_numpy()[ok]),
+            "value": s["net"][ok].groupby(pair).sum().to_numpy(),  # pandas' sum, same rounding
+            "t": _group_min(pair, n_pairs, s["order_time"].to_numpy()[ok]),
+        }
     )
-    o = o.sort_values(["customer_id", "t", "order_id"], kind="stable")
-    first = o.groupby("customer_id").head(1).set_index("customer_id")
-    second = o.groupby("customer_id").nth(1).set_index("customer_id")["day"]
+    # each customer's first and second order in time (ties: the lower order id)
+    head, nxt = _first_two(who, o["t"].to_numpy())
+    has_second = nxt >= 0
+    first = o.iloc[head].reset_index(drop=True)
+    second = pd.Series(np.where(has_second, o["day"].to_numpy()[nxt], np.datetime64("NaT")))
     start = as_of - pd.Timedelta(days=window_days)
-    new = first[(first["day"] > start) & (first["day"] <= as_of)]
-    gap = (second.reindex(new.index) - new["day"]).dt.days
+    is_new = ((first["day"] > start) & (first["day"] <= as_of)).to_numpy()
+    new = first[is_new]
+    gap = (second[is_new].to_numpy() - new["day"].to_numpy()) / np.timedelta64(1, "D")
     new = new.assign(
-        repeat=gap.le(repeat_days).to_numpy(),
+        repeat=gap <= repeat_days,
         mature=(new["day"] <= as_of - pd.Timedelta(days=repeat_days)).to_numpy(),
     )
-    buyers = s[(s["day"] > start) & (s["day"] <= as_of)]["customer_id"].nunique()
-    fl = s[s["order_id"].isin(new["order_id"])].merge(
-        new[["order_id", "repeat", "mature", "value"]], on="order_id"
+    in_window = ((s["day"] > start) & (s["day"] <= as_of)).to_numpy()
+    buyers = len(pd.unique(cust[in_window]))
+    # the lines of those first orders (order codes stand for the order ids)
+    fl = (
+        s[["product_id", "title"]]
+        .reset_index(drop=True)
+        .assign(k=order, c=cust)
+        .merge(new[["k", "repeat", "mature", "value"]], on="k")
     )
     g = fl.groupby("product_id")
     entry = pd.DataFrame(
         {
             "title": g["title"].last(),
-            "entry_customers": g["customer_id"].nunique(),
+            "entry_customers": g["c"].nunique(),
             "repeat_rate": fl[fl["mature"]].groupby("product_id")["repeat"].mean(),
             "first_order_value": g["value"].median(),
         }
@@ -1567,6 +1711,11 @@ def basket_values(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.Ser
     """Order values of the last ``window_days`` (the distribution 满减 is set against)."""
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
-    recent = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
-    v = order_values(orders).reindex(recent["order_id"].unique())
+    recent = ((s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)).to_numpy()
+    # order_values(orders) over the orders seen in the window, grouped on integer codes
+    codes, ids = _codes(s["order_id"], sort=True)
+    ok = codes >= 0
+    value = pd.Series(s["net"].to_numpy()[ok]).groupby(codes[ok]).sum()
+    seen = pd.unique(codes[recent & ok])
+    v = pd.Series(value.to_numpy()[seen], index=pd.Index(ids[seen], name="order_id"), name="net")
     return v[v > 0]

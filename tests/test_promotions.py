@@ -349,6 +349,42 @@ def test_new_customer_offer_entry_products_and_repeat():
     assert (s["coupon_threshold"], s["coupon"]) == (200.0, 10.0)
 
 
+def test_new_customer_offer_first_order_ties_go_to_the_lower_order_id():
+    # c1's two orders share a time: the first is the lower order id (o1: p1), unsorted ids
+    o = _orders(
+        [
+            ("o2", "2025-06-01", "p2", 1, 60.0, 0.0, "paid", "c1"),
+            ("o1", "2025-06-01", "p1", 1, 100.0, 0.0, "paid", "c1"),
+            ("o3", "2025-06-05", "p2", 1, 200.0, 0.0, "paid", None),  # no customer: left out
+        ]
+    )
+    entry, s = pr.new_customer_offer(o, "2025-12-31")
+    assert entry["product_id"].tolist() == ["p1"]
+    assert s["new_customers"] == 1 and s["repeat_rate"] == 1.0
+    assert s["first_order_median"] == 100.0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["b", "a", "b", None, "c", "a"],  # text, unsorted, a missing value
+        ["a", "a", "b", "c", "c"],  # sorted text
+        ["x"],
+        [None],
+        [3, 1, 3, 2],  # not text
+        ["b", 1, "b"],  # mixed
+        [np.nan, "a", np.nan],
+    ],
+)
+@pytest.mark.parametrize("sort", [False, True])
+def test_codes_match_pandas_factorize(values, sort):
+    arr = np.array(values, dtype=object)
+    codes, uniques = pr._codes(pd.Series(arr, dtype=object), sort=sort)
+    want_codes, want_uniques = pd.factorize(arr, sort=sort)
+    assert codes.tolist() == want_codes.tolist()
+    assert list(uniques) == list(want_uniques)
+
+
 # --------------------------------------------------------------------------------------------
 # execution plan
 
