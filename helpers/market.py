@@ -35,9 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import calendar as cal
-from .metrics import order_values, sales_lines
+from .metrics import sales_lines
 
 __all__ = [
     "TOTAL",
@@ -73,6 +74,17 @@ def _recent(df: pd.DataFrame, col: str, days: int) -> pd.DataFrame:
         return df
     end = df[col].max()
     return df[df[col] > end - pd.Timedelta(days=days)]
+
+
+def _id_codes(ids: pd.Series) -> np.ndarray:
+    """Integer codes of an id column (-1: missing), numbered in order of first appearance, as
+    :func:`pandas.factorize` numbers them. Text ids go through Arrow's dictionary encoding,
+    about twice as fast as hashing Python strings; anything else through pandas."""
+    values = ids.to_numpy()
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return pd.factorize(values)[0]
+    enc = pa.array(values, type=pa.string(), from_pandas=True).dictionary_encode()
+    return enc.indices.fill_null(-1).to_numpy().astype(np.intp)
 
 
 def fallback_rates(
@@ -124,8 +136,12 @@ def fallback_rates(
     if a.get("avg_order_value") is not None:
         out["order_value"] = (float(a["avg_order_value"]), "shop.yaml")
     elif orders is not None and len(orders):
-        recent = _recent(orders, "order_time", days)
-        ov = order_values(recent)
+        # order_values of the recent orders, grouped on integer codes of the order ids
+        s = sales_lines(orders)
+        since = orders["order_time"].max() - pd.Timedelta(days=days)
+        s = s.loc[s["order_time"] > since, ["order_id", "net"]]
+        code = _id_codes(s["order_id"])
+        ov = s["net"][code >= 0].groupby(code[code >= 0]).sum()
         ov = ov[ov > 0]
         if len(ov):
             out["order_value"] = (float(ov.mean()), "orders")
@@ -527,17 +543,18 @@ def analyse(
     sized = market_size(keywords, rates, start_month, as_of)
     fc = forecast(sized, "group")
     fk = forecast(sized, "keyword", total=False)
+    per = {
+        (by, level): market_by_period(sized, level, by)
+        for by in ("group", "keyword")
+        for level in ("quarter", "year")
+    }
     return MarketView(
         rates=rates,
         sized=sized,
-        years=market_by_period(sized, "year", "group"),
-        quarters=market_by_period(sized, "quarter", "group"),
+        years=per[("group", "year")],
+        quarters=per[("group", "quarter")],
         periods=pd.concat(
-            [
-                market_by_period(sized, level, by).assign(level=level, by=by)
-                for by in ("group", "keyword")
-                for level in ("quarter", "year")
-            ],
+            [t.assign(level=level, by=by) for (by, level), t in per.items()],
             ignore_index=True,
         ),
         forecast=fc,
@@ -678,7 +695,7 @@ def price_bands(
         share: positive where the market buys more than the shop sells), ``index``
         (shop share ÷ market share).
     """
-    s = sales_lines(orders)
+    s = sales_lines(orders)[["day", "unit_price", "net"]]  # only what is read: cheap to filter
     s = s[s["day"] > s["day"].max() - pd.Timedelta(days=365)] if len(s) else s
     m = None
     if sized is not None and len(sized):
@@ -762,39 +779,41 @@ def crowd_profile(
     s = sales_lines(orders)
     end = pd.Timestamp(as_of).normalize() if as_of is not None else s["day"].max()
     start = end - pd.Timedelta(days=window_days - 1)
-    has_buyers = bool(s["customer_id"].notna().any())
-    w = s[(s["day"] >= start) & (s["day"] <= end)]
-    o = w.groupby("order_id", sort=True).agg(
-        customer_id=("customer_id", "first"),
+    # group on integer codes: the string ids are hashed once, not once per group-by
+    cust = _id_codes(s["customer_id"])  # -1: no customer id
+    has_buyers = bool((cust >= 0).any())
+    first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
+    inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
+    lines = s.loc[inside, ["province", "city", "device", "net"]]
+    lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
+    o = lines.groupby(_id_codes(s["order_id"][inside]), sort=False).agg(
+        customer=("customer", "first"),
         province=("province", "first"),
         city=("city", "first"),
         device=("device", "first"),
         sales=("net", "sum"),
     )
-    dims: list[tuple[str, pd.Series]] = []
+    sales, cust = o["sales"].to_numpy(), o["customer"].to_numpy()
+    dims: list[tuple[str, np.ndarray, np.ndarray]] = []  # (name, code per order, labels)
     for d in ("province", "city", "device"):
-        if o[d].notna().any():
-            dims.append((d, o[d].where(o[d].notna(), "unknown").astype(str)))
+        code, uniq = pd.factorize(o[d].to_numpy())
+        if len(uniq):  # else empty in every row: left out
+            labels = np.append(np.asarray(uniq, dtype=object), "unknown")
+            dims.append((d, np.where(code < 0, len(uniq), code), labels))
     if has_buyers:
-        first = s.groupby("customer_id")["day"].min()
-        ctype = np.where(first.reindex(o["customer_id"]).to_numpy() >= start, "new", "returning")
-        ctype = pd.Series(ctype, index=o.index).where(o["customer_id"].notna(), "unknown")
-        dims.append(("customer_type", ctype))
+        known = ~np.isnan(cust)
+        new = known.copy()
+        new[known] = first.to_numpy()[cust[known].astype(np.int64)] >= start
+        code = np.where(new, 0, np.where(known, 1, 2))
+        dims.append(("customer_type", code, np.array(["new", "returning", "unknown"], object)))
     edges = value_edges if value_edges is not None else nice_edges(o["sales"])
     labels = np.array(band_labels(edges), dtype=object)
-    dims.append(("order_value_band", pd.Series(labels[_band(o["sales"], edges)], index=o.index)))
+    dims.append(("order_value_band", _band(o["sales"], edges), labels))
     parts = []
     tot_sales, tot_orders = o["sales"].sum(), len(o)
-    tot_buyers = o["customer_id"].nunique() if has_buyers else np.nan
-    for name, val in dims:
-        g = o.assign(value=val).groupby("value", sort=True)
-        t = pd.DataFrame(
-            {
-                "buyers": g["customer_id"].nunique() if has_buyers else np.nan,
-                "orders": g.size(),
-                "sales": g["sales"].sum(),
-            }
-        ).reset_index()
+    tot_buyers = len(pd.unique(cust[~np.isnan(cust)])) if has_buyers else np.nan
+    for name, code, labs in dims:
+        t = _tally(code, labs, sales, cust if has_buyers else None)
         t.insert(0, "dimension", name)
         if name == "order_value_band":
             t["o"] = pd.Index(labels).get_indexer(t["value"])
@@ -807,9 +826,39 @@ def crowd_profile(
     tab["order_share"] = tab["orders"] / tot_orders if tot_orders else np.nan
     tab["buyer_share"] = tab["buyers"] / tot_buyers if has_buyers else np.nan
     tab["aov"] = tab["sales"] / tab["orders"]
-    prof = CrowdProfile(tab, [d for d, _ in dims], start, end, has_buyers, {})
+    prof = CrowdProfile(tab, [d[0] for d in dims], start, end, has_buyers, {})
     prof.core = core_crowd(prof)
     return prof
+
+
+def _tally(
+    code: np.ndarray, labels: np.ndarray, sales: np.ndarray, customer: np.ndarray | None
+) -> pd.DataFrame:
+    """Buyers, orders and sales per value of one dimension, sorted by value.
+
+    ``code`` indexes ``labels`` (one per order; equal labels are one value), ``customer`` is
+    each order's customer code (NaN: none; None: no buyer ids, ``buyers`` is NaN).
+    """
+    vcode, values = pd.factorize(pd.Series(labels).astype(str), sort=True)
+    vcode = vcode[code]
+    n = len(values)
+    orders = np.bincount(vcode, minlength=n)
+    seen = orders > 0
+    t = pd.DataFrame(
+        {
+            "value": values[seen].to_numpy(),  # str dtype inferred; an empty table: object
+            "buyers": np.nan,
+            "orders": orders[seen],
+            "sales": pd.Series(sales).groupby(vcode).sum().to_numpy(),
+        }
+    )
+    if customer is not None:  # buyers: distinct (value, customer) pairs per value
+        known = ~np.isnan(customer)
+        c = customer[known].astype(np.int64)
+        width = int(c.max(initial=0)) + 1
+        pairs = pd.unique(vcode[known] * width + c)
+        t["buyers"] = np.bincount(pairs // width, minlength=n)[seen]
+    return t
 
 
 def core_crowd(profile: CrowdProfile, top_regions: int = 3) -> dict:

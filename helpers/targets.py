@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
+from .market import _id_codes
 from .metrics import sales_lines
 
 __all__ = [
@@ -818,11 +819,13 @@ def product_goals(
         over the catalogue's products with a role, ``sales``/``sales_share`` in the window,
         ``gap_count`` / ``gap_sales`` = target − actual share.
     """
-    s = sales_lines(orders)
+    s = sales_lines(orders)[["product_id", "day", "net"]]  # only what is read: cheap to filter
+    inside = pd.Series(True, index=s.index)
     if start is not None:
-        s = s[s["day"] >= pd.Timestamp(start)]
+        inside &= s["day"] >= pd.Timestamp(start)
     if end is not None:
-        s = s[s["day"] <= pd.Timestamp(end)]
+        inside &= s["day"] <= pd.Timestamp(end)
+    s = s[inside]
     per = s.groupby("product_id", sort=True)["net"].sum()
     per = per[per > 0].rename("sales").reset_index()
     per = per.sort_values(["sales", "product_id"], ascending=[False, True], kind="stable")
@@ -891,16 +894,37 @@ class CustomerGoals:
 
 
 def _orders_seq(orders: pd.DataFrame, end) -> pd.DataFrame:
-    """Purchases (net > 0) per order with the customer's purchase number."""
-    s = sales_lines(orders)
-    s = s[s["customer_id"].notna() & (s["day"] <= pd.Timestamp(end))]
-    o = s.groupby("order_id", sort=True).agg(
-        customer_id=("customer_id", "first"), day=("day", "min"), net=("net", "sum")
+    """Purchases (net > 0) per order with the customer's purchase number.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per order: ``customer`` (an integer code per customer id: the string ids are
+        hashed once here, so every later group-by runs on integers), ``day`` (its
+        earliest line's), ``net`` and ``nth`` (1 = the customer's first purchase up to
+        ``end``); sorted by customer then day. Orders of one customer on the same day are
+        numbered in no particular order: their day, which is all the callers read, is the
+        same.
+    """
+    s = sales_lines(orders)[["order_id", "customer_id", "day", "net"]]  # cheap to filter
+    s = s[s["customer_id"].notna() & s["order_id"].notna() & (s["day"] <= pd.Timestamp(end))]
+    order_code = _id_codes(s["order_id"])
+    lines = pd.DataFrame(
+        {
+            "customer": _id_codes(s["customer_id"]),
+            "day": s["day"].to_numpy(),
+            "net": s["net"].to_numpy(),
+        }
     )
-    o = o[o["net"] > 0].reset_index()
-    o = o.sort_values(["customer_id", "day", "order_id"], kind="stable")
-    o["nth"] = o.groupby("customer_id", sort=False).cumcount() + 1
-    return o.reset_index(drop=True)
+    o = lines.groupby(order_code, sort=False).agg(
+        customer=("customer", "first"), day=("day", "min"), net=("net", "sum")
+    )
+    o = o[o["net"] > 0]
+    o = o.iloc[np.lexsort((o["day"].to_numpy(), o["customer"].to_numpy()))]
+    cust = o["customer"].to_numpy()
+    first_row = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]]) if len(cust) else cust
+    starts = np.repeat(first_row, np.diff(np.r_[first_row, len(cust)]))  # each row's first
+    return o.assign(nth=np.arange(1, len(cust) + 1) - starts).reset_index(drop=True)
 
 
 def customer_goals(
@@ -950,18 +974,21 @@ def customer_goals(
     w = o[(o["day"] >= lo) & (o["day"] <= hi)].copy()
     w["fm"] = (w["day"].dt.month - start_month) % 12 + 1
     first_in = w[w["nth"] == 1]
-    cust_new = set(first_in["customer_id"])
-    w["ctype"] = np.where(w["customer_id"].isin(cust_new), "new", "returning")
+    cust_new = np.zeros(int(o["customer"].max()) + 1 if len(o) else 0, dtype=bool)
+    cust_new[first_in["customer"].to_numpy()] = True
+    is_new = cust_new[w["customer"].to_numpy()]
 
     # now: new vs returning in the base year
-    g = w.groupby("ctype", sort=True)
+    g = w.groupby(is_new, sort=True)
     now = pd.DataFrame(
         {
-            "buyers": g["customer_id"].nunique(),
+            "buyers": g["customer"].nunique(),
             "orders": g.size(),
             "sales": g["net"].sum(),
         }
-    ).reindex(["new", "returning"], fill_value=0)
+    )
+    now.index = now.index.map({True: "new", False: "returning"})
+    now = now.reindex(["new", "returning"], fill_value=0)
     now["buyer_share"] = now["buyers"] / max(now["buyers"].sum(), 1)
     now["sales_share"] = now["sales"] / now["sales"].sum() if now["sales"].sum() else np.nan
     now["aov"] = now["sales"] / now["orders"].where(now["orders"] > 0)
@@ -969,12 +996,12 @@ def customer_goals(
     now = now[["customer_type", "buyers", "buyer_share", "orders", "sales", "sales_share", "aov"]]
 
     # ladder at base_end
-    per_c = o.groupby("customer_id").agg(n=("nth", "max"), sales=("net", "sum"))
-    rung = np.select([per_c["n"] >= F, per_c["n"] >= R], ["fan", "repeat_member"], "new_member")
-    lad = (
-        per_c.assign(rung=rung).groupby("rung").agg(customers=("n", "size"), sales=("sales", "sum"))
-    )
-    lad = lad.reindex(["new_member", "repeat_member", "fan"], fill_value=0)
+    rungs = ["new_member", "repeat_member", "fan"]
+    per_c = o.groupby("customer").agg(n=("nth", "max"), sales=("net", "sum"))
+    rung = np.select([per_c["n"] >= F, per_c["n"] >= R], [2, 1], 0)
+    lad = per_c.groupby(rung).agg(customers=("n", "size"), sales=("sales", "sum"))
+    lad.index = [rungs[i] for i in lad.index]
+    lad = lad.reindex(rungs, fill_value=0)
     lad["share"] = lad["customers"] / max(lad["customers"].sum(), 1)
     lad["sales_share"] = lad["sales"] / lad["sales"].sum() if lad["sales"].sum() else np.nan
     ladder = lad.rename_axis("rung").reset_index()[
@@ -985,11 +1012,11 @@ def customer_goals(
     gm = w.groupby("fm", sort=True)
     base = pd.DataFrame(
         {
-            "buyers": gm["customer_id"].nunique(),
+            "buyers": gm["customer"].nunique(),
             "orders": gm.size(),
             "sales": gm["net"].sum(),
             "new": first_in.assign(fm=(first_in["day"].dt.month - start_month) % 12 + 1)
-            .groupby("fm")["customer_id"]
+            .groupby("fm")["customer"]
             .nunique(),
             "reach_repeat": w[w["nth"] == R].groupby("fm").size(),
             "reach_fan": w[w["nth"] == F].groupby("fm").size(),

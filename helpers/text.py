@@ -183,23 +183,22 @@ def segment(texts: pd.Series, words: tuple[str, ...] = (), glue: bool = True) ->
         the number of distinct texts.
     """
     s = texts.dropna().astype(str)
-    uniq = pd.Index(s.unique())
+    text_i, uniq = pd.factorize(s)
     tok = tokenizer()
     keep = sorted({w.lower() for w in words if w}, key=lambda w: (-len(w), w))
     whole = re.compile("|".join(map(re.escape, keep))) if keep else None
     pairs = [_terms_of(t, tok, glue, whole) for t in uniq]
     lens = np.fromiter((len(p) for p in pairs), dtype=np.int64, count=len(pairs))
     flat = [p for ps in pairs for p in ps]
-    by_text = pd.DataFrame(
-        {
-            "text_i": np.repeat(np.arange(len(uniq)), lens),
-            "term": [p[0] for p in flat],
-            "clause": [p[1] for p in flat],
-        }
-    )
-    docs = pd.DataFrame({"doc": s.index, "text_i": uniq.get_indexer(s.to_numpy())})
-    out = docs.merge(by_text, on="text_i", how="inner", sort=False)
-    return out[["doc", "term", "clause"]].reset_index(drop=True)
+    by_text = pd.DataFrame({"term": [p[0] for p in flat], "clause": [p[1] for p in flat]})
+    # every text's rows, in text order: row j of text i is by_text row first[i] + j
+    n = lens[text_i]
+    first = np.cumsum(lens) - lens
+    doc = np.repeat(np.arange(len(s)), n)
+    rows = np.repeat(first[text_i] - (np.cumsum(n) - n), n) + np.arange(n.sum())
+    out = by_text.take(rows).reset_index(drop=True)
+    out.insert(0, "doc", s.index[doc])
+    return out
 
 
 def term_stats(
@@ -257,27 +256,21 @@ def term_stats(
     n_high = int((has_text & (rating >= high_min)).sum())
     if terms.empty or n_all == 0:
         return pd.DataFrame(columns=cols)
-    t = terms.assign(rating=rating.reindex(terms["doc"]).to_numpy())
-    t = t.assign(low=t["rating"] <= low_max, high=t["rating"] >= high_min)
-    g = t.groupby("term", sort=True)
+    # group on integer codes of the terms (sorted: codes follow the terms' order)
+    code, names = pd.factorize(terms["term"], sort=True)
+    r = rating.reindex(terms["doc"]).to_numpy()
+    t = pd.DataFrame({"rating": r, "low": r <= low_max, "high": r >= high_min})
+    g = t[code >= 0].groupby(code[code >= 0], sort=True)  # every code 0..len(names)-1
     out = pd.DataFrame(
         {
-            "mentions": g["doc"].nunique(),
-            "mentions_high": g["high"].sum(),
-            "mentions_low": g["low"].sum(),
-            "mean_rating": g["rating"].mean(),
-        }
+            "mentions": _distinct(code, pd.factorize(terms["doc"])[0], len(names)),
+            "mentions_high": g["high"].sum().to_numpy(),
+            "mentions_low": g["low"].sum().to_numpy(),
+            "mean_rating": g["rating"].mean().to_numpy(),
+        },
+        index=names.rename("term"),
     )
-    ex = (
-        t.groupby(["term", "clause"], sort=True)
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values(["term", "n", "clause"], ascending=[True, False, True], kind="stable")
-        .drop_duplicates("term")
-        .set_index("term")["clause"]
-    )
-    out["example"] = ex.reindex(out.index)
+    out["example"] = _top_clause(code, terms["clause"], names).reindex(out.index)
     out = out[out["mentions"] >= min_docs].copy()
     p_low = (out["mentions_low"] + alpha) / (n_low + 2 * alpha)
     p_high = (out["mentions_high"] + alpha) / (n_high + 2 * alpha)
@@ -293,6 +286,28 @@ def term_stats(
         ["mentions", "mentions_high", "mentions_low"]
     ].astype("int64")
     return out[cols].reset_index(drop=True)
+
+
+def _distinct(group: np.ndarray, item: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct items (codes; negative: missing, not counted) each of the ``n``
+    groups (codes; negative: none) has."""
+    ok = (group >= 0) & (item >= 0)
+    width = int(item.max(initial=0)) + 1
+    pairs = pd.unique(group[ok].astype(np.int64) * width + item[ok])
+    return np.bincount(pairs // width, minlength=n)
+
+
+def _top_clause(code: np.ndarray, clauses: pd.Series, names: pd.Index) -> pd.Series:
+    """The clause each term (``code`` into ``names``) most often came from (ties: the first
+    clause in sort order), indexed by term."""
+    c_code, c_names = pd.factorize(clauses, sort=True)
+    ok = (code >= 0) & (c_code >= 0)
+    width = max(len(c_names), 1)
+    pair, n = np.unique(code[ok].astype(np.int64) * width + c_code[ok], return_counts=True)
+    term, clause = pair // width, pair % width
+    best = np.lexsort((clause, -n, term))
+    best = best[np.r_[True, term[best][1:] != term[best][:-1]]] if len(best) else best
+    return pd.Series(c_names[clause[best]], index=names[term[best]])
 
 
 def product_points(
@@ -321,28 +336,37 @@ def product_points(
         (share of its reviews rated low), ``selling_points`` and ``complaints`` (themes joined
         by " / ").
     """
-    r = reviews[reviews["product_id"].notna()]
-    per = r.groupby("product_id", sort=True).agg(
+    # group on integer codes: products (sorted), terms, docs
+    prod, prod_names = pd.factorize(reviews["product_id"], sort=True)
+    r = reviews[prod >= 0]
+    per = r.groupby(prod[prod >= 0], sort=True).agg(
         reviews=("rating", "size"), mean_rating=("rating", "mean")
     )
-    per["poor_share"] = (r["rating"] <= low_max).groupby(r["product_id"]).mean()
-    t = terms.assign(
-        product_id=reviews["product_id"].reindex(terms["doc"]).to_numpy(),
-        rating=reviews["rating"].reindex(terms["doc"]).to_numpy(),
-    ).dropna(subset=["product_id"])
+    per["poor_share"] = (r["rating"] <= low_max).groupby(prod[prod >= 0]).mean()
+    per.index = prod_names[per.index].rename("product_id")
+    docs = terms["doc"]
+    product = pd.Series(prod, index=reviews.index).reindex(docs).fillna(-1).to_numpy(np.int64)
+    rating = reviews["rating"].reindex(docs).to_numpy()
+    doc = pd.factorize(docs)[0]
+    term, term_names = pd.factorize(terms["term"])
     s = stats.set_index("term")
+    at = s.index.get_indexer(term_names)  # each term's row in stats (-1: none)
+    theme, theme_names = pd.factorize(s["example"], sort=True)
+    width = max(len(theme_names), 1)
 
-    def best(mask: pd.Series, lift: str) -> pd.Series:
-        good = s.index[s[lift] >= min_lift]
-        x = t[mask & t["term"].isin(good)]
-        x = x.assign(
-            theme=s["example"].reindex(x["term"]).to_numpy(),
-            lift=s[lift].reindex(x["term"]).to_numpy(),
-        )
-        c = (
-            x.groupby(["product_id", "theme"], sort=True)
-            .agg(n=("doc", "nunique"), lift=("lift", "max"))
-            .reset_index()
+    def best(mask: np.ndarray, lift: str) -> pd.Series:
+        lift_of = np.append(s[lift].to_numpy(dtype=float), np.nan)[at][term]  # at -1: NaN
+        theme_of = np.append(theme, -1)[at][term]
+        keep = mask & (lift_of >= min_lift) & (theme_of >= 0) & (product >= 0)
+        # (product, theme) pairs, sorted as the product ids then the themes sort
+        pairs, pair = np.unique(product[keep] * width + theme_of[keep], return_inverse=True)
+        c = pd.DataFrame(
+            {
+                "product_id": prod_names[pairs // width].to_numpy(),
+                "theme": theme_names[pairs % width].to_numpy(),
+                "n": _distinct(pair, doc[keep], len(pairs)),
+                "lift": pd.Series(lift_of[keep]).groupby(pair).max().to_numpy(),
+            }
         )
         c = c.sort_values(
             ["product_id", "n", "lift", "theme"],
@@ -352,8 +376,8 @@ def product_points(
         c = c.groupby("product_id", sort=False).head(top)
         return c.groupby("product_id", sort=True)["theme"].agg(" / ".join)
 
-    per["selling_points"] = best(t["rating"] >= high_min, "lift_high")
-    per["complaints"] = best(t["rating"] <= low_max, "lift_low")
+    per["selling_points"] = best(rating >= high_min, "lift_high")
+    per["complaints"] = best(rating <= low_max, "lift_low")
     per[["selling_points", "complaints"]] = per[["selling_points", "complaints"]].fillna("–")
     per = per.reset_index()
     if products is not None and "title" in products and products["title"].notna().any():
