@@ -70,7 +70,7 @@ def write_taobao(out: Path) -> Path:
 def write_shopify(out: Path) -> Path:
     t = sample.generate(**SHOPS["shopify"])
     out.mkdir(parents=True, exist_ok=True)
-    writers.write_shopify(t["orders"], t["pii"], out / "orders_export.csv")
+    writers.write_shopify(t["orders"], t["pii"], out / "orders_export.csv", currency="USD")
     _yaml(
         out / "shop.yaml",
         {

@@ -568,7 +568,7 @@ def first_row(name: str, **kw) -> dict:
         "Name": name,
         "Email": "Ann@Example.com",
         "Financial Status": "paid",
-        "Currency": "CNY",
+        "Currency": "USD",
         "Created at": "2025-01-03 04:00:00 +0000",
         "Paid at": "2025-01-03 04:05:00 +0000",
         "Billing Name": "Ann Example",
@@ -694,6 +694,21 @@ def test_shopify_amount_in_another_currency_rejects_its_order(shopify_file):
     reasons = set(loaded.rejects["reason"])
     assert "amount '€34.98' is in EUR, the shop's currency is USD" in reasons  # Total
     assert "amount 'HK$70.00' is in HKD, the shop's currency is USD" in reasons  # line price
+
+
+def test_shopify_order_in_another_currency_is_rejected_whole(shopify_file):
+    """Shopify's Currency column (first row of an order) must be the shop's currency."""
+    text = shopify_file.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    i = next(n for n, ln in enumerate(lines) if ln.startswith("#1002,"))
+    assert lines[i].count(",USD,") == 1
+    lines[i] = lines[i].replace(",USD,", ",EUR,")
+    shopify_file.write_text("".join(lines), encoding="utf-8")
+    loaded = read_orders([shopify_file], salt=SALT, currency="USD")
+    assert_accounting(loaded)
+    assert "1002" not in set(loaded.table["order_id"])
+    assert "order currency 'EUR', the shop's currency is USD" in set(loaded.rejects["reason"])
+    assert len(read_orders([shopify_file], salt=SALT).table) == len(loaded.table) + 1
 
 
 def test_shopify_cancelled_at_wins_over_financial_status(tmp_path):

@@ -60,6 +60,7 @@ CREATED = "Created at"
 CANCELLED = "Cancelled at"
 TOTAL = "Total"
 REFUNDED = "Refunded Amount"
+CURRENCY = "Currency"
 QTY = "Lineitem quantity"
 LINE_NAME = "Lineitem name"
 LINE_PRICE = "Lineitem price"
@@ -98,7 +99,7 @@ HEADER = [
 
 # Columns Shopify fills on the first row of an order only.
 ORDER_LEVEL = [
-    EMAIL, FINANCIAL, PAID_AT, CREATED, CANCELLED, TOTAL, REFUNDED, SOURCE, "Currency",
+    EMAIL, FINANCIAL, PAID_AT, CREATED, CANCELLED, TOTAL, REFUNDED, SOURCE, CURRENCY,
     "Subtotal", "Shipping", "Taxes", "Discount Amount", "Id", *CUSTOMER_ID, *PROVINCE, *CITY,
 ]  # fmt: skip
 
@@ -199,6 +200,14 @@ def read_shopify(
     code = fs.map(FINANCIAL_MAP)
     led.reject(fs.isna().to_numpy() | (fs == "").to_numpy(), "missing Financial Status", FINANCIAL)
     led.reject(code.isna().to_numpy(), says("unknown Financial Status ", fs), FINANCIAL)
+    if currency and CURRENCY in f:  # the order's own currency column, filled on its first row
+        oc = f.spread(normalise_text(f[CURRENCY]).str.upper())
+        other = (oc != "") & oc.notna() & (oc != currency.upper())
+        led.reject(
+            other.to_numpy(),
+            says("order currency ", oc, f", the shop's currency is {currency}"),
+            CURRENCY,
+        )
     ot = f.parsed(parse_datetime(f[CREATED], tz))
     led.reject_parsed(ot, CREATED)
     led.reject_missing(ot.values, CREATED, "order time (Created at)")

@@ -390,7 +390,16 @@ CASES: list[Case] = [
         {"宝贝报表.csv": TAOBAO_ITEMS.encode("gb18030")},
         Err("宝贝报表.csv"),
     ),
-    ("shopify_export", {"orders_export.csv": SHOPIFY}, Ok(kept=2, rejected=0)),
+    (
+        "shopify_export",
+        {"orders_export.csv": SHOPIFY, "shop.yaml": _yaml(currency="USD")},
+        Ok(kept=2, rejected=0),
+    ),
+    (  # a USD export in a shop set up as CNY: every order is in another currency
+        "shopify_other_currency",
+        {"orders_export.csv": SHOPIFY},
+        Err("orders_export.csv"),
+    ),
     (
         "shopify_missing_lineitem_price",
         {"orders_export.csv": SHOPIFY.replace("Lineitem price", "Price")},
