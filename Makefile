@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SHOPS ?= demo taobao shopify
 LANG_RUN ?=
 
-.PHONY: setup playbook test lint format sample bench clean
+.PHONY: setup playbook test lint format sample notebooks bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,12 +25,21 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Regenerate data/sample/ from helpers.sample (deterministic) and re-execute the notebooks.
+## Regenerate data/sample/ from helpers.sample (deterministic), then re-execute the notebooks.
 sample: setup
 	$(BIN)/python -m helpers.sample_shops data/sample
+	$(MAKE) notebooks
 
+## Re-execute the committed notebooks in order on the demo shop (what nbval compares against).
+notebooks: setup
+	@cd playbook && for f in [0-9][0-9]_*.py; do \
+	  ../$(BIN)/jupytext -q --to ipynb $$f && \
+	  MPLBACKEND=module://matplotlib_inline.backend_inline ../$(BIN)/jupyter nbconvert --log-level WARN --to notebook --execute --inplace $${f%.py}.ipynb || exit 1; done
+
+## The scale and peer benchmarks (see bench/README.md; ~1 h on 2 cores, best on a quiet machine).
 bench: setup
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_scale.py --sizes demo,10k,100k,1M
+	$(BIN)/python bench/bench_peers.py
 
 clean:
 	rm -rf reports .pytest_cache

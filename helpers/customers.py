@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .metrics import factorize, line_codes
 
 #: Share of customers that counts as "the top customers" (the article's 20%).
 TOP_SHARE = 0.2
@@ -153,10 +154,14 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
         refunded), are left out. Sorted by customer_id, order_time (input order breaks ties).
     """
     s = metrics.sales_lines(orders)
-    s = s[s["customer_id"].notna()]
+    keep = s["customer_id"].notna()
     if as_of is not None:
-        s = s[s["order_time"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)]
-    if s.empty:
+        keep &= s["order_time"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    rows = np.flatnonzero(keep.to_numpy())
+    # one row per order, in order of first appearance (a groupby on order_id, on int codes)
+    codes, order_ids = factorize(s["order_id"].to_numpy()[rows])
+    rows, codes = rows[codes >= 0], codes[codes >= 0]
+    if len(rows) == 0:
         return pd.DataFrame(
             {
                 "customer_id": pd.Series(dtype=object),
@@ -167,22 +172,34 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
                 "net": pd.Series(dtype=float),
             }
         )
-    g = s.groupby("order_id", sort=False)
+    seen = np.maximum.accumulate(codes)
+    first = rows[np.r_[True, codes[1:] > seen[:-1]]]  # each order's first line
+    g = pd.DataFrame(
+        {"order_time": s["order_time"].to_numpy()[rows], "net": s["net"].to_numpy()[rows]}
+    ).groupby(codes, sort=True)
+    t, net = g["order_time"].min().to_numpy(), g["net"].sum().to_numpy()
+    buy = np.flatnonzero(net > 0.005)
+    ccodes, customers = line_codes(s)
+    ccodes = ccodes[first[buy]]
+    by_customer = np.lexsort((t[buy], ccodes))
+    order = buy[by_customer]
+    # one str object per customer, in customer order: the later comparisons of ids are fast
+    customer_id = customers[ccodes[by_customer]]
     o = pd.DataFrame(
         {
-            "customer_id": g["customer_id"].first(),
-            "order_time": g["order_time"].min(),
-            "net": g["net"].sum(),
+            "customer_id": pd.Series(customer_id, dtype=object),
+            # typed as a groupby's keys would be (whole numbers as int64)
+            "order_id": pd.Series(order_ids, dtype=object)
+            .infer_objects()
+            .iloc[order]
+            .reset_index(drop=True),
+            "order_time": t[order],
+            "net": net[order],
         }
     )
-    o = o[o["net"].to_numpy() > 0.005]
-    codes, _ = pd.factorize(o["customer_id"], sort=True)
-    t = o["order_time"].to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((t, codes))
-    o = o.iloc[order].reset_index()
-    t = o["order_time"]
-    o["day"] = t.to_numpy(dtype="datetime64[D]").astype(np.int64)
-    o["month"] = (t.dt.year * 12 + t.dt.month - 1).astype(np.int64)
+    tt = o["order_time"]
+    o["day"] = tt.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    o["month"] = (tt.dt.year * 12 + tt.dt.month - 1).astype(np.int64)
     return o[_CO_COLUMNS]
 
 
@@ -254,7 +271,8 @@ def customer_pareto(rfm: pd.DataFrame, target: float = 0.8) -> tuple[pd.DataFram
         reach ``target`` of the total, ``share_target`` = n_target / n, ``n_top`` and
         ``top_sales_share`` (the ``top`` customers of :func:`rfm_table` and their sales share).
     """
-    m = rfm.sort_values("sales_rank", kind="stable")["monetary"].to_numpy(dtype=float)
+    rank = np.argsort(rfm["sales_rank"].to_numpy(), kind="stable")
+    m = rfm["monetary"].to_numpy(dtype=float)[rank]
     n, total = len(m), float(m.sum())
     cum = np.r_[0.0, np.cumsum(m)]
     share = cum / total if total > 0 else np.zeros_like(cum)
@@ -337,11 +355,11 @@ def quintile_score(values, higher_is_better: bool = True) -> np.ndarray:
     n = len(v)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    s = np.sort(v)
-    if higher_is_better:
-        worse = np.searchsorted(s, v, side="left")
-    else:
-        worse = n - np.searchsorted(s, v, side="right")
+    order = np.argsort(v, kind="stable")
+    s = v[order]  # searching sorted keys is fast: each search starts where the last ended
+    found = np.searchsorted(s, s, side="left" if higher_is_better else "right")
+    worse = np.empty(n, dtype=np.int64)
+    worse[order] = found if higher_is_better else n - found
     return (1 + (5 * worse) // n).astype(np.int64)
 
 
@@ -676,7 +694,7 @@ def forward_value(orders: pd.DataFrame, as_of, horizon_days: float = 90):
     v = np.sort(table["clv"].to_numpy(dtype=float))[::-1]
     n_top = max(1, math.ceil(TOP_SHARE * len(v) - 1e-9))
     total = float(v.sum())
-    rep = table.loc[table["frequency"] > 0, "p_alive"]
+    rep = pd.Series(table["p_alive"].to_numpy()[table["frequency"].to_numpy() > 0])
     lapsed = int((rep < 0.5).sum())
     summary = {
         "customers": len(table),
@@ -750,21 +768,29 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 EXCEL_MAX_ROWS = 1_000_000  # customers per sheet (Excel's limit is 1,048,576 rows)
 
 
+def _list_rows(segments: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Row positions in ``segments`` of every re-marketing list, best customers first."""
+    order = np.argsort(segments["sales_rank"].to_numpy(), kind="stable")
+    out = {"top": order[segments["top"].to_numpy(dtype=bool)[order]]}
+    for column, keys, prefix in (("segment", SEGMENT_ORDER, ""), ("rfm8", RFM8_ORDER, "rfm8_")):
+        codes, uniques = pd.factorize(segments[column])  # compare small ints, not strings
+        codes, where = codes[order], {k: i for i, k in enumerate(uniques)}
+        for k in keys:
+            out[prefix + k] = order[codes == where.get(k, -2)]
+    return out
+
+
 def segment_lists(segments: pd.DataFrame) -> dict[str, np.ndarray]:
     """Customer ids per re-marketing list, best customers first (by sales rank).
 
     Lists: ``top`` (the top customers), the 10 R/F segments, then the 8 RFM classes as
     ``rfm8_<class>``; every list is present, empty ones too.
     """
-    s = segments.sort_values("sales_rank", kind="stable")
-    ids = s["customer_id"].to_numpy()
-    out = {"top": ids[s["top"].to_numpy(dtype=bool)]}
-    seg, cls = s["segment"].to_numpy(), s["rfm8"].to_numpy()
-    for k in SEGMENT_ORDER:
-        out[k] = ids[seg == k]
-    for k in RFM8_ORDER:
-        out[f"rfm8_{k}"] = ids[cls == k]
-    return out
+    ids = segments["customer_id"].to_numpy()
+    return {k: ids[rows] for k, rows in _list_rows(segments).items()}
+
+
+# --- the list files ---------------------------------------------------------------------------
 
 
 def export_segments(
@@ -773,9 +799,9 @@ def export_segments(
     """Write re-marketing lists: ``segments/<list>.csv`` and ``segments.xlsx`` in ``out_dir``.
 
     Only the pseudonymised ``customer_id`` leaves: one column, no other field. The workbook
-    (xlsxwriter, strings never turned into formulas, numbers or links) has a ``lists`` sheet
-    and one sheet per list (``sheet_names`` maps list keys to sheet titles; lists over
-    :data:`EXCEL_MAX_ROWS` customers continue on further sheets).
+    (xlsxwriter in constant-memory mode, strings never turned into formulas, numbers or
+    links) has a ``lists`` sheet and one sheet per list (``sheet_names`` maps list keys to
+    sheet titles; lists over :data:`EXCEL_MAX_ROWS` customers continue on further sheets).
 
     Returns
     -------
@@ -787,18 +813,19 @@ def export_segments(
     out_dir = Path(out_dir)
     folder = out_dir / "segments"
     folder.mkdir(parents=True, exist_ok=True)
-    lists = segment_lists(segments)
+    ids = segments["customer_id"].to_numpy()
     names = sheet_names or {}
-    rows, used = [], {"lists"}
-    for key, ids in lists.items():
-        pd.DataFrame({"customer_id": ids}).to_csv(folder / f"{key}.csv", index=False)
-        base = _SHEET_BAD.sub(" ", str(names.get(key, key))).strip()[:28] or key[:28]
+    rows, used, lists = [], {"lists"}, {}
+    for key, at in _list_rows(segments).items():
+        lists[key] = ids[at]
+        pd.DataFrame({"customer_id": lists[key]}).to_csv(folder / f"{key}.csv", index=False)
+        base = _SHEET_BAD.sub(" ", str(names.get(key, key))).strip()[:28].strip("'") or key[:28]
         title, i = base, 2
         while title.lower() in used:
             title, i = f"{base}~{i}", i + 1
         used.add(title.lower())
         rows.append(
-            {"list": key, "customers": len(ids), "file": f"segments/{key}.csv", "sheet": title}
+            {"list": key, "customers": len(at), "file": f"segments/{key}.csv", "sheet": title}
         )
     index = pd.DataFrame(rows)
     options = {
@@ -814,13 +841,11 @@ def export_segments(
         for r, rec in enumerate(index.itertuples(index=False), start=1):  # one row per list
             ws.write_row(r, 0, list(rec))
         for row in rows:
-            ids = lists[row["list"]]
-            parts = range(0, max(len(ids), 1), EXCEL_MAX_ROWS)
-            for j, startrow in enumerate(parts):
-                title = row["sheet"] if j == 0 else f"{row['sheet']}~{j + 1}"
-                ws = wb.add_worksheet(title)
+            part = lists[row["list"]]
+            for j, lo in enumerate(range(0, max(len(part), 1), EXCEL_MAX_ROWS)):
+                ws = wb.add_worksheet(row["sheet"] if j == 0 else f"{row['sheet']}~{j + 1}")
                 ws.write_string(0, 0, "customer_id")
-                ws.write_column(1, 0, [str(x) for x in ids[startrow : startrow + EXCEL_MAX_ROWS]])
+                ws.write_column(1, 0, [str(x) for x in part[lo : lo + EXCEL_MAX_ROWS]])
     finally:
         wb.close()
     return index

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DATE_COLUMNS, Shop
-from .promotions import _any_filled, _codes, _nunique_by
+from .metrics import any_filled, factorize, nunique_by
 
 
 def table_overview(shop: Shop) -> pd.DataFrame:
@@ -22,7 +22,7 @@ def table_overview(shop: Shop) -> pd.DataFrame:
                 "rows": len(df),
                 "first": df[col].min() if col and len(df) else pd.NaT,
                 "last": df[col].max() if col and len(df) else pd.NaT,
-                "filled_columns": int(sum(_any_filled(df[c]) for c in visible)),
+                "filled_columns": int(sum(any_filled(df[c]) for c in visible)),
                 "columns": len(visible),
             }
         )
@@ -53,8 +53,8 @@ def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
     names = sorted(rank)  # the order grouping on the names gives
     # integer codes throughout: order ids numbered in order of appearance, each line's status
     # by its rank, each order's worst rank by its name's place in ``names``
-    order, _ = _codes(orders["order_id"])
-    status, seen = _codes(orders["status"])
+    order, _ = factorize(orders["order_id"])
+    status, seen = factorize(orders["status"])
     known = pd.Series(seen, dtype=object).map(rank).to_numpy(dtype=float)
     lines = pd.DataFrame(
         {
@@ -112,7 +112,7 @@ def monthly_orders(orders: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby("month")
     out = pd.DataFrame(
         {
-            "orders": _nunique_by(df, "month", "order_id"),
+            "orders": nunique_by(df, "month", "order_id"),
             "lines": g.size(),
             "net_sales": g["net"].sum(),
         }

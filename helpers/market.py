@@ -35,10 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from . import calendar as cal
-from .metrics import sales_lines
+from .metrics import factorize, sales_lines
 
 __all__ = [
     "TOTAL",
@@ -74,17 +73,6 @@ def _recent(df: pd.DataFrame, col: str, days: int) -> pd.DataFrame:
         return df
     end = df[col].max()
     return df[df[col] > end - pd.Timedelta(days=days)]
-
-
-def _id_codes(ids: pd.Series) -> np.ndarray:
-    """Integer codes of an id column (-1: missing), numbered in order of first appearance, as
-    :func:`pandas.factorize` numbers them. Text ids go through Arrow's dictionary encoding,
-    about twice as fast as hashing Python strings; anything else through pandas."""
-    values = ids.to_numpy()
-    if pd.api.types.infer_dtype(values, skipna=True) != "string":
-        return pd.factorize(values)[0]
-    enc = pa.array(values, type=pa.string(), from_pandas=True).dictionary_encode()
-    return enc.indices.fill_null(-1).to_numpy().astype(np.intp)
 
 
 def fallback_rates(
@@ -140,7 +128,7 @@ def fallback_rates(
         s = sales_lines(orders)
         since = orders["order_time"].max() - pd.Timedelta(days=days)
         s = s.loc[s["order_time"] > since, ["order_id", "net"]]
-        code = _id_codes(s["order_id"])
+        code = factorize(s["order_id"])[0]
         ov = s["net"][code >= 0].groupby(code[code >= 0]).sum()
         ov = ov[ov > 0]
         if len(ov):
@@ -780,13 +768,13 @@ def crowd_profile(
     end = pd.Timestamp(as_of).normalize() if as_of is not None else s["day"].max()
     start = end - pd.Timedelta(days=window_days - 1)
     # group on integer codes: the string ids are hashed once, not once per group-by
-    cust = _id_codes(s["customer_id"])  # -1: no customer id
+    cust = factorize(s["customer_id"])[0]  # -1: no customer id
     has_buyers = bool((cust >= 0).any())
     first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
     inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
     lines = s.loc[inside, ["province", "city", "device", "net"]]
     lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
-    o = lines.groupby(_id_codes(s["order_id"][inside]), sort=False).agg(
+    o = lines.groupby(factorize(s["order_id"][inside])[0], sort=False).agg(
         customer=("customer", "first"),
         province=("province", "first"),
         city=("city", "first"),

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SALE_STATUSES = ("paid", "partially_refunded", "refunded")
 _MEMO: dict[int, tuple] = {}  # id(orders) -> (weakref to orders, fingerprint, keep, lines)
@@ -21,9 +24,12 @@ def _fingerprint(orders: pd.DataFrame) -> tuple[tuple, list] | None:
     be allocated at a remembered address); None when a column is not a view (no memo)."""
     fp, keep = [len(orders), tuple(orders.columns), id(orders.index)], [orders.index]
     for c in ("status", "paid_amount", "refund_amount", "order_time"):
-        a = orders[c].to_numpy() if c in orders.columns else None
+        col = orders[c] if c in orders.columns else None
+        if col is not None and not isinstance(col.dtype, np.dtype):
+            return None  # an extension dtype (a loaded Shop has none): no memo
+        a = None if col is None else col.to_numpy()
         if a is not None and (a.flags.owndata or a.base is None):
-            return None  # converted for us (an extension dtype): its address means nothing
+            return None  # converted for us: its address means nothing
         fp.append(None if a is None else a.__array_interface__["data"][0])
         keep.append(a)
     return tuple(fp), keep
@@ -43,6 +49,7 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
         return hit[3].copy(deep=False)
     s = orders[orders["status"].isin(SALE_STATUSES)]
     s = s.assign(net=s["paid_amount"] - s["refund_amount"], day=s["order_time"].dt.normalize())
+    fp = fp and _fingerprint(orders)  # again: indexing may have consolidated its blocks
     if fp is None:
         return s
     try:
@@ -76,3 +83,99 @@ def order_values(orders: pd.DataFrame) -> pd.Series:
     """Net value of each order (index order_id): the basket-value distribution, 客单价 base."""
     s = sales_lines(orders)
     return s.groupby("order_id")["net"].sum()
+
+
+# --- grouping on text keys, fast ---------------------------------------------------------------
+# Ids are object columns of Python strings; hashing a million of them in pandas takes about a
+# second, and every analysis groups by order or customer. These number them once, as
+# pandas.factorize would, so that grouping runs on integers.
+
+
+def factorize(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and uniques of ``values``, exactly as :func:`pandas.factorize` gives them.
+
+    Codes number the distinct values in order of first appearance (``sort``: in sorted
+    order); a missing value gets -1. Text ids are object columns, and hashing a million Python
+    strings in pandas takes about a second. Ids that come sorted (orders exported by order id)
+    are numbered by where they change; other text goes through Arrow's dictionary encoding,
+    about twice as fast as pandas; anything else through :func:`pandas.factorize`.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.dtype == object and len(arr):
+        runs = _sorted_runs(arr)
+        if runs is not None:  # sorted: first appearance is sorted order
+            return np.cumsum(runs) - 1, arr[runs]
+        try:
+            enc = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas' way
+            enc = None
+        if enc is not None:
+            codes = enc.indices.fill_null(-1).to_numpy().astype(np.intp)
+            # codes appear in increasing order: a code's first row is where it tops all before
+            seen = np.maximum.accumulate(codes)
+            uniques = arr[np.flatnonzero(codes > np.concatenate([[-1], seen[:-1]]))]
+            if sort:
+                order = pc.sort_indices(enc.dictionary).to_numpy()
+                rank = np.empty(len(order), np.intp)
+                rank[order] = np.arange(len(order))
+                codes = np.append(rank, -1)[codes]  # -1 stays -1
+                uniques = uniques[order]
+            return codes, uniques
+    codes, uniques = pd.factorize(arr, sort=sort)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques)
+
+
+def _sorted_runs(arr: np.ndarray) -> np.ndarray | None:
+    """Where a new value starts, if ``arr`` is sorted and has no missing values; else None."""
+    head = arr[:1000]  # most unsorted columns show it early
+    try:
+        if not (head[1:] >= head[:-1]).all() or not (arr[1:] >= arr[:-1]).all():
+            return None
+    except TypeError:  # None / NaN among strings, or values that do not compare
+        return None
+    if pd.isna(arr[0]):  # a lone missing value
+        return None
+    return np.concatenate([[True], arr[1:] != arr[:-1]])
+
+
+_CODES: dict[tuple, tuple] = {}  # (column, id of the array, data offset) -> codes
+
+
+def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factorize` (sorted) of ``lines[column]``, remembered for the array behind it.
+
+    :func:`helpers.metrics.sales_lines` remembers its table per orders frame and hands out
+    copy-on-write copies, so the id columns of sales lines never change while their array
+    lives: every analysis of a notebook that groups sales lines by customer shares one hashing
+    of the ids. The entry goes when the array does; other arrays are simply factorized.
+    """
+    a = lines[column].to_numpy()
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is a or a.dtype != object:  # an array made for us: nothing lasting to key on
+        return factorize(a, sort=True)
+    key = (column, id(root), a.__array_interface__["data"][0], a.shape, a.strides)
+    hit = _CODES.get(key)
+    if hit is None or hit[0]() is not root:
+        codes, uniques = factorize(a, sort=True)
+        codes.flags.writeable = uniques.flags.writeable = False  # shared: read only
+        hit = (weakref.ref(root, lambda _, k=key: _CODES.pop(k, None)), codes, uniques)
+        _CODES[key] = hit
+    return hit[1], hit[2]
+
+
+def any_filled(col: pd.Series) -> bool:
+    """``col.notna().any()``, looking at the first rows before scanning all of them."""
+    return bool(col.iloc[:1000].notna().any() or col.notna().any())
+
+
+def nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
+    """``df.groupby(by)[col].nunique()``, the text column counted through its integer codes."""
+    groups, keys = pd.factorize(df[by], sort=True)
+    codes = factorize(df[col])[0]
+    ok = (groups >= 0) & (codes >= 0)
+    width = int(codes.max()) + 1 if ok.any() else 1
+    pairs = pd.unique(groups[ok].astype(np.int64) * width + codes[ok])  # distinct (group, value)
+    counts = np.bincount(pairs // width, minlength=len(keys))
+    return pd.Series(counts.astype(np.int64), index=keys.rename(by), name=col)

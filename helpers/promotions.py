@@ -35,12 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
 
 from . import calendar as cal
-from .metrics import SALE_STATUSES, sales_lines
+from .metrics import SALE_STATUSES, any_filled, factorize, nunique_by, sales_lines
 
 __all__ = [
     "ROLES",
@@ -82,53 +80,6 @@ ANCHORS = ("launch", "start", "peak", "end")
 # grouping on text keys, fast
 
 
-def _codes(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes and uniques of ``values``, exactly as :func:`pandas.factorize` gives them.
-
-    Codes number the distinct values in order of first appearance (``sort``: in sorted
-    order); a missing value gets -1. Text ids are object columns, and hashing a million Python
-    strings in pandas takes about a second. Ids that come sorted (orders exported by order id)
-    are numbered by where they change; other text goes through Arrow's dictionary encoding,
-    about twice as fast as pandas; anything else through :func:`pandas.factorize`.
-    """
-    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
-    if arr.dtype == object and len(arr):
-        runs = _sorted_runs(arr)
-        if runs is not None:  # sorted: first appearance is sorted order
-            return np.cumsum(runs) - 1, arr[runs]
-        try:
-            enc = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas' way
-            enc = None
-        if enc is not None:
-            codes = enc.indices.fill_null(-1).to_numpy().astype(np.intp)
-            # codes appear in increasing order: a code's first row is where it tops all before
-            seen = np.maximum.accumulate(codes)
-            uniques = arr[np.flatnonzero(codes > np.concatenate([[-1], seen[:-1]]))]
-            if sort:
-                order = pc.sort_indices(enc.dictionary).to_numpy()
-                rank = np.empty(len(order), np.intp)
-                rank[order] = np.arange(len(order))
-                codes = np.append(rank, -1)[codes]  # -1 stays -1
-                uniques = uniques[order]
-            return codes, uniques
-    codes, uniques = pd.factorize(arr, sort=sort)
-    return codes.astype(np.intp, copy=False), np.asarray(uniques)
-
-
-def _sorted_runs(arr: np.ndarray) -> np.ndarray | None:
-    """Where a new value starts, if ``arr`` is sorted and has no missing values; else None."""
-    head = arr[:1000]  # most unsorted columns show it early
-    try:
-        if not (head[1:] >= head[:-1]).all() or not (arr[1:] >= arr[:-1]).all():
-            return None
-    except TypeError:  # None / NaN among strings, or values that do not compare
-        return None
-    if pd.isna(arr[0]):  # a lone missing value
-        return None
-    return np.concatenate([[True], arr[1:] != arr[:-1]])
-
-
 def _keyed(df: pd.DataFrame, key: str, cols: list[str]) -> tuple[pd.DataFrame, pd.Index]:
     """``df[cols]`` plus ``key`` as sorted integer codes (rows without a key left out), and ids.
 
@@ -136,7 +87,7 @@ def _keyed(df: pd.DataFrame, key: str, cols: list[str]) -> tuple[pd.DataFrame, p
     fraction of the cost of hashing text; ``ids[codes]`` turns codes back into the index that
     grouping on ``key`` would have given.
     """
-    codes, ids = _codes(df[key], sort=True)
+    codes, ids = factorize(df[key], sort=True)
     out = df[cols].reset_index(drop=True).assign(**{key: codes})
     out = out[codes >= 0] if (codes < 0).any() else out
     return out, pd.Index(ids, name=key).infer_objects()
@@ -173,22 +124,6 @@ def _first_two(groups: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return first, np.where(second < n, second, -1)
 
 
-def _any_filled(col: pd.Series) -> bool:
-    """``col.notna().any()``, looking at the first rows before scanning all of them."""
-    return bool(col.iloc[:1000].notna().any() or col.notna().any())
-
-
-def _nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
-    """``df.groupby(by)[col].nunique()``, the text column counted through its integer codes."""
-    groups, keys = pd.factorize(df[by], sort=True)
-    codes = _codes(df[col])[0]
-    ok = (groups >= 0) & (codes >= 0)
-    width = int(codes.max()) + 1 if ok.any() else 1
-    pairs = pd.unique(groups[ok].astype(np.int64) * width + codes[ok])  # distinct (group, value)
-    counts = np.bincount(pairs // width, minlength=len(keys))
-    return pd.Series(counts.astype(np.int64), index=keys.rename(by), name=col)
-
-
 # --------------------------------------------------------------------------------------------
 # the funnel
 
@@ -217,12 +152,12 @@ def daily_funnel(
     has none), so that ``net_sales = visitors × (buyers / visitors) × (net_sales / buyers)``.
     """
     s = sales_lines(orders)
-    key = "customer_id" if _any_filled(s["customer_id"]) else "order_id"
+    key = "customer_id" if any_filled(s["customer_id"]) else "order_id"
     g = s.groupby("day")
     out = pd.DataFrame(
         {
-            "buyers": _nunique_by(s, "day", key),
-            "orders": _nunique_by(s, "day", "order_id"),
+            "buyers": nunique_by(s, "day", key),
+            "orders": nunique_by(s, "day", "order_id"),
             "units": g["quantity"].sum(),
             "paid_amount": g["paid_amount"].sum(),
             "refunds": g["refund_amount"].sum(),
@@ -1192,7 +1127,7 @@ def gross_margin(
         as_of = pd.Timestamp(as_of).normalize()
         s = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
     # each product's cost, looked up once per product rather than once per line
-    codes, ids = _codes(s["product_id"])
+    codes, ids = factorize(s["product_id"])
     lookup = products.drop_duplicates("product_id").set_index("product_id")["cost"]
     unit_cost = pd.Series(ids, dtype=object).map(lookup).to_numpy(dtype=float)
     cost = pd.Series(np.append(unit_cost, np.nan)[codes], index=s.index)  # -1: no product id
@@ -1367,12 +1302,12 @@ def new_customer_offer(
         return pd.DataFrame(columns=cols), {}
     # one row per (customer, order), keyed by integer codes in id order: groups, sums and
     # the sort below come out as they would on the ids themselves
-    cust = _codes(s["customer_id"], sort=True)[0]
-    order = _codes(s["order_id"], sort=True)[0]
+    cust = factorize(s["customer_id"], sort=True)[0]
+    order = factorize(s["order_id"], sort=True)[0]
     ok = order >= 0
     c, k = cust[ok], order[ok]
     # pairs numbered in (customer, order) order, as grouping on the two ids numbers them
-    pair = _codes(c.astype(np.int64) * (order.max() + 1) + k, sort=True)[0]
+    pair = factorize(c.astype(np.int64) * (order.max() + 1) + k, sort=True)[0]
     n_pairs = int(pair.max()) + 1 if len(pair) else 0
     who, which = np.empty(n_pairs, np.intp), np.empty(n_pairs, np.intp)
     who[pair], which[pair] = c, k
@@ -1713,7 +1648,7 @@ def basket_values(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.Ser
     s = sales_lines(orders)
     recent = ((s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)).to_numpy()
     # order_values(orders) over the orders seen in the window, grouped on integer codes
-    codes, ids = _codes(s["order_id"], sort=True)
+    codes, ids = factorize(s["order_id"], sort=True)
     ok = codes >= 0
     value = pd.Series(s["net"].to_numpy()[ok]).groupby(codes[ok]).sum()
     seen = pd.unique(codes[recent & ok])

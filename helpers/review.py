@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
-from .metrics import sales_lines
+from .metrics import factorize, line_codes, sales_lines
 
 __all__ = [
     "actual_vs_target",
@@ -205,22 +205,34 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     """
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
-    s = s[s["customer_id"].notna() & (s["day"] <= as_of)]
-    first = s.groupby("customer_id")["day"].transform("min")
-    s = s.assign(
-        month=s["day"].dt.to_period("M").dt.to_timestamp(),
-        new=(first.dt.to_period("M") == s["day"].dt.to_period("M")).to_numpy(),
-    )
-    g = s.groupby("month")
+    rows = np.flatnonzero((s["customer_id"].notna() & (s["day"] <= as_of)).to_numpy())
+    day = s["day"].iloc[rows]
+    month = day.to_numpy().astype("datetime64[M]").astype(np.int64)
+    # customers and orders as integer codes: grouping on the ids themselves is the slow part
+    cust = line_codes(s)[0][rows]
+    first = np.full(cust.max(initial=-1) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, month)  # the month of each customer's first purchase
+    lo = int(month.min()) if len(month) else 0
+    present = np.flatnonzero(np.bincount(month - lo)) + lo
+    shown = pd.Series(present).tail(months).to_numpy()  # only these months are reported
+    r = np.flatnonzero(month >= shown[0]) if len(shown) else np.zeros(0, dtype=np.intp)
+    mi, cust = np.searchsorted(shown, month[r]), cust[r]  # month 0, 1, ... of each line
+    new = first[cust] == month[r]
+    order, _ = factorize(s["order_id"].to_numpy()[rows[r]])
+    net = pd.Series(s["net"].to_numpy()[rows[r]])
+    at = range(len(shown))
+    one = np.full(len(shown), len(r))
+    np.minimum.at(one, mi, np.arange(len(r)))  # a line of each month, to label it
     out = pd.DataFrame(
         {
-            "buyers": g["customer_id"].nunique(),
-            "new_buyers": s[s["new"]].groupby("month")["customer_id"].nunique(),
-            "orders": g["order_id"].nunique(),
-            "net_sales": g["net"].sum(),
-            "sales_new": s[s["new"]].groupby("month")["net"].sum(),
-        }
-    ).fillna(0.0)
+            "buyers": _distinct_per_group(mi, cust, len(shown)),
+            "new_buyers": _distinct_per_group(mi[new], cust[new], len(shown)),
+            "orders": _distinct_per_group(mi, order, len(shown)),
+            "net_sales": net.groupby(mi).sum().reindex(at, fill_value=0.0).to_numpy(),
+            "sales_new": net[new].groupby(mi[new]).sum().reindex(at, fill_value=0.0).to_numpy(),
+        },
+        index=pd.Index(day.iloc[r[one]].dt.to_period("M").dt.to_timestamp(), name="month"),
+    )
     out["returning_buyers"] = out["buyers"] - out["new_buyers"]
     out["returning_share"] = out["returning_buyers"] / out["buyers"]
     out["orders_per_buyer"] = out["orders"] / out["buyers"]
@@ -244,6 +256,15 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
             "sales_per_buyer",
         ]
     ]
+
+
+def _distinct_per_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """Distinct non-negative ``value`` codes per group ``0 … n-1`` (a groupby nunique on ints)."""
+    ok = value >= 0
+    width = int(value.max(initial=0)) + 1
+    pairs = np.sort(group[ok].astype(np.int64) * width + value[ok])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
+    return np.bincount(pairs // width, minlength=n).astype(np.int64)
 
 
 def operations_summary(
@@ -545,10 +566,16 @@ def drilldown(
     """
     (p0, p1), (c0, c1) = _periods(as_of, days, compare)
     s = sales_lines(orders)
-    first = s.groupby("customer_id")["day"].min() if s["customer_id"].notna().any() else None
+    if by == "segment" and (segments is None or not len(segments)):
+        codes, names = line_codes(s)  # customers as codes, and each one's first purchase day
+        day = s["day"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        ok = (codes >= 0) & (day != np.iinfo(np.int64).min)  # NaT days do not count
+        first = np.full(len(names) + 1, np.iinfo(np.int64).max)  # + 1: never indexed empty
+        np.minimum.at(first, codes[ok], day[ok])
     frames = []
     for a, b in ((p0, p1), (c0, c1)):
-        w = s[(s["day"] >= a) & (s["day"] <= b)]
+        at = np.flatnonzero(((s["day"] >= a) & (s["day"] <= b)).to_numpy())
+        w = s.iloc[at]
         if by == "product":
             g = w.groupby("product_id")
             df = pd.DataFrame({"units": g["quantity"].sum(), "sales": g["net"].sum()})
@@ -559,13 +586,12 @@ def drilldown(
             if segments is not None and len(segments):
                 seg = segments.drop_duplicates("customer_id").set_index("customer_id")["segment"]
                 lab = ids.map(seg).fillna("other")
-            else:
+            else:  # new: the first purchase falls in the period
+                c = codes[at]
+                since = pd.Timestamp(a).as_unit("ns").value
+                new = (c >= 0) & (first[np.maximum(c, 0)] >= since)
                 lab = pd.Series(
-                    np.where(
-                        first.reindex(ids).to_numpy() >= np.datetime64(a),
-                        "new_buyers",
-                        "returning_buyers",
-                    ),
+                    np.where(new, "new_buyers", "returning_buyers"),
                     index=w.index,
                 )
             g = w.assign(key=lab.to_numpy()).groupby("key")
@@ -608,8 +634,9 @@ def drilldown(
         other_row = pd.DataFrame([{"key": "drill_rest", **other.to_dict(), "main": None}])
         res = pd.concat([res.iloc[:top], other_row], ignore_index=True)
     res["key"] = res["key"].astype(str)
-    if by == "product":
-        titles = s.dropna(subset=["title"]).groupby("product_id")["title"].last()
+    if by == "product":  # the last title of each product shown
+        t = s[s["product_id"].isin(res["key"]) & s["title"].notna()]
+        titles = t.groupby("product_id")["title"].last()
         res.insert(1, "title", res["key"].map(titles))
     return res
 

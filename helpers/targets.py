@@ -52,8 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
-from .market import _id_codes
-from .metrics import sales_lines
+from .metrics import factorize, sales_lines
 
 __all__ = [
     "CustomerGoals",
@@ -908,10 +907,10 @@ def _orders_seq(orders: pd.DataFrame, end) -> pd.DataFrame:
     """
     s = sales_lines(orders)[["order_id", "customer_id", "day", "net"]]  # cheap to filter
     s = s[s["customer_id"].notna() & s["order_id"].notna() & (s["day"] <= pd.Timestamp(end))]
-    order_code = _id_codes(s["order_id"])
+    order_code = factorize(s["order_id"])[0]
     lines = pd.DataFrame(
         {
-            "customer": _id_codes(s["customer_id"]),
+            "customer": factorize(s["customer_id"])[0],
             "day": s["day"].to_numpy(),
             "net": s["net"].to_numpy(),
         }

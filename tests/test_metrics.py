@@ -2,6 +2,7 @@
 
 import gc
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,7 +29,7 @@ def orders():
             "paid_amount": [100.0, 50.0, 80.0, 70.0, 30.0],
             "refund_amount": [0.0, 50.0, 20.0, 0.0, 0.0],
         }
-    )
+    ).astype({"order_id": object, "customer_id": object, "status": object})  # as in a Shop
 
 
 def test_sales_lines_net_and_day(orders):
@@ -69,6 +70,13 @@ def test_memo_sees_a_replaced_column(orders):
     assert metrics.sales_lines(orders)["net"].tolist() == [49.0, 79.0, 69.0, 10.0]
 
 
+def test_no_memo_for_extension_dtypes(orders):
+    text = orders.astype({"status": "str"})
+    assert metrics._fingerprint(text) is None
+    assert metrics.sales_lines(text)["net"].tolist() == [100.0, 0.0, 60.0, 30.0]
+    assert id(text) not in metrics._MEMO
+
+
 def test_memo_forgets_a_collected_frame(orders):
     frame = orders.copy()
     metrics.sales_lines(frame)
@@ -77,3 +85,56 @@ def test_memo_forgets_a_collected_frame(orders):
     del frame
     gc.collect()
     assert key not in metrics._MEMO
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["b", "a", "b", None, "c", "a"],  # text, unsorted, a missing value
+        ["a", "a", "b", "c", "c"],  # sorted text
+        ["x"],
+        [None],
+        [3, 1, 3, 2],  # not text
+        ["b", 1, "b"],  # mixed
+        [np.nan, "a", np.nan],
+    ],
+)
+@pytest.mark.parametrize("sort", [False, True])
+def test_factorize_matches_pandas(values, sort):
+    arr = np.array(values, dtype=object)
+    codes, uniques = metrics.factorize(pd.Series(arr, dtype=object), sort=sort)
+    want_codes, want_uniques = pd.factorize(arr, sort=sort)
+    assert codes.tolist() == want_codes.tolist()
+    assert list(uniques) == list(want_uniques)
+
+
+def test_factorize_matches_pandas_on_random_text():
+    rng = np.random.default_rng(3)
+    words = np.array(["b", "a", "中", "é", "ab", "", "Z", "a\x00"], dtype=object)
+    for values in (
+        words[rng.integers(0, len(words), 200)],
+        np.array(["x", None, "y", np.nan, "x"], dtype=object),
+        np.array([3, 1, 3, None], dtype=object),
+        np.array([], dtype=object),
+    ):
+        for sort in (False, True):
+            codes, uniques = metrics.factorize(values, sort=sort)
+            want_codes, want_uniques = pd.factorize(values, sort=sort)
+            np.testing.assert_array_equal(codes, want_codes)
+            assert list(uniques) == list(want_uniques)
+
+
+def test_line_codes_are_remembered_for_the_array_and_match_factorize(orders):
+    s = metrics.sales_lines(orders)
+    codes, ids = metrics.line_codes(s)
+    assert codes.tolist() == [0, 0, 1, 2] and ids.tolist() == ["c1", "c2", "c3"]
+    again = metrics.line_codes(metrics.sales_lines(orders))  # another copy, the same array
+    assert again[0] is codes and not codes.flags.writeable
+    fresh = metrics.line_codes(s.assign(customer_id=["c9", "c1", "c1", "c2"]))
+    assert fresh[0].tolist() == [2, 0, 0, 1]
+
+
+def test_nunique_by_counts_distinct_values_per_group():
+    df = pd.DataFrame({"m": [1, 1, 2, 2, 2], "o": ["a", "a", "b", None, "c"]})
+    got = metrics.nunique_by(df, "m", "o")
+    assert got.to_dict() == df.groupby("m")["o"].nunique().to_dict() == {1: 1, 2: 2}

@@ -364,27 +364,6 @@ def test_new_customer_offer_first_order_ties_go_to_the_lower_order_id():
     assert s["first_order_median"] == 100.0
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        ["b", "a", "b", None, "c", "a"],  # text, unsorted, a missing value
-        ["a", "a", "b", "c", "c"],  # sorted text
-        ["x"],
-        [None],
-        [3, 1, 3, 2],  # not text
-        ["b", 1, "b"],  # mixed
-        [np.nan, "a", np.nan],
-    ],
-)
-@pytest.mark.parametrize("sort", [False, True])
-def test_codes_match_pandas_factorize(values, sort):
-    arr = np.array(values, dtype=object)
-    codes, uniques = pr._codes(pd.Series(arr, dtype=object), sort=sort)
-    want_codes, want_uniques = pd.factorize(arr, sort=sort)
-    assert codes.tolist() == want_codes.tolist()
-    assert list(uniques) == list(want_uniques)
-
-
 # --------------------------------------------------------------------------------------------
 # execution plan
 
