@@ -120,18 +120,23 @@ def read_notebook(path: Path):
     return copy.deepcopy(_NB_CACHE[key])
 
 
+def _code_trees(nb):
+    """The syntax tree of each code cell that parses (magics and shell lines left out)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
+        try:
+            yield ast.parse(src)
+        except SyntaxError:
+            continue
+
+
 def notebook_imports(paths: list[Path]) -> list[str]:
     """Modules the notebooks import at the top level of their code cells (for warm kernels)."""
     mods: list[str] = []
     for p in paths:
-        for cell in read_notebook(p).cells:
-            if cell.cell_type != "code":
-                continue
-            src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
-            try:
-                tree = ast.parse(src)
-            except SyntaxError:
-                continue
+        for tree in _code_trees(read_notebook(p)):
             for node in tree.body:
                 if isinstance(node, ast.Import):
                     mods += [a.name for a in node.names]
@@ -151,14 +156,7 @@ def _ctx_calls(nb) -> list[tuple[str, str]]:
     import re
 
     calls = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
-        try:
-            tree = ast.parse(src)
-        except SyntaxError:
-            continue
+    for i, tree in enumerate(_code_trees(nb)):
         for node in ast.walk(tree):
             f = getattr(node, "func", None)
             if not (
