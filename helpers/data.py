@@ -421,6 +421,9 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
     """
     cfg = load_config(shop_dir)
     key, stamp = _cache_key(cfg) if cache else ("", None)
+    pre = _PRELOADED.get(str(Path(shop_dir).resolve())) if cache else None
+    if pre is not None and pre[0] == key and (as_of is None or _day(as_of) == pre[1].as_of):
+        return pre[1]  # loaded by the kernel server this process was forked from
     hit = _read_cache(key) if cache else None
     if hit is None:
         tables, rejects, report, notes = _parse(cfg)
@@ -444,6 +447,36 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
             if after[t] or not tables[t].index.equals(pd.RangeIndex(len(tables[t]))):
                 tables[t] = tables[t].loc[~late].reset_index(drop=True)
     return Shop(cfg, tables, rejects, report, cut, after, notes)
+
+
+_PRELOADED: dict[str, tuple[str, Shop]] = {}  # resolved shop folder -> (cache key, shop)
+
+
+def _day(as_of) -> pd.Timestamp | None:
+    try:
+        return pd.Timestamp(as_of).normalize()
+    except (TypeError, ValueError):
+        return None
+
+
+def preload(shop_dir: str | Path, as_of: str | None = None) -> Shop | None:
+    """Load a shop and keep it in this process for the processes forked from it.
+
+    The runner's kernel server calls this once; every notebook kernel it forks then gets the
+    shop from :func:`load_shop` (same folder, same cache key, so unchanged inputs, and the
+    same ``as_of``) without reading it again, its memory shared copy-on-write.
+
+    Only a shop already in the Parquet cache is preloaded (None otherwise): parsing the
+    exports is the job of the run's own load, and doing it twice at once doubles the memory.
+    """
+    cfg = load_config(shop_dir)
+    key, _ = _cache_key(cfg)
+    root = _cache_dir()
+    if root is None or not (root / key / "meta.json").exists():
+        return None
+    shop = load_shop(shop_dir, as_of=as_of)
+    _PRELOADED[str(Path(shop_dir).resolve())] = (key, shop)
+    return shop
 
 
 def load_report(shop: Shop) -> pd.DataFrame:

@@ -257,7 +257,7 @@ _ATTACH = r"""
 import json, os, signal, socket, sys, time
 path, argv = sys.argv[1], sys.argv[2:]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-end = time.monotonic() + 120
+end = time.monotonic() + 300
 while True:
     try:
         s.connect(path)
@@ -308,6 +308,14 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
 
     parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
     _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
+    spec = json.loads(os.environ.pop("PLAYBOOK_PRELOAD", "") or "{}")
+    if spec.get("shop_dir"):  # the shop every kernel opens: loaded once, shared copy-on-write
+        try:
+            from .data import preload
+
+            preload(spec["shop_dir"], spec.get("as_of") or None)
+        except Exception:  # the run's own load reports a bad shop; kernels then load theirs
+            pass
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)
@@ -431,12 +439,14 @@ class KernelPool:
         kernel_name: str = "python3",
         max_idle: float = 300.0,
         fork: bool | None = None,
+        preload: dict | None = None,
     ):
         self.cwd = Path(cwd)
         self.modules = list(modules) if modules is not None else ["helpers.nb"]
         self.kernel_name = kernel_name
         self.max_idle = max_idle
         self.fork = _fork_server_wanted() if fork is None else fork
+        self.preload = preload  # {"shop_dir", "as_of"}: the server loads it before forking
         self._next = None  # (km, started_at)
         self._server = None  # (Popen, socket path, folder)
 
@@ -464,7 +474,7 @@ class KernelPool:
                 *self.modules,
             ],
             cwd=str(self.cwd),
-            env=self._env(),
+            env={**self._env(), "PLAYBOOK_PRELOAD": json.dumps(self.preload or {}, default=str)},
             start_new_session=True,
         )
         self._server = (proc, path, folder)
@@ -779,7 +789,9 @@ def run_shop(
     t_start = time.perf_counter()
     shop_dir = Path(shop_dir).resolve()
     nbs = notebooks(only, playbook_dir)
-    pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
+    pool = kernels or KernelPool(
+        playbook_dir, notebook_imports(nbs), preload={"shop_dir": shop_dir, "as_of": as_of}
+    )
     if kernels is None and nbs:
         pool.prefetch()  # the first kernel boots while the shop loads
     try:

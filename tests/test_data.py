@@ -111,3 +111,30 @@ def test_pandera_contract_rejects_rows_directly():
     assert kept["product_id"].tolist() == ["1"]
     assert rej["row"].tolist() == [3, 4]
     assert rej["column"].tolist() == ["price", "role"]
+
+
+def test_preloaded_shop_is_handed_out_only_while_it_is_the_same(
+    small_shop_dir, tmp_path, monkeypatch
+):
+    """What the kernel server loads once: the same folder, inputs and as_of get it back."""
+    import shutil
+    import time
+
+    from helpers import data
+
+    shop_dir = tmp_path / "copy"
+    shutil.copytree(small_shop_dir, shop_dir)
+    monkeypatch.setenv("PLAYBOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_PRELOADED", {})
+    assert data.preload(shop_dir) is None  # not in the cache yet: nothing preloaded
+    first = load_shop(shop_dir)
+    time.sleep(3.5)  # cache stamps need settled files
+    pre = data.preload(shop_dir)
+    assert pre is not None and pre is not first
+    assert load_shop(shop_dir) is pre
+    assert load_shop(shop_dir, as_of=str(pre.as_of.date())) is pre
+    earlier = load_shop(shop_dir, as_of=str((pre.as_of - pd.Timedelta(days=30)).date()))
+    assert earlier is not pre and len(earlier.orders) < len(pre.orders)
+    orders = (shop_dir / "orders.csv").read_text(encoding="utf-8").splitlines()
+    (shop_dir / "orders.csv").write_text("\n".join(orders[:-5]) + "\n", encoding="utf-8")
+    assert load_shop(shop_dir) is not pre  # inputs changed: read afresh

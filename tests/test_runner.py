@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from helpers import report, runner
+from helpers.data import load_shop
 
 
 def _nb(path: Path, *sources: str) -> Path:
@@ -49,6 +50,11 @@ def playbook(tmp_path_factory) -> Path:
     with open(d / "01_probe.ipynb") as f:
         nb = nbformat.read(f, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("'plain-repr-' + 'x'"))
+    nb.cells.append(  # how many shops the kernel found loaded by the server it came from
+        nbformat.v4.new_code_cell(
+            "display(Markdown(f\"preloaded={len(importlib.import_module('helpers.data')._PRELOADED)}\"))"
+        )
+    )
     nbformat.write(nb, d / "01_probe.ipynb")
     _nb(d / "02_sleep.ipynb", "import time\ntime.sleep(120)", "print('never')")
     return d
@@ -69,11 +75,13 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     small_shop_dir, playbook, tmp_path
 ):
     out = tmp_path / "r"
+    load_shop(small_shop_dir)  # in the Parquet cache: the kernel server preloads it
     res = runner.run_shop(
         small_shop_dir, out, only=["00", "01"], lang="en", progress=False, playbook_dir=playbook
     )
     assert res.ok, res.failures
     page = (out / "01_probe.html").read_text()
+    assert "preloaded=1" in page  # the kernel got the shop from the server, not from disk
     assert "names=[]" in page  # the warm-up bound nothing in the notebook's namespace
     assert "warm=True" in page  # ... but its imports were done while the kernel booted
     assert "secret-print" not in page and "import importlib" not in page  # no prints, no code
