@@ -3,8 +3,9 @@
 For each size, a sample shop is generated with :mod:`helpers.sample` (seed 11, 150 products,
 about 4 order lines per customer) under ``bench/out/scale/shops/`` and these steps are measured,
 each in a fresh subprocess (wall time; peak RSS from ``os.wait4``'s ``ru_maxrss``, the largest
-single process of the step's tree, and the peak of the whole tree's summed RSS sampled with
-psutil every 0.2 s):
+single process of the step's tree, and the peak of the whole tree's summed memory sampled
+every 0.2 s, as RSS and as PSS — kernels forked from the kernel server share its pages, which
+summed RSS counts once per process and PSS once in all):
 
 * ``gen``       generating the shop and writing its CSV exports (once; kept for re-runs);
 * ``load_cold`` ``load_shop`` with an empty cache (CSV parsing, validation, Parquet cache);
@@ -78,20 +79,35 @@ HELPER_MODULES = (
 # --- measuring a subprocess ---------------------------------------------------------------------
 
 
-def _tree_rss(proc) -> int:
-    """Summed RSS of a process and its descendants (bytes; 0 when gone)."""
+def _pss(pid: int) -> int | None:
+    """Proportional set size (bytes): shared pages counted once across the processes sharing
+    them (kernels forked from the server share its imports and preloaded shop)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _tree_rss(proc) -> tuple[int, int]:
+    """Summed RSS and summed PSS of a process and its descendants (bytes; 0 when gone)."""
     import psutil
 
     try:
         p = psutil.Process(proc.pid)
         procs = [p, *p.children(recursive=True)]
     except psutil.Error:
-        return 0
-    total = 0
+        return 0, 0
+    rss = pss = 0
     for q in procs:
         with contextlib.suppress(psutil.Error):
-            total += q.memory_info().rss
-    return total
+            r = q.memory_info().rss
+            rss += r
+            pss += _pss(q.pid) or r
+    return rss, pss
 
 
 MAX_TREE_BYTES = [0.0]  # --max-rss-gb: a step whose process tree grows past this is stopped
@@ -108,11 +124,12 @@ def measure(cmd: list[str], env: dict | None = None, timeout: float | None = Non
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    peak_tree, stop, over = [0], threading.Event(), [False]
+    peak_tree, peak_pss, stop, over = [0], [0], threading.Event(), [False]
 
     def sample():
         while not stop.wait(0.2):
-            peak_tree[0] = max(peak_tree[0], _tree_rss(proc))
+            rss, pss = _tree_rss(proc)
+            peak_tree[0], peak_pss[0] = max(peak_tree[0], rss), max(peak_pss[0], pss)
             if MAX_TREE_BYTES[0] and peak_tree[0] > MAX_TREE_BYTES[0] and not over[0]:
                 over[0] = True  # protect a shared machine: stop the step's own group
                 with contextlib.suppress(ProcessLookupError):
@@ -153,6 +170,7 @@ def measure(cmd: list[str], env: dict | None = None, timeout: float | None = Non
         "wall_s": round(wall, 3),
         "peak_rss_mb": round(ru.ru_maxrss / 1024, 1),
         "peak_tree_mb": round(peak_tree[0] / 2**20, 1),
+        "peak_tree_pss_mb": round(peak_pss[0] / 2**20, 1),
         "rc": proc.returncode,
         "timed_out": timed_out,
         "memory_cap_hit": over[0],
@@ -574,7 +592,7 @@ def _check(m: dict, what: str) -> None:
 def _median_of(runs: list[dict]) -> dict:
     """Median wall time and memory of repeated runs, with every run's wall time kept."""
     out = dict(runs[len(runs) // 2])
-    for k in ("wall_s", "peak_rss_mb", "peak_tree_mb", "load_s"):
+    for k in ("wall_s", "peak_rss_mb", "peak_tree_mb", "peak_tree_pss_mb", "load_s"):
         vals = [r[k] for r in runs if isinstance(r.get(k), int | float)]
         if vals:
             out[k] = round(statistics.median(vals), 3)
@@ -635,7 +653,7 @@ def summary(data: dict) -> str:
     rows = sorted(data["sizes"].items(), key=lambda kv: order_lines(*kv) or 0)
     lines.append(
         "| shop | order lines | gen + write s | load cold s / MB | load warm s / MB "
-        "| full run s | run peak MB (largest / tree) | papermill floor s | run/floor "
+        "| full run s | run peak MB (largest / tree PSS) | papermill floor s | run/floor "
         "| runner floor s | run/runner floor |"
     )
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -650,7 +668,8 @@ def summary(data: dict) -> str:
             f"| {_f(lc.get('wall_s'))} / {_f(lc.get('peak_rss_mb'), 0)} "
             f"| {_f(lw.get('wall_s'))} / {_f(lw.get('peak_rss_mb'), 0)} "
             f"| {_f(run.get('wall_s'))} | {_f(run.get('peak_rss_mb'), 0)} / "
-            f"{_f(run.get('peak_tree_mb'), 0)} | {_f(fl.get('wall_s'))} "
+            f"{_f(run.get('peak_tree_pss_mb') or run.get('peak_tree_mb'), 0)} "
+            f"| {_f(fl.get('wall_s'))} "
             f"| {_f(fl.get('ratio_median'), 2)} | {_f(rf.get('wall_s'))} "
             f"| {_f(rf.get('ratio_median'), 2)} |"
         )
