@@ -766,6 +766,9 @@ def customer_segments(
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 EXCEL_MAX_ROWS = 1_000_000  # customers per sheet (Excel's limit is 1,048,576 rows)
+# ids in all lists together above which the workbook lists the CSVs only: a multi-million-row
+# workbook opens badly and takes a minute to write; ad platforms import the CSVs anyway
+EXCEL_MAX_IDS = 1_000_000
 
 
 def _list_rows(segments: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -802,6 +805,8 @@ def export_segments(
     (xlsxwriter in constant-memory mode, strings never turned into formulas, numbers or
     links) has a ``lists`` sheet and one sheet per list (``sheet_names`` maps list keys to
     sheet titles; lists over :data:`EXCEL_MAX_ROWS` customers continue on further sheets).
+    When the lists hold more than :data:`EXCEL_MAX_IDS` ids together, the workbook has the
+    ``lists`` sheet only and ``sheet`` is empty: the lists are in the CSVs.
 
     Returns
     -------
@@ -827,6 +832,9 @@ def export_segments(
         rows.append(
             {"list": key, "customers": len(at), "file": f"segments/{key}.csv", "sheet": title}
         )
+    if sum(r["customers"] for r in rows) > EXCEL_MAX_IDS:
+        for r in rows:
+            r["sheet"] = None
     index = pd.DataFrame(rows)
     options = {
         "strings_to_formulas": False,
@@ -840,7 +848,7 @@ def export_segments(
         ws.write_row(0, 0, list(index.columns))
         for r, rec in enumerate(index.itertuples(index=False), start=1):  # one row per list
             ws.write_row(r, 0, list(rec))
-        for row in rows:
+        for row in (r for r in rows if r["sheet"]):
             part = lists[row["list"]]
             for j, lo in enumerate(range(0, max(len(part), 1), EXCEL_MAX_ROWS)):
                 ws = wb.add_worksheet(row["sheet"] if j == 0 else f"{row['sheet']}~{j + 1}")

@@ -390,4 +390,10 @@ if has_ids:
     lists = cu.export_segments(segments, ctx.out_dir, sheet_names=names)
     ctx.table(lists.assign(list=lists["list"].map(names)), ints=["customers"], rows=len(lists))
     ctx.save("segment_lists", lists, sheet="h04_export_sheet")
-    ctx.say("h04_export_say", n=len(lists), folder="segments/", xlsx="segments.xlsx")
+    ctx.say(
+        "h04_export_say" if lists["sheet"].notna().all() else "h04_export_say_csv",
+        n=len(lists),
+        ids=f"{lists['customers'].sum():,}",
+        folder="segments/",
+        xlsx="segments.xlsx",
+    )

@@ -386,6 +386,19 @@ def test_export_segments_writes_only_ids_and_no_formulas(tmp_path):
     assert cell.value == "=1+2" and cell.data_type == "s"  # a string, never a formula
 
 
+def test_export_segments_over_the_excel_cap_lists_the_csvs_only(tmp_path, monkeypatch):
+    import openpyxl
+
+    rfm = _rfm([0, 10, 400], [5, 1, 1], [900.0, 50.0, 20.0], ids=["a", "b", "c"])
+    seg = C.customer_segments(rfm, C.classify_rfm8(rfm)[0], C.score_rf(rfm))
+    monkeypatch.setattr(C, "EXCEL_MAX_IDS", 6)  # the lists hold 1 + 3 + 3 = 7 ids
+    index = C.export_segments(seg, tmp_path)
+    assert index["sheet"].isna().all() and index["customers"].sum() == 7
+    assert openpyxl.load_workbook(tmp_path / "segments.xlsx").sheetnames == ["lists"]
+    every = pd.concat(pd.read_csv(tmp_path / f, dtype=str) for f in index["file"])
+    assert len(every) == 7  # every id is still written, to the CSVs
+
+
 def test_sample_shop_planted_pareto_and_rfm_match_a_plain_pandas_version(small_tables):
     orders = small_tables["orders"]
     as_of = pd.Timestamp("2025-12-31")
