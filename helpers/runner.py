@@ -53,8 +53,8 @@ WARM_AFTER = {
     "helpers.text": ("helpers.text:tokenizer",),
     "helpers.review": ("helpers.text:tokenizer",),
 }
-# A notebook's memory peak ~ NB_BASE_MB + NB_MB_PER_LINE x order lines (bench/RESULTS.md).
-NB_BASE_MB, NB_MB_PER_LINE = 350, 0.0012
+# Memory of a run, for auto_jobs (MB; fitted in bench/RESULTS.md).
+NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1500, 0.0005, 0.00036
 
 
 @dataclass
@@ -225,8 +225,11 @@ def _may_meet(a: str, b: str) -> bool:
 def auto_jobs(order_lines: int) -> int:
     """Notebooks to run side by side: 2 on a machine with 2+ cores and the memory for two.
 
-    A notebook's peak is about ``NB_BASE_MB + NB_MB_PER_LINE * order lines`` (bench/RESULTS.md);
-    two run at once only when two such peaks fit in half the memory available now.
+    Memory of a run ~ ``NB_BASE_MB`` + the shop (``SHOP_MB_PER_LINE`` per order line, loaded
+    once by the kernel server and shared) + each running notebook's own
+    (``NB_MB_PER_LINE`` per line), fitted on the 1M and 10M bench shops (bench/RESULTS.md);
+    two run at once only when that fits in half the memory available now. On a 24 GB machine
+    that is two up to about 8M order lines.
     """
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -236,8 +239,8 @@ def auto_jobs(order_lines: int) -> int:
         return 1
     import psutil
 
-    need = 2 * (NB_BASE_MB + NB_MB_PER_LINE * order_lines) * 2**20
-    return 2 if need <= psutil.virtual_memory().available / 2 else 1
+    need = NB_BASE_MB + (SHOP_MB_PER_LINE + 2 * NB_MB_PER_LINE) * order_lines
+    return 2 if need * 2**20 <= psutil.virtual_memory().available / 2 else 1
 
 
 INLINE = "module://matplotlib_inline.backend_inline"

@@ -273,3 +273,17 @@ def test_schedule_waits_for_needs_and_runs_two_at_once():
             assert log.index(("end", d)) < log.index(("start", stem))
     runner._schedule(nbs, needs, 1, Pool(), execute, Bar(), None, None)
     assert [s for kind, s in log[-12:] if kind == "start"] == [p.stem for p in nbs]
+
+
+def test_auto_jobs_by_cores_and_memory(monkeypatch):
+    import os
+    from types import SimpleNamespace
+
+    import psutil
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=23 * 2**30))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
+    # 1500 + (0.0005 + 2 * 0.00036) MB per line against 11.5 GB: two up to ~8.2M lines
+    assert [runner.auto_jobs(n) for n in (10_000, 1_000_000, 8_000_000, 10_000_000)] == [2, 2, 2, 1]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
+    assert runner.auto_jobs(10_000) == 1
