@@ -779,6 +779,13 @@ def chart(data: dict, path: Path) -> None:
         if pts:
             ax2.plot(*zip(*pts), "o-", label=name)
     pts = [
+        (n, r["run"]["peak_tree_pss_mb"] / 1024)
+        for n, r in rows
+        if (r.get("run") or {}).get("peak_tree_pss_mb")
+    ]
+    if pts:
+        ax2.plot(*zip(*pts), "D-", label="full run, all processes (PSS)")
+    pts = [
         (n, sum(c["s"] for h in r["helpers"].values() for c in h.get("calls", [])))
         for n, r in rows
         if r.get("helpers")
@@ -805,7 +812,7 @@ def chart(data: dict, path: Path) -> None:
                 lw=1,
                 label="linear (slope 1)",
             )
-    for ax, ylabel in ((ax1, "wall time, s"), (ax2, "peak RSS, GB (largest process)")):
+    for ax, ylabel in ((ax1, "wall time, s"), (ax2, "peak memory, GB")):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("order lines")
