@@ -15,8 +15,10 @@ that dies leaves the previous report as it was. A run of some notebooks only (``
 starts from a copy of the previous report, so the other pages stay.
 
 Speed (see ``bench/RESULTS.md``): kernels are forked, one notebook ahead of need, from a
-server process that has imported the notebooks' modules once (:class:`KernelPool`), so no
-notebook pays for kernel start-up or ``import pandas, matplotlib, seaborn...``; papermill
+server process that has imported the notebooks' modules once and loaded the shop from the
+Parquet cache (:class:`KernelPool`), so no notebook pays for kernel start-up, ``import pandas,
+matplotlib, seaborn...`` or reading the shop; notebooks run two at a time along the graph of
+the artifacts they hand each other (:func:`notebook_graph`, :func:`auto_jobs`); papermill
 writes each executed notebook once instead of twice per cell; one HTML exporter (a small
 template, no JupyterLab CSS) serves every page; the workbook is written with xlsxwriter
 directly; papermill and nbconvert are imported without the 3-second IRI grammar build
