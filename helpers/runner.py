@@ -856,21 +856,22 @@ def run_shop(
             result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
             if dest.exists():
                 _retarget(dest, work, final)
+                page(nb.stem)  # while the other notebook still runs
 
-        graph, engine = notebook_graph(nbs), _engine()
-        if jobs is None:
-            jobs = 1 if kernels is not None else auto_jobs(lines)
-        result.timings["jobs"] = jobs
-        _schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
-        bar.close()
-        result.failures = {
-            p.stem: result.failures[p.stem] for p in nbs if p.stem in result.failures
-        }
-        t1 = time.perf_counter()
-        pages = _pages(work, playbook_dir, result)
-        for stem in pages:  # every page again: the table of contents may have changed
+        pages, rendered, html_lock, html_s = (
+            _pages(work, playbook_dir, result),
+            set(),
+            threading.Lock(),
+            [0.0],
+        )
+
+        def page(stem: str) -> None:
+            """The notebook's HTML page (one at a time: the exporter is shared)."""
             nb_file = work / "notebooks" / f"{stem}.ipynb"
-            if nb_file.exists():
+            if not nb_file.exists():
+                return
+            with html_lock:
+                t = time.perf_counter()
                 report.notebook_html(
                     nb_file,
                     work / f"{stem}.html",
@@ -880,7 +881,21 @@ def run_shop(
                     pages,
                     failure=result.failures.get(stem),
                 )
-        result.timings["html"] = round(time.perf_counter() - t1, 3)
+                rendered.add(stem)
+                html_s[0] += time.perf_counter() - t
+
+        graph, engine = notebook_graph(nbs), _engine()
+        if jobs is None:
+            jobs = 1 if kernels is not None else auto_jobs(lines)
+        result.timings["jobs"] = jobs
+        _schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
+        bar.close()
+        rank = {stem: i for i, stem in enumerate(pages)}  # failures in page order
+        result.failures = dict(sorted(result.failures.items(), key=lambda f: rank.get(f[0], 99)))
+        for stem in pages:  # earlier runs' pages too: the table of contents may have changed
+            if stem not in rendered:
+                page(stem)
+        result.timings["html"] = round(html_s[0], 3)
         t1 = time.perf_counter()
         xlsx = work / f"{shop_dir.name}.xlsx"
         tables = artifacts.sheets(work, notebook_graph(notebooks(None, playbook_dir)).order)
