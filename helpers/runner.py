@@ -56,7 +56,8 @@ WARM_AFTER = {
     "helpers.review": ("helpers.text:tokenizer",),
 }
 # Memory of a run, for auto_jobs (MB; fitted in bench/RESULTS.md).
-NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1500, 0.0005, 0.00036
+NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1500, 0.0006, 0.00027
+MEMORY_SHARE = 0.6  # of the available memory a run may plan to use
 
 
 @dataclass
@@ -230,8 +231,8 @@ def auto_jobs(order_lines: int) -> int:
     Memory of a run ~ ``NB_BASE_MB`` + the shop (``SHOP_MB_PER_LINE`` per order line, loaded
     once by the kernel server and shared) + each running notebook's own
     (``NB_MB_PER_LINE`` per line), fitted on the 1M and 10M bench shops (bench/RESULTS.md);
-    two run at once only when that fits in half the memory available now. On a 24 GB machine
-    that is two up to about 8M order lines.
+    two run at once only when that fits in ``MEMORY_SHARE`` of the memory available now. On a
+    24 GB machine that is two up to about 10M order lines (12.9 GB at 10M, measured).
     """
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -242,7 +243,7 @@ def auto_jobs(order_lines: int) -> int:
     import psutil
 
     need = NB_BASE_MB + (SHOP_MB_PER_LINE + 2 * NB_MB_PER_LINE) * order_lines
-    return 2 if need * 2**20 <= psutil.virtual_memory().available / 2 else 1
+    return 2 if need * 2**20 <= psutil.virtual_memory().available * MEMORY_SHARE else 1
 
 
 INLINE = "module://matplotlib_inline.backend_inline"

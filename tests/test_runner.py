@@ -283,7 +283,12 @@ def test_auto_jobs_by_cores_and_memory(monkeypatch):
 
     monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=23 * 2**30))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-    # 1500 + (0.0005 + 2 * 0.00036) MB per line against 11.5 GB: two up to ~8.2M lines
-    assert [runner.auto_jobs(n) for n in (10_000, 1_000_000, 8_000_000, 10_000_000)] == [2, 2, 2, 1]
+    # 1500 + (0.0006 + 2 * 0.00027) MB per line against 0.6 x 23 GB: two up to ~11M lines
+    assert [runner.auto_jobs(n) for n in (10_000, 1_000_000, 10_000_000, 12_000_000)] == [
+        2,
+        2,
+        2,
+        1,
+    ]
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
     assert runner.auto_jobs(10_000) == 1
