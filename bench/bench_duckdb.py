@@ -133,7 +133,9 @@ def main(argv=None) -> dict:
         "load_shop_s": round(load_s, 2),
         "median_s": {k: round(v, 3) for k, v in med.items()},
         "runs_s": {k: [round(x, 3) for x in v] for k, v in runs.items()},
-        "equal": {k: same(results["helpers"], v) for k, v in results.items() if k != "helpers"},
+        "equal": {
+            k: bool(same(results["helpers"], v)) for k, v in results.items() if k != "helpers"
+        },
     }
     print(json.dumps(out, indent=1))
     print()
