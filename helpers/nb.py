@@ -75,7 +75,9 @@ class Context:
         for c in ints:
             out[c] = out[c].map(narrative.num)
         for c in values:  # canonical codes (status, role, channel …) in the report language
-            out[c] = out[c].map(lambda v: narrative.label(_value_key(v), self.lang))
+            out[c] = out[c].map(
+                lambda v: narrative.label(_value_key(v), self.lang) if pd.notna(v) else None
+            )
         for c, d in (dec or {}).items():
             out[c] = out[c].map(lambda v, d=d: narrative.num(v, d))
         for c in out.columns:

@@ -32,3 +32,20 @@ def test_say_fills_values():
 
 def test_esc_does_not_double_escape_apostrophes():
     assert narrative.esc("Singles' Day & <b>") == "Singles&#39; Day &#38; &#60;b&#62;"
+
+
+def test_table_shows_a_missing_label_as_a_dash(monkeypatch, tmp_path):
+    """A value column (role, ABC class …) with gaps reads "–", never "None"."""
+    from types import SimpleNamespace
+
+    import IPython.display
+    import pandas as pd
+
+    from helpers.nb import Context
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    ctx = Context(SimpleNamespace(config=SimpleNamespace(currency="CNY")), tmp_path, "en")
+    ctx.table(pd.DataFrame({"abc": ["A", None]}), values=["abc"])
+    html = shown[0].data
+    assert "None" not in html and "<td>–</td>" in html and "<td>A</td>" in html
