@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
-from .metrics import factorize, sales_lines
+from .metrics import distinct_per_group, factorize, sales_lines
 
 __all__ = [
     "TOTAL",
@@ -841,11 +841,8 @@ def _tally(
         }
     )
     if customer is not None:  # buyers: distinct (value, customer) pairs per value
-        known = ~np.isnan(customer)
-        c = customer[known].astype(np.int64)
-        width = int(c.max(initial=0)) + 1
-        pairs = pd.unique(vcode[known] * width + c)
-        t["buyers"] = np.bincount(pairs // width, minlength=n)[seen]
+        c = np.where(np.isnan(customer), -1, customer).astype(np.int64)
+        t["buyers"] = distinct_per_group(vcode, c, n)[seen]
     return t
 
 

@@ -176,12 +176,17 @@ def any_filled(col: pd.Series) -> bool:
     return bool(col.iloc[:1000].notna().any() or col.notna().any())
 
 
+def distinct_per_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct ``value`` codes each group ``0 … n-1`` has (a groupby nunique on
+    integer codes; a negative group or value is missing and not counted)."""
+    ok = (group >= 0) & (value >= 0)
+    width = int(value[ok].max(initial=0)) + 1
+    pairs = pd.unique(group[ok].astype(np.int64) * width + value[ok])  # distinct (group, value)
+    return np.bincount(pairs // width, minlength=n).astype(np.int64)
+
+
 def nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
     """``df.groupby(by)[col].nunique()``, the text column counted through its integer codes."""
     groups, keys = pd.factorize(df[by], sort=True)
-    codes = factorize(df[col])[0]
-    ok = (groups >= 0) & (codes >= 0)
-    width = int(codes.max()) + 1 if ok.any() else 1
-    pairs = pd.unique(groups[ok].astype(np.int64) * width + codes[ok])  # distinct (group, value)
-    counts = np.bincount(pairs // width, minlength=len(keys))
-    return pd.Series(counts.astype(np.int64), index=keys.rename(by), name=col)
+    counts = distinct_per_group(groups, factorize(df[col])[0], len(keys))
+    return pd.Series(counts, index=keys.rename(by), name=col)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
-from .metrics import factorize, line_codes, sales_lines
+from .metrics import distinct_per_group, factorize, line_codes, sales_lines
 
 __all__ = [
     "actual_vs_target",
@@ -225,9 +225,9 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     np.minimum.at(one, mi, np.arange(len(r)))  # a line of each month, to label it
     out = pd.DataFrame(
         {
-            "buyers": _distinct_per_group(mi, cust, len(shown)),
-            "new_buyers": _distinct_per_group(mi[new], cust[new], len(shown)),
-            "orders": _distinct_per_group(mi, order, len(shown)),
+            "buyers": distinct_per_group(mi, cust, len(shown)),
+            "new_buyers": distinct_per_group(mi[new], cust[new], len(shown)),
+            "orders": distinct_per_group(mi, order, len(shown)),
             "net_sales": net.groupby(mi).sum().reindex(at, fill_value=0.0).to_numpy(),
             "sales_new": net[new].groupby(mi[new]).sum().reindex(at, fill_value=0.0).to_numpy(),
         },
@@ -256,15 +256,6 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
             "sales_per_buyer",
         ]
     ]
-
-
-def _distinct_per_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
-    """Distinct non-negative ``value`` codes per group ``0 … n-1`` (a groupby nunique on ints)."""
-    ok = value >= 0
-    width = int(value.max(initial=0)) + 1
-    pairs = np.sort(group[ok].astype(np.int64) * width + value[ok])
-    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs
-    return np.bincount(pairs // width, minlength=n).astype(np.int64)
 
 
 def operations_summary(

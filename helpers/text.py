@@ -37,6 +37,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from .metrics import distinct_per_group
+
 __all__ = [
     "ReviewMining",
     "mine_reviews",
@@ -263,7 +265,7 @@ def term_stats(
     g = t[code >= 0].groupby(code[code >= 0], sort=True)  # every code 0..len(names)-1
     out = pd.DataFrame(
         {
-            "mentions": _distinct(code, pd.factorize(terms["doc"])[0], len(names)),
+            "mentions": distinct_per_group(code, pd.factorize(terms["doc"])[0], len(names)),
             "mentions_high": g["high"].sum().to_numpy(),
             "mentions_low": g["low"].sum().to_numpy(),
             "mean_rating": g["rating"].mean().to_numpy(),
@@ -286,15 +288,6 @@ def term_stats(
         ["mentions", "mentions_high", "mentions_low"]
     ].astype("int64")
     return out[cols].reset_index(drop=True)
-
-
-def _distinct(group: np.ndarray, item: np.ndarray, n: int) -> np.ndarray:
-    """How many distinct items (codes; negative: missing, not counted) each of the ``n``
-    groups (codes; negative: none) has."""
-    ok = (group >= 0) & (item >= 0)
-    width = int(item.max(initial=0)) + 1
-    pairs = pd.unique(group[ok].astype(np.int64) * width + item[ok])
-    return np.bincount(pairs // width, minlength=n)
 
 
 def _top_clause(code: np.ndarray, clauses: pd.Series, names: pd.Index) -> pd.Series:
@@ -364,7 +357,7 @@ def product_points(
             {
                 "product_id": prod_names[pairs // width].to_numpy(),
                 "theme": theme_names[pairs % width].to_numpy(),
-                "n": _distinct(pair, doc[keep], len(pairs)),
+                "n": distinct_per_group(pair, doc[keep], len(pairs)),
                 "lift": pd.Series(lift_of[keep]).groupby(pair).max().to_numpy(),
             }
         )

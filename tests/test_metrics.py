@@ -138,3 +138,10 @@ def test_nunique_by_counts_distinct_values_per_group():
     df = pd.DataFrame({"m": [1, 1, 2, 2, 2], "o": ["a", "a", "b", None, "c"]})
     got = metrics.nunique_by(df, "m", "o")
     assert got.to_dict() == df.groupby("m")["o"].nunique().to_dict() == {1: 1, 2: 2}
+
+
+def test_distinct_per_group_skips_missing_codes():
+    group = np.array([0, 0, 0, 1, 1, -1, 2])
+    value = np.array([5, 5, 7, -1, 3, 9, 0])
+    # group 0: {5, 7}; group 1: {3} (-1 is missing); group 2: {0}; group 3: none
+    assert metrics.distinct_per_group(group, value, 4).tolist() == [2, 1, 1, 0]
