@@ -41,6 +41,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import report
@@ -223,13 +224,19 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
 
     orders = shop.orders
     end = shop.as_of.normalize() + pd.Timedelta(days=1)
-    start = end - pd.DateOffset(months=12)
-    win = orders[(orders["order_time"] >= start) & (orders["order_time"] < end)]
-    s = metrics.sales_lines(win)
-    net = float(s["net"].sum())
-    n_orders = int(s["order_id"].nunique())
-    cust = int(s["customer_id"].nunique()) if shop.has_customers else None
-    refund = health.refund_rate(win) if len(win) else None
+    start = end - pd.DateOffset(months=12)  # midnight: "day in window" is "time in window"
+    s = metrics.sales_lines(orders)  # the notebooks' own, remembered: no copy of the window
+    win = ((s["day"] >= start) & (s["day"] < end)).to_numpy()
+    net = float(s["net"].to_numpy()[win].sum())
+    n_orders = _distinct(metrics.line_codes(s, "order_id")[0][win])
+    cust = _distinct(metrics.line_codes(s)[0][win]) if shop.has_customers else None
+    t = orders["order_time"]
+    rows = ((t >= start) & (t < end)).to_numpy()
+    refund = (
+        health.refund_rate(orders.loc[rows, ["status", "paid_amount", "refund_amount"]])
+        if rows.any()
+        else None
+    )
     out = {
         "net_sales_12m": round(net, 2),
         "orders_12m": n_orders,
@@ -244,9 +251,14 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "actual_to_date": None,
         "attainment": None,
     }
-    all_sales = metrics.sales_lines(orders)
-    daily = all_sales.loc[all_sales["day"] < end].groupby("day")["net"].sum()
+    daily = s.loc[(s["day"] < end).to_numpy()].groupby("day")["net"].sum()
     return out, daily
+
+
+def _distinct(codes: np.ndarray) -> int:
+    """Distinct non-missing integer codes (``nunique`` of the ids they stand for)."""
+    codes = codes[codes >= 0]
+    return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
 def target_kpis(out: dict, daily_net: pd.Series, out_dir: Path, as_of) -> dict:

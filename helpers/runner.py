@@ -316,12 +316,21 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
     _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
     spec = json.loads(os.environ.pop("PLAYBOOK_PRELOAD", "") or "{}")
     if spec.get("shop_dir"):  # the shop every kernel opens: loaded once, shared copy-on-write
+        summary = None
         try:
             from .data import preload
 
-            preload(spec["shop_dir"], spec.get("as_of") or None)
+            shop = preload(spec["shop_dir"], spec.get("as_of") or None)
+            summary = None if shop is None else run_summary(shop)
         except Exception:  # the run's own load reports a bad shop; kernels then load theirs
             pass
+        if spec.get("summary"):  # the run waits for it: written whatever happened
+            import pickle
+
+            tmp = f"{spec['summary']}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump(summary, fh)
+            os.replace(tmp, spec["summary"])
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)
@@ -469,6 +478,7 @@ class KernelPool:
         self._stop_server()
         folder = tempfile.mkdtemp(prefix="pb-kernels-")
         path = os.path.join(folder, "s")
+        spec = {**self.preload, "summary": os.path.join(folder, "summary")} if self.preload else {}
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -480,7 +490,7 @@ class KernelPool:
                 *self.modules,
             ],
             cwd=str(self.cwd),
-            env={**self._env(), "PLAYBOOK_PRELOAD": json.dumps(self.preload or {}, default=str)},
+            env={**self._env(), "PLAYBOOK_PRELOAD": json.dumps(spec, default=str)},
             start_new_session=True,
         )
         self._server = (proc, path, folder)
@@ -531,6 +541,23 @@ class KernelPool:
             args.append(f"--IPKernelApp.exec_lines={warm}")
         run_sync(km.start_kernel)(cwd=str(self.cwd), env=self._env(), extra_arguments=args)
         return km, time.monotonic()
+
+    def preloaded(self) -> dict | None:
+        """The :func:`run_summary` of the shop the kernel server preloaded, once it has; None
+        when it did not (no server, no preload, shop not in the cache, or a load error)."""
+        if not (self.fork and self.preload):
+            return None
+        self._server_path()  # started by now, normally
+        proc, _, folder = self._server
+        path = os.path.join(folder, "summary")
+        while not os.path.exists(path):
+            if proc.poll() is not None:
+                return None
+            time.sleep(0.02)
+        import pickle
+
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # written by our own server process
 
     def take(self, more: bool = True):
         """A started kernel manager; with ``more``, the next kernel starts booting now."""
@@ -800,20 +827,19 @@ def run_shop(
     )
     if kernels is None and nbs:
         pool.prefetch()  # the first kernel boots while the shop loads
-    try:
-        shop = load_shop(shop_dir, as_of=as_of)
+    try:  # a cached shop is loaded by the kernel server alone, which sends what we need
+        info = pool.preloaded() if kernels is None and nbs and _cached(shop_dir) else None
+        if info is None:
+            info = run_summary(load_shop(shop_dir, as_of=as_of))  # bad input: one-line error
     except BaseException:
         if kernels is None:
             pool.close()
         raise
-    from .batch import sales_kpis, target_kpis
+    from .batch import target_kpis
 
-    lang = lang or shop.config.lang
-    as_of = str(shop.as_of.date())
-    name, currency, loaded = shop.config.name, shop.config.currency, load_report(shop)
-    kpis, daily_net = sales_kpis(shop)
-    lines = len(shop.orders)
-    del shop  # the kernels load their own copy: this process lets go of its (GBs at 10M)
+    lang = lang or info["lang"]
+    as_of, name, currency, loaded = info["as_of"], info["name"], info["currency"], info["loaded"]
+    kpis, daily_net, lines = info["kpis"], info["daily_net"], info["lines"]
     final = Path(out_dir or Path("reports") / shop_dir.name).resolve()
     work = _work_dir(final, seed=bool(only))
     result = RunResult(final, [p.stem for p in nbs], name=name, as_of=as_of, lang=lang)
@@ -941,6 +967,33 @@ def run_shop(
         if kernels is None:
             pool.close()
     return result
+
+
+def run_summary(shop) -> dict:
+    """What a run needs of its shop besides the notebooks: names, the row accounting, the
+    portfolio KPIs (:func:`helpers.batch.sales_kpis`) and the order-line count."""
+    from .batch import sales_kpis
+
+    kpis, daily_net = sales_kpis(shop)
+    return {
+        "name": shop.config.name,
+        "currency": shop.config.currency,
+        "lang": shop.config.lang,
+        "as_of": str(shop.as_of.date()),
+        "loaded": load_report(shop),
+        "kpis": kpis,
+        "daily_net": daily_net,
+        "lines": len(shop.orders),
+    }
+
+
+def _cached(shop_dir: Path) -> bool:
+    from .data import cached
+
+    try:
+        return cached(shop_dir)
+    except Exception:  # a bad shop.yaml: the run's own load says what is wrong
+        return False
 
 
 def _schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None:

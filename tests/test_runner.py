@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
-from helpers import report, runner
+from helpers import batch, report, runner
 from helpers.data import load_shop
 
 
@@ -105,6 +106,28 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     # executed notebooks name the final folder, never the temporary one
     assert ".partial-" not in (out / "notebooks" / "00_data_health.ipynb").read_text()
     assert not list(tmp_path.glob(".*"))
+
+
+def test_a_cached_shop_is_loaded_by_the_kernel_server_alone(
+    small_shop_dir, playbook, tmp_path, monkeypatch
+):
+    shop = load_shop(small_shop_dir)  # in the Parquet cache now
+    want = batch.shop_kpis(shop)
+
+    def no_load(*a, **k):
+        raise AssertionError("the run's own process loaded the shop")
+
+    monkeypatch.setattr(runner, "load_shop", no_load)
+    out = tmp_path / "r"
+    res = runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook)
+    assert res.ok, res.failures
+    run = json.loads((out / "run.json").read_text())
+    assert run["kpis"] == want and run["as_of"] == str(shop.as_of.date())
+    assert run["shop"] == shop.config.name and run["currency"] == shop.config.currency
+    o, end = shop.orders, shop.as_of + pd.Timedelta(days=1)
+    sold = o["status"].isin(["paid", "partially_refunded", "refunded"])
+    sold &= (o["order_time"] >= end - pd.DateOffset(months=12)) & (o["order_time"] < end)
+    assert 0 < want["orders_12m"] == o.loc[sold, "order_id"].nunique()
 
 
 def test_failed_run_leaves_the_previous_report_intact(
