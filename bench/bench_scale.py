@@ -293,6 +293,10 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
 
     import helpers.nb as nbmod
 
+    if os.environ.get("BENCH_PRELOAD", "1") == "1":  # as in `playbook run`: the kernel server
+        from helpers.data import preload  # has loaded the shop and built its sales lines
+
+        preload(shop_dir)
     meter = _Peak()
     calls: list[dict] = []
     depth = [0]

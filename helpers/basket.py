@@ -61,15 +61,18 @@ def order_items(
         code → product_id); the number of orders. Fully refunded lines still count: the buyer
         chose the products together.
     """
-    cols = ["order_id", "product_id", "status", "order_time", "paid_amount", "refund_amount"]
-    s = metrics.sales_lines(orders[cols])
+    s = metrics.sales_lines(orders)  # the shared, remembered lines and their id codes
+    orders_code = metrics.line_codes(s, "order_id")[0]
+    s = s[["product_id", "day"]]
     if as_of is not None:
         end = pd.Timestamp(as_of).normalize()
         keep = s["day"] <= end
         if days is not None:
             keep &= s["day"] > end - pd.Timedelta(days=days)
-        s = s[keep]
-    o_codes, o_uni = pd.factorize(s["order_id"], sort=False)
+        keep = keep.to_numpy()
+        s, orders_code = s[keep], orders_code[keep]
+    # numbered in order of first appearance, as factorizing the ids themselves would
+    o_codes, o_uni = pd.factorize(orders_code, sort=False)
     i_codes, i_uni = pd.factorize(s["product_id"], sort=True)
     n_items = np.int64(max(len(i_uni), 1))
     key, _ = _sorted_counts(o_codes.astype(np.int64) * n_items + i_codes)

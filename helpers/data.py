@@ -474,8 +474,8 @@ def preload(shop_dir: str | Path, as_of: str | None = None) -> Shop | None:
     The runner's kernel server calls this once; every notebook kernel it forks then gets the
     shop from :func:`load_shop` (same folder, same cache key, so unchanged inputs, and the
     same ``as_of``) without reading it again, its memory shared copy-on-write. The shop's
-    sales lines and their customer codes (:mod:`helpers.metrics`) are computed here too, so
-    the kernels share them instead of each building its own.
+    sales lines and their customer and order codes (:mod:`helpers.metrics`) are computed here
+    too, so the kernels share them instead of each building its own.
 
     Only a shop already in the Parquet cache is preloaded (None otherwise): parsing the
     exports is the job of the run's own load, and doing it twice at once doubles the memory.
@@ -487,7 +487,9 @@ def preload(shop_dir: str | Path, as_of: str | None = None) -> Shop | None:
     _PRELOADED[str(Path(shop_dir).resolve())] = (key, shop)
     from . import metrics  # what every notebook computes first: shared as well
 
-    metrics.line_codes(metrics.sales_lines(shop.orders))
+    lines = metrics.sales_lines(shop.orders)
+    metrics.line_codes(lines)
+    metrics.line_codes(lines, "order_id")
     return shop
 
 

@@ -112,10 +112,8 @@ def product_catalogue(
         sale). Products that appear only in the orders are added; sorted by
         ``product_id``.
     """
-    cols = ["product_id", "status", "order_time", "unit_price", "paid_amount", "refund_amount"]
-    cols += ["title"] if "title" in orders.columns else []
-    s = metrics.sales_lines(orders[cols])
-    g = s.groupby("product_id", sort=True)
+    s = metrics.sales_lines(orders)  # the shared, remembered lines: no copy of ours
+    g = s[["product_id", "day", "unit_price"]].groupby("product_id", sort=True)
     seen = pd.DataFrame(
         {
             "first_sale": g["day"].min(),
@@ -124,7 +122,8 @@ def product_catalogue(
         }
     )
     if "title" in s.columns and s["title"].notna().any():
-        seen["order_title"] = s.dropna(subset=["title"]).groupby("product_id")["title"].last()
+        t = s[["product_id", "title"]].dropna(subset=["title"])
+        seen["order_title"] = t.groupby("product_id")["title"].last()
     else:
         seen["order_title"] = None
     cols = ["title", "category", "role", "price", "cost", "launch_date", "stock", "lead_time_days"]
@@ -169,16 +168,7 @@ def daily_product_sales(
         sold — cost × quantity × the kept share of the line (net / paid), so a fully refunded
         line costs nothing (the goods came back); NaN when the product has no cost.
     """
-    cols = [
-        "order_id",
-        "product_id",
-        "status",
-        "order_time",
-        "quantity",
-        "paid_amount",
-        "refund_amount",
-    ]
-    s = metrics.sales_lines(orders[cols])
+    s = metrics.sales_lines(orders)  # the shared, remembered lines: no copy of ours
     if s.empty:
         return pd.DataFrame(
             {
@@ -205,7 +195,7 @@ def daily_product_sales(
     key = pcode.astype(np.int64) * n_days + (day - d0)
     gk, keys = pd.factorize(key, sort=True)
     n = len(keys)
-    ocode = pd.factorize(s["order_id"])[0].astype(np.int64)
+    ocode = metrics.line_codes(s, "order_id")[0].astype(np.int64)  # shared too
     first = ~pd.Series(ocode * len(pids) + pcode).duplicated().to_numpy()  # one per order
     cogs = unit_cost * qty * kept
     has_cost = np.bincount(gk, weights=np.isfinite(cogs), minlength=n) > 0
