@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
-from .metrics import distinct_per_group, factorize, sales_lines
+from .metrics import distinct_per_group, factorize, line_codes, sales_lines, subset_codes
 
 __all__ = [
     "TOTAL",
@@ -768,13 +768,13 @@ def crowd_profile(
     end = pd.Timestamp(as_of).normalize() if as_of is not None else s["day"].max()
     start = end - pd.Timedelta(days=window_days - 1)
     # group on integer codes: the string ids are hashed once, not once per group-by
-    cust = factorize(s["customer_id"])[0]  # -1: no customer id
+    cust = subset_codes(line_codes(s)[0])  # -1: no customer id
     has_buyers = bool((cust >= 0).any())
     first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
     inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
     lines = s.loc[inside, ["province", "city", "device", "net"]]
     lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
-    o = lines.groupby(factorize(s["order_id"][inside])[0], sort=False).agg(
+    o = lines.groupby(subset_codes(line_codes(s, "order_id")[0][inside]), sort=False).agg(
         customer=("customer", "first"),
         province=("province", "first"),
         city=("city", "first"),

@@ -172,6 +172,17 @@ def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.nda
     return hit[1], hit[2]
 
 
+def subset_codes(codes: np.ndarray, sort: bool = False) -> np.ndarray:
+    """Codes for some rows of a column, from the codes of the whole column (:func:`line_codes`):
+    what :func:`factorize` of those rows' values would give (``sort``: numbered in sorted
+    order, else by first appearance; -1 stays -1), without hashing the text again."""
+    codes = np.asarray(codes)
+    ok = codes >= 0
+    out = np.full(len(codes), -1, np.intp)
+    out[ok] = pd.factorize(codes[ok], sort=sort)[0]
+    return out
+
+
 def any_filled(col: pd.Series) -> bool:
     """``col.notna().any()``, looking at the first rows before scanning all of them."""
     return bool(col.iloc[:1000].notna().any() or col.notna().any())

@@ -38,7 +38,15 @@ import pandas as pd
 import yaml
 
 from . import calendar as cal
-from .metrics import SALE_STATUSES, any_filled, factorize, nunique_by, sales_lines
+from .metrics import (
+    SALE_STATUSES,
+    any_filled,
+    factorize,
+    line_codes,
+    nunique_by,
+    sales_lines,
+    subset_codes,
+)
 
 __all__ = [
     "ROLES",
@@ -1296,14 +1304,15 @@ def new_customer_offer(
     """
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
-    s = s[s["customer_id"].notna()]
+    known = s["customer_id"].notna().to_numpy()
+    cust, order = line_codes(s)[0][known], line_codes(s, "order_id")[0][known]  # shared
+    s = s[known]
     cols = ["product_id", "title", "entry_customers", "share", "repeat_rate", "first_order_value"]
     if s.empty:
         return pd.DataFrame(columns=cols), {}
     # one row per (customer, order), keyed by integer codes in id order: groups, sums and
     # the sort below come out as they would on the ids themselves
-    cust = factorize(s["customer_id"], sort=True)[0]
-    order = factorize(s["order_id"], sort=True)[0]
+    cust, order = subset_codes(cust, sort=True), subset_codes(order, sort=True)
     ok = order >= 0
     c, k = cust[ok], order[ok]
     # pairs numbered in (customer, order) order, as grouping on the two ids numbers them
@@ -1648,7 +1657,7 @@ def basket_values(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.Ser
     s = sales_lines(orders)
     recent = ((s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)).to_numpy()
     # order_values(orders) over the orders seen in the window, grouped on integer codes
-    codes, ids = factorize(s["order_id"], sort=True)
+    codes, ids = line_codes(s, "order_id")  # shared: the ids are not hashed again
     ok = codes >= 0
     value = pd.Series(s["net"].to_numpy()[ok]).groupby(codes[ok]).sum()
     seen = pd.unique(codes[recent & ok])

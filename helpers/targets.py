@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar as cal
-from .metrics import factorize, sales_lines
+from .metrics import line_codes, sales_lines, subset_codes
 
 __all__ = [
     "CustomerGoals",
@@ -905,12 +905,16 @@ def _orders_seq(orders: pd.DataFrame, end) -> pd.DataFrame:
         numbered in no particular order: their day, which is all the callers read, is the
         same.
     """
-    s = sales_lines(orders)[["order_id", "customer_id", "day", "net"]]  # cheap to filter
-    s = s[s["customer_id"].notna() & s["order_id"].notna() & (s["day"] <= pd.Timestamp(end))]
-    order_code = factorize(s["order_id"])[0]
+    s = sales_lines(orders)
+    keep = s["customer_id"].notna() & s["order_id"].notna() & (s["day"] <= pd.Timestamp(end))
+    keep = keep.to_numpy()
+    # the shared codes of the ids, renumbered for these rows: no hashing of the text again
+    order_code = subset_codes(line_codes(s, "order_id")[0][keep])
+    customer = subset_codes(line_codes(s)[0][keep])
+    s = s.loc[keep, ["day", "net"]]
     lines = pd.DataFrame(
         {
-            "customer": factorize(s["customer_id"])[0],
+            "customer": customer,
             "day": s["day"].to_numpy(),
             "net": s["net"].to_numpy(),
         }

@@ -145,3 +145,17 @@ def test_distinct_per_group_skips_missing_codes():
     value = np.array([5, 5, 7, -1, 3, 9, 0])
     # group 0: {5, 7}; group 1: {3} (-1 is missing); group 2: {0}; group 3: none
     assert metrics.distinct_per_group(group, value, 4).tolist() == [2, 1, 1, 0]
+
+
+def test_subset_codes_renumber_as_factorizing_the_rows_would():
+    ids = np.array(["c", "a", None, "b", "a", "c", "d"], dtype=object)
+    codes, _ = metrics.factorize(ids, sort=True)  # a=0 b=1 c=2 d=3, None=-1
+    rows = np.array([True, False, True, False, True, True, False])  # c, None, a, c
+    # by first appearance: c=0, a=1; sorted: a=0, c=1; the missing id stays -1
+    assert metrics.subset_codes(codes[rows]).tolist() == [0, -1, 1, 0]
+    assert metrics.subset_codes(codes[rows], sort=True).tolist() == [1, -1, 0, 1]
+    for sort in (False, True):
+        assert (
+            metrics.subset_codes(codes[rows], sort=sort).tolist()
+            == pd.factorize(ids[rows], sort=sort)[0].tolist()
+        )
