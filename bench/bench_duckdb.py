@@ -8,13 +8,18 @@ shop of ``bench_scale.py``:
   (integer id codes, numpy), on the loaded ``Shop`` (what a notebook does);
 * ``duckdb_frame``: the same in DuckDB SQL over the same in-memory DataFrame;
 * ``duckdb_parquet``: the same SQL straight over the Parquet cache file (no pandas load at
-  all; what "DuckDB over Parquet" would save a notebook that needs only this).
+  all; what "DuckDB over Parquet" would save a notebook that needs only this);
+* ``helpers_shared``: the helpers as they run inside ``playbook run``, where the kernel
+  server has already built the sales lines and id codes every notebook shares.
+
+A second table does the same for net sales, orders, buyers and units per day
+(:func:`helpers.metrics.daily_sales`, shared codes, against DuckDB over the DataFrame).
 
 Each variant runs ``--repeats`` times alternately in one process (median reported), the
 results are checked equal (customers, orders, net to the cent, first and last day), and the
 Markdown table goes to stdout::
 
-    .venv/bin/python bench/bench_duckdb.py            # needs bench/out/scale/shops/1M
+    .venv/bin/python bench/bench_duckdb.py [--size 10M]  # needs bench/out/scale/shops/<size>
 """
 
 from __future__ import annotations
@@ -73,6 +78,13 @@ def duck(con, src: str, end) -> pd.DataFrame:
     return df
 
 
+DAILY_SQL = """
+SELECT day, sum(net) AS net_sales, count(DISTINCT order_id) AS orders,
+       count(DISTINCT customer_id) AS buyers, sum(quantity) AS units
+FROM lines GROUP BY day ORDER BY day
+"""
+
+
 def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     a, b = a.reset_index(drop=True), b.reset_index(drop=True)
     return (
@@ -112,7 +124,12 @@ def main(argv=None) -> dict:
     con.execute("SET threads TO 2")
     orders = shop.orders
     con.register("orders_frame", orders)
-    runs: dict[str, list[float]] = {"helpers": [], "duckdb_frame": [], "duckdb_parquet": []}
+    runs: dict[str, list[float]] = {
+        "helpers": [],
+        "duckdb_frame": [],
+        "duckdb_parquet": [],
+        "helpers_shared": [],
+    }
     results = {}
     for _ in range(a.repeats):
         for name, fn in (
@@ -125,6 +142,34 @@ def main(argv=None) -> dict:
             t = time.perf_counter()
             results[name] = fn()
             runs[name].append(time.perf_counter() - t)
+        lines = metrics.sales_lines(orders)  # as the kernel server builds them for a run
+        metrics.line_codes(lines)
+        metrics.line_codes(lines, "order_id")
+        t = time.perf_counter()
+        results["helpers_shared"] = ours(shop)
+        runs["helpers_shared"].append(time.perf_counter() - t)
+    con.register("lines", lines)
+    daily_runs: dict[str, list[float]] = {"helpers_shared": [], "duckdb_frame": []}
+    for _ in range(a.repeats):
+        t = time.perf_counter()
+        d_ours = metrics.daily_sales(orders)
+        daily_runs["helpers_shared"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        d_duck = con.execute(DAILY_SQL).df()
+        daily_runs["duckdb_frame"].append(time.perf_counter() - t)
+    d_ours = d_ours[d_ours["orders"] > 0].reset_index(drop=True)
+    daily_equal = {
+        "counts": bool(
+            len(d_ours) == len(d_duck)
+            and all(
+                (d_ours[c].to_numpy() == d_duck[c].to_numpy()).all()
+                for c in ("orders", "buyers", "units")
+            )
+        ),
+        "net_max_abs_diff": float(
+            np.abs(d_ours["net_sales"].to_numpy() - d_duck["net_sales"].to_numpy()).max()
+        ),
+    }
     med = {k: statistics.median(v) for k, v in runs.items()}
     out = {
         "size": a.size,
@@ -136,6 +181,8 @@ def main(argv=None) -> dict:
         "equal": {
             k: bool(same(results["helpers"], v)) for k, v in results.items() if k != "helpers"
         },
+        "daily_median_s": {k: round(statistics.median(v), 3) for k, v in daily_runs.items()},
+        "daily_equal": daily_equal,
     }
     print(json.dumps(out, indent=1))
     print()
@@ -143,6 +190,15 @@ def main(argv=None) -> dict:
     print("|---|---:|---:|")
     for k, v in med.items():
         print(f"| {k} | {v:.2f} | {v / med['helpers']:.2f}× |")
+    print()
+    dm = out["daily_median_s"]
+    print("| daily sales | median s |")
+    print("|---|---:|")
+    for k, v in dm.items():
+        print(f"| {k} | {v:.2f} |")
+    print(
+        f"\ncounts equal: {daily_equal['counts']}, net max abs diff {daily_equal['net_max_abs_diff']:.2g}"
+    )
     (ROOT / "bench" / "out").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench" / "out" / "bench_duckdb.json").write_text(json.dumps(out, indent=1))
     return out

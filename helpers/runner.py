@@ -56,7 +56,7 @@ WARM_AFTER = {
     "helpers.review": ("helpers.text:tokenizer",),
 }
 # Memory of a run, for auto_jobs (MB; fitted in bench/RESULTS.md).
-NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1500, 0.0006, 0.00027
+NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1000, 0.00065, 0.00021
 MEMORY_SHARE = 0.6  # of the available memory a run may plan to use
 
 
@@ -225,14 +225,16 @@ def _may_meet(a: str, b: str) -> bool:
     return True  # two patterns: assume they may meet
 
 
-def auto_jobs(order_lines: int) -> int:
+def auto_jobs(order_lines: int, shop_loaded: bool = False) -> int:
     """Notebooks to run side by side: 2 on a machine with 2+ cores and the memory for two.
 
     Memory of a run ~ ``NB_BASE_MB`` + the shop (``SHOP_MB_PER_LINE`` per order line, loaded
     once by the kernel server and shared) + each running notebook's own
-    (``NB_MB_PER_LINE`` per line), fitted on the 1M and 10M bench shops (bench/RESULTS.md);
-    two run at once only when that fits in ``MEMORY_SHARE`` of the memory available now. On a
-    24 GB machine that is two up to about 10M order lines (12.9 GB at 10M, measured).
+    (``NB_MB_PER_LINE`` per line), fitted on the 1M and 10M bench shops (bench/RESULTS.md:
+    2.0 GB and 11.6 GB with two notebooks at once, 9.5 GB with one at 10M); two run at once
+    only when that fits in ``MEMORY_SHARE`` of the memory available now: on a 24 GB machine,
+    up to about 11M order lines. ``shop_loaded``: the kernel server holds the shop already, so
+    its memory is no longer available and is not counted again.
     """
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -242,7 +244,8 @@ def auto_jobs(order_lines: int) -> int:
         return 1
     import psutil
 
-    need = NB_BASE_MB + (SHOP_MB_PER_LINE + 2 * NB_MB_PER_LINE) * order_lines
+    shop = 0 if shop_loaded else SHOP_MB_PER_LINE
+    need = NB_BASE_MB + (shop + 2 * NB_MB_PER_LINE) * order_lines
     return 2 if need * 2**20 <= psutil.virtual_memory().available * MEMORY_SHARE else 1
 
 
@@ -829,6 +832,7 @@ def run_shop(
         pool.prefetch()  # the first kernel boots while the shop loads
     try:  # a cached shop is loaded by the kernel server alone, which sends what we need
         info = pool.preloaded() if kernels is None and nbs and _cached(shop_dir) else None
+        preloaded = info is not None
         if info is None:
             info = run_summary(load_shop(shop_dir, as_of=as_of))  # bad input: one-line error
     except BaseException:
@@ -913,7 +917,7 @@ def run_shop(
 
         graph, engine = notebook_graph(nbs), _engine()
         if jobs is None:
-            jobs = 1 if kernels is not None else auto_jobs(lines)
+            jobs = 1 if kernels is not None else auto_jobs(lines, shop_loaded=preloaded)
         result.timings["jobs"] = jobs
         _schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
         bar.close()

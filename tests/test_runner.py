@@ -306,12 +306,11 @@ def test_auto_jobs_by_cores_and_memory(monkeypatch):
 
     monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=23 * 2**30))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-    # 1500 + (0.0006 + 2 * 0.00027) MB per line against 0.6 x 23 GB: two up to ~11M lines
-    assert [runner.auto_jobs(n) for n in (10_000, 1_000_000, 10_000_000, 12_000_000)] == [
-        2,
-        2,
-        2,
-        1,
-    ]
+    # 1000 + (0.00065 + 2 * 0.00021) MB per line against 0.6 x 23 GB = 14131 MB:
+    # 12M lines need 13840 MB (two), 13M 14910 MB (one)
+    sizes = (10_000, 1_000_000, 10_000_000, 12_000_000, 13_000_000)
+    assert [runner.auto_jobs(n) for n in sizes] == [2, 2, 2, 2, 1]
+    # the shop already in the kernel server's memory: 1000 + 0.00042 MB a line, two to ~31M
+    assert [runner.auto_jobs(n, shop_loaded=True) for n in (13_000_000, 32_000_000)] == [2, 1]
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
     assert runner.auto_jobs(10_000) == 1
