@@ -173,9 +173,10 @@ def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.nda
 
 
 def subset_codes(codes: np.ndarray, sort: bool = False) -> np.ndarray:
-    """Codes for some rows of a column, from the codes of the whole column (:func:`line_codes`):
-    what :func:`factorize` of those rows' values would give (``sort``: numbered in sorted
-    order, else by first appearance; -1 stays -1), without hashing the text again."""
+    """Codes for some rows of a column, from the whole column's sorted codes (as
+    :func:`line_codes` gives them): what :func:`factorize` of those rows' values would give
+    (``sort``: numbered in sorted order, else by first appearance; -1 stays -1), without
+    hashing the text again."""
     codes = np.asarray(codes)
     ok = codes >= 0
     out = np.full(len(codes), -1, np.intp)

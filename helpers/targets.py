@@ -898,8 +898,8 @@ def _orders_seq(orders: pd.DataFrame, end) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per order: ``customer`` (an integer code per customer id: the string ids are
-        hashed once here, so every later group-by runs on integers), ``day`` (its
+        One row per order: ``customer`` (an integer code per customer id, numbered by first
+        appearance, so every later group-by runs on integers), ``day`` (its
         earliest line's), ``net`` and ``nth`` (1 = the customer's first purchase up to
         ``end``); sorted by customer then day. Orders of one customer on the same day are
         numbered in no particular order: their day, which is all the callers read, is the
