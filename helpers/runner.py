@@ -545,16 +545,18 @@ class KernelPool:
         run_sync(km.start_kernel)(cwd=str(self.cwd), env=self._env(), extra_arguments=args)
         return km, time.monotonic()
 
-    def preloaded(self) -> dict | None:
+    def preloaded(self, timeout: float = 300.0) -> dict | None:
         """The :func:`run_summary` of the shop the kernel server preloaded, once it has; None
-        when it did not (no server, no preload, shop not in the cache, or a load error)."""
+        when it did not (no server, no preload, shop not in the cache, or a load error) or
+        has not within ``timeout`` seconds (kernels give up waiting for it then too)."""
         if not (self.fork and self.preload):
             return None
         self._server_path()  # started by now, normally
         proc, _, folder = self._server
         path = os.path.join(folder, "summary")
+        end = time.monotonic() + timeout
         while not os.path.exists(path):
-            if proc.poll() is not None:
+            if proc.poll() is not None or time.monotonic() > end:
                 return None
             time.sleep(0.02)
         import pickle

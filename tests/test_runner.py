@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import batch, report, runner
-from helpers.data import load_shop
+from helpers.data import load_report, load_shop
 
 
 def _nb(path: Path, *sources: str) -> Path:
@@ -128,6 +128,19 @@ def test_a_cached_shop_is_loaded_by_the_kernel_server_alone(
     sold = o["status"].isin(["paid", "partially_refunded", "refunded"])
     sold &= (o["order_time"] >= end - pd.DateOffset(months=12)) & (o["order_time"] < end)
     assert 0 < want["orders_12m"] == o.loc[sold, "order_id"].nunique()
+
+
+def test_the_kernel_servers_summary_or_none(small_shop_dir, tmp_path):
+    shop = load_shop(small_shop_dir)  # cached: the server preloads it
+    pool = runner.KernelPool(tmp_path, ["helpers.nb"], preload={"shop_dir": small_shop_dir})
+    try:
+        assert pool.preloaded(timeout=0) is None  # still importing: the run loads its own
+        info = pool.preloaded()
+        assert info["lines"] == len(shop.orders) and info["as_of"] == str(shop.as_of.date())
+        assert info["loaded"].equals(load_report(shop))
+    finally:
+        pool.close()
+    assert runner.KernelPool(tmp_path, fork=False, preload={"shop_dir": "x"}).preloaded() is None
 
 
 def test_failed_run_leaves_the_previous_report_intact(
