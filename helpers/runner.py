@@ -233,7 +233,7 @@ def auto_jobs(order_lines: int, shop_loaded: bool = False) -> int:
     (``NB_MB_PER_LINE`` per line), fitted on the 1M and 10M bench shops (bench/RESULTS.md:
     2.0 GB and 11.6 GB with two notebooks at once, 9.5 GB with one at 10M); two run at once
     only when that fits in ``MEMORY_SHARE`` of the memory available now: on a 24 GB machine,
-    up to about 11M order lines. ``shop_loaded``: the kernel server holds the shop already, so
+    up to about 12M order lines (see the test). ``shop_loaded``: the kernel server holds the shop already, so
     its memory is no longer available and is not counted again.
     """
     try:
