@@ -25,9 +25,9 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Regenerate data/sample/ from helpers.sample (deterministic), then re-execute the notebooks.
+## Regenerate data/sample/ from helpers.datasets.sample (deterministic), then re-execute the notebooks.
 sample: setup
-	$(BIN)/python -m helpers.sample_shops data/sample
+	$(BIN)/python -m helpers.datasets.sample_shops data/sample
 	$(MAKE) notebooks
 
 ## Re-execute the committed notebooks in order on the demo shop (what nbval compares against).

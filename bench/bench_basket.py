@@ -1,8 +1,8 @@
-"""Time the association rules (helpers.basket) on a million generated order lines.
+"""Time the association rules (helpers.analysis.basket) on a million generated order lines.
 
     .venv/bin/python bench/bench_basket.py [--lines 1000000] [--repeat 3] [--orders FILE]
 
-A child process generates a sample shop with helpers.sample (seeded) big enough to hold
+A child process generates a sample shop with helpers.datasets.sample (seeded) big enough to hold
 ``--lines`` order lines and writes exactly that many to a temporary Parquet file (or
 ``--orders`` names an existing orders Parquet file). This process then reads the orders, times
 ``association_rules`` over all of them ``--repeat`` times and prints the median, and the peak
@@ -33,7 +33,7 @@ def peak_rss_mb() -> float:
 
 def _generate(lines: int, path: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from helpers import sample
+    from helpers.datasets import sample
 
     size = sample.SampleSize(n_customers=int(lines / 3.8), n_products=600)  # ~4 lines each
     orders = sample.generate(11, size)["orders"]
@@ -50,7 +50,7 @@ def main() -> int:
     a = ap.parse_args()
     import pandas as pd
 
-    from helpers import basket
+    from helpers.analysis import basket
 
     with tempfile.TemporaryDirectory() as tmp:
         path = a.orders

@@ -4,7 +4,7 @@ workers) on the same generated shops, with identical outputs checked.
     .venv/bin/python bench/bench_batch.py                 # 20 shops, 3 rounds, all variants
     .venv/bin/python bench/bench_batch.py --shops 4 --rounds 1 --no-write   # a quick look
 
-Shops are generated with :mod:`helpers.sample` into ``bench/out/batch/shops`` (git-ignored).
+Shops are generated with :mod:`helpers.datasets.sample` into ``bench/out/batch/shops`` (git-ignored).
 Each round runs every variant once, in a rotated order, each as a fresh process with a fresh
 Parquet cache (so every variant parses each shop once), and times the whole process. The
 naive loop is what the runner did before issue 6: for each shop and notebook, papermill
@@ -65,7 +65,7 @@ proportions):
 def make_shops(n: int, customers: int, products: int) -> Path:
     """``n`` shops of the given size (seeds 100, 101, ...), reused while the size is the same."""
     sys.path.insert(0, str(ROOT))
-    from helpers import sample
+    from helpers.datasets import sample
 
     d = OUT / "shops"
     stamp = d / ".made.json"
@@ -101,9 +101,9 @@ def naive_loop(shops: list[Path], out: Path, only: list[str] | None) -> dict:
     import papermill as pm
     from nbconvert import HTMLExporter
 
-    from helpers import artifacts
-    from helpers.data import load_shop
-    from helpers.runner import PLAYBOOK_DIR
+    from helpers.load import artifacts
+    from helpers.load.shop import load_shop
+    from helpers.run.runner import PLAYBOOK_DIR
 
     steps = {
         "imports": time.perf_counter() - t_imp,
@@ -241,7 +241,7 @@ def steps_of(name: str, out: Path) -> dict:
 
 
 def compare(shops: Path, a: Path, b: Path) -> list[str]:
-    from helpers.batch import artifact_differences
+    from helpers.run.batch import artifact_differences
 
     diffs = []
     for shop in sorted(p.name for p in shops.iterdir() if p.is_dir()):
@@ -325,7 +325,7 @@ def main() -> None:
         SECTION,
         "",
         f"`{' '.join(['bench/bench_batch.py'] + sys.argv[1:])}` — {a.shops} shops of "
-        f"{a.customers} customers / {a.products} products (helpers.sample, seeds 100+), "
+        f"{a.customers} customers / {a.products} products (helpers.datasets.sample, seeds 100+), "
         f"notebooks: {','.join(only) if only else 'all'}; {a.rounds} rounds, variants in "
         "rotated order, each a fresh process with an empty Parquet cache.",
         "",

@@ -1,4 +1,4 @@
-"""Benchmark helpers.clv against lifetimes 0.11.3 on a seeded synthetic shop.
+"""Benchmark helpers.analysis.clv against lifetimes 0.11.3 on a seeded synthetic shop.
 
 Times, as the median of ``--repeats`` runs, the pipeline the notebook runs:
 
@@ -29,7 +29,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers import clv as C  # noqa: E402
+from helpers.analysis import clv as C  # noqa: E402
 
 # alpha per day; about 5 purchase lines per customer over two years, plus ~8% noise lines
 BG_TRUE = {"r": 0.9, "alpha": 55.0, "a": 0.6, "b": 4.0}
@@ -38,7 +38,7 @@ START, END, AS_OF = "2023-01-01", "2025-01-01", "2024-12-31"
 
 
 def run_ours(orders: pd.DataFrame, unit: str) -> tuple[pd.DataFrame, dict, dict]:
-    """Summary and both fits with helpers.clv."""
+    """Summary and both fits with helpers.analysis.clv."""
     summary = C.customer_summary(orders, AS_OF, unit)
     return summary, C.fit_bgnbd(summary), C.fit_gamma_gamma(summary)
 

@@ -4,7 +4,7 @@ The aggregation every customer analysis starts from — purchase lines → one r
 one row per customer (orders, net sales, first and last purchase day) — computed on the 1M
 shop of ``bench_scale.py``:
 
-* ``helpers``: :func:`helpers.customers.customer_orders` + :func:`~helpers.customers.rfm_table`
+* ``helpers``: :func:`helpers.analysis.customers.customer_orders` + :func:`~helpers.analysis.customers.rfm_table`
   (integer id codes, numpy), on the loaded ``Shop`` (what a notebook does);
 * ``duckdb_frame``: the same in DuckDB SQL over the same in-memory DataFrame;
 * ``duckdb_parquet``: the same SQL straight over the Parquet cache file (no pandas load at
@@ -13,7 +13,7 @@ shop of ``bench_scale.py``:
   server has already built the sales lines and id codes every notebook shares.
 
 A second table does the same for net sales, orders, buyers and units per day
-(:func:`helpers.metrics.daily_sales`, shared codes, against DuckDB over the DataFrame).
+(:func:`helpers.core.codes.daily_sales`, shared codes, against DuckDB over the DataFrame).
 
 Each variant runs ``--repeats`` times alternately in one process (median reported), the
 results are checked equal (customers, orders, net to the cent, first and last day), and the
@@ -56,7 +56,7 @@ FROM o GROUP BY customer_id ORDER BY customer_id
 
 
 def ours(shop) -> pd.DataFrame:
-    from helpers import customers
+    from helpers.analysis import customers
 
     co = customers.customer_orders(shop.orders, shop.as_of)
     rfm = customers.rfm_table(co, shop.as_of)
@@ -111,8 +111,8 @@ def main(argv=None) -> dict:
     os.environ.setdefault("PLAYBOOK_CACHE", str(OUT / "cache" / a.size))
     import duckdb
 
-    from helpers import metrics
-    from helpers.data import _cache_key, load_shop
+    from helpers.core import codes
+    from helpers.load.shop import _cache_key, load_shop
 
     t0 = time.perf_counter()
     shop = load_shop(OUT / "shops" / a.size)
@@ -137,14 +137,14 @@ def main(argv=None) -> dict:
             ("duckdb_frame", lambda: duck(con, "orders_frame", end)),
             ("duckdb_parquet", lambda: duck(con, f"read_parquet('{parquet}')", end)),
         ):
-            metrics._MEMO.clear()  # every run pays for its own sales lines and id codes
-            metrics._CODES.clear()
+            codes._MEMO.clear()  # every run pays for its own sales lines and id codes
+            codes._CODES.clear()
             t = time.perf_counter()
             results[name] = fn()
             runs[name].append(time.perf_counter() - t)
-        lines = metrics.sales_lines(orders)  # as the kernel server builds them for a run
-        metrics.line_codes(lines)
-        metrics.line_codes(lines, "order_id")
+        lines = codes.sales_lines(orders)  # as the kernel server builds them for a run
+        codes.line_codes(lines)
+        codes.line_codes(lines, "order_id")
         t = time.perf_counter()
         results["helpers_shared"] = ours(shop)
         runs["helpers_shared"].append(time.perf_counter() - t)
@@ -152,7 +152,7 @@ def main(argv=None) -> dict:
     daily_runs: dict[str, list[float]] = {"helpers_shared": [], "duckdb_frame": []}
     for _ in range(a.repeats):
         t = time.perf_counter()
-        d_ours = metrics.daily_sales(orders)
+        d_ours = codes.daily_sales(orders)
         daily_runs["helpers_shared"].append(time.perf_counter() - t)
         t = time.perf_counter()
         d_duck = con.execute(DAILY_SQL).df()

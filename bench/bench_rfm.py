@@ -1,6 +1,6 @@
-"""RFM in both schemes: helpers.customers against a straightforward pandas groupby/apply.
+"""RFM in both schemes: helpers.analysis.customers against a straightforward pandas groupby/apply.
 
-Builds a sample shop of about 1M order lines (``helpers.sample``, cached in ``bench/out``),
+Builds a sample shop of about 1M order lines (``helpers.datasets.sample``, cached in ``bench/out``),
 runs both implementations from raw order lines to the 8 classes and the 10 segments, checks
 that every customer gets identical R/F/M values and identical classes in both schemes, and
 reports the median of ``--repeats`` wall times and their ratio. A second baseline, idiomatic
@@ -24,15 +24,15 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import customers as C  # noqa: E402
-from helpers import sample  # noqa: E402
+from helpers.analysis import customers as C  # noqa: E402
+from helpers.datasets import sample  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 AS_OF = pd.Timestamp("2025-12-31")
 
 
 def ours(orders: pd.DataFrame) -> pd.DataFrame:
-    """helpers.customers: purchase orders -> RFM table -> both schemes."""
+    """helpers.analysis.customers: purchase orders -> RFM table -> both schemes."""
     rfm = C.rfm_table(C.customer_orders(orders, AS_OF), AS_OF)
     classes, _ = C.classify_rfm8(rfm)
     scores = C.score_rf(rfm)
@@ -181,7 +181,7 @@ def main(argv=None) -> dict:
     print(
         f"RFM, both schemes, {result['order_lines']:,} order lines, {result['customers']:,} "
         f"customers (median of {a.repeats}):\n"
-        f"  helpers.customers        {t_ours:8.2f} s\n"
+        f"  helpers.analysis.customers        {t_ours:8.2f} s\n"
         f"  pandas groupby/apply     {t_plain:8.2f} s   ratio {t_plain / t_ours:6.1f}x\n"
         f"  pandas groupby.agg       {t_idiom:8.2f} s   ratio {t_idiom / t_ours:6.1f}x\n"
         "  classes identical in both schemes: yes"

@@ -1,6 +1,6 @@
 """How the playbook scales: wall time and peak memory from 10k to 10M order lines (issue #7).
 
-For each size, a sample shop is generated with :mod:`helpers.sample` (seed 11, 150 products,
+For each size, a sample shop is generated with :mod:`helpers.datasets.sample` (seed 11, 150 products,
 about 4 order lines per customer) under ``bench/out/scale/shops/`` and these steps are measured,
 each in a fresh subprocess (wall time; peak RSS from ``os.wait4``'s ``ru_maxrss``, the largest
 single process of the step's tree, and the peak of the whole tree's summed memory sampled
@@ -195,7 +195,7 @@ def last_json(text: str) -> dict:
 def child_gen(customers: int, dest: str) -> None:
     """Generate and write one shop; print its size."""
     sys.path.insert(0, str(ROOT))
-    from helpers import sample
+    from helpers.datasets import sample
 
     t0 = time.perf_counter()
     tables = sample.generate(SEED, sample.SampleSize(n_customers=customers))
@@ -221,7 +221,7 @@ def child_load(shop_dir: str) -> None:
     """load_shop once; print rows and time."""
     sys.path.insert(0, str(ROOT))
     t0 = time.perf_counter()
-    from helpers.data import load_shop
+    from helpers.load.shop import load_shop
 
     t1 = time.perf_counter()
     shop = load_shop(shop_dir)
@@ -274,7 +274,7 @@ class _Peak:
 
 def _code_cells(nb_path: Path) -> list[tuple[str, str]]:
     """(tag, source) of the notebook's code cells, as the runner reads it."""
-    from helpers.runner import read_notebook
+    from helpers.run.runner import read_notebook
 
     out = []
     for cell in read_notebook(nb_path).cells:
@@ -294,7 +294,7 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
     import helpers.nb as nbmod
 
     if os.environ.get("BENCH_PRELOAD", "1") == "1":  # as in `playbook run`: the kernel server
-        from helpers.data import preload  # has loaded the shop and built its sales lines
+        from helpers.load.shop import preload  # has loaded the shop and built its sales lines
 
         preload(shop_dir)
     meter = _Peak()
@@ -337,7 +337,7 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
             ):
                 setattr(mod, name, wrap(modname, name, obj))
     nbmod.open_shop = wrap("nb", "open_shop", nbmod.open_shop)
-    import helpers.charts as charts_mod
+    import helpers.present.charts as charts_mod
 
     for name, obj in list(vars(charts_mod).items()):  # chart building: display, not compute
         if callable(obj) and not name.startswith("_") and not isinstance(obj, type):
@@ -356,7 +356,7 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
         render[0] += time.perf_counter() - t0
 
     plt.show = lambda *a, **k: flush_figures()
-    from helpers.runner import notebook_imports
+    from helpers.run.runner import notebook_imports
 
     for m in notebook_imports([Path(nb_path)]):  # what the runner's warm kernels import first
         with contextlib.suppress(ImportError):
@@ -420,7 +420,7 @@ def step_load(label: str, res: dict, repeats: int, timeout: float) -> None:
     m = measure([PY, __file__, "--child", "load", str(shop_path(label))], env, timeout)
     _check(m, f"load cold {label}")
     res["load_cold"] = {**_strip(m), **last_json(m["stdout"])}
-    time.sleep(3.5)  # the cache's file stamps need settled files (see helpers.data._stamp)
+    time.sleep(3.5)  # the cache's file stamps need settled files (see helpers.load.shop._stamp)
     runs = []
     for _ in range(repeats):
         m = measure([PY, __file__, "--child", "load", str(shop_path(label))], env, timeout)
@@ -432,7 +432,7 @@ def step_load(label: str, res: dict, repeats: int, timeout: float) -> None:
 def _run_cmd(shop: Path, out: Path, playbook_dir: Path | None = None) -> list[str]:
     pd_arg = f", playbook_dir=Path({str(playbook_dir)!r})" if playbook_dir else ""
     code = (
-        "import json, sys; from pathlib import Path; from helpers.runner import run_shop; "
+        "import json, sys; from pathlib import Path; from helpers.run.runner import run_shop; "
         f"r = run_shop({str(shop)!r}, {str(out)!r}, progress=False{pd_arg}); "
         "print(json.dumps({'failures': r.failures, 'timings': r.timings}))"
     )
@@ -458,7 +458,7 @@ def make_floor(dest: Path) -> Path:
     import nbformat
 
     sys.path.insert(0, str(ROOT))
-    from helpers.runner import notebooks, read_notebook
+    from helpers.run.runner import notebooks, read_notebook
 
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
@@ -527,7 +527,7 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
 
 def _papermill_cmd(nb: Path, shop: Path, out_dir: Path, dest: Path) -> list[str]:
     code = (
-        "import sys; from helpers.runner import light_imports, read_notebook; light_imports(); "
+        "import sys; from helpers.run.runner import light_imports, read_notebook; light_imports(); "
         "import papermill as pm; "
         f"pm.execute_notebook(read_notebook(__import__('pathlib').Path({str(nb)!r})), "
         f"{str(dest)!r}, parameters=dict(shop_dir={str(shop)!r}, out_dir={str(out_dir)!r}, "
@@ -538,7 +538,7 @@ def _papermill_cmd(nb: Path, shop: Path, out_dir: Path, dest: Path) -> list[str]
 
 
 def step_notebooks(label: str, res: dict, timeout: float) -> None:
-    from helpers.runner import notebooks
+    from helpers.run.runner import notebooks
 
     shop, env = shop_path(label), cache_env(label)
     base = OUT / "reports" / label
@@ -557,7 +557,7 @@ def step_notebooks(label: str, res: dict, timeout: float) -> None:
 
 
 def step_helpers(label: str, res: dict, timeout: float) -> None:
-    from helpers.runner import notebooks
+    from helpers.run.runner import notebooks
 
     shop, env = shop_path(label), cache_env(label)
     base = OUT / "reports" / label

@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .errors import LoadError
+from helpers.core.errors import LoadError
 
 
 def _params(pairs: list[str]) -> dict:
@@ -23,7 +23,7 @@ def _params(pairs: list[str]) -> dict:
 
 
 def cmd_check(a) -> int:
-    from .data import load_report, load_shop
+    from helpers.load.shop import load_report, load_shop
 
     shop = load_shop(a.shop_dir, as_of=a.as_of)
     with _pd_display():
@@ -52,7 +52,7 @@ class _pd_display:
 
 
 def cmd_run(a) -> int:
-    from .runner import run_shop
+    from helpers.run.runner import run_shop
 
     only = _only(a.only)
     res = run_shop(
@@ -78,7 +78,7 @@ def _only(spec: str | None) -> list[str] | None:
 
 
 def _pdf_line(wanted: bool, out_dir: Path) -> None:
-    from .report import PDF_HINT, chromium
+    from helpers.deliver.report import PDF_HINT, chromium
 
     if wanted and chromium() is None:
         print(f"no PDF: {PDF_HINT}", file=sys.stderr)
@@ -87,7 +87,7 @@ def _pdf_line(wanted: bool, out_dir: Path) -> None:
 
 
 def cmd_batch(a) -> int:
-    from .batch import run_batch
+    from helpers.run.batch import run_batch
 
     res = run_batch(
         a.shops,
@@ -111,7 +111,7 @@ def cmd_batch(a) -> int:
 
 
 def cmd_prepare(a) -> int:
-    from .runner import prepare_shop
+    from helpers.run.runner import prepare_shop
 
     for p in prepare_shop(a.shop_dir, a.out, a.as_of, a.lang, _params(a.p)):
         print(p)
@@ -121,8 +121,8 @@ def cmd_prepare(a) -> int:
 def cmd_new_shop(a) -> int:
     import yaml
 
-    from .adapters import detect
-    from .adapters.clean import read_raw
+    from helpers.load.adapters import detect
+    from helpers.load.adapters.clean import read_raw
 
     dest = Path(a.dir)
     if dest.exists() and any(dest.iterdir()):
@@ -170,8 +170,8 @@ def cmd_new_shop(a) -> int:
 
 def _canonical_table(headers: list[str], f: Path) -> str:
     """The canonical table whose required columns the headers carry (names or Chinese aliases)."""
-    from . import schema
-    from .adapters.generic import ALIASES
+    from helpers.core import schema
+    from helpers.load.adapters.generic import ALIASES
 
     best, score = None, 0
     for t, cols in schema.COLUMNS.items():

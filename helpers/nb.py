@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import artifacts, charts, narrative
-from .data import Shop, load_shop
+from helpers.load import artifacts
+from helpers.load.shop import Shop, load_shop
+from helpers.present import charts, narrative
 
 
 @dataclass
@@ -40,6 +41,30 @@ class Context:
 
     def money(self, x) -> str:
         return narrative.money(x, self.cur, self.lang)
+
+    def md(self, text) -> str:
+        """Shop or config text (a title, a name) made safe inside Markdown and HTML."""
+        return narrative.esc(str(text).replace("'", "’"))
+
+    @staticmethod
+    def short(text, n: int = 14) -> str:
+        """A title cut to ``n`` characters for chart labels."""
+        text = str(text)
+        return text if len(text) <= n else text[: n - 1] + "…"
+
+    def lab(self, key, prefix: str = "") -> str:
+        """A value's label: ``prefix + key`` when the catalogue has it, else ``key``'s own."""
+        full = prefix + str(key)
+        return self.label(full) if full in narrative.catalogue() else self.label(str(key))
+
+    def labels(self, values: pd.Series, prefix: str = "") -> pd.Series:
+        """Codes (a stage, a status, a segment …) as labels in the report language."""
+        return values.map(lambda v: "–" if v is None or v != v else self.lab(v, prefix))
+
+    @staticmethod
+    def change(x) -> str:
+        """A relative change as a signed percentage (``+12%``); ``–`` when unknown."""
+        return "–" if x is None or x != x else f"{x:+.0%}"
 
     def missing(self, table: str, what: str) -> bool:
         """True (and one line shown) when ``table`` is absent: the section is skipped."""
@@ -102,7 +127,7 @@ def _value_key(v) -> str:
 
 def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Context:
     """Load the shop (a bad input shows one line and stops the notebook), style the charts."""
-    from .errors import LoadError
+    from helpers.core.errors import LoadError
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     os.environ.setdefault("PYTHONHASHSEED", "0")

@@ -18,8 +18,10 @@ as_of = "2025-12-31"
 lang = "zh"
 
 # %%
-from helpers import charts, health, nb
-from helpers.data import load_report
+from helpers import nb
+from helpers.analysis import health
+from helpers.load.shop import load_report
+from helpers.present import charts
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop

@@ -25,8 +25,10 @@ import logging
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import charts, market, nb, text
-from helpers.narrative import esc, pct
+from helpers import nb
+from helpers.analysis import market, text
+from helpers.present import charts
+from helpers.present.narrative import esc, pct
 
 
 def md(text) -> str:

@@ -30,9 +30,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers import basket, charts, nb
-from helpers import products as pr
-from helpers.narrative import esc, num, pct
+from helpers import nb
+from helpers.analysis import basket
+from helpers.analysis import products as pr
+from helpers.present import charts
+from helpers.present.narrative import esc, num, pct
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)

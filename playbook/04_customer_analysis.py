@@ -27,9 +27,10 @@ import warnings
 
 import matplotlib.pyplot as plt
 
-from helpers import charts, nb
-from helpers import customers as cu
-from helpers.narrative import esc, num, pct
+from helpers import nb
+from helpers.analysis import customers as cu
+from helpers.present import charts
+from helpers.present.narrative import esc, num, pct
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine

@@ -22,10 +22,11 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
-from helpers import charts, narrative, nb
-from helpers import promotions as pr
-from helpers import review as rv
-from helpers.narrative import esc
+from helpers import nb
+from helpers.analysis import promotions as pr
+from helpers.analysis import review as rv
+from helpers.present import charts, narrative
+from helpers.present.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from helpers import schema
-from helpers.adapters import (
+from helpers.core import schema
+from helpers.core.errors import LoadError
+from helpers.load.adapters import (
     FORMATS,
     detect,
     read_orders,
@@ -25,10 +26,9 @@ from helpers.adapters import (
     write_shopify,
     write_taobao_classic,
 )
-from helpers.adapters.clean import apportion, pseudonymise
-from helpers.adapters.shopify import HEADER as SHOPIFY_HEADER
-from helpers.adapters.taobao import derive_status, map_status
-from helpers.errors import LoadError
+from helpers.load.adapters.clean import apportion, pseudonymise
+from helpers.load.adapters.shopify import HEADER as SHOPIFY_HEADER
+from helpers.load.adapters.taobao import derive_status, map_status
 
 SALT = "test-salt"
 A, B, C, D, E = (f"512345678901234567{i}" for i in range(1, 6))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import basket
+from helpers.analysis import basket
 
 
 def _orders(baskets: dict[str, list[str]], status: dict[str, str] | None = None) -> pd.DataFrame:

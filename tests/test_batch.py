@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from helpers import artifacts, batch, runner, sample
+from helpers.datasets import sample
+from helpers.load import artifacts
+from helpers.run import batch, runner
 
 SIZE = sample.SampleSize(n_customers=300, n_products=30)
 
@@ -44,9 +46,9 @@ def playbook(tmp_path_factory) -> Path:
     _notebook(
         d / "00_load.ipynb",
         "from IPython.display import Markdown, display\n"
-        "from helpers import artifacts, metrics\nfrom helpers.data import load_shop",
+        "from helpers.core import codes\nfrom helpers.load import artifacts\nfrom helpers.load.shop import load_shop",
         "shop = load_shop(shop_dir, as_of=as_of or None)\n"
-        "daily = metrics.daily_sales(shop.orders)\n"
+        "daily = codes.daily_sales(shop.orders)\n"
         "artifacts.save(out_dir, 'daily', daily, sheet='daily')\n"
         "display(Markdown(f'## Orders\\n{len(shop.orders)} lines'))",
     )

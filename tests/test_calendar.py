@@ -1,4 +1,4 @@
-"""Tests for helpers.calendar: holidays against the libraries, nodes, fiscal periods, cents."""
+"""Tests for helpers.core.calendar: holidays against the libraries, nodes, fiscal periods, cents."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lunardate import LunarDate
 
-from helpers import calendar as cal
-from helpers.errors import ConfigError
+from helpers.core import calendar as cal
+from helpers.core.errors import ConfigError
 
 CC_FIRST = min(d.year for d in chinese_calendar.holidays)
 CC_LAST = max(d.year for d in chinese_calendar.holidays)

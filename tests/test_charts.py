@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from helpers import charts
+from helpers.present import charts
 
 
 def test_chinese_labels_render_without_missing_glyphs():

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from helpers.adapters import clean
-from helpers.errors import LoadError
+from helpers.core.errors import LoadError
+from helpers.load.adapters import clean
 
 ID19 = "5123456789012345678"  # 19 digits: beyond float precision
 ID18 = "123456789012345678"

@@ -1,4 +1,4 @@
-"""Tests of helpers.clv: BG/NBD + Gamma-Gamma customer value.
+"""Tests of helpers.analysis.clv: BG/NBD + Gamma-Gamma customer value.
 
 Expected numbers come from (a) closed forms written out term by term with ``math`` from the
 papers, independent of the vectorised code; (b) published results for the CDNOW data
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import clv as C
+from helpers.analysis import clv as C
 
 CDNOW_BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # FHL 2005, weeks
 CDNOW_GG = {"p": 6.25, "q": 3.74, "v": 15.44}  # Fader & Hardie, Gamma-Gamma note

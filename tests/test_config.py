@@ -1,7 +1,7 @@
 import pytest
 
-from helpers.config import load_config
-from helpers.errors import ConfigError
+from helpers.core.errors import ConfigError
+from helpers.load.config import load_config
 
 
 def write(tmp_path, text):

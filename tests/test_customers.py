@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import customers as C
+from helpers.analysis import customers as C
 
 
 def _orders(rows) -> pd.DataFrame:
@@ -447,7 +447,7 @@ def test_sample_shop_planted_pareto_and_rfm_match_a_plain_pandas_version(small_t
 
 
 def test_forward_value_wraps_clv(small_tables):
-    from helpers import clv
+    from helpers.analysis import clv
 
     orders = small_tables["orders"]
     table, params, s = C.forward_value(orders, "2025-12-31", horizon_days=90)
@@ -499,7 +499,7 @@ def test_messages_pair_zh_and_en_with_the_same_placeholders():
 
     import yaml
 
-    from helpers import narrative
+    from helpers.present import narrative
 
     f = narrative.MESSAGES_DIR / "04_customer_analysis.yaml"
     msgs = yaml.safe_load(f.read_text(encoding="utf-8"))

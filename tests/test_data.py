@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from helpers.data import load_report, load_shop
-from helpers.errors import LoadError
+from helpers.core.errors import LoadError
+from helpers.load.shop import load_report, load_shop
 
 
 def test_load_accounts_for_every_row(small_shop_dir):
@@ -92,8 +92,8 @@ def test_missing_orders_is_one_line(tmp_path):
 
 
 def test_pandera_contract_rejects_rows_directly():
-    from helpers import schema
-    from helpers.data import _validate
+    from helpers.core import schema
+    from helpers.load.shop import _validate
 
     df = schema.conform(
         pd.DataFrame(
@@ -120,7 +120,7 @@ def test_preloaded_shop_is_handed_out_only_while_it_is_the_same(
     import shutil
     import time
 
-    from helpers import data
+    from helpers.load import shop as data
 
     shop_dir = tmp_path / "copy"
     shutil.copytree(small_shop_dir, shop_dir)

@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from helpers import health, metrics
+from helpers.analysis import health
+from helpers.core import codes
 
 
 def orders(rows):
@@ -54,9 +55,9 @@ def test_refund_rate():
 
 
 def test_net_sales_definition():
-    s = metrics.sales_lines(ORD)
+    s = codes.sales_lines(ORD)
     assert list(s["order_id"]) == ["A", "A", "B"]  # pending and cancelled are not sales
     assert s["net"].sum() == pytest.approx(100 + 30 + 0)
-    d = metrics.daily_sales(ORD)
+    d = codes.daily_sales(ORD)
     assert len(d) == 2 and d["net_sales"].tolist() == [130.0, 0.0]
-    assert metrics.order_values(ORD).to_dict() == {"A": 130.0, "B": 0.0}
+    assert codes.order_values(ORD).to_dict() == {"A": 130.0, "B": 0.0}

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from helpers import cli
-from helpers.data import load_shop
+from helpers.load.shop import load_shop
 
 _spec = importlib.util.spec_from_file_location(
     "make_corpus", Path(__file__).parent / "hostile" / "make_corpus.py"

@@ -1,4 +1,4 @@
-"""Market positioning (helpers.market): size arithmetic, growth range, forecast, opportunity,
+"""Market positioning (helpers.analysis.market): size arithmetic, growth range, forecast, opportunity,
 price bands and crowd, each against a hand calculation."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import market
+from helpers.analysis import market
 
 
 def rates(click=0.2, conv=0.03, aov=80.0) -> pd.DataFrame:

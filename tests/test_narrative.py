@@ -1,4 +1,4 @@
-from helpers import narrative
+from helpers.present import narrative
 
 
 def test_money_formats():

@@ -12,7 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import artifacts, batch, cli, runner
+from helpers import cli
+from helpers.load import artifacts
+from helpers.run import batch, runner
 
 ORDERS = (
     "order_id,line_id,customer_id,order_time,status,product_id,title,quantity,unit_price,"
@@ -174,7 +176,7 @@ def test_failure_keeps_the_previous_report(tmp_path, empty_playbook, monkeypatch
 def test_excel_sheet_titles_from_data_are_sanitised(tmp_path):
     from openpyxl import load_workbook
 
-    from helpers import report
+    from helpers.deliver import report
 
     df = pd.DataFrame({"a": [1]})
     path = report.excel_workbook(

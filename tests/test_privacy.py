@@ -1,7 +1,7 @@
 """No personal data from the inputs reaches any deliverable; shop text stays inert.
 
 One small generated shop is written three ways (canonical CSVs, Taobao classic pair, Shopify
-CSV) with the fake PII of :func:`helpers.sample.generate`, hostile titles and reviews; notebooks
+CSV) with the fake PII of :func:`helpers.datasets.sample.generate`, hostile titles and reviews; notebooks
 00 and 04 run once per shop (a shared kernel pool) and every file of each report is scanned.
 """
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import runner, sample
-from helpers.adapters import writers
+from helpers.datasets import sample
+from helpers.load.adapters import writers
+from helpers.run import runner
 
 SLOW = pytest.mark.slow  # ~100 s: three report runs
 
@@ -142,7 +143,7 @@ def test_executed_notebooks_are_json(reports):
 def test_excel_workbook_keeps_formulas_as_strings(tmp_path, text):
     from openpyxl import load_workbook
 
-    from helpers import report
+    from helpers.deliver import report
 
     df = pd.DataFrame({"title": [text], "n": [1]})
     wb = load_workbook(report.excel_workbook(tmp_path / "x.xlsx", [("t", df)]))
@@ -151,7 +152,7 @@ def test_excel_workbook_keeps_formulas_as_strings(tmp_path, text):
 
 
 def test_index_page_escapes_shop_name_and_load_report(tmp_path):
-    from helpers import report
+    from helpers.deliver import report
 
     load = pd.DataFrame({"file": [HOSTILE[0]], "read": [1], "kept": [1], "rejected": [0]})
     p = report.index_html(

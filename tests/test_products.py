@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import products as P
-from helpers import sample
+from helpers.analysis import products as P
+from helpers.datasets import sample
 
 AS_OF = pd.Timestamp("2025-06-30")
 
@@ -448,7 +448,7 @@ def test_hot_backtest_flags_planted_hits_weeks_ahead(demo_tables):
 
 def test_orders_only_shop_runs_end_to_end(small_tables):
     """A shop with orders only (Shopify-like): every analysis runs and sales add up."""
-    from helpers import metrics
+    from helpers.core import codes
 
     orders = small_tables["orders"]
     as_of = orders["order_time"].max().normalize()
@@ -456,10 +456,10 @@ def test_orders_only_shop_runs_end_to_end(small_tables):
     assert cat["role"].isna().all() and cat["cost"].isna().all()
     assert (cat["price"] > 0).all() and cat["title"].notna().all()
     daily = P.daily_product_sales(orders, cat)
-    assert daily["net"].sum() == pytest.approx(metrics.sales_lines(orders)["net"].sum())
+    assert daily["net"].sum() == pytest.approx(codes.sales_lines(orders)["net"].sum())
     assert (
         daily["orders"].sum()
-        == metrics.sales_lines(orders)[["order_id", "product_id"]].drop_duplicates().shape[0]
+        == codes.sales_lines(orders)[["order_id", "product_id"]].drop_duplicates().shape[0]
     )
     abc = P.abc_analysis(daily, cat, as_of, days=10_000)
     assert abc["net_sales"].sum() == pytest.approx(daily["net"].sum())

@@ -7,7 +7,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import promotions as pr
+from helpers.analysis import promotions as pr
 
 
 def _orders(rows):

@@ -3,7 +3,8 @@ import json
 import pandas as pd
 from openpyxl import load_workbook
 
-from helpers import artifacts, report
+from helpers.deliver import report
+from helpers.load import artifacts
 
 
 def test_excel_keeps_formulas_inert(tmp_path):
@@ -62,7 +63,7 @@ def test_concurrent_saves_keep_every_index_entry(tmp_path):
     import sys
 
     code = (
-        "import sys, pandas as pd\nfrom helpers import artifacts\n"
+        "import sys, pandas as pd\nfrom helpers.load import artifacts\n"
         "for i in range(40):\n"
         "    artifacts.save(sys.argv[1], f'{sys.argv[2]}_{i}', pd.DataFrame({'x': [i]}), sheet='s')"
     )

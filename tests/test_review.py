@@ -9,10 +9,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from helpers import calendar as cal
-from helpers import promotions as pr
-from helpers import review as rv
-from helpers import sample
+from helpers.analysis import promotions as pr
+from helpers.analysis import review as rv
+from helpers.core import calendar as cal
+from helpers.datasets import sample
 
 # --------------------------------------------------------------------------------------------
 # the driver tree

@@ -10,8 +10,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from helpers import batch, report, runner
-from helpers.data import load_report, load_shop
+from helpers.deliver import report
+from helpers.load.shop import load_report, load_shop
+from helpers.run import batch, runner
 
 
 def _nb(path: Path, *sources: str) -> Path:
@@ -53,7 +54,7 @@ def playbook(tmp_path_factory) -> Path:
     nb.cells.append(nbformat.v4.new_code_cell("'plain-repr-' + 'x'"))
     nb.cells.append(  # how many shops the kernel found loaded by the server it came from
         nbformat.v4.new_code_cell(
-            "display(Markdown(f\"preloaded={len(importlib.import_module('helpers.data')._PRELOADED)}\"))"
+            "display(Markdown(f\"preloaded={len(importlib.import_module('helpers.load.shop')._PRELOADED)}\"))"
         )
     )
     nbformat.write(nb, d / "01_probe.ipynb")

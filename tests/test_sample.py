@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from helpers import calendar as cal
-from helpers import sample
+from helpers.core import calendar as cal
+from helpers.datasets import sample
 
 
 def test_deterministic(small_tables):

@@ -1,12 +1,12 @@
-"""Target setting (helpers.targets): the year, the split to the cent, the learned seasonality,
+"""Target setting (helpers.analysis.targets): the year, the split to the cent, the learned seasonality,
 product and customer goals, each against a hand calculation or a planted effect."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import calendar as cal
-from helpers import targets
+from helpers.analysis import targets
+from helpers.core import calendar as cal
 
 
 def flat_seasonality() -> targets.Seasonality:

@@ -1,11 +1,12 @@
-"""Review and search-term mining (helpers.text): segmentation rules, lift arithmetic, planted
+"""Review and search-term mining (helpers.analysis.text): segmentation rules, lift arithmetic, planted
 terms found."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import sample, text
+from helpers.analysis import text
+from helpers.datasets import sample
 
 
 def terms_of(s: str) -> list[str]:

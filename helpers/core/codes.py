@@ -1,0 +1,205 @@
+"""The few definitions every analysis shares, so that "sales" means one thing everywhere.
+
+* A **purchase line** is an order line with status paid, partially_refunded or refunded
+  (the money moved); pending and cancelled lines are not sales.
+* **Net sales** of a line = paid_amount - refund_amount (a fully refunded line nets to 0).
+* An **order** is an order_id; its value (客单价 numerator) is the sum of its lines' net sales.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SALE_STATUSES = ("paid", "partially_refunded", "refunded")
+# Order-line columns no analysis reads (bookkeeping of the export): left out of sales lines,
+# which every notebook keeps in memory (a unique line id alone is ~0.5 GB at 10M lines).
+LEDGER_COLUMNS = ("line_id", "sku", "paid_time", "_source_file", "_source_row")
+_MEMO: dict[int, tuple] = {}  # id(orders) -> (weakref to orders, fingerprint, keep, lines)
+
+
+def _fingerprint(orders: pd.DataFrame) -> tuple[tuple, list] | None:
+    """Where the columns sales_lines reads live, and the arrays (kept, so no new column can
+    be allocated at a remembered address); None when a column is not a view (no memo)."""
+    fp, keep = [len(orders), tuple(orders.columns), id(orders.index)], [orders.index]
+    for c in ("status", "paid_amount", "refund_amount", "order_time"):
+        col = orders[c] if c in orders.columns else None
+        if col is not None and not isinstance(col.dtype, np.dtype):
+            return None  # an extension dtype (a loaded Shop has none): no memo
+        a = None if col is None else col.to_numpy()
+        if a is not None and (a.flags.owndata or a.base is None):
+            return None  # converted for us: its address means nothing
+        fp.append(None if a is None else a.__array_interface__["data"][0])
+        keep.append(a)
+    return tuple(fp), keep
+
+
+def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
+    """Purchase lines with a ``net`` column (net sales) and a ``day`` column (midnight).
+
+    The columns are those of ``orders`` but :data:`LEDGER_COLUMNS`.
+
+    Every analysis starts here, so the result is remembered for the frame it was computed
+    from (a notebook calls it dozens of times on the same ``shop.orders``) and handed out as a
+    shallow copy: under copy-on-write a caller's changes never reach the remembered table.
+    A frame whose read columns were replaced since is computed afresh.
+    """
+    key, fp = id(orders), _fingerprint(orders)
+    hit = _MEMO.get(key) if fp is not None else None
+    if hit is not None and hit[0]() is orders and hit[1] == fp[0]:
+        return hit[3].copy(deep=False)
+    cols = [c for c in orders.columns if c not in LEDGER_COLUMNS]
+    s = orders.loc[orders["status"].isin(SALE_STATUSES).to_numpy(), cols]
+    s = s.assign(net=s["paid_amount"] - s["refund_amount"], day=s["order_time"].dt.normalize())
+    fp = fp and _fingerprint(orders)  # again: indexing may have consolidated its blocks
+    if fp is None:
+        return s
+    try:
+        ref = weakref.ref(orders, lambda _, k=key: _MEMO.pop(k, None))
+    except TypeError:  # not weak-referenceable: no memo
+        return s
+    _MEMO[key] = (ref, fp[0], fp[1], s)
+    return s.copy(deep=False)
+
+
+def daily_sales(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
+    """Per day: net sales, orders, buyers, units; every day in [start, end] present (0s)."""
+    s = sales_lines(orders)
+    g = s[["day", "net", "quantity"]].groupby("day")
+    days, n = g.ngroup().to_numpy(), g.ngroups  # days in sorted order, as the sums' index
+    out = pd.DataFrame(
+        {
+            "net_sales": g["net"].sum(),
+            "orders": distinct_per_group(days, line_codes(s, "order_id")[0], n),
+            "buyers": distinct_per_group(days, line_codes(s)[0], n),
+            "units": g["quantity"].sum(),
+        }
+    )
+    start = pd.Timestamp(start) if start is not None else s["day"].min()
+    end = pd.Timestamp(end) if end is not None else s["day"].max()
+    out = out.reindex(pd.date_range(start, end, freq="D"), fill_value=0)
+    out.index.name = "date"
+    return out.reset_index()
+
+
+def order_values(orders: pd.DataFrame) -> pd.Series:
+    """Net value of each order (index order_id): the basket-value distribution, 客单价 base."""
+    s = sales_lines(orders)
+    return s.groupby("order_id")["net"].sum()
+
+
+# --- grouping on text keys, fast ---------------------------------------------------------------
+# Ids are object columns of Python strings; hashing a million of them in pandas takes about a
+# second, and every analysis groups by order or customer. These number them once, as
+# pandas.factorize would, so that grouping runs on integers.
+
+
+def factorize(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and uniques of ``values``, exactly as :func:`pandas.factorize` gives them.
+
+    Codes number the distinct values in order of first appearance (``sort``: in sorted
+    order); a missing value gets -1. Text ids are object columns, and hashing a million Python
+    strings in pandas takes about a second. Ids that come sorted (orders exported by order id)
+    are numbered by where they change; other text goes through Arrow's dictionary encoding,
+    about twice as fast as pandas; anything else through :func:`pandas.factorize`.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
+    if arr.dtype == object and len(arr):
+        runs = _sorted_runs(arr)
+        if runs is not None:  # sorted: first appearance is sorted order
+            return np.cumsum(runs) - 1, arr[runs]
+        try:
+            enc = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas' way
+            enc = None
+        if enc is not None:
+            codes = enc.indices.fill_null(-1).to_numpy().astype(np.intp)
+            # codes appear in increasing order: a code's first row is where it tops all before
+            seen = np.maximum.accumulate(codes)
+            uniques = arr[np.flatnonzero(codes > np.concatenate([[-1], seen[:-1]]))]
+            if sort:
+                order = pc.sort_indices(enc.dictionary).to_numpy()
+                rank = np.empty(len(order), np.intp)
+                rank[order] = np.arange(len(order))
+                codes = np.append(rank, -1)[codes]  # -1 stays -1
+                uniques = uniques[order]
+            return codes, uniques
+    codes, uniques = pd.factorize(arr, sort=sort)
+    return codes.astype(np.intp, copy=False), np.asarray(uniques)
+
+
+def _sorted_runs(arr: np.ndarray) -> np.ndarray | None:
+    """Where a new value starts, if ``arr`` is sorted and has no missing values; else None."""
+    head = arr[:1000]  # most unsorted columns show it early
+    try:
+        if not (head[1:] >= head[:-1]).all() or not (arr[1:] >= arr[:-1]).all():
+            return None
+    except TypeError:  # None / NaN among strings, or values that do not compare
+        return None
+    if pd.isna(arr[0]):  # a lone missing value
+        return None
+    return np.concatenate([[True], arr[1:] != arr[:-1]])
+
+
+_CODES: dict[tuple, tuple] = {}  # (column, id of the array, data offset) -> codes
+
+
+def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`factorize` (sorted) of ``lines[column]``, remembered for the array behind it.
+
+    :func:`helpers.core.codes.sales_lines` remembers its table per orders frame and hands out
+    copy-on-write copies, so the id columns of sales lines never change while their array
+    lives: every analysis of a notebook that groups sales lines by customer shares one hashing
+    of the ids. The entry goes when the array does; other arrays are simply factorized.
+    """
+    a = lines[column].to_numpy()
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if root is a or a.dtype != object:  # an array made for us: nothing lasting to key on
+        return factorize(a, sort=True)
+    key = (column, id(root), a.__array_interface__["data"][0], a.shape, a.strides)
+    hit = _CODES.get(key)
+    if hit is None or hit[0]() is not root:
+        codes, uniques = factorize(a, sort=True)
+        codes.flags.writeable = uniques.flags.writeable = False  # shared: read only
+        hit = (weakref.ref(root, lambda _, k=key: _CODES.pop(k, None)), codes, uniques)
+        _CODES[key] = hit
+    return hit[1], hit[2]
+
+
+def subset_codes(codes: np.ndarray, sort: bool = False) -> np.ndarray:
+    """Codes for some rows of a column, from the whole column's sorted codes (as
+    :func:`line_codes` gives them): what :func:`factorize` of those rows' values would give
+    (``sort``: numbered in sorted order, else by first appearance; -1 stays -1), without
+    hashing the text again."""
+    codes = np.asarray(codes)
+    ok = codes >= 0
+    out = np.full(len(codes), -1, np.intp)
+    out[ok] = pd.factorize(codes[ok], sort=sort)[0]
+    return out
+
+
+def any_filled(col: pd.Series) -> bool:
+    """``col.notna().any()``, looking at the first rows before scanning all of them."""
+    return bool(col.iloc[:1000].notna().any() or col.notna().any())
+
+
+def distinct_per_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """How many distinct ``value`` codes each group ``0 … n-1`` has (a groupby nunique on
+    integer codes; a negative group or value is missing and not counted)."""
+    ok = (group >= 0) & (value >= 0)
+    width = int(value[ok].max(initial=0)) + 1
+    pairs = pd.unique(group[ok].astype(np.int64) * width + value[ok])  # distinct (group, value)
+    return np.bincount(pairs // width, minlength=n).astype(np.int64)
+
+
+def nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
+    """``df.groupby(by)[col].nunique()``, the text column counted through its integer codes."""
+    groups, keys = pd.factorize(df[by], sort=True)
+    counts = distinct_per_group(groups, factorize(df[col])[0], len(keys))
+    return pd.Series(counts, index=keys.rename(by), name=col)

@@ -1,0 +1,231 @@
+"""The canonical tables of a shop, defined once.
+
+Every adapter turns an export into one of these tables; every analysis reads only these
+columns. ``COLUMNS`` is the plain description (name -> (kind, required)); ``schema(table)``
+builds the pandera schema that :func:`helpers.load.shop.load_shop` validates against.
+
+Kinds: ``id`` (string identifier, never a float), ``str``, ``cat`` (string from a fixed set),
+``time`` (naive datetime in the shop's timezone), ``date`` (naive datetime at midnight),
+``int``, ``money`` (float in the shop's currency), ``rate`` (float in [0, 1]), ``float``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+
+ORDER_STATUSES = ("paid", "refunded", "partially_refunded", "cancelled", "pending")
+ROLES = ("traffic", "profit", "image", "custom")  # 引流款, 利润款, 形象款, 定制款
+ISSUE_AREAS = ("goals", "analysis", "promotion", "execution")
+ISSUE_STATUSES = ("open", "in_progress", "closed")
+DEVICES = ("mobile", "pc", "other")
+
+# table -> column -> (kind, required)
+COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
+    "orders": {
+        "order_id": ("id", True),
+        "line_id": ("id", True),
+        "customer_id": ("id", False),  # salted hash; absent in short reports
+        "order_time": ("time", True),
+        "paid_time": ("time", False),
+        "status": ("cat", True),
+        "product_id": ("id", True),
+        "sku": ("id", False),
+        "title": ("str", False),
+        "quantity": ("int", True),
+        "unit_price": ("money", True),
+        "paid_amount": ("money", True),
+        "refund_amount": ("money", True),
+        "province": ("str", False),
+        "city": ("str", False),
+        "device": ("cat", False),
+        "channel": ("str", False),
+    },
+    "products": {
+        "product_id": ("id", True),
+        "title": ("str", False),
+        "category": ("str", False),
+        "price": ("money", False),
+        "cost": ("money", False),
+        "launch_date": ("date", False),
+        "stock": ("int", False),
+        "lead_time_days": ("int", False),
+        "role": ("cat", False),
+    },
+    "traffic": {
+        "date": ("date", True),
+        "product_id": ("id", False),  # empty = whole shop
+        "channel": ("str", False),
+        "impressions": ("int", False),
+        "clicks": ("int", False),
+        "visitors": ("int", True),
+        "page_views": ("int", False),
+        "add_to_cart": ("int", False),
+        "buyers": ("int", False),
+    },
+    "ads": {
+        "date": ("date", True),
+        "keyword": ("str", False),
+        "product_id": ("id", False),
+        "impressions": ("int", False),
+        "clicks": ("int", True),
+        "spend": ("money", True),
+        "orders": ("int", False),
+        "revenue": ("money", False),
+    },
+    "keywords": {
+        "keyword": ("str", True),
+        "month": ("date", True),  # first day of the month
+        "group": ("str", False),
+        "search_volume": ("float", True),
+        "click_rate": ("rate", False),
+        "conversion_rate": ("rate", False),
+        "avg_price": ("money", False),
+        "online_products": ("float", False),
+    },
+    "campaigns": {
+        "campaign_id": ("id", True),
+        "name": ("str", True),
+        "type": (
+            "str",
+            False,
+        ),  # new_customer, holiday, clearance, threshold, free_shipping, festival
+        "start": ("date", True),
+        "end": ("date", True),
+        "product_ids": ("str", False),  # ';'-separated
+        "budget": ("money", False),
+        "spend": ("money", False),
+        "threshold": ("money", False),  # 满 X
+        "discount": ("money", False),  # 减 Y
+    },
+    "reviews": {
+        "review_id": ("id", True),
+        "product_id": ("id", False),
+        "date": ("date", True),
+        "rating": ("float", True),
+        "text": ("str", False),
+        "dsr_item": ("float", False),
+        "dsr_service": ("float", False),
+        "dsr_shipping": ("float", False),
+    },
+    "issues": {
+        "issue_id": ("id", True),
+        "date": ("date", True),
+        "area": ("cat", True),
+        "owner": ("str", False),
+        "status": ("cat", True),
+        "due_date": ("date", False),
+        "closed_date": ("date", False),
+        "description": ("str", False),
+    },
+}
+
+ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("orders", "status"): ORDER_STATUSES,
+    ("orders", "device"): DEVICES,
+    ("products", "role"): ROLES,
+    ("issues", "area"): ISSUE_AREAS,
+    ("issues", "status"): ISSUE_STATUSES,
+}
+
+# Columns whose combination must be unique in a table.
+UNIQUE: dict[str, list[str]] = {
+    "orders": ["order_id", "line_id"],
+    "products": ["product_id"],
+    "campaigns": ["campaign_id"],
+    "reviews": ["review_id"],
+    "issues": ["issue_id"],
+}
+
+TABLES = tuple(COLUMNS)
+
+
+def required(table: str) -> list[str]:
+    """Names of the columns a table cannot do without."""
+    return [c for c, (_, req) in COLUMNS[table].items() if req]
+
+
+def empty(table: str) -> pd.DataFrame:
+    """An empty canonical table with every column at its canonical dtype."""
+    return conform(pd.DataFrame(columns=list(COLUMNS[table])), table)
+
+
+_DTYPES = {
+    "id": "object",
+    "str": "object",
+    "cat": "object",
+    "time": "datetime64[ns]",
+    "date": "datetime64[ns]",
+    "int": "int64",
+    "money": "float64",
+    "rate": "float64",
+    "float": "float64",
+}
+
+
+def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Order and type the canonical columns; add absent optional columns as empty.
+
+    Integer columns that hold missing values become float64 (pandas cannot hold NaN in
+    int64); everything else takes the canonical dtype exactly.
+    """
+    out = pd.DataFrame(index=df.index)
+    for col, (kind, _) in COLUMNS[table].items():
+        s = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
+        if kind in ("time", "date"):
+            s = pd.to_datetime(s, errors="coerce")
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            s = s.astype("datetime64[ns]")
+            if kind == "date":
+                s = s.dt.normalize()
+        elif kind == "int":
+            s = pd.to_numeric(s, errors="coerce")
+            s = s.astype("int64") if s.notna().all() else s.astype("float64")
+        elif kind in ("money", "rate", "float"):
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        else:
+            s = s.astype("object").where(s.notna(), None)
+        out[col] = s
+    extra = [c for c in df.columns if c not in out.columns and c.startswith("_")]
+    for c in extra:  # bookkeeping columns such as _source_row travel along
+        out[c] = df[c]
+    return out
+
+
+@cache
+def schema(table: str):
+    """The pandera schema of a canonical table (built lazily: pandera is slow to import)."""
+    import pandera.pandas as pa
+
+    cols = {}
+    for col, (kind, req) in COLUMNS[table].items():
+        checks = []
+        allowed = ALLOWED.get((table, col))
+        if allowed:
+            checks.append(pa.Check.isin(list(allowed)))
+        if kind in ("money", "int") and col not in ("refund_amount",):
+            checks.append(pa.Check.ge(0))
+        if kind == "rate":
+            checks.append(pa.Check.in_range(0, 1))
+        if (table, col) == ("orders", "refund_amount"):
+            checks.append(pa.Check.ge(0))
+        if (table, col) == ("reviews", "rating"):
+            checks.append(pa.Check.in_range(0, 5))
+        if (table, col) == ("orders", "quantity"):
+            checks = [pa.Check.gt(0)]
+        dtype = None if kind == "int" else _DTYPES[kind]  # int may be float with NaN
+        cols[col] = pa.Column(dtype, checks=checks, nullable=not req, required=req)
+    checks = []
+    if table == "orders":
+        checks.append(
+            pa.Check(
+                lambda d: d["refund_amount"] <= d["paid_amount"] + 0.005,
+                name="refund_not_above_payment",
+                element_wise=False,
+            )
+        )
+    return pa.DataFrameSchema(
+        cols, checks=checks, unique=UNIQUE.get(table), strict=False, name=table
+    )

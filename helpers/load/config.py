@@ -1,0 +1,191 @@
+"""``shop.yaml``: what a shop folder says about itself, checked key by key.
+
+A misspelt key or a value of the wrong type is a :class:`~helpers.core.errors.ConfigError` whose
+one line names the key and, for a misspelling, the key that was probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from helpers.core.errors import ConfigError
+from helpers.core.schema import ROLES, TABLES
+
+# Assumptions later notebooks use when the shop's own data cannot tell them.
+DEFAULT_ASSUMPTIONS: dict[str, Any] = {
+    "conversion_rate": 0.03,  # category 支付转化率 when no traffic data
+    "click_rate": 0.05,  # keyword click-through when keywords carry none
+    "avg_order_value": None,  # None: from the shop's orders
+    "ambition": 0.15,  # growth on top of the market's, for targets
+    "gross_margin": 0.35,  # when products carry no cost
+    "lead_time_days": 21,  # restocking lead time when products carry none
+    "role_mix": {"traffic": 0.2, "profit": 0.6, "image": 0.1, "custom": 0.1},
+    "repeat_member_orders": 2,  # orders to count as 老会员 (repeat member)
+    "fan_orders": 4,  # orders to count as 品牌粉丝 (brand fan)
+    "holding_cost_rate": 0.25,
+}
+
+KNOWN_KEYS = {
+    "name": str,
+    "currency": str,
+    "timezone": str,
+    "fiscal_year_start_month": int,
+    "lang": str,
+    "salt": str,
+    "assumptions": dict,
+    "festivals": list,
+    "owners": dict,
+    **{t: (str, list, dict) for t in TABLES},
+}
+
+
+def _suggest(key: str, choices) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+@dataclass
+class TableSource:
+    """Where a table comes from: files, and an optional column mapping."""
+
+    files: list[Path]
+    columns: dict[str, str] | None = None
+
+
+@dataclass
+class ShopConfig:
+    name: str
+    path: Path
+    currency: str = "CNY"
+    timezone: str = "Asia/Shanghai"
+    fiscal_year_start_month: int = 1
+    lang: str = "zh"
+    salt: str = ""
+    assumptions: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ASSUMPTIONS))
+    festivals: list[dict] = field(default_factory=list)
+    owners: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, TableSource] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.path.name
+
+
+_GLOBS = {
+    "orders": ["orders*.csv", "orders*.xlsx", "订单*.csv", "订单*.xlsx", "宝贝*.csv"],
+    **{t: [f"{t}*.csv", f"{t}*.xlsx"] for t in TABLES if t != "orders"},
+}
+
+
+def _discover(shop_dir: Path, table: str) -> list[Path]:
+    found: list[Path] = []
+    for pattern in _GLOBS[table]:
+        found += [p for p in sorted(shop_dir.glob(pattern)) if p not in found]
+    return found
+
+
+def _source(shop_dir: Path, table: str, spec, file: Path) -> TableSource:
+    if isinstance(spec, str):
+        return TableSource([shop_dir / spec])
+    if isinstance(spec, list):
+        return TableSource([shop_dir / s for s in spec])
+    unknown = set(spec) - {"file", "files", "columns"}
+    if unknown:
+        k = sorted(unknown)[0]
+        raise ConfigError(
+            file, f"unknown key '{table}.{k}'{_suggest(k, ['file', 'files', 'columns'])}"
+        )
+    files = spec.get("files") or [spec.get("file")]
+    if not all(isinstance(f, str) for f in files):
+        raise ConfigError(file, f"'{table}.file' must be a file name")
+    columns = spec.get("columns")
+    if columns is not None and not isinstance(columns, dict):
+        raise ConfigError(file, f"'{table}.columns' must map canonical names to file columns")
+    return TableSource([shop_dir / f for f in files], columns)
+
+
+def load_config(shop_dir: str | Path) -> ShopConfig:
+    """Read and check ``shop.yaml`` in ``shop_dir`` (a folder without one gets defaults)."""
+    shop_dir = Path(shop_dir)
+    if not shop_dir.is_dir():
+        raise ConfigError(shop_dir, "not a folder: a shop is a folder with shop.yaml and tables")
+    file = shop_dir / "shop.yaml"
+    raw: dict = {}
+    if file.exists():
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8-sig")) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(file, "not UTF-8 text: save shop.yaml as UTF-8") from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark else ""
+            raise ConfigError(file, f"{where}not valid YAML") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(file, "must be a mapping of keys to values")
+    for key, value in raw.items():
+        if key not in KNOWN_KEYS:
+            raise ConfigError(file, f"unknown key '{key}'{_suggest(str(key), KNOWN_KEYS)}")
+        expected = KNOWN_KEYS[key]
+        if not isinstance(value, expected) or isinstance(value, bool) and expected is int:
+            names = (
+                " or ".join(t.__name__ for t in expected)
+                if isinstance(expected, tuple)
+                else expected.__name__
+            )
+            raise ConfigError(
+                file, f"'{key}' must be {names}, got {type(value).__name__} {value!r}"
+            )
+    start = raw.get("fiscal_year_start_month", 1)
+    if not 1 <= start <= 12:
+        raise ConfigError(file, f"'fiscal_year_start_month' must be 1..12, got {start}")
+    lang = raw.get("lang", "zh")
+    if lang not in ("zh", "en"):
+        raise ConfigError(file, f"'lang' must be zh or en, got {lang!r}")
+    tz = raw.get("timezone", "Asia/Shanghai")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            file,
+            f"unknown timezone {tz!r}{_suggest(tz, zoneinfo.available_timezones())}",
+        ) from None
+    assumptions = dict(DEFAULT_ASSUMPTIONS)
+    for key, value in (raw.get("assumptions") or {}).items():
+        if key not in DEFAULT_ASSUMPTIONS:
+            raise ConfigError(
+                file, f"unknown key 'assumptions.{key}'{_suggest(key, DEFAULT_ASSUMPTIONS)}"
+            )
+        default = DEFAULT_ASSUMPTIONS[key]
+        if isinstance(default, (int, float)) and not isinstance(value, (int, float)):
+            raise ConfigError(file, f"'assumptions.{key}' must be a number, got {value!r}")
+        assumptions[key] = value
+    mix = assumptions["role_mix"]
+    if not isinstance(mix, dict) or set(mix) - set(ROLES):
+        raise ConfigError(file, f"'assumptions.role_mix' keys must be among {', '.join(ROLES)}")
+    sources = {}
+    for table in TABLES:
+        if table in raw:
+            sources[table] = _source(shop_dir, table, raw[table], file)
+        else:
+            found = _discover(shop_dir, table)
+            if found:
+                sources[table] = TableSource(found)
+    return ShopConfig(
+        name=str(raw.get("name", shop_dir.name)),
+        path=shop_dir,
+        currency=raw.get("currency", "CNY"),
+        timezone=tz,
+        fiscal_year_start_month=start,
+        lang=lang,
+        salt=raw.get("salt", ""),
+        assumptions=assumptions,
+        festivals=raw.get("festivals", []),
+        owners=raw.get("owners", {}),
+        sources=sources,
+    )

@@ -1,0 +1,98 @@
+"""Words for the report: labels and "what it means / what to do" text from computed numbers.
+
+Messages live in ``data_files/messages/*.yaml`` (one file per notebook), each key holding a
+``zh`` and an ``en`` template. Narrative functions never compute: they format numbers that a
+helper computed. Shop-provided text (titles, reviews) is HTML-escaped by :func:`esc` before it
+goes into Markdown, because Markdown passes raw HTML through.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import yaml
+
+from helpers.data_files import DATA_DIR
+
+MESSAGES_DIR = DATA_DIR / "messages"
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """All messages, from every file in the messages folder."""
+    out: dict[str, dict[str, str]] = {}
+    for f in sorted(MESSAGES_DIR.glob("*.yaml")):
+        for key, value in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items():
+            if key in out and out[key] != value:
+                raise KeyError(f"message '{key}' defined twice ({f.name})")
+            out[key] = value
+    return out
+
+
+_ESC = str.maketrans(
+    {c: f"&#{ord(c)};" for c in "&<>\"'[]*_`|#\\"}  # one pass: no entity is escaped twice
+)
+
+
+def esc(text) -> str:
+    """Escape shop-provided text for HTML/Markdown (also neutralises Markdown link syntax)."""
+    return str(text).translate(_ESC)
+
+
+def money(x: float, currency: str = "CNY", lang: str = "zh") -> str:
+    """``¥1.2万`` / ``¥12,345`` style amounts."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    sym = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}.get(
+        currency, currency + " "
+    )
+    sign = "-" if x < 0 else ""
+    x = abs(x)
+    if lang == "zh" and x >= 1e8:
+        return f"{sign}{sym}{x / 1e8:,.2f}亿"
+    if lang == "zh" and x >= 1e5:
+        return f"{sign}{sym}{x / 1e4:,.1f}万"
+    if lang == "en" and x >= 1e6:
+        return f"{sign}{sym}{x / 1e6:,.2f}M"
+    return f"{sign}{sym}{x:,.0f}"
+
+
+def pct(x: float, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x * 100:.{digits}f}%"
+
+
+def num(x: float, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:,.{digits}f}"
+
+
+def say(key: str, lang: str = "zh", **values) -> str:
+    """The message ``key`` in ``lang`` with ``values`` filled in."""
+    entry = catalogue()[key]
+    template = entry.get(lang) or entry["en"]
+    return template.format(**values).strip()
+
+
+def label(key: str, lang: str = "zh") -> str:
+    """A short label (column, axis, legend) in the report language; the key if unknown."""
+    entry = catalogue().get(key)
+    return (entry.get(lang) or entry.get("en") or key) if entry else key
+
+
+def labels(keys, lang: str = "zh") -> dict[str, str]:
+    """Map of keys to labels, e.g. for renaming a table's columns for display."""
+    return {k: label(k, lang) for k in keys}
+
+
+def show(text: str) -> None:
+    """Display Markdown in a notebook (plain print elsewhere)."""
+    try:
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+    except ImportError:  # pragma: no cover
+        print(text)

@@ -1,0 +1,125 @@
+"""The package's layers: imports point one way, no module imports itself round a cycle.
+
+core ← load ← analysis ← present ← deliver ← run ← (nb, cli). ``datasets`` (the sample
+generator) sits beside analysis: it may use core and load. Every import statement counts,
+including those inside functions (a lazy import is still a dependency).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "helpers"
+RANK = {
+    "data_files": 0,
+    "core": 0,
+    "load": 1,
+    "analysis": 2,
+    "datasets": 2,
+    "present": 3,
+    "deliver": 4,
+    "run": 5,
+    "nb": 6,
+    "cli": 6,
+}
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, here: str | None = None) -> set[str]:
+    """The helpers modules ``path`` imports (absolute names, submodules resolved)."""
+    here = here or _module(path)
+    pkg = here if path.name == "__init__.py" else here.rsplit(".", 1)[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("helpers")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if not mod.startswith("helpers"):
+                continue
+            for a in node.names:  # `from helpers.core import codes` imports a module
+                sub = f"{mod}.{a.name}"
+                out.add(sub if _exists(sub) else mod)
+    return {m for m in out if m != "helpers"}
+
+
+def _exists(mod: str) -> bool:
+    p = ROOT.parent.joinpath(*mod.split("."))
+    return p.with_suffix(".py").exists() or (p / "__init__.py").exists()
+
+
+def _layer(mod: str) -> str:
+    return mod.split(".")[1]
+
+
+MODULES = {_module(p): p for p in sorted(ROOT.rglob("*.py"))}
+GRAPH = {m: _imports(p) for m, p in MODULES.items()}
+
+
+def test_every_module_is_in_a_layer():
+    assert {_layer(m) for m in MODULES if m != "helpers"} <= set(RANK)
+
+
+@pytest.mark.parametrize("mod", sorted(m for m in MODULES if m != "helpers"))
+def test_imports_point_down(mod):
+    up = _upward(mod, GRAPH[mod])
+    assert not up, f"{mod} (layer {_layer(mod)}) imports a higher layer: {up}"
+
+
+def test_no_import_cycle():
+    seen: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        seen[m] = 1
+        stack.append(m)
+        for t in sorted(GRAPH.get(m, ())):
+            if t not in MODULES or t == m or _is_package_of(t, m):
+                continue
+            if seen.get(t) == 1:
+                cycle = stack[stack.index(t) :] + [t]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if t not in seen:
+                visit(t)
+        stack.pop()
+        seen[m] = 2
+
+    for m in sorted(MODULES):
+        if m not in seen:
+            visit(m)
+
+
+def _is_package_of(pkg: str, mod: str) -> bool:
+    return mod.startswith(pkg + ".")
+
+
+def _upward(mod: str, targets: set[str]) -> list[str]:
+    return sorted(t for t in targets if t in MODULES and RANK[_layer(t)] > RANK[_layer(mod)])
+
+
+def test_the_checker_finds_lazy_relative_and_upward_imports(tmp_path):
+    """The walk itself, on a module written here: lazy and relative imports are resolved."""
+    p = tmp_path / "fake.py"
+    p.write_text(
+        "from . import schema\nfrom .codes import factorize\n"
+        "def f():\n    from helpers.run import runner\n    import helpers.present.charts\n"
+    )
+    found = _imports(p, "helpers.core.fake")
+    assert found == {
+        "helpers.core.schema",
+        "helpers.core.codes",
+        "helpers.run.runner",
+        "helpers.present.charts",
+    }
+    assert _upward("helpers.core.fake", found) == ["helpers.present.charts", "helpers.run.runner"]
