@@ -52,6 +52,7 @@ from helpers.errors import ConfigError
 
 __all__ = [
     "MarketCalendar",
+    "as_calendar",
     "covered_by_chinese_calendar",
     "easter_sunday",
     "festival_days",
@@ -204,7 +205,7 @@ def market_calendar(market: str | None, overrides=None) -> MarketCalendar:
     return MarketCalendar(market or DEFAULT_MARKET, tuple(_override_list(overrides)))
 
 
-def _as_calendar(overrides) -> MarketCalendar:
+def as_calendar(overrides) -> MarketCalendar:
     """``overrides`` as a :class:`MarketCalendar`: a plain list or None is the CN calendar."""
     if isinstance(overrides, MarketCalendar):
         return overrides
@@ -791,7 +792,7 @@ def festival_nodes(
         default nor given a rule or dates.
     """
     start, end = _ts(start), _ts(end)
-    mc = _as_calendar(overrides)
+    mc = as_calendar(overrides)
     specs: dict[str, dict[str, Any]] = {
         s["key"]: copy.deepcopy(s) for s in _default_specs(mc.country)
     }
@@ -907,7 +908,7 @@ def festival_days(
                 node[i0 : i1 + 1] = key
                 phase[i0 : i1 + 1] = ph
 
-    hol = statutory_holidays(start, end, _as_calendar(overrides)) if n else _holiday_frame([])
+    hol = statutory_holidays(start, end, as_calendar(overrides)) if n else _holiday_frame([])
     off = hol[hol["kind"] == "holiday"]
     holiday = pd.Series(off["name_zh"].to_numpy(), index=off["date"]).reindex(days)
     makeup = days.isin(hol.loc[hol["kind"] == "workday", "date"])

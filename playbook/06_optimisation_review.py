@@ -47,7 +47,7 @@ else:
         shop.as_of,
         A["ambition"],
         ctx.load("market_forecast"),
-        cfg.festivals,
+        cfg.calendar,
     )
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
@@ -243,7 +243,7 @@ ctx.save("operations_weekly", ops_w, sheet="h06_ops_weekly_sheet")
 # %%
 ctx.say("h06_campaigns")
 windows = rv.campaign_windows(
-    shop.table("campaigns"), funnel["date"].min(), end, cfg.festivals, lang
+    shop.table("campaigns"), funnel["date"].min(), end, cfg.calendar, lang
 )
 results = rv.campaign_results(windows, funnel)
 if len(results):
@@ -432,7 +432,7 @@ if not ctx.missing("ads", ctx.label("h06_ads_what")):
 
 # %%
 ctx.say("h06_anomalies", z=anomaly_z)
-flagged, daily = rv.anomalies(funnel, anomaly_z, cfg.festivals)
+flagged, daily = rv.anomalies(funnel, anomaly_z, cfg.calendar)
 recent = daily.tail(365)
 ax = charts.anomaly_chart(
     recent,
@@ -442,8 +442,10 @@ ax = charts.anomaly_chart(
 )
 ctx.table(
     flagged.assign(
-        driver=flagged["driver"].map(ctx.label), metric=flagged["metric"].map(ctx.label)
-    ),
+        driver=flagged["driver"].map(ctx.label),
+        metric=flagged["metric"].map(ctx.label),
+        event=flagged[f"event_{lang}"].fillna(""),
+    ).drop(columns=["event_zh", "event_en"]),
     money=["net_sales", "expected"],
     pct=["change", "visitors_change", "conversion_change", "order_value_change"],
     dec={"z": 1},
@@ -459,6 +461,9 @@ if len(flagged):
         sales=ctx.money(a0["net_sales"]),
         expected=ctx.money(a0["expected"]),
         driver=ctx.label(a0["driver"]),
+        event=ctx.text("h06_anomaly_event", event=esc(a0[f"event_{lang}"]))
+        if isinstance(a0[f"event_{lang}"], str)
+        else "",
         drops=int((flagged["change"] < 0).sum()),
         spikes=int((flagged["change"] > 0).sum()),
     )
@@ -472,7 +477,7 @@ ctx.save("anomalies", flagged, sheet="h06_anomalies_sheet")
 # %%
 ctx.say("h06_lift")
 if len(windows):
-    lift = rv.campaign_lift(windows, funnel, margin, cfg.festivals)
+    lift = rv.campaign_lift(windows, funnel, margin, cfg.calendar)
     ax = charts.bars_with_line(
         lift.assign(n=lift["name"].astype(str)),
         "n",
