@@ -276,6 +276,9 @@ def check_market(market: str) -> str:
     """``market`` upper-cased if the ``holidays`` package knows it; ValueError otherwise."""
     m = str(market).strip().upper()
     country, _, subdiv = m.partition("-")
+    if country == "UK":  # not an ISO 3166 code, but what most people write
+        country = "GB"
+        m = "GB" + (f"-{subdiv}" if subdiv else "")
     supported = holidays_lib.list_supported_countries()
     if country not in supported:
         raise ValueError(
@@ -723,7 +726,7 @@ def _override_list(overrides: list[dict] | dict | None) -> list[dict[str, Any]]:
             return [dict(overrides)]
         out = []
         for key, fields in overrides.items():  # {key: {fields}}, and off: [keys]
-            if key == "off":
+            if key == "off" or key is False:  # YAML 1.1 reads a bare `off:` key as false
                 if isinstance(fields, str) or not isinstance(fields, Iterable):
                     raise ConfigError("shop.yaml", "festivals.off: expected a list of event keys")
                 out += [{"key": str(k), "enabled": False} for k in fields]
