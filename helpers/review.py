@@ -791,6 +791,7 @@ def day_events(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame indexed by ``days``: ``event_zh`` and ``event_en`` ("Christmas Day", "双11 · 预售",
+    "Black Friday / Cyber Monday (BFCM), early deals",
     "Boxing Day / Boxing Day & January sales"; the holiday first, then the node and, outside its
     main phase, the phase), or None on an ordinary day.
     """
@@ -803,7 +804,8 @@ def day_events(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     hol_en = dict(zip(hol["name_zh"], hol["name"], strict=False))
     names = nodes.set_index("key")
     out = {}
-    for lang, col, pre in (("zh", "name_zh", "预售"), ("en", "name_en", "pre-sale")):
+    words = ("预售", "pre-sale") if cal.as_calendar(overrides).is_cn else ("预热", "early deals")
+    for lang, col, pre in (("zh", "name_zh", words[0]), ("en", "name_en", words[1])):
         node = fd["node"].map(names[col]) if len(names) else pd.Series(None, index=days)
         node = node.where(fd["phase"] != "presale", node + (" · " if lang == "zh" else ", ") + pre)
         h = fd["holiday"] if lang == "zh" else fd["holiday"].map(lambda x: hol_en.get(x, x))

@@ -442,7 +442,7 @@ def test_day_events_name_the_holiday_and_the_event():
     assert gb["event_en"].tolist() == [
         "Christmas Day",
         "Boxing Day / Boxing Day & January sales",
-        "Black Friday / Cyber Monday (BFCM), pre-sale",
+        "Black Friday / Cyber Monday (BFCM), early deals",
         None,
     ]
     cn = rv.day_events(pd.DatetimeIndex(["2026-11-11", "2026-10-01"]), None)
