@@ -476,3 +476,45 @@ def test_context_picks_west_words_outside_cn(tmp_path):
     cn = nb.Context(SimpleNamespace(config=load_config(tmp_path / "cn")), tmp_path, "en")
     assert cn.label("src_node") == "platform node"
     assert "Double 11" in cn.text("h05_calendar")
+
+
+def test_template_market_must_be_cn_west_or_all(tmp_path):
+    import yaml
+
+    raw = yaml.safe_load(Path(pr.TEMPLATES_FILE).read_text(encoding="utf-8"))
+    raw["templates"]["default"]["tasks"][0]["market"] = "eu"
+    bad = tmp_path / "t.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="execution template 'default' task 1: market must be"):
+        pr.load_templates(bad)
+    t = pr.load_templates()
+    tasks = t["templates"]["major_festival"]["tasks"]
+    # the CN shop's major festival keeps its 13 tasks; a Western shop swaps two of them
+    assert sum(k.get("market", "all") in ("all", "cn") for k in tasks) == 13
+    assert sum(k.get("market", "all") in ("all", "west") for k in tasks) == 13
+
+
+def test_market_events_by_market():
+    assert cal.market_events("GB")["key"].tolist() == [
+        "valentines",
+        "mothers_day",
+        "easter",
+        "fathers_day",
+        "prime_day",
+        "back_to_school",
+        "black_friday",
+        "christmas",
+        "january_sales",
+    ]
+    assert "double11" in cal.market_events("CN")["key"].tolist()
+    de = cal.market_events("DE").set_index("key")
+    assert "back_to_school" not in de.index and de.loc["mothers_day", "name_en"] == "Mother's Day"
+    assert cal.market_events("JP")["key"].tolist() == [  # no calendar of its own yet
+        "valentines",
+        "mothers_day",
+        "black_friday",
+        "christmas",
+        "january_sales",
+    ]
+    us_ca = cal.statutory_holidays("2026-01-01", "2026-12-31", "US-CA")
+    assert "Cesar Chavez Day" in set(us_ca["name"])  # a state holiday with a subdivision
