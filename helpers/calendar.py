@@ -60,6 +60,7 @@ __all__ = [
     "fiscal_days",
     "fiscal_year_bounds",
     "fiscal_year_of",
+    "calendar_words",
     "market_calendar",
     "market_events",
     "market_of",
@@ -236,6 +237,17 @@ def _zone_countries() -> dict[str, str]:
             if len(parts) >= 3:
                 out[parts[2]] = parts[0]
     return out
+
+
+def calendar_words(market=DEFAULT_MARKET) -> dict[str, dict[str, str]]:
+    """``{"presale": {"zh": .., "en": ..}, "makeup": {..}}`` from ``markets.yaml``: the words
+    put next to an event's name, in the platform vocabulary for CN and the Western one else."""
+    words = _markets_data().get("words", {})
+    mc = market if isinstance(market, MarketCalendar) else MarketCalendar(market)
+    return {
+        "presale": words["presale" if mc.is_cn else "presale_west"],
+        "makeup": words["makeup"],
+    }
 
 
 def market_of(currency: str | None, timezone: str | None) -> tuple[str, str]:

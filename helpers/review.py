@@ -791,9 +791,10 @@ def day_events(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame indexed by ``days``: ``event_zh`` and ``event_en`` ("Christmas Day", "双11 · 预售",
-    "Black Friday / Cyber Monday (BFCM), early deals",
-    "Boxing Day / Boxing Day & January sales"; the holiday first, then the node and, outside its
-    main phase, the phase), or None on an ordinary day.
+    "Black Friday / Cyber Monday (BFCM), early deals", "调休上班" on a make-up workday,
+    "Boxing Day / Boxing Day & January sales"; the holiday or make-up workday first, then the
+    node and, outside its main phase, the phase; the words from ``markets.yaml``), or None on
+    an ordinary day.
     """
     days = pd.DatetimeIndex(days)
     if not len(days):
@@ -804,12 +805,20 @@ def day_events(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     hol_en = dict(zip(hol["name_zh"], hol["name"], strict=False))
     names = nodes.set_index("key")
     out = {}
-    words = ("预售", "pre-sale") if cal.as_calendar(overrides).is_cn else ("预热", "early deals")
-    for lang, col, pre in (("zh", "name_zh", words[0]), ("en", "name_en", words[1])):
+    words = cal.calendar_words(cal.as_calendar(overrides))
+    for lang, col in (("zh", "name_zh"), ("en", "name_en")):
+        pre = words["presale"][lang]
         node = fd["node"].map(names[col]) if len(names) else pd.Series(None, index=days)
         node = node.where(fd["phase"] != "presale", node + (" · " if lang == "zh" else ", ") + pre)
         h = fd["holiday"] if lang == "zh" else fd["holiday"].map(lambda x: hol_en.get(x, x))
-        parts = pd.concat([h.rename(0), node.rename(1)], axis=1)
+        makeup = pd.Series(
+            np.where(
+                fd["is_workday_makeup"].fillna(False).to_numpy(bool), words["makeup"][lang], None
+            ),
+            index=days,
+            dtype=object,
+        )
+        parts = pd.concat([h.rename(0), makeup.rename(2), node.rename(1)], axis=1)
         out[f"event_{lang}"] = [
             " / ".join(str(v) for v in row if isinstance(v, str)) or None
             for row in parts.itertuples(index=False)

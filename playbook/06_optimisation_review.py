@@ -194,6 +194,7 @@ if not ctx.missing("customer_id", ctx.label("h06_customers_what")):
 ctx.say("h06_ops")
 ops_w = rv.operations_summary(funnel, "W")
 ops_d = rv.operations_summary(funnel, "D")
+ops_d = ops_d.join(rv.day_events(ops_d["date"], cfg.calendar), on="date")
 head = rv.ops_headline(funnel, end, compare_days)
 ax = charts.line(
     ops_w.tail(52),
@@ -209,7 +210,9 @@ ctx.table(
     ints=["visitors", "buyers", "orders", "units"],
 )
 ctx.table(
-    ops_d.tail(14),
+    ops_d.tail(14)
+    .assign(event=ops_d[f"event_{lang}"].fillna(""))
+    .drop(columns=["event_zh", "event_en"]),
     money=["order_value", "paid_amount", "refunds", "net_sales"],
     pct=["conversion", "refund_rate"],
     ints=["visitors", "buyers", "orders", "units"],

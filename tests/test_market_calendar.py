@@ -518,3 +518,15 @@ def test_market_events_by_market():
     ]
     us_ca = cal.statutory_holidays("2026-01-01", "2026-12-31", "US-CA")
     assert "Cesar Chavez Day" in set(us_ca["name"])  # a state holiday with a subdivision
+
+
+def test_day_events_mark_make_up_workdays_for_cn():
+    days = pd.DatetimeIndex(["2026-01-04", "2026-10-10", "2026-10-20", "2026-01-05"])
+    ev = rv.day_events(days, None)
+    assert ev["event_zh"].tolist() == ["调休上班", "调休上班", "双11 · 预售", None]
+    assert ev["event_en"].tolist() == [
+        "make-up workday",
+        "make-up workday",
+        "Double 11 (Singles' Day), pre-sale",
+        None,
+    ]
