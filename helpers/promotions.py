@@ -518,8 +518,9 @@ def forecast_campaigns(
     -------
     ``plan`` plus ``occurrences`` (past windows learnt from), ``visitors`` (expected, whole
     window), ``conversion``, ``order_value``, ``expected_sales`` (= their product),
-    ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` and
-    ``vs_target`` (expected / target - 1).
+    ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` (NaN
+    when the targets do not cover every day of the window) and ``vs_target`` (expected /
+    target - 1).
 
     Notes
     -----
@@ -620,7 +621,10 @@ def forecast_campaigns(
         okt = p2 >= 0
         sums = np.bincount(r2[okt], weights=t.to_numpy()[p2[okt]], minlength=len(plan))
         covered = np.bincount(r2[okt], minlength=len(plan))
-        res["target_sales"] = np.where(covered > 0, sums, np.nan)
+        n_days = np.bincount(r2, minlength=len(plan))
+        # a window running past the targets' last day (the January sales after a fiscal year
+        # ending in December) has no target: part of it would be compared with nothing
+        res["target_sales"] = np.where((covered > 0) & (covered == n_days), sums, np.nan)
     res["vs_target"] = res["expected_sales"] / res["target_sales"] - 1
     res.attrs["visitor_growth"] = g
     return res

@@ -530,3 +530,16 @@ def test_day_events_mark_make_up_workdays_for_cn():
         "Double 11 (Singles' Day), pre-sale",
         None,
     ]
+
+
+def test_a_window_past_the_targets_has_no_target():
+    gb = cal.market_calendar("GB")
+    plan = pr.campaign_calendar(2026, 1, "2025-12-31", None, gb)
+    funnel = _funnel("2025-06-01")
+    history = pr.campaign_history(None, funnel["date"].min(), "2025-12-31", gb)
+    targets = pd.DataFrame({"date": pd.date_range("2026-01-01", "2026-12-31"), "target_sales": 1.0})
+    f = pr.forecast_campaigns(plan, history, funnel, "2025-12-31", targets, 20, 0)
+    t = f.set_index("series")["target_sales"]
+    assert t["black_friday"] == 11.0  # 20-30 November 2026, one a day
+    assert t["christmas"] == 16.0  # 3-18 December
+    assert np.isnan(t["january_sales"])  # 26 Dec 2026 - 15 Jan 2027: half past the targets
