@@ -29,15 +29,23 @@ class Context:
     def cur(self) -> str:
         return self.shop.config.currency
 
+    def _key(self, key: str) -> str:
+        """``key@west`` for a shop outside the CN market when the catalogue has it: Western
+        retail terms (BFCM, peak season) instead of the Chinese platforms' vocabulary."""
+        if f"{key}@west" not in narrative.catalogue():
+            return key
+        calendar = getattr(self.shop.config, "calendar", None)  # None: a CN shop
+        return f"{key}@west" if calendar is not None and not calendar.is_cn else key
+
     def say(self, key: str, **values) -> None:
         """Show a catalogue message (Markdown) filled with computed values."""
-        narrative.show(narrative.say(key, self.lang, **values))
+        narrative.show(narrative.say(self._key(key), self.lang, **values))
 
     def text(self, key: str, **values) -> str:
-        return narrative.say(key, self.lang, **values)
+        return narrative.say(self._key(key), self.lang, **values)
 
     def label(self, key: str) -> str:
-        return narrative.label(key, self.lang)
+        return narrative.label(self._key(key), self.lang)
 
     def money(self, x) -> str:
         return narrative.money(x, self.cur, self.lang)
@@ -101,16 +109,18 @@ class Context:
             out[c] = out[c].map(narrative.num)
         for c in values:  # canonical codes (status, role, channel …) in the report language
             out[c] = out[c].map(
-                lambda v: narrative.label(_value_key(v), self.lang) if pd.notna(v) else None
+                lambda v: (
+                    narrative.label(self._key(_value_key(v)), self.lang) if pd.notna(v) else None
+                )
             )
         for c, d in (dec or {}).items():
             out[c] = out[c].map(lambda v, d=d: narrative.num(v, d))
         for c in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[c]):
                 out[c] = out[c].dt.strftime("%Y-%m-%d")
-        out = out.rename(columns=lambda c: narrative.label(str(c), self.lang))
+        out = out.rename(columns=lambda c: narrative.label(self._key(str(c)), self.lang))
         if index:
-            out.index = out.index.map(lambda v: narrative.label(str(v), self.lang))
+            out.index = out.index.map(lambda v: narrative.label(self._key(str(v)), self.lang))
         display(HTML(out.to_html(index=index, escape=True, na_rep="–", border=0)))
 
     def save(self, name: str, obj, sheet: str | None = None) -> None:

@@ -88,8 +88,8 @@ def event_name(row) -> str:
 
 # %%
 ctx.say("h02_season")
-seas = targets.learn_seasonality(daily, cfg.festivals)
-ef = targets.event_factors(seas, fy_start, fy_end, cfg.festivals)
+seas = targets.learn_seasonality(daily, cfg.calendar)
+ef = targets.event_factors(seas, fy_start, fy_end, cfg.calendar)
 ef_show = ef.assign(event=ef.apply(event_name, axis=1))
 chart_ef = ef_show.sort_values(["uplift", "event"], ascending=[False, True], kind="stable")
 charts.uplift_bars(
@@ -250,7 +250,7 @@ print(
 # %%
 ctx.say("h02_split")
 weights = targets.day_weights(
-    fy, sm, seas, week_scheme, cfg.festivals, growth=at["target_year_growth"]
+    fy, sm, seas, week_scheme, cfg.calendar, growth=at["target_year_growth"]
 )
 dt = targets.decompose(at["annual_target"], weights, week_scheme)
 levels = {
@@ -326,7 +326,7 @@ if interactive:  # JupyterLab only: papermill and nbval runs keep interactive = 
                 sm,
                 seas,
                 week_scheme,
-                cfg.festivals,
+                cfg.calendar,
                 {k: s.value for k, s in node_sliders.items()},
                 growth=at_i["target_year_growth"],
             )

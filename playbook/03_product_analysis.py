@@ -480,7 +480,7 @@ if not ctx.missing("products", ctx.label("h03_what_stock")):
             daily,
             cat,
             shop.as_of,
-            shop.config.festivals,
+            shop.config.calendar,
             horizon_days=horizon_days,
             velocity_days=window_days,
             default_lead_days=int(A["lead_time_days"]),

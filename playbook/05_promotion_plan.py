@@ -48,7 +48,7 @@ targets, target_source = pr.plan_targets(
     A["ambition"],
     ctx.load("targets_daily"),
     ctx.load("market_forecast"),
-    cfg.festivals,
+    cfg.calendar,
 )
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 name_col = "name_en" if lang == "en" else "name_zh"
@@ -75,7 +75,7 @@ forecast, history, funnel = pr.plan_campaigns(
     shop.table("traffic"),
     shop.table("campaigns"),
     targets,
-    cfg.festivals,
+    cfg.calendar,
     A["conversion_rate"],
     n_boot,
     seed,
@@ -388,7 +388,9 @@ if not ctx.missing("products", ctx.label("h05_clearance_what")) and clearance is
 
 # %%
 ctx.say("h05_execution")
-tasks = pr.execution_plan(forecast, end, lang, cfg.owners, reorders=stock_check)
+tasks = pr.execution_plan(
+    forecast, end, lang, cfg.owners, reorders=stock_check, calendar=cfg.calendar
+)
 upcoming = forecast.iloc[0]["campaign_id"] if len(forecast) else None
 ax = charts.execution_gantt(
     tasks[tasks["campaign_id"] == upcoming],

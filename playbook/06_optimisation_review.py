@@ -48,7 +48,7 @@ else:
         shop.as_of,
         A["ambition"],
         ctx.load("market_forecast"),
-        cfg.festivals,
+        cfg.calendar,
     )
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
@@ -195,6 +195,7 @@ if not ctx.missing("customer_id", ctx.label("h06_customers_what")):
 ctx.say("h06_ops")
 ops_w = rv.operations_summary(funnel, "W")
 ops_d = rv.operations_summary(funnel, "D")
+ops_d = ops_d.join(rv.day_events(ops_d["date"], cfg.calendar), on="date")
 head = rv.ops_headline(funnel, end, compare_days)
 ax = charts.line(
     ops_w.tail(52),
@@ -210,7 +211,9 @@ ctx.table(
     ints=["visitors", "buyers", "orders", "units"],
 )
 ctx.table(
-    ops_d.tail(14),
+    ops_d.tail(14)
+    .assign(event=ops_d[f"event_{lang}"].fillna(""))
+    .drop(columns=["event_zh", "event_en"]),
     money=["order_value", "paid_amount", "refunds", "net_sales"],
     pct=["conversion", "refund_rate"],
     ints=["visitors", "buyers", "orders", "units"],
@@ -244,7 +247,7 @@ ctx.save("operations_weekly", ops_w, sheet="h06_ops_weekly_sheet")
 # %%
 ctx.say("h06_campaigns")
 windows = rv.campaign_windows(
-    shop.table("campaigns"), funnel["date"].min(), end, cfg.festivals, lang
+    shop.table("campaigns"), funnel["date"].min(), end, cfg.calendar, lang
 )
 results = rv.campaign_results(windows, funnel)
 if len(results):
@@ -433,7 +436,7 @@ if not ctx.missing("ads", ctx.label("h06_ads_what")):
 
 # %%
 ctx.say("h06_anomalies", z=anomaly_z)
-flagged, daily = rv.anomalies(funnel, anomaly_z, cfg.festivals)
+flagged, daily = rv.anomalies(funnel, anomaly_z, cfg.calendar)
 recent = daily.tail(365)
 ax = charts.anomaly_chart(
     recent,
@@ -443,8 +446,10 @@ ax = charts.anomaly_chart(
 )
 ctx.table(
     flagged.assign(
-        driver=flagged["driver"].map(ctx.label), metric=flagged["metric"].map(ctx.label)
-    ),
+        driver=flagged["driver"].map(ctx.label),
+        metric=flagged["metric"].map(ctx.label),
+        event=flagged[f"event_{lang}"].fillna(""),
+    ).drop(columns=["event_zh", "event_en"]),
     money=["net_sales", "expected"],
     pct=["change", "visitors_change", "conversion_change", "order_value_change"],
     dec={"z": 1},
@@ -460,6 +465,9 @@ if len(flagged):
         sales=ctx.money(a0["net_sales"]),
         expected=ctx.money(a0["expected"]),
         driver=ctx.label(a0["driver"]),
+        event=ctx.text("h06_anomaly_event", event=esc(a0[f"event_{lang}"]))
+        if isinstance(a0[f"event_{lang}"], str)
+        else "",
         drops=int((flagged["change"] < 0).sum()),
         spikes=int((flagged["change"] > 0).sum()),
     )
@@ -473,7 +481,7 @@ ctx.save("anomalies", flagged, sheet="h06_anomalies_sheet")
 # %%
 ctx.say("h06_lift")
 if len(windows):
-    lift = rv.campaign_lift(windows, funnel, margin, cfg.festivals)
+    lift = rv.campaign_lift(windows, funnel, margin, cfg.calendar)
     ax = charts.bars_with_line(
         lift.assign(n=lift["name"].astype(str)),
         "n",

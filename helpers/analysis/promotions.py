@@ -519,8 +519,9 @@ def forecast_campaigns(
     -------
     ``plan`` plus ``occurrences`` (past windows learnt from), ``visitors`` (expected, whole
     window), ``conversion``, ``order_value``, ``expected_sales`` (= their product),
-    ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` and
-    ``vs_target`` (expected / target - 1).
+    ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` (NaN
+    when the targets do not cover every day of the window) and ``vs_target`` (expected /
+    target - 1).
 
     Notes
     -----
@@ -621,7 +622,10 @@ def forecast_campaigns(
         okt = p2 >= 0
         sums = np.bincount(r2[okt], weights=t.to_numpy()[p2[okt]], minlength=len(plan))
         covered = np.bincount(r2[okt], minlength=len(plan))
-        res["target_sales"] = np.where(covered > 0, sums, np.nan)
+        n_days = np.bincount(r2, minlength=len(plan))
+        # a window running past the targets' last day (the January sales after a fiscal year
+        # ending in December) has no target: part of it would be compared with nothing
+        res["target_sales"] = np.where((covered > 0) & (covered == n_days), sums, np.nan)
     res["vs_target"] = res["expected_sales"] / res["target_sales"] - 1
     res.attrs["visitor_growth"] = g
     return res
@@ -1463,10 +1467,14 @@ def load_templates(path: str | Path | None = None) -> dict:
                 raise ValueError(f"{where}: due_anchor must be one of {', '.join(ANCHORS)}")
             if "due_anchor" not in task and task["due"] < task["start"]:
                 raise ValueError(f"{where}: due ({task['due']}) before start ({task['start']})")
+            if task.get("market", "all") not in ("all", "cn", "west"):
+                raise ValueError(f"{where}: market must be cn, west or all")
     return raw
 
 
-def _template_name(types: pd.Series, weights: pd.Series, templates: dict) -> pd.Series:
+def _template_name(
+    types: pd.Series, weights: pd.Series, templates: dict, series: pd.Series | None = None
+) -> pd.Series:
     names = templates["templates"]
     major = float(templates.get("major_weight", 2.0))
     t = types.fillna("default").astype(str)
@@ -1474,6 +1482,9 @@ def _template_name(types: pd.Series, weights: pd.Series, templates: dict) -> pd.
     out = np.where(
         (t == "festival") & (weights >= major) & ("major_festival" in names), "major_festival", out
     )
+    if series is not None:  # a template named after the event itself (christmas) comes first
+        own = series.astype(str).isin(list(names)) & (t == "festival")
+        out = np.where(own, series.astype(str), out)
     return pd.Series(out, index=types.index, dtype=object)
 
 
@@ -1484,6 +1495,7 @@ def execution_plan(
     owners: dict | None = None,
     templates: dict | None = None,
     reorders: pd.DataFrame | None = None,
+    calendar=None,
 ) -> pd.DataFrame:
     """Tasks per campaign with an owner role, owner and start/due dates counted back from it.
 
@@ -1496,6 +1508,10 @@ def execution_plan(
     templates : :func:`load_templates` (default file).
     reorders : :func:`inventory_check` rows; each ``reorder``/``too_late`` row adds a
         warehouse task due on its latest order date.
+    calendar : the shop's :class:`helpers.calendar.MarketCalendar` (None: CN). Tasks marked
+        ``market: cn`` (platform sign-up, 直通车) are for CN shops only, ``market: west`` for
+        the others; a campaign on an event with its own template (``christmas``: deadlines
+        counted back from the last shipping day) uses it.
 
     Returns
     -------
@@ -1523,10 +1539,13 @@ def execution_plan(
     if plan.empty:
         return pd.DataFrame(columns=cols)
     name_col = "name_en" if lang == "en" else "name_zh"
-    tname = _template_name(plan["type"], plan["weight"], templates)
+    tname = _template_name(plan["type"], plan["weight"], templates, plan.get("series"))
+    group = "cn" if cal.as_calendar(calendar).is_cn else "west"
     task_rows = []
     for name, t in templates["templates"].items():
-        tt = pd.DataFrame(t["tasks"])
+        tt = pd.DataFrame([k for k in t["tasks"] if k.get("market", "all") in ("all", group)])
+        if tt.empty:
+            continue
         tt["anchor"] = tt.get("anchor", pd.Series("launch", index=tt.index)).fillna("launch")
         tt["due_anchor"] = tt.get("due_anchor", tt["anchor"]).fillna(tt["anchor"])
         tt = tt.rename(columns={"start": "start_off", "due": "due_off"})

@@ -39,6 +39,7 @@ __all__ = [
     "actual_vs_target",
     "ads_keywords",
     "anomalies",
+    "day_events",
     "campaign_lift",
     "campaign_results",
     "campaign_windows",
@@ -784,6 +785,47 @@ def _festival_terms(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     return out.loc[:, out.sum() > 0]
 
 
+def day_events(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
+    """What the calendar says about each day: its public holiday and its retail event.
+
+    Returns
+    -------
+    DataFrame indexed by ``days``: ``event_zh`` and ``event_en`` ("Christmas Day", "双11 · 预售",
+    "Black Friday / Cyber Monday (BFCM), early deals", "调休上班" on a make-up workday,
+    "Boxing Day / Boxing Day & January sales"; the holiday or make-up workday first, then the
+    node and, outside its main phase, the phase; the words from ``markets.yaml``), or None on
+    an ordinary day.
+    """
+    days = pd.DatetimeIndex(days)
+    if not len(days):
+        return pd.DataFrame({"event_zh": [], "event_en": []}, index=days, dtype=object)
+    fd = cal.festival_days(days.min(), days.max(), overrides).set_index("date").reindex(days)
+    nodes = cal.festival_nodes(days.min(), days.max(), overrides).drop_duplicates("key")
+    hol = cal.statutory_holidays(days.min(), days.max(), cal.as_calendar(overrides))
+    hol_en = dict(zip(hol["name_zh"], hol["name"], strict=False))
+    names = nodes.set_index("key")
+    out = {}
+    words = cal.calendar_words(cal.as_calendar(overrides))
+    for lang, col in (("zh", "name_zh"), ("en", "name_en")):
+        pre = words["presale"][lang]
+        node = fd["node"].map(names[col]) if len(names) else pd.Series(None, index=days)
+        node = node.where(fd["phase"] != "presale", node + (" · " if lang == "zh" else ", ") + pre)
+        h = fd["holiday"] if lang == "zh" else fd["holiday"].map(lambda x: hol_en.get(x, x))
+        makeup = pd.Series(
+            np.where(
+                fd["is_workday_makeup"].fillna(False).to_numpy(bool), words["makeup"][lang], None
+            ),
+            index=days,
+            dtype=object,
+        )
+        parts = pd.concat([h.rename(0), makeup.rename(2), node.rename(1)], axis=1)
+        out[f"event_{lang}"] = [
+            " / ".join(str(v) for v in row if isinstance(v, str)) or None
+            for row in parts.itertuples(index=False)
+        ]
+    return pd.DataFrame(out, index=days, dtype=object)
+
+
 def _robust_z(r: np.ndarray, fit: np.ndarray, window: int = 91) -> np.ndarray:
     """(r - median) / (1.4826 · MAD), the MAD taken over a centred ``window`` of fitted days.
 
@@ -818,8 +860,10 @@ def anomalies(
     (flagged, daily): ``flagged`` ``date, net_sales, expected, change`` (actual / expected -
     1), ``z`` (of sales), ``visitors_change, conversion_change, order_value_change`` (each
     factor against its own baseline), ``driver`` (visitors, conversion or order_value; the
-    factor with the largest residual in the direction of the sales residual) and ``metric``
-    (the metric with the largest |z| that day); ``daily`` the whole series with ``expected`` for the
+    factor with the largest residual in the direction of the sales residual), ``metric``
+    (the metric with the largest |z| that day) and ``event_zh``/``event_en`` (the day's public
+    holiday and retail event in the shop's market, :func:`day_events`: a dip on 25 December
+    is Christmas Day for GB and US, a spike inside BFCM is BFCM); ``daily`` the whole series with ``expected`` for the
     chart. Without traffic (visitors estimated) the driver is buyers-or-order-value only.
     """
     f = funnel.reset_index(drop=True)
@@ -834,6 +878,8 @@ def anomalies(
         "order_value_change",
         "driver",
         "metric",
+        "event_zh",
+        "event_en",
     ]
     if len(f) < min_days:
         return pd.DataFrame(columns=cols), f.assign(expected=np.nan)
@@ -885,6 +931,9 @@ def anomalies(
             "metric": np.where(zero[sel], "net_sales", metric[sel]),
         }
     )
+    ev = day_events(pd.DatetimeIndex(out["date"]), festival_overrides)
+    out["event_zh"] = ev["event_zh"].to_numpy(dtype=object)
+    out["event_en"] = ev["event_en"].to_numpy(dtype=object)
     out = out.assign(_a=np.abs(np.nan_to_num(out["z"], nan=np.inf))).sort_values(
         ["_a", "date"], ascending=[False, True], kind="stable"
     )

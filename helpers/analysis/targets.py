@@ -249,8 +249,12 @@ def event_calendar(start, end, festivals=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``date``, ``node`` (key or None), ``phase`` (``presale``/``main``/``day`` or None),
-        ``holiday`` (Chinese name of a statutory day off, or None), ``node_event``
-        (``"618:main"``), ``holiday_event`` (``"holiday:春节"``).
+        ``holiday`` (name of a public day off: Chinese for CN, English elsewhere; or None),
+        ``node_event`` (``"618:main"``), ``holiday_event`` (``"holiday:春节"``),
+        ``workday_makeup`` (True on a make-up working day, 调休上班).
+
+    ``festivals`` is the shop's calendar (:class:`helpers.calendar.MarketCalendar`, its market
+    and overrides) or, as before markets, a list of overrides of the CN calendar.
     """
     fd = cal.festival_days(start, end, festivals)
     nodes = cal.festival_nodes(start, end, festivals)
@@ -269,6 +273,7 @@ def event_calendar(start, end, festivals=None) -> pd.DataFrame:
             "holiday": fd["holiday"],
             "node_event": node_event.astype(object).where(node_event.notna(), None),
             "holiday_event": hol_event.astype(object).where(hol_event.notna(), None),
+            "workday_makeup": fd["is_workday_makeup"].to_numpy(bool),
         }
     )
 
@@ -302,9 +307,10 @@ def learn_seasonality(
     ----------
     daily : pandas.DataFrame
         ``date`` and ``net_sales`` (and ``orders``), one row per day
-        (:func:`helpers.core.codes.daily_sales`).
-    festivals : list of dict, optional
-        shop.yaml festival overrides (:func:`helpers.core.calendar.festival_nodes`).
+        (:func:`helpers.metrics.daily_sales`).
+    festivals : MarketCalendar or list of dict, optional
+        The shop's calendar (``ShopConfig.calendar``: market and shop.yaml festival overrides,
+        :func:`helpers.calendar.festival_nodes`); a list or None is the CN calendar.
     min_trend_months : int
         A trend is fitted only with at least this many months with ordinary days.
     prior_orders : float
@@ -459,8 +465,8 @@ def event_factors(
         What was learned.
     start, end : date-like
         The target period.
-    festivals : list of dict, optional
-        shop.yaml festival overrides.
+    festivals : MarketCalendar or list of dict, optional
+        The shop's calendar (market and shop.yaml festival overrides).
     node_weights : dict, optional
         ``{node_key: weight}``: the node's main-phase uplift set by hand (a slider); its
         pre-sale and node-day uplifts move in the same proportion.
@@ -504,7 +510,7 @@ def event_factors(
     t["node"] = np.where(t["kind"] == "node", parts[0], None)
     t["phase"] = np.where(t["kind"] == "node", parts[1], None)
     t["name_zh"] = np.where(t["kind"] == "node", t["node"].map(meta["name_zh"]), parts[1])
-    hol = cal.statutory_holidays(start, end)
+    hol = cal.statutory_holidays(start, end, cal.as_calendar(festivals))
     hol_en = dict(zip(hol["name_zh"], hol["name"], strict=True))
     t["name_en"] = np.where(
         t["kind"] == "node", t["node"].map(meta["name_en"]), parts[1].map(hol_en).fillna(parts[1])
@@ -566,8 +572,8 @@ def day_weights(
     seas : Seasonality
         :func:`learn_seasonality`.
     week_scheme : {"48", "iso"}
-    festivals : list of dict, optional
-        shop.yaml festival overrides.
+    festivals : MarketCalendar or list of dict, optional
+        The shop's calendar (market and shop.yaml festival overrides).
     node_weights : dict, optional
         Hand-set main-phase uplifts per node (:func:`event_factors`).
     growth : float, optional
@@ -725,7 +731,9 @@ def report_layouts(daily_targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     -------
     (daily, weekly) : tuple of pandas.DataFrame
         daily: ``date``, ``weekday`` (0 = Monday), ``week``, ``month`` (label), ``node``,
-        ``phase``, ``holiday``, ``target_sales``, ``target_mtd`` (month to date),
+        ``phase``, ``holiday`` (the public holiday: 法定节假日 for CN, bank holidays for GB),
+        ``workday_makeup`` (True on a make-up working day, 调休上班, where the market has
+        them; present when ``daily_targets`` carries it), ``target_sales``, ``target_mtd`` (month to date),
         ``target_ytd``, and empty ``actual_sales``, ``actual_ytd``, ``achievement``,
         ``visitors``, ``conversion_rate``, ``aov``, ``note``. weekly: ``week`` (label),
         ``start``, ``end``, ``days``, ``events`` (node keys in the week), ``target_sales``,
@@ -744,6 +752,7 @@ def report_layouts(daily_targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
             "node": t["node"],
             "phase": t["phase"],
             "holiday": t["holiday"],
+            **({"workday_makeup": t["workday_makeup"]} if "workday_makeup" in t else {}),
             "target_sales": t["target_sales"],
             "target_mtd": cents.groupby(month).cumsum() / 100.0,
             "target_ytd": cents.cumsum() / 100.0,

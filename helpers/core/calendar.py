@@ -1,15 +1,25 @@
-"""The calendar behind target setting: statutory holidays, platform festivals, fiscal periods.
+"""The calendar behind target setting: public holidays, retail festivals, fiscal periods.
+
+Every calendar belongs to a **market** (an ISO 3166 country code, ``shop.yaml`` ``market:``; a
+subdivision may follow, ``GB-SCT``): :class:`MarketCalendar` carries the market and the shop's
+festival overrides, and every function below that takes ``overrides`` accepts one. A plain list of
+overrides, or None, means the Chinese market (the calendar every shop had before markets).
 
 Four things live here, each a pure function returning plain pandas objects:
 
-* **Statutory holidays** (法定节假日) with their make-up working days (调休). Dates come from
-  ``chinese_calendar`` for the years it covers (:func:`covered_by_chinese_calendar`) and from
-  ``holidays.China`` (lunar rules, and the few make-up days that library knows) outside them.
-  No holiday date is typed in this module.
-* **Platform festival nodes** (年货节, 3.8, 520, 618, 七夕, 99, 双11, 双12): rules in
-  ``helpers/data_files/festivals.yaml``, turned into dated windows (pre-sale, then the main phase
-  ending on the node date) by :func:`festival_nodes`; a shop's ``shop.yaml`` can change, disable or
-  add nodes. :func:`festival_days` puts nodes and holidays on one row per day.
+* **Public holidays**: for CN the statutory holidays (法定节假日) with their make-up working days
+  (调休), from ``chinese_calendar`` for the years it covers (:func:`covered_by_chinese_calendar`)
+  and from ``holidays.China`` (lunar rules, and the few make-up days that library knows) outside
+  them; for every other market the ``holidays`` package's public holidays (England's bank
+  holidays for GB unless a subdivision is given), with make-up workdays where the country has
+  them. No holiday date is typed in this module.
+* **Retail festival nodes**: for CN the platform nodes (年货节, 3.8, 520, 618, 七夕, 99, 双11, 双12)
+  in ``helpers/data_files/festivals.yaml``; for other markets the retail calendars beside it
+  (``retail_calendar_*.yaml``: Valentine's Day, Mother's Day, Easter, Prime Day, Back to School,
+  BFCM, Christmas up to the shipping cut-off, Boxing Day and the January sales, ...). Rules are
+  turned into dated windows (pre-sale, then the main phase around the node date) by
+  :func:`festival_nodes`; a shop's ``shop.yaml`` can change, disable or add nodes.
+  :func:`festival_days` puts nodes and holidays on one row per day.
 * **Fiscal periods**: a fiscal year starting in any month, named by the calendar year in which it
   starts, split into halves, quarters, fiscal months, weeks (the article's 48 weeks, four per
   month, or ISO weeks) and days (:func:`fiscal_days`, :func:`period_key`).
@@ -23,7 +33,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import importlib.resources
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -32,25 +44,36 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 import yaml
+from dateutil.easter import easter as western_easter
 from lunardate import LunarDate
 
 from helpers.core.errors import ConfigError
 from helpers.data_files import DATA_DIR
 
 __all__ = [
+    "MarketCalendar",
+    "as_calendar",
     "covered_by_chinese_calendar",
+    "easter_sunday",
     "festival_days",
     "festival_nodes",
     "fiscal_days",
     "fiscal_year_bounds",
     "fiscal_year_of",
+    "calendar_words",
+    "market_calendar",
+    "market_events",
+    "market_of",
     "period_key",
     "split_cents",
     "spring_festival",
     "statutory_holidays",
 ]
 
+DATA_DIR = Path(__file__).with_name("data_files")
 FESTIVALS_FILE = DATA_DIR / "festivals.yaml"
+MARKETS_FILE = DATA_DIR / "markets.yaml"
+DEFAULT_MARKET = "CN"
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
@@ -90,6 +113,7 @@ _NODE_FIELDS = {
     "presale_days",
     "weight",
     "enabled",
+    "days_after",
     "start",
     "end",
     "peak",
@@ -101,7 +125,11 @@ _RULE_KINDS = (
     {"month", "day"},
     {"lunar_month", "lunar_day"},
     {"spring_festival_offset"},
+    {"easter_offset"},
+    {"month", "weekday", "nth"},
 )
+# optional extras of a {month, weekday, nth} rule
+_RULE_EXTRAS = {"offset_days", "avoid_easter_offset", "from_day"}
 _LEVELS = ("year", "half", "quarter", "month", "week", "day")
 
 
@@ -129,6 +157,150 @@ def _check_start_month(start_month: int) -> int:
     if not 1 <= int(start_month) <= 12:
         raise ValueError(f"start_month must be 1..12, got {start_month}")
     return int(start_month)
+
+
+# --------------------------------------------------------------------------------------------
+# markets
+
+
+@dataclass(frozen=True, eq=True)
+class MarketCalendar:
+    """A shop's calendar: its market and its ``shop.yaml`` festival overrides.
+
+    Parameters
+    ----------
+    market : str
+        ISO 3166-1 alpha-2 country code (``"CN"``, ``"GB"``, ``"US"``, ``"DE"``, ...), optionally
+        followed by a subdivision for the public holidays (``"GB-SCT"``, ``"US-CA"``).
+    overrides : tuple of dict
+        Festival overrides as :func:`festival_nodes` takes them (a list is converted).
+    """
+
+    market: str = DEFAULT_MARKET
+    overrides: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "market", str(self.market).upper())
+        object.__setattr__(self, "overrides", tuple(_override_list(self.overrides)))
+
+    @property
+    def country(self) -> str:
+        """The country code (the market without its subdivision)."""
+        return self.market.split("-", 1)[0]
+
+    @property
+    def subdivision(self) -> str | None:
+        """The subdivision given after the country, else the market's default (ENG for GB)."""
+        if "-" in self.market:
+            return self.market.split("-", 1)[1]
+        return _markets_data()["default_subdivisions"].get(self.country)
+
+    @property
+    def is_cn(self) -> bool:
+        """Whether the Chinese platform calendar and vocabulary apply."""
+        return self.country == "CN"
+
+
+def market_calendar(market: str | None, overrides=None) -> MarketCalendar:
+    """A :class:`MarketCalendar` for ``market`` (None: CN) with the shop's ``overrides``."""
+    return MarketCalendar(market or DEFAULT_MARKET, tuple(_override_list(overrides)))
+
+
+def as_calendar(overrides) -> MarketCalendar:
+    """``overrides`` as a :class:`MarketCalendar`: a plain list or None is the CN calendar."""
+    if isinstance(overrides, MarketCalendar):
+        return overrides
+    return MarketCalendar(DEFAULT_MARKET, tuple(_override_list(overrides)))
+
+
+@cache
+def _markets_data() -> dict[str, Any]:
+    with open(MARKETS_FILE, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    for key in ("currencies", "timezones", "default_subdivisions"):
+        if not isinstance(data.get(key), dict):
+            raise ConfigError(str(MARKETS_FILE), f"expected a '{key}:' mapping")
+    data["timezones"] = {**_zone_countries(), **data["timezones"]}
+    return data
+
+
+def _zone_countries() -> dict[str, str]:
+    """Timezone -> country code from tzdata's ``zone.tab`` (empty when it is not installed)."""
+    try:
+        text = (importlib.resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return {}
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            parts = line.split("\t")
+            if len(parts) >= 3:
+                out[parts[2]] = parts[0]
+    return out
+
+
+def calendar_words(market=DEFAULT_MARKET) -> dict[str, dict[str, str]]:
+    """``{"presale": {"zh": .., "en": ..}, "makeup": {..}}`` from ``markets.yaml``: the words
+    put next to an event's name, in the platform vocabulary for CN and the Western one else."""
+    words = _markets_data().get("words", {})
+    mc = market if isinstance(market, MarketCalendar) else MarketCalendar(market)
+    return {
+        "presale": words["presale" if mc.is_cn else "presale_west"],
+        "makeup": words["makeup"],
+    }
+
+
+def market_of(currency: str | None, timezone: str | None) -> tuple[str, str]:
+    """The market a shop without ``market:`` in shop.yaml most likely sells in, and why.
+
+    CNY (or RMB) is CN; a currency used in one country is that country (GBP GB, USD US, JPY JP,
+    ...); a currency shared by several (EUR) is resolved by the timezone's country (EUR with
+    Europe/Berlin is DE); failing both, the timezone's country; failing that, CN (the default of
+    a shop.yaml without currency or timezone).
+
+    Parameters
+    ----------
+    currency, timezone : str or None
+        ``shop.yaml`` ``currency`` and ``timezone``.
+
+    Returns
+    -------
+    tuple of str
+        ``(market, evidence)``, evidence being ``"currency"``, ``"currency+timezone"``,
+        ``"timezone"`` or ``"default"``.
+    """
+    data = _markets_data()
+    cur = str(currency or "").upper()
+    tz_country = data["timezones"].get(str(timezone or ""))
+    by_currency = data["currencies"].get(cur)
+    if isinstance(by_currency, str):
+        return by_currency, "currency"
+    if isinstance(by_currency, list) and tz_country in by_currency:
+        return tz_country, "currency+timezone"
+    if isinstance(by_currency, list) and by_currency:
+        return by_currency[0], "currency"
+    if tz_country:
+        return tz_country, "timezone"
+    return DEFAULT_MARKET, "default"
+
+
+def check_market(market: str) -> str:
+    """``market`` upper-cased if the ``holidays`` package knows it; ValueError otherwise."""
+    m = str(market).strip().upper()
+    country, _, subdiv = m.partition("-")
+    if country == "UK":  # not an ISO 3166 code, but what most people write
+        country = "GB"
+        m = "GB" + (f"-{subdiv}" if subdiv else "")
+    supported = holidays_lib.list_supported_countries()
+    if country not in supported:
+        raise ValueError(
+            f"unknown market {market!r}: expected an ISO country code such as CN, GB, US, DE"
+        )
+    if subdiv and subdiv not in supported[country]:
+        raise ValueError(
+            f"unknown subdivision {subdiv!r} of {country}: one of {', '.join(supported[country])}"
+        )
+    return m
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,13 +408,17 @@ def _fallback_table(years: tuple[int, ...]) -> pd.DataFrame:
     return _holiday_frame(rows)
 
 
-def statutory_holidays(start: DateLike, end: DateLike) -> pd.DataFrame:
-    """China's statutory holidays (法定节假日) and make-up workdays (调休) in ``[start, end]``.
+def statutory_holidays(start: DateLike, end: DateLike, market=DEFAULT_MARKET) -> pd.DataFrame:
+    """A market's public holidays and make-up workdays in ``[start, end]``; by default China's
+    statutory holidays (法定节假日) and make-up workdays (调休).
 
     Parameters
     ----------
     start, end : date-like
         First and last day, inclusive.
+    market : str or MarketCalendar
+        The market (``"CN"``, ``"GB"``, ``"US-CA"``, ...) or a calendar carrying it. Outside CN
+        the rows come from :func:`public_holidays`.
 
     Returns
     -------
@@ -269,6 +445,9 @@ def statutory_holidays(start: DateLike, end: DateLike) -> pd.DataFrame:
     start, end = _ts(start), _ts(end)
     if start > end:
         return _holiday_frame([])
+    mc = market if isinstance(market, MarketCalendar) else MarketCalendar(market)
+    if not mc.is_cn:
+        return public_holidays(start, end, mc.market)
     lo, hi = _cc_year_range()
     parts = []
     if start.year <= hi and end.year >= lo:
@@ -280,6 +459,56 @@ def statutory_holidays(start: DateLike, end: DateLike) -> pd.DataFrame:
         parts.append(fb[(fb["date"] >= start) & (fb["date"] <= end)])
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return df.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+_OBSERVED = (" (observed)", " (substitute day)", " (in lieu)")
+
+
+@cache
+def _public_table(country: str, subdiv: str | None, years: tuple[int, ...]) -> pd.DataFrame:
+    h = holidays_lib.country_holidays(country, subdiv=subdiv, years=years, language="en_US")
+    rows = []
+    for day, names in sorted(h.items()):
+        name = names.split(";")[0].strip()
+        for suffix in _OBSERVED:  # an observed day off counts as the holiday it replaces
+            name = name.replace(suffix, "")
+        rows.append((pd.Timestamp(day), name, name, "holiday"))
+    make_up = {d for d in getattr(h, "weekend_workdays", set()) if d.year in years}
+    named = {r[0].date(): (r[1], r[2]) for r in rows}
+    rows += [(pd.Timestamp(d), *_nearest_name(d, named), "workday") for d in sorted(make_up)]
+    return _holiday_frame(rows)
+
+
+def public_holidays(start: DateLike, end: DateLike, market: str) -> pd.DataFrame:
+    """Public holidays of a market other than CN, from the ``holidays`` package.
+
+    Parameters
+    ----------
+    start, end : date-like
+        First and last day, inclusive.
+    market : str
+        ISO country code, optionally with a subdivision (``"GB-SCT"``); GB alone means England's
+        bank holidays (``markets.yaml`` ``default_subdivisions``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`statutory_holidays`: ``date``, ``name`` (English; an observed or substitute day
+        off carries the name of the holiday it replaces), ``name_zh`` (the same English name: the
+        package has no Chinese names for these countries), ``kind`` (``"holiday"``, or
+        ``"workday"`` for a make-up working day where the country has them).
+    """
+    start, end = _ts(start), _ts(end)
+    if start > end:
+        return _holiday_frame([])
+    mc = MarketCalendar(market)
+    df = _public_table(mc.country, mc.subdivision, tuple(range(start.year, end.year + 1)))
+    return df[(df["date"] >= start) & (df["date"] <= end)].reset_index(drop=True)
+
+
+def easter_sunday(year: int) -> pd.Timestamp:
+    """Western (Gregorian) Easter Sunday of ``year``, e.g. 2026-04-05."""
+    return _ts(western_easter(int(year)))
 
 
 def spring_festival(year: int) -> pd.Timestamp:
@@ -303,20 +532,68 @@ def spring_festival(year: int) -> pd.Timestamp:
 
 
 @cache
-def _default_specs() -> tuple[dict[str, Any], ...]:
-    with open(FESTIVALS_FILE, encoding="utf-8") as fh:
+def _calendar_files() -> dict[str, Path]:
+    """Market (or ``"*"`` for every other market) -> the retail calendar file that serves it."""
+    out: dict[str, Path] = {DEFAULT_MARKET: FESTIVALS_FILE}
+    for path in sorted(DATA_DIR.glob("retail_calendar_*.yaml")):
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        markets = data.get("markets") if isinstance(data, dict) else None
+        if not isinstance(markets, list) or not markets:
+            raise ConfigError(str(path), "expected a top-level 'markets:' list")
+        for m in markets:
+            if str(m) in out:
+                raise ConfigError(str(path), f"market {m} already served by {out[str(m)].name}")
+            out[str(m)] = path
+    return out
+
+
+@cache
+def _default_specs(country: str = DEFAULT_MARKET) -> tuple[dict[str, Any], ...]:
+    files = _calendar_files()
+    path = files.get(country) or files.get("*")
+    if path is None:
+        return ()
+    with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     nodes = data.get("nodes", []) if isinstance(data, dict) else None
     if not isinstance(nodes, list):
-        raise ConfigError(str(FESTIVALS_FILE), "expected a top-level 'nodes:' list")
+        raise ConfigError(str(path), "expected a top-level 'nodes:' list")
     specs = []
     for i, raw in enumerate(nodes):
-        spec = _clean_spec(raw, str(FESTIVALS_FILE), i)
+        if isinstance(raw, Mapping) and "markets" in raw:  # a node for some markets of the file
+            raw = dict(raw)
+            if country not in [str(m) for m in raw.pop("markets")]:
+                continue
+        spec = _clean_spec(raw, str(path), i)
         if "rule" not in spec:
-            raise ConfigError(str(FESTIVALS_FILE), f"nodes[{i}] ({spec['key']}): needs a rule")
-        _check_rule(spec, str(FESTIVALS_FILE), i)
+            raise ConfigError(str(path), f"nodes[{i}] ({spec['key']}): needs a rule")
+        _check_rule(spec, str(path), i)
         specs.append(spec)
+    keys = [s["key"] for s in specs]
+    if len(set(keys)) != len(keys):
+        raise ConfigError(str(path), f"a key appears twice for market {country}")
     return tuple(specs)
+
+
+def market_events(market: str) -> pd.DataFrame:
+    """The retail calendar a market gets by default: one row per event rule.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``key``, ``name_zh``, ``name_en``, ``weight`` in file order.
+    """
+    specs = _default_specs(MarketCalendar(market).country)
+    return pd.DataFrame(
+        {
+            "key": [s["key"] for s in specs],
+            "name_zh": [s.get("name_zh", s["key"]) for s in specs],
+            "name_en": [s.get("name_en", s["key"]) for s in specs],
+            "weight": [s.get("weight", 1.0) for s in specs],
+        },
+        columns=["key", "name_zh", "name_en", "weight"],
+    )
 
 
 def _clean_spec(raw: Any, file: str, i: int) -> dict[str, Any]:
@@ -329,7 +606,7 @@ def _clean_spec(raw: Any, file: str, i: int) -> dict[str, Any]:
     unknown = sorted(set(spec) - _NODE_FIELDS)
     if unknown:
         raise ConfigError(file, f"{where}: unknown field(s) {', '.join(unknown)}")
-    for name in ("duration_days", "presale_days"):
+    for name in ("duration_days", "presale_days", "days_after"):
         if name in spec:
             val = spec[name]
             if isinstance(val, bool) or not isinstance(val, int) or val < (name == "duration_days"):
@@ -352,14 +629,35 @@ def _clean_spec(raw: Any, file: str, i: int) -> dict[str, Any]:
 
 def _check_rule(spec: dict[str, Any], file: str, i: int) -> None:
     rule = spec["rule"]
-    ok = isinstance(rule, Mapping) and set(rule) in _RULE_KINDS
+    keys = set(rule) if isinstance(rule, Mapping) else set()
+    base = keys - _RULE_EXTRAS if {"weekday", "nth"} <= keys else keys
+    ok = isinstance(rule, Mapping) and base in _RULE_KINDS
     ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in rule.values())
+    if ok and "weekday" in rule:
+        ok = 0 <= rule["weekday"] <= 6 and rule["nth"] in (-1, 1, 2, 3, 4, 5)
     if not ok:
         raise ConfigError(
             file,
             f"festivals[{i}] ({spec['key']}): rule must be {{month, day}}, "
-            f"{{lunar_month, lunar_day}} or {{spring_festival_offset}}, got {rule!r}",
+            f"{{lunar_month, lunar_day}}, {{spring_festival_offset}}, {{easter_offset}} or "
+            f"{{month, weekday (0 = Monday), nth (-1 = last)}} with optional offset_days, "
+            f"got {rule!r}",
         )
+
+
+def _nth_weekday(
+    year: int, month: int, weekday: int, nth: int, from_day: int = 1
+) -> pd.Timestamp | None:
+    """The ``nth`` ``weekday`` (0 = Monday) of a month on or after day ``from_day``;
+    ``nth = -1`` is the last one of the month."""
+    first = dt.date(year, month, from_day)
+    if nth > 0:
+        day = first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+    else:
+        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+        last = nxt - dt.timedelta(days=1)
+        day = last - dt.timedelta(days=(last.weekday() - weekday) % 7)
+    return _ts(day) if day.month == month else None
 
 
 def _rule_date(rule: Mapping[str, int], year: int) -> pd.Timestamp | None:
@@ -367,8 +665,20 @@ def _rule_date(rule: Mapping[str, int], year: int) -> pd.Timestamp | None:
     try:
         if "spring_festival_offset" in rule:
             return spring_festival(year) + pd.Timedelta(days=rule["spring_festival_offset"])
+        if "easter_offset" in rule:
+            return easter_sunday(year) + pd.Timedelta(days=rule["easter_offset"])
         if "lunar_month" in rule:
             return _ts(LunarDate(year, rule["lunar_month"], rule["lunar_day"]).to_solar_date())
+        if "weekday" in rule:
+            day = _nth_weekday(
+                year, rule["month"], rule["weekday"], rule["nth"], rule.get("from_day", 1)
+            )
+            if day is None:
+                return None
+            if "avoid_easter_offset" in rule:  # e.g. France: not on Whit Sunday, a week later
+                clash = easter_sunday(year) + pd.Timedelta(days=rule["avoid_easter_offset"])
+                day = day + pd.Timedelta(days=7) if day == clash else day
+            return day + pd.Timedelta(days=rule.get("offset_days", 0))
         return _ts(dt.date(year, rule["month"], rule["day"]))
     except ValueError:  # 29 Feb in a common year, lunar day 30 of a short month, ...
         return None
@@ -382,7 +692,7 @@ def _rule_node(spec: dict[str, Any], peak: pd.Timestamp) -> dict[str, Any]:
         "name_zh": spec.get("name_zh", spec["key"]),
         "name_en": spec.get("name_en", spec["key"]),
         "start": node_start,
-        "end": peak,
+        "end": peak + pd.Timedelta(days=spec.get("days_after", 0)),
         "peak": peak,
         "presale_start": node_start - pd.Timedelta(days=presale) if presale else pd.NaT,
         "presale_end": node_start - pd.Timedelta(days=1) if presale else pd.NaT,
@@ -427,7 +737,12 @@ def _override_list(overrides: list[dict] | dict | None) -> list[dict[str, Any]]:
         if "key" in overrides:  # one node
             return [dict(overrides)]
         out = []
-        for key, fields in overrides.items():  # {key: {fields}}
+        for key, fields in overrides.items():  # {key: {fields}}, and off: [keys]
+            if key == "off" or key is False:  # YAML 1.1 reads a bare `off:` key as false
+                if isinstance(fields, str) or not isinstance(fields, Iterable):
+                    raise ConfigError("shop.yaml", "festivals.off: expected a list of event keys")
+                out += [{"key": str(k), "enabled": False} for k in fields]
+                continue
             if not isinstance(fields, Mapping):
                 raise ConfigError("shop.yaml", f"festivals.{key}: expected a mapping of fields")
             out.append({**fields, "key": key})
@@ -458,9 +773,10 @@ def festival_nodes(
     ----------
     start, end : date-like
         First and last day of interest, inclusive.
-    overrides : list of dict, dict or None
-        A shop's changes to the defaults in ``helpers/data_files/festivals.yaml``, applied in
-        order. Each entry is a mapping with a ``key`` and any of the fields of the defaults
+    overrides : MarketCalendar, list of dict, dict or None
+        The shop's market and its changes to the market's defaults (``festivals.yaml`` for CN,
+        ``retail_calendar_*.yaml`` for other markets), applied in order; a list, dict or None
+        changes the CN calendar. Each entry is a mapping with a ``key`` and any of the fields of the defaults
         (``name_zh``, ``name_en``, ``rule``, ``duration_days``, ``presale_days``, ``weight``),
         ``enabled``, or fixed dates:
 
@@ -473,7 +789,8 @@ def festival_nodes(
           ``presale_end`` to the day before ``start``); it replaces the rule's occurrence whose
           node date falls in the same year, or adds a one-off node for a new key.
 
-        A mapping ``{key: {fields}}`` or a single mapping with a ``key`` is accepted too.
+        A mapping ``{key: {fields}}`` (where ``off: [key, ...]`` disables those nodes) or a
+        single mapping with a ``key`` is accepted too.
 
     Returns
     -------
@@ -490,9 +807,12 @@ def festival_nodes(
         default nor given a rule or dates.
     """
     start, end = _ts(start), _ts(end)
-    specs: dict[str, dict[str, Any]] = {s["key"]: copy.deepcopy(s) for s in _default_specs()}
+    mc = as_calendar(overrides)
+    specs: dict[str, dict[str, Any]] = {
+        s["key"]: copy.deepcopy(s) for s in _default_specs(mc.country)
+    }
     dated: list[tuple[dict[str, Any], int]] = []
-    for i, raw in enumerate(_override_list(overrides)):
+    for i, raw in enumerate(mc.overrides):
         spec = _clean_spec(raw, "shop.yaml", i)
         key = spec["key"]
         if spec.get("start") is not None or spec.get("end") is not None:
@@ -546,8 +866,8 @@ def festival_days(
     ----------
     start, end : date-like
         First and last day, inclusive.
-    overrides : list of dict, dict or None
-        Festival overrides, as for :func:`festival_nodes`.
+    overrides : MarketCalendar, list of dict, dict or None
+        The market and its festival overrides, as for :func:`festival_nodes`.
 
     Returns
     -------
@@ -561,8 +881,9 @@ def festival_days(
         ``phase``
             ``"presale"``, ``"peak"`` (the node's main phase) or None.
         ``holiday``
-            Chinese name of the statutory holiday when the day is one of its days off, else None
-            (make-up workdays are None here and flagged in ``is_workday_makeup``).
+            Name of the public holiday when the day is one of its days off (Chinese for CN,
+            English elsewhere), else None (make-up workdays are None here and flagged in
+            ``is_workday_makeup``).
         ``is_offday``
             True on weekends and statutory days off, False on make-up workdays.
         ``is_workday_makeup``
@@ -602,7 +923,7 @@ def festival_days(
                 node[i0 : i1 + 1] = key
                 phase[i0 : i1 + 1] = ph
 
-    hol = statutory_holidays(start, end) if n else _holiday_frame([])
+    hol = statutory_holidays(start, end, as_calendar(overrides)) if n else _holiday_frame([])
     off = hol[hol["kind"] == "holiday"]
     holiday = pd.Series(off["name_zh"].to_numpy(), index=off["date"]).reindex(days)
     makeup = days.isin(hol.loc[hol["kind"] == "workday", "date"])

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
-from helpers.core.errors import ConfigError
-from helpers.core.schema import ROLES, TABLES
+from . import calendar as cal
+from .errors import ConfigError
+from .schema import ROLES, TABLES
 
 # Assumptions later notebooks use when the shop's own data cannot tell them.
 DEFAULT_ASSUMPTIONS: dict[str, Any] = {
@@ -35,11 +36,12 @@ KNOWN_KEYS = {
     "name": str,
     "currency": str,
     "timezone": str,
+    "market": str,
     "fiscal_year_start_month": int,
     "lang": str,
     "salt": str,
     "assumptions": dict,
-    "festivals": list,
+    "festivals": (list, dict),
     "owners": dict,
     **{t: (str, list, dict) for t in TABLES},
 }
@@ -71,10 +73,20 @@ class ShopConfig:
     festivals: list[dict] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
     sources: dict[str, TableSource] = field(default_factory=dict)
+    # ISO country code (optionally -subdivision) selecting public holidays and retail calendar
+    market: str = cal.DEFAULT_MARKET
+    # how the market was found: "shop.yaml", or the inference's evidence ("currency",
+    # "currency+timezone", "timezone", "default")
+    market_source: str = "default"
 
     @property
     def slug(self) -> str:
         return self.path.name
+
+    @property
+    def calendar(self) -> cal.MarketCalendar:
+        """The shop's market with its festival overrides, for :mod:`helpers.calendar`."""
+        return cal.MarketCalendar(self.market, tuple(self.festivals))
 
 
 _GLOBS = {
@@ -155,6 +167,18 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
             file,
             f"unknown timezone {tz!r}{_suggest(tz, zoneinfo.available_timezones())}",
         ) from None
+    currency = raw.get("currency", "CNY")
+    if "market" in raw:
+        try:
+            market, market_source = cal.check_market(raw["market"]), "shop.yaml"
+        except ValueError as e:
+            raise ConfigError(file, f"'market': {e}") from None
+    else:
+        market, market_source = cal.market_of(currency, tz)
+    try:
+        festivals = cal.MarketCalendar(market, raw.get("festivals") or ()).overrides
+    except ConfigError as e:
+        raise ConfigError(file, e.message) from None
     assumptions = dict(DEFAULT_ASSUMPTIONS)
     for key, value in (raw.get("assumptions") or {}).items():
         if key not in DEFAULT_ASSUMPTIONS:
@@ -179,13 +203,15 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
     return ShopConfig(
         name=str(raw.get("name", shop_dir.name)),
         path=shop_dir,
-        currency=raw.get("currency", "CNY"),
+        currency=currency,
         timezone=tz,
         fiscal_year_start_month=start,
         lang=lang,
         salt=raw.get("salt", ""),
         assumptions=assumptions,
-        festivals=raw.get("festivals", []),
+        festivals=list(festivals),
         owners=raw.get("owners", {}),
         sources=sources,
+        market=market,
+        market_source=market_source,
     )
