@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import calendar as cal
-from helpers import narrative, nb
-from helpers import promotions as pr
-from helpers import review as rv
-from helpers import targets as tg
-from helpers.config import load_config
-from helpers.errors import ConfigError
+from helpers import nb
+from helpers.analysis import promotions as pr
+from helpers.analysis import review as rv
+from helpers.analysis import targets as tg
+from helpers.core import calendar as cal
+from helpers.core.errors import ConfigError
+from helpers.load.config import load_config
+from helpers.present import narrative
 
 T = pd.Timestamp
 YEARS = (2025, 2026, 2027)
@@ -287,8 +288,8 @@ def test_a_cn_shop_adding_a_western_event_gets_it(tmp_path):
 
 @pytest.fixture(scope="module")
 def gb_shop(small_tables, tmp_path_factory):
-    from helpers import sample
-    from helpers.data import load_shop
+    from helpers.datasets import sample
+    from helpers.load.shop import load_shop
 
     tables = {k: v for k, v in small_tables.items() if k != "campaigns"}
     d = tmp_path_factory.mktemp("gb") / "gb"
@@ -355,9 +356,9 @@ def test_gbp_shop_plan_is_bfcm_christmas_january_sales(gb_shop):
 
 def test_gbp_shop_targets_learn_bank_holidays_and_layout_marks_them(gb_shop):
     cfg = gb_shop.config
-    from helpers import metrics
+    from helpers.core import codes
 
-    daily = metrics.daily_sales(gb_shop.orders)
+    daily = codes.daily_sales(gb_shop.orders)
     seas = tg.learn_seasonality(daily, cfg.calendar)
     events = set(seas.events["event"])
     # Boxing Day is the node day of the January sales, so it is learned as part of them

@@ -1508,7 +1508,7 @@ def execution_plan(
     templates : :func:`load_templates` (default file).
     reorders : :func:`inventory_check` rows; each ``reorder``/``too_late`` row adds a
         warehouse task due on its latest order date.
-    calendar : the shop's :class:`helpers.calendar.MarketCalendar` (None: CN). Tasks marked
+    calendar : the shop's :class:`helpers.core.calendar.MarketCalendar` (None: CN). Tasks marked
         ``market: cn`` (platform sign-up, 直通车) are for CN shops only, ``market: west`` for
         the others; a campaign on an event with its own template (``christmas``: deadlines
         counted back from the last shipping day) uses it.

@@ -253,7 +253,7 @@ def event_calendar(start, end, festivals=None) -> pd.DataFrame:
         ``node_event`` (``"618:main"``), ``holiday_event`` (``"holiday:春节"``),
         ``workday_makeup`` (True on a make-up working day, 调休上班).
 
-    ``festivals`` is the shop's calendar (:class:`helpers.calendar.MarketCalendar`, its market
+    ``festivals`` is the shop's calendar (:class:`helpers.core.calendar.MarketCalendar`, its market
     and overrides) or, as before markets, a list of overrides of the CN calendar.
     """
     fd = cal.festival_days(start, end, festivals)
@@ -307,10 +307,10 @@ def learn_seasonality(
     ----------
     daily : pandas.DataFrame
         ``date`` and ``net_sales`` (and ``orders``), one row per day
-        (:func:`helpers.metrics.daily_sales`).
+        (:func:`helpers.core.codes.daily_sales`).
     festivals : MarketCalendar or list of dict, optional
         The shop's calendar (``ShopConfig.calendar``: market and shop.yaml festival overrides,
-        :func:`helpers.calendar.festival_nodes`); a list or None is the CN calendar.
+        :func:`helpers.core.calendar.festival_nodes`); a list or None is the CN calendar.
     min_trend_months : int
         A trend is fitted only with at least this many months with ordinary days.
     prior_orders : float

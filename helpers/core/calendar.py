@@ -37,6 +37,7 @@ import importlib.resources
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import chinese_calendar
@@ -70,7 +71,6 @@ __all__ = [
     "statutory_holidays",
 ]
 
-DATA_DIR = Path(__file__).with_name("data_files")
 FESTIVALS_FILE = DATA_DIR / "festivals.yaml"
 MARKETS_FILE = DATA_DIR / "markets.yaml"
 DEFAULT_MARKET = "CN"

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from . import calendar as cal
-from .errors import ConfigError
-from .schema import ROLES, TABLES
+from helpers.core import calendar as cal
+from helpers.core.errors import ConfigError
+from helpers.core.schema import ROLES, TABLES
 
 # Assumptions later notebooks use when the shop's own data cannot tell them.
 DEFAULT_ASSUMPTIONS: dict[str, Any] = {
@@ -85,7 +85,7 @@ class ShopConfig:
 
     @property
     def calendar(self) -> cal.MarketCalendar:
-        """The shop's market with its festival overrides, for :mod:`helpers.calendar`."""
+        """The shop's market with its festival overrides, for :mod:`helpers.core.calendar`."""
         return cal.MarketCalendar(self.market, tuple(self.festivals))
 
 
