@@ -22,9 +22,11 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
-from helpers import charts, narrative, nb
+from helpers import charts, metrics, narrative, nb, plans
 from helpers import promotions as pr
 from helpers import review as rv
+from helpers import targets as tg
+from helpers.errors import LoadError
 from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
@@ -36,19 +38,22 @@ funnel = pr.daily_funnel(
     shop.orders, shop.table("traffic"), end=end, conversion_rate=A["conversion_rate"]
 )
 fy = rv.review_year(shop.as_of, cfg.fiscal_year_start_month)
-targets = ctx.load("targets_daily")
-if targets is not None and (targets["fy"] == fy).any():
-    target_source = "02"
-else:
-    targets, target_source = pr.targets_for_year(
-        shop.orders,
+saved = ctx.load("targets_daily")  # an earlier run's 02, when it was for this year
+try:
+    if saved is None or not (saved["fy"] == fy).any():
+        saved = plans.load_saved_plan(cfg.path, fy, cfg.fiscal_year_start_month)
+    targets, target_source = tg.review_targets(
+        metrics.daily_sales(shop.orders, end=end),
         fy,
         cfg.fiscal_year_start_month,
-        shop.as_of,
-        A["ambition"],
-        ctx.load("market_forecast"),
+        tg.owner_target(cfg.targets, fy),
+        saved,
         cfg.festivals,
+        A["momentum_damping"],
     )
+except (tg.TargetError, LoadError) as e:
+    ctx.say("h06_target_error", fy=fy, reason=esc(e))
+    raise SystemExit(2) from None
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
 
@@ -65,7 +70,9 @@ ctx.say(
     end=end.date(),
     fy=fy,
     incomplete=ctx.text("h05_incomplete", end=end.date()) if end < shop.as_of else "",
-    targets=ctx.text(f"h06_target_{target_source}", fy=fy),
+    targets=ctx.text(
+        f"h06_target_{target_source}", fy=fy, annual=ctx.money(targets["target_sales"].sum())
+    ),
 )
 
 # %% [markdown]
@@ -102,7 +109,10 @@ ctx.say(
     best_att=f"{best['attainment']:.0%}",
     worst=worst["period"],
     worst_att=f"{worst['attainment']:.0%}",
-    verdict=ctx.text("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind"),
+    verdict=ctx.text(
+        ("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind")
+        + ("_last_year" if target_source == "last_year" else "")
+    ),
 )
 for level in ("day", "week", "month", "quarter", "year"):
     ctx.save(f"actual_vs_target_{level}", avt[level], sheet=f"h06_avt_{level}")
