@@ -243,13 +243,15 @@ ctx.say(
     high=ctx.money(sc.loc[2, "annual_target"]),
 )
 if owner is not None:
-    gaps = plan.months.sort_values(["gap", "month"], ascending=[False, True], kind="stable")
+    gaps = plan.months.assign(size=plan.months["gap"].abs()).sort_values(
+        ["size", "month"], ascending=[False, True], kind="stable"
+    )
     ctx.say(
         "h02_owner_say",
         fy=fy,
         owner=ctx.money(owner),
         baseline=ctx.money(base.annual),
-        diff=pct(owner / base.annual - 1),
+        diff=f"{owner / base.annual - 1:+.1%}",
         base_target=ctx.money(sc.loc[1, "annual_target"]),
         months=("、" if lang == "zh" else ", ").join(
             f"{m:%Y-%m} ({ctx.money(g)})"
