@@ -7,13 +7,16 @@ product and customer goals that go with it.
 fiscal year with data is scaled up by days (``days in the year / days with data``) and flagged
 ``partial`` (:func:`last_year_actual`).
 
-**How much.** ``annual = last × (1 + g + ambition)`` where ``g`` is the market's mean growth
-(notebook 01) and ``ambition`` the shop's growth on top of the market. When the fiscal year
-containing ``as_of`` is still running (last year's actual is two fiscal years before the target),
-last year is first carried over the running year with that year's growth so far against the
-same days a year earlier (:func:`running_growth`): ``annual = last × (1 + running) × (1 + g +
-ambition)`` (with the market's ``g`` for any further year). The low/high growth of the market
-give the range (:func:`annual_target`). The annual target is rounded to whole currency units.
+**How much** (what notebook 02 uses). The baseline is the shop's momentum
+(:func:`momentum_baseline`): the last 12 complete months carried to the target year by the
+damped year-on-year trend of the recent months, or, with less than 12 months, the days seen
+annualised with a flat-with-festivals calendar profile and a wider range. The market's growth
+counts only when it comes from market data (:func:`market_term`); ambition is added once.
+:func:`scenarios` gives conservative / base / stretch, :func:`target_warnings` what must be
+said, :func:`backtest` how the method did on the last complete year, and the owner's figure
+(shop.yaml ``targets:``, :func:`owner_target`) replaces the computed one
+(:func:`target_plan`). :func:`annual_target` and :func:`running_growth` (last year × (1 +
+growth + ambition)) are the earlier method, kept for callers that still use them.
 
 **Seasonality, learned** (:func:`learn_seasonality`) from the shop's daily net sales:
 
