@@ -1163,6 +1163,7 @@ class Momentum:
     trend: float  # measured year-on-year growth of the recent months (NaN when not measurable)
     trend_months: int  # recent months it was measured on
     carried: float  # growth carried into the first year ahead (damped, capped)
+    capped: bool  # the damped trend was beyond [floor, cap]
     damping: float
     spread: float  # relative half-width of the range from the history length
     method: str  # "momentum" (>= 12 months) or "profile" (short history, annualised)
@@ -1208,7 +1209,8 @@ def momentum_baseline(
     carried forward by the damped trend. The trend is the last ``recent_months`` complete
     months against the same months a year earlier (fewer when the history is shorter than
     12 + ``recent_months`` months; none with exactly 12): ``trend = recent ÷ year earlier − 1``.
-    The first year ahead grows ``carried = clip(trend × damping, floor, cap)``, a second year
+    The first year ahead grows ``carried = clip(trend × damping × k / recent_months, floor,
+    cap)`` (a trend read off fewer months than ``recent_months`` weighs less), a second year
     ahead (a month whose reference lies 24 months back) another ``carried × damping``.
 
     **Less than 12 months** (``method="profile"``): the days seen are annualised with a
@@ -1257,8 +1259,9 @@ def momentum_baseline(
             before = s.reindex(recent - 12, fill_value=0.0).sum()
             if before > 0:
                 trend = float(s.reindex(recent, fill_value=0.0).sum() / before - 1)
-        carried = 0.0 if not np.isfinite(trend) else trend * phi
-        carried = float(np.clip(carried, MOMENTUM["floor"], MOMENTUM["cap"]))
+        weight = min(k, MOMENTUM["recent_months"]) / MOMENTUM["recent_months"]
+        raw = 0.0 if not np.isfinite(trend) else trend * phi * weight
+        carried = float(np.clip(raw, MOMENTUM["floor"], MOMENTUM["cap"]))
         spread = _spread(n, k < MOMENTUM["recent_months"])
         rows = []
         for m in target_months:
@@ -1291,6 +1294,7 @@ def momentum_baseline(
             trend=trend,
             trend_months=k if np.isfinite(trend) else 0,
             carried=carried,
+            capped=bool(raw != carried),
             damping=phi,
             spread=spread,
             method="momentum",
@@ -1329,6 +1333,7 @@ def momentum_baseline(
         trend=np.nan,
         trend_months=0,
         carried=0.0,
+        capped=False,
         damping=phi,
         spread=spread,
         method="profile",

@@ -229,6 +229,16 @@ ctx.say(
         trend=pct(base.trend),
         damping=pct(base.damping, 0),
         carried=pct(base.carried),
+        thin=ctx.text("h02_trend_thin", k=base.trend_months, r=targets.MOMENTUM["recent_months"])
+        if base.trend_months < targets.MOMENTUM["recent_months"]
+        else "",
+        capped=ctx.text(
+            "h02_trend_capped",
+            floor=pct(targets.MOMENTUM["floor"], 0),
+            cap=pct(targets.MOMENTUM["cap"], 0),
+        )
+        if base.capped
+        else "",
     )
     if base.trend_months
     else ctx.text("h02_trend_none"),

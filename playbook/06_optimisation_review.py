@@ -52,8 +52,8 @@ try:
         A["momentum_damping"],
     )
 except (tg.TargetError, LoadError) as e:
-    ctx.say("h06_target_error", fy=fy, reason=esc(e))
-    raise SystemExit(2) from None
+    targets, target_source = None, "none"  # the sections comparing with a target are skipped
+    target_error = esc(e)
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
 
@@ -70,7 +70,9 @@ ctx.say(
     end=end.date(),
     fy=fy,
     incomplete=ctx.text("h05_incomplete", end=end.date()) if end < shop.as_of else "",
-    targets=ctx.text(
+    targets=ctx.text("h06_target_error", fy=fy, reason=target_error)
+    if targets is None
+    else ctx.text(
         f"h06_target_{target_source}", fy=fy, annual=ctx.money(targets["target_sales"].sum())
     ),
 )
@@ -79,51 +81,53 @@ ctx.say(
 # Actual vs target
 
 # %%
-ctx.say("h06_target")
-avt = rv.actual_vs_target(funnel, targets, end)
-month = avt["month"].assign(m=avt["month"]["start"].dt.strftime("%Y-%m"))
-ax = charts.bars_with_line(
-    month,
-    "m",
-    "actual",
-    "target",
-    ctx.label("h06_target_title"),
-    {k: ctx.label(k) for k in ("actual", "target")},
-)
-ctx.table(
-    avt["month"].drop(columns=["start", "end", "complete"]),
-    money=["target", "target_to_date", "actual", "gap"],
-    pct=["attainment"],
-)
-ytd = avt["year"].iloc[0]
-done = avt["month"][avt["month"]["target_to_date"] > 0]
-best = done.sort_values("attainment", ascending=False, kind="stable").iloc[0]
-worst = done.sort_values("attainment", kind="stable").iloc[0]
-ctx.say(
-    "h06_target_say",
-    actual=ctx.money(ytd["actual"]),
-    target=ctx.money(ytd["target_to_date"]),
-    attainment=f"{ytd['attainment']:.0%}",
-    annual=ctx.money(ytd["target"]),
-    best=best["period"],
-    best_att=f"{best['attainment']:.0%}",
-    worst=worst["period"],
-    worst_att=f"{worst['attainment']:.0%}",
-    verdict=ctx.text(
-        ("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind")
-        + ("_last_year" if target_source == "last_year" else "")
-    ),
-)
-for level in ("day", "week", "month", "quarter", "year"):
-    ctx.save(f"actual_vs_target_{level}", avt[level], sheet=f"h06_avt_{level}")
+avt = path = None
+if targets is not None:
+    ctx.say("h06_target")
+    avt = rv.actual_vs_target(funnel, targets, end)
+    month = avt["month"].assign(m=avt["month"]["start"].dt.strftime("%Y-%m"))
+    ax = charts.bars_with_line(
+        month,
+        "m",
+        "actual",
+        "target",
+        ctx.label("h06_target_title"),
+        {k: ctx.label(k) for k in ("actual", "target")},
+    )
+    ctx.table(
+        avt["month"].drop(columns=["start", "end", "complete"]),
+        money=["target", "target_to_date", "actual", "gap"],
+        pct=["attainment"],
+    )
+    ytd = avt["year"].iloc[0]
+    done = avt["month"][avt["month"]["target_to_date"] > 0]
+    best = done.sort_values("attainment", ascending=False, kind="stable").iloc[0]
+    worst = done.sort_values("attainment", kind="stable").iloc[0]
+    ctx.say(
+        "h06_target_say",
+        actual=ctx.money(ytd["actual"]),
+        target=ctx.money(ytd["target_to_date"]),
+        attainment=f"{ytd['attainment']:.0%}",
+        annual=ctx.money(ytd["target"]),
+        best=best["period"],
+        best_att=f"{best['attainment']:.0%}",
+        worst=worst["period"],
+        worst_att=f"{worst['attainment']:.0%}",
+        verdict=ctx.text(
+            ("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind")
+            + ("_last_year" if target_source == "last_year" else "")
+        ),
+    )
+    for level in ("day", "week", "month", "quarter", "year"):
+        ctx.save(f"actual_vs_target_{level}", avt[level], sheet=f"h06_avt_{level}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(
     {
         "fy": fy,
-        "ytd_actual": round(float(ytd["actual"]), -2),
-        "attainment": round(float(ytd["attainment"]), 3),
+        "ytd_actual": None if avt is None else round(float(ytd["actual"]), -2),
+        "attainment": None if avt is None else round(float(ytd["attainment"]), 3),
     }
 )
 
@@ -131,37 +135,38 @@ print(
 # Pacing
 
 # %%
-ctx.say("h06_pacing")
-path, pace = rv.pacing(funnel, targets, end)
-ax = charts.line(
-    path,
-    "date",
-    ["cum_actual", "cum_target", "projected", "annual_target"],
-    ctx.label("h06_pacing_title"),
-    {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected", "annual_target")},
-)
-pace_key = (
-    "h06_pacing_closed"
-    if pace["days_left"] == 0
-    else "h06_pacing_reached"
-    if pace["ytd_actual"] >= pace["annual_target"]
-    else "h06_pacing_say"
-)
-ctx.say(
-    pace_key,
-    days_left=pace["days_left"],
-    annual=ctx.money(pace["annual_target"]),
-    ytd=ctx.money(pace["ytd_actual"]),
-    projected=ctx.money(pace["projected_at_pace"]),
-    flat=ctx.money(pace["projected_flat"]),
-    required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
-    current=ctx.money(pace["current_daily"]),
-    lift=f"{pace['required_vs_plan']:+.0%}" if pace["days_left"] else "–",
-    attainment=f"{pace['attainment']:.0%}",
-    advice=ctx.text("h06_pace_ok")
-    if pace["gap_at_pace"] >= 0
-    else ctx.text("h06_pace_gap", gap=ctx.money(-pace["gap_at_pace"])),
-)
+if targets is not None:
+    ctx.say("h06_pacing")
+    path, pace = rv.pacing(funnel, targets, end)
+    ax = charts.line(
+        path,
+        "date",
+        ["cum_actual", "cum_target", "projected", "annual_target"],
+        ctx.label("h06_pacing_title"),
+        {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected", "annual_target")},
+    )
+    pace_key = (
+        "h06_pacing_closed"
+        if pace["days_left"] == 0
+        else "h06_pacing_reached"
+        if pace["ytd_actual"] >= pace["annual_target"]
+        else "h06_pacing_say"
+    )
+    ctx.say(
+        pace_key,
+        days_left=pace["days_left"],
+        annual=ctx.money(pace["annual_target"]),
+        ytd=ctx.money(pace["ytd_actual"]),
+        projected=ctx.money(pace["projected_at_pace"]),
+        flat=ctx.money(pace["projected_flat"]),
+        required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
+        current=ctx.money(pace["current_daily"]),
+        lift=f"{pace['required_vs_plan']:+.0%}" if pace["days_left"] else "–",
+        attainment=f"{pace['attainment']:.0%}",
+        advice=ctx.text("h06_pace_ok")
+        if pace["gap_at_pace"] >= 0
+        else ctx.text("h06_pace_gap", gap=ctx.money(-pace["gap_at_pace"])),
+    )
 
 # %% [markdown]
 # The three summary tables: customer purchases
@@ -619,7 +624,7 @@ if not ctx.missing("issues", ctx.label("h06_issues_what")):
 ctx.say("h06_workbook")
 sheets = rv.workbook_sheets(
     {
-        "avt_month": avt["month"],
+        "avt_month": None if avt is None else avt["month"],
         "pacing": path,
         "ops_weekly": ops_w,
         "ops_daily": ops_d,

@@ -53,6 +53,10 @@ def test_doubling_shop_baseline_is_last12_times_damped_trend():
     assert b.method == "momentum" and b.history_months == 36 and b.trend_months == 3
     assert b.trend == pytest.approx(1.0, abs=1e-9)
     assert b.carried == pytest.approx(0.5, abs=1e-9)  # 100% × damping 0.5, under the 60% cap
+    assert not b.capped
+    # tripling: 200% × 0.5 = 100% is capped at +60%
+    b3 = tg.momentum_baseline(steady(yearly=2.0), "2025-12-31", 2026, 1)
+    assert b3.trend == pytest.approx(2.0) and b3.carried == 0.6 and b3.capped
     assert b.last12 == pytest.approx(last12)
     assert b.annual == pytest.approx(1.5 * last12)
     assert b.spread == 0.08  # 36 months of history
@@ -93,10 +97,11 @@ def test_thirteen_month_shop_without_market_data_is_within_085_to_2x():
     base, plan = tg.plan_from_inputs(d, "2025-12-31", 2026, 1, seas, NO_MARKET, 0.15)
     # 13 complete months: one month (Dec 2025 vs Dec 2024) gives the trend, 1.3x
     assert base.trend_months == 1 and base.trend == pytest.approx(1.3 - 1, abs=1e-9)
-    assert base.carried == pytest.approx(0.15, abs=1e-9)
+    # a trend read off 1 month of 3 weighs a third: 30% × 0.5 × 1/3 = 5%
+    assert base.carried == pytest.approx(0.05, abs=1e-9) and not base.capped
     assert base.spread == pytest.approx(0.12 + 0.05)  # 12-23 months, thin trend
     ratio = plan.annual / base.last12
-    assert ratio == pytest.approx(1.15 * 1.15, abs=1e-6)
+    assert ratio == pytest.approx(1.05 * 1.15, abs=1e-6)
     assert 0.85 <= ratio <= 2.0
 
 
