@@ -54,7 +54,7 @@ try:
         A["momentum_damping"],
     )
 except tg.TargetError as e:
-    ctx.say("h05_target_error", reason=esc(e))
+    ctx.say("h05_target_error", reason=ctx.text(f"tg_err_{e.key}", **e.fields))
     raise SystemExit(2) from None
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 name_col = "name_en" if lang == "en" else "name_zh"

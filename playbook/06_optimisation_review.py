@@ -53,7 +53,9 @@ try:
     )
 except (tg.TargetError, LoadError) as e:
     targets, target_source = None, "none"  # the sections comparing with a target are skipped
-    target_error = esc(e)
+    target_error = (
+        ctx.text(f"tg_err_{e.key}", **e.fields) if isinstance(e, tg.TargetError) else esc(e)
+    )
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
 

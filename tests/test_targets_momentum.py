@@ -349,3 +349,25 @@ def test_widgets_only_in_a_jupyter_server_kernel(monkeypatch):
         __import__("importlib").util.find_spec("ipywidgets") is not None
     )
     assert tw.widgets_wanted(False) is False
+
+
+def test_target_errors_read_as_a_sentence_in_both_languages():
+    from helpers import narrative
+
+    cat = narrative.catalogue()
+    d = steady("2023-01-01", "2025-12-31")
+    errors = []
+    for call in (
+        lambda: tg.momentum_baseline(d, "2022-12-31", 2023, 1),
+        lambda: tg.year_targets(d, 2023, 1, "2025-12-31", 0.15),
+        lambda: tg.review_targets(d, 2023, 1),
+    ):
+        with pytest.raises(tg.TargetError) as e:
+            call()
+        errors.append(e.value)
+    assert [e.key for e in errors] == ["no_sales", "no_sales", "no_last_year"]
+    for e in errors:
+        for lang in ("zh", "en"):
+            text = cat[f"tg_err_{e.key}"][lang].format(**e.fields)
+            assert "{" not in text and text
+    assert "2023" in cat["tg_err_no_last_year"]["en"].format(**errors[2].fields)
