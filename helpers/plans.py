@@ -4,7 +4,8 @@
   review (06) grades the year against what was actually set. One file per year:
   ``plans/targets_daily_<fy>.parquet`` (an earlier run's ``artifacts/targets_daily.parquet``,
   copied) or ``plans/targets_<fy>.csv`` with at least ``date`` and ``target_sales`` (one row
-  per day; other columns ignored).
+  per day; other columns ignored); else an earlier run's whole report folder copied into
+  ``plans/`` (``plans/<any>/artifacts/targets_daily.parquet``) whose 02 set that year.
 * ``shop.yaml``'s ``assumptions:`` takes the values set with 02's sliders
   (:func:`save_assumptions`), so the next run and the batch use them.
 """
@@ -39,7 +40,13 @@ def load_saved_plan(shop_dir, fy: int, start_month: int) -> pd.DataFrame | None:
     elif csv.exists():
         raw, file = pd.read_csv(csv, encoding="utf-8-sig"), csv
     else:
-        return None
+        for f in sorted(d.glob("*/artifacts/targets_daily.parquet")):  # an earlier report
+            t = pd.read_parquet(f)
+            if "fy" in t and (t["fy"] == fy).any():
+                raw, file = t[t["fy"] == fy], f
+                break
+        else:
+            return None
     for col in ("date", "target_sales"):
         if col not in raw:
             raise LoadError(file, "a saved plan needs date and target_sales", column=col)

@@ -265,6 +265,14 @@ def test_saved_plan_in_plans_folder_is_reviewed_against(tmp_path):
     with pytest.raises(Exception, match="targets_2025.csv: column 'target_sales': row 2"):
         plans.load_saved_plan(tmp_path, 2025, 1)
     assert plans.load_saved_plan(tmp_path, 2024, 1) is None
+    # an earlier run's report folder copied into plans/: its 02 set FY2024
+    d = steady("2021-01-01", "2023-12-31")
+    _, plan = tg.plan_from_inputs(d, "2023-12-31", 2024, 1, tg.learn_seasonality(d), NO_MARKET, 0.1)
+    art = tmp_path / "plans" / "report-2023-12" / "artifacts"
+    art.mkdir(parents=True)
+    tg.targets_daily_artifact(plan.daily).to_parquet(art / "targets_daily.parquet")
+    saved = plans.load_saved_plan(tmp_path, 2024, 1)
+    assert len(saved) == 366 and saved["target_sales"].sum() == pytest.approx(plan.annual)
 
 
 def test_config_targets_are_checked(tmp_path):
