@@ -1633,7 +1633,10 @@ def targets_meta(
     (``momentum``/``profile``), ``last12`` (None with short history), ``trend``, ``carried``,
     ``damping``, ``market_growth``, ``growth_source`` (``keywords``/``shop_yaml``/``none``),
     ``ambition``, ``growth`` (annual target ÷ last 12 months − 1, None with short history),
-    ``last_year_actual``, ``last_fy``, ``last_year_partial``, ``week_scheme``,
+    ``last_year_actual`` (the last 12 complete months, what the growth is measured on; None
+    with short history: a stub is never scaled up), ``last_fy`` and ``last_fy_actual`` (the
+    last complete fiscal year's sales, None when the data does not cover it whole),
+    ``last_year_partial``, ``week_scheme``,
     ``warnings`` (keys of :func:`target_warnings`).
     """
     lo, hi = cal.fiscal_year_bounds(base.fy, start_month)
@@ -1662,8 +1665,9 @@ def targets_meta(
         "growth_source": market["source"],
         "ambition": float(ambition),
         "growth": f(plan.annual / base.last12 - 1) if base.last12 > 0 else None,
-        "last_year_actual": float(last_year["actual"]),
+        "last_year_actual": f(base.last12),
         "last_fy": int(last_year["fy"]),
+        "last_fy_actual": None if last_year["partial"] else float(last_year["actual"]),
         "last_year_partial": bool(last_year["partial"]),
         "week_scheme": week_scheme,
         "warnings": [k for k, _ in plan.warnings],

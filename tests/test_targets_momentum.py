@@ -219,6 +219,8 @@ def test_owner_target_replaces_computed_everywhere(tmp_path):
     meta = tg.targets_meta(plan, base, NO_MARKET, 0.15, 1, "48", ly)
     assert meta["annual_target"] == 3_000_000 and meta["target_source"] == "owner"
     assert meta["base_target"] == round(1.5 * base.last12 * 1.15)
+    assert meta["last_year_actual"] == pytest.approx(base.last12)
+    assert meta["growth"] == pytest.approx(3_000_000 / base.last12 - 1)
     # run.json's target_annual comes from the saved meta
     art = tmp_path / "out" / "artifacts"
     art.mkdir(parents=True)
@@ -231,6 +233,7 @@ def test_owner_target_replaces_computed_everywhere(tmp_path):
         "2025-12-31",
     )
     assert out["target_annual"] == 3_000_000 and out["target_fy"] == "2026"
+    assert out["last_year_actual"] == round(base.last12, 2)
 
 
 def test_06_paces_against_the_owners_target_of_the_year_under_review():
