@@ -60,6 +60,15 @@ ctx.say(
     start=fy_start.date(),
     end=fy_end.date(),
 )
+early = targets.momentum_baseline(daily, shop.as_of, fy, sm, cfg.festivals, damp)
+if early.method == "profile":  # said first, before any figure
+    ctx.say(
+        "h02_warn_short_history",
+        months=f"{early.history_months:.1f}",
+        spread=pct(early.spread, 0),
+        low=ctx.money(early.low),
+        high=ctx.money(early.high),
+    )
 name_col = "name_zh" if lang == "zh" else "name_en"
 PHASES = {"presale": "phase_presale", "main": "phase_main", "day": "phase_peak"}
 WEEKDAYS = ctx.label("weekday_names").split(",")
@@ -182,14 +191,6 @@ inputs = {
 }
 base, plan = targets.plan_from_inputs(ambition=amb, damping=damp, **inputs)
 sc = plan.scenarios
-if base.method == "profile":
-    ctx.say(
-        "h02_warn_short_history",
-        months=f"{base.history_months:.1f}",
-        spread=pct(base.spread, 0),
-        low=ctx.money(base.low),
-        high=ctx.money(base.high),
-    )
 summary = pd.DataFrame(
     {
         "item": ["last12", *sc["scenario"]] + (["owner_target"] if owner is not None else []),
