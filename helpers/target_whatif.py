@@ -122,13 +122,20 @@ class TargetWhatIf:
 
     def values(self) -> dict:
         """The assumptions the sliders hold (exact start values while untouched)."""
-        amb = self.ambition.value
-        damp = self.damping.value
+
+        def kept(slider, start: float) -> float:
+            # a slider shows (and a browser may snap to) the nearest step: within half a step
+            # of the page's value it still means the page's value
+            v = float(slider.value)
+            return start if abs(v - start) <= slider.step / 2 + 1e-12 else v
+
         return {
-            "ambition": self.start["ambition"] if amb == round(self.start["ambition"], 2) else amb,
-            "damping": self.start["damping"] if damp == self.start["damping"] else damp,
+            "ambition": kept(self.ambition, self.start["ambition"]),
+            "damping": kept(self.damping, self.start["damping"]),
             "node_weights": {
-                k: s.value for k, s in self.nodes.items() if s.value != self._node_shown[k]
+                k: s.value
+                for k, s in self.nodes.items()
+                if abs(s.value - self._node_shown[k]) > s.step / 2 + 1e-12
             }
             or None,
         }
