@@ -19,7 +19,8 @@ lang = "zh"
 ambition = None  # growth on top of the market's; None: shop.yaml assumptions.ambition
 week_scheme = "48"  # "48": four weeks a month, as the article counts; "iso": ISO weeks
 repeat_gain = 0.02  # points added to each month's returning-buyer share
-interactive = False  # True in JupyterLab: sliders for ambition and festival weights
+damping = None  # share of the recent trend carried into next year; None: shop.yaml assumption
+interactive = None  # None: sliders in JupyterLab, a static page under papermill/nbval
 
 # %%
 import logging
@@ -27,12 +28,11 @@ import logging
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import nb
-from helpers.analysis import market, targets
-from helpers.core import calendar as cal
-from helpers.core import codes
-from helpers.present import charts
-from helpers.present.narrative import esc, num, pct
+from helpers import calendar as cal
+from helpers import charts, market, metrics, nb, targets
+from helpers import customers as cu
+from helpers import target_whatif as tw
+from helpers.narrative import esc, num, pct
 
 
 def md(text) -> str:
@@ -47,26 +47,28 @@ cfg = shop.config
 A = cfg.assumptions
 sm = cfg.fiscal_year_start_month
 amb = float(A["ambition"] if ambition is None else ambition)
-daily = codes.daily_sales(shop.orders, end=shop.as_of)
+damp = float(A["momentum_damping"] if damping is None else damping)
+daily = metrics.daily_sales(shop.orders, end=shop.as_of)
 fy = targets.target_fiscal_year(shop.as_of, sm)
 fy_start, fy_end = cal.fiscal_year_bounds(fy, sm)
 ly = targets.last_year_actual(daily, shop.as_of, sm)
 ctx.say("h02_title", shop=md(cfg.name), fy=fy)
 ctx.say(
-    "h02_intro",
+    "h02_intro_momentum",
     as_of=shop.as_of.date(),
     fy=fy,
     start=fy_start.date(),
     end=fy_end.date(),
-    last_fy=ly["fy"],
-    last_start=ly["start"].date(),
-    last_end=ly["end"].date(),
-    partial=ctx.text(
-        "h02_partial", last_fy=ly["fy"], days=ly["days_with_data"], scale=f"{ly['scale']:.2f}"
-    )
-    if ly["partial"]
-    else "",
 )
+early = targets.momentum_baseline(daily, shop.as_of, fy, sm, cfg.festivals, damp)
+if early.method == "profile":  # said first, before any figure
+    ctx.say(
+        "h02_warn_short_history",
+        months=f"{early.history_months:.1f}",
+        spread=pct(early.spread, 0),
+        low=ctx.money(early.low),
+        high=ctx.money(early.high),
+    )
 name_col = "name_zh" if lang == "zh" else "name_en"
 PHASES = {"presale": "phase_presale", "main": "phase_main", "day": "phase_peak"}
 WEEKDAYS = ctx.label("weekday_names").split(",")
@@ -170,77 +172,141 @@ ctx.say(
 # Annual target
 
 # %%
-ctx.say("h02_target")
+ctx.say("h02_target_momentum")
 growth = ctx.load("market_forecast") or market.market_forecast(
     shop.table("keywords"), shop.orders, shop.table("traffic"), A, sm, shop.as_of
 )
-run = targets.running_growth(daily, shop.as_of, sm)
-at = targets.annual_target(ly["actual"], growth, amb, fy - ly["fy"], between=run["growth"])
-own = market.shop_growth(shop.orders, sm)
+mkt = targets.market_term(growth, A["market_growth"])
+owner = targets.owner_target(cfg.targets, fy)
+inputs = {
+    "daily": daily,
+    "as_of": shop.as_of,
+    "fy": fy,
+    "start_month": sm,
+    "seas": seas,
+    "market": mkt,
+    "owner": owner,
+    "festivals": cfg.festivals,
+    "week_scheme": week_scheme,
+}
+base, plan = targets.plan_from_inputs(ambition=amb, damping=damp, **inputs)
+sc = plan.scenarios
 summary = pd.DataFrame(
     {
-        "item": ["last_year_actual", "target_low", "annual_target", "target_high"],
-        "amount": [ly["actual"], at["target_low"], at["annual_target"], at["target_high"]],
+        "item": ["last12", *sc["scenario"]] + (["owner_target"] if owner is not None else []),
+        "amount": [base.last12 if base.method == "momentum" else base.observed]
+        + sc["annual_target"].to_list()
+        + ([owner] if owner is not None else []),
     }
 )
+if base.method == "profile":
+    summary.loc[0, "item"] = "observed"
 charts.bar(
-    summary.assign(item=summary["item"].map(ctx.label)),
+    summary.assign(item=summary["item"].map(lambda k: ctx.label(f"tg_item_{k}"))),
     "item",
     "amount",
     ctx.label("h02_target_title"),
     money=True,
-    color=[charts.PALETTE[5], charts.PALETTE[0], charts.PALETTE[0], charts.PALETTE[0]],
+    color=[charts.PALETTE[5]] + [charts.PALETTE[0]] * 3 + [charts.PALETTE[1]] * (owner is not None),
 )
 plt.show()
-ctx.table(summary.assign(item=summary["item"].map(ctx.label)), money=["amount"])
-ctx.save("annual_target", summary, sheet="h02_target_sheet")
-growth_source = growth.get("source", "keywords")
-if growth_source == "shop" and not growth.get("growth_n"):
-    growth_source = "none"
-if growth_source != "keywords":  # the growth already is the shop's own: nothing to compare
-    own_text = ""
-elif own["growth_n"]:
-    gap = own["growth_mean"] - at["target_year_growth"]
-    own_key = "h02_own_fast" if gap > 0.1 else "h02_own_slow" if gap < -0.1 else "h02_own_inline"
-    own_text = ctx.text(own_key, own=pct(own["growth_mean"]))
-else:
-    own_text = ctx.text("h02_own_unknown")
-ctx.say(
-    "h02_target_say",
-    fy=fy,
-    target=ctx.money(at["annual_target"]),
-    last_fy=ly["fy"],
-    last=ctx.money(ly["actual"]),
-    g=pct(at["market_growth"]),
-    amb=pct(amb),
-    between=ctx.text(
-        "h02_target_between"
-        if run["fy"] == ly["fy"] + 1 and pd.notna(run["growth"])
-        else "h02_target_between_market",
-        g=pct(at["between"]),
-        run_fy=run["fy"],
-        as_of=shop.as_of.date(),
-    )
-    if at["years_ahead"] > 1
-    else "",
-    growth=pct(at["growth"]),
-    range=ctx.text(
-        "h02_target_range", low=ctx.money(at["target_low"]), high=ctx.money(at["target_high"])
-    )
-    if at["target_low"] < at["target_high"]
-    else "",
-    own=ctx.text(f"h02_growth_source_{growth_source}") + SEP + own_text,
+ctx.table(
+    sc.assign(scenario=sc["scenario"].map(lambda k: ctx.label(f"tg_item_{k}"))).add_prefix("tg_"),
+    money=["tg_baseline", "tg_annual_target"],
+    pct=["tg_carried", "tg_market_growth", "tg_ambition"],
+    dec={"tg_vs_last12": 2},
 )
+ctx.save("annual_target", summary, sheet="h02_target_sheet")
+ctx.save("target_scenarios", sc, sheet="h02_scenarios_sheet")
+ctx.say(
+    "h02_momentum_say" if base.method == "momentum" else "h02_profile_say",
+    fy=fy,
+    last12=ctx.money(base.last12) if base.method == "momentum" else "",
+    l12_start=base.last12_start.date() if base.last12_start is not None else "",
+    l12_end=base.last12_end.date() if base.last12_end is not None else "",
+    trend=ctx.text(
+        "h02_trend_measured",
+        k=base.trend_months,
+        trend=pct(base.trend),
+        damping=pct(base.damping, 0),
+        carried=pct(base.carried),
+        thin=ctx.text("h02_trend_thin", k=base.trend_months, r=targets.MOMENTUM["recent_months"])
+        if base.trend_months < targets.MOMENTUM["recent_months"]
+        else "",
+        capped=ctx.text(
+            "h02_trend_capped",
+            floor=pct(targets.MOMENTUM["floor"], 0),
+            cap=pct(targets.MOMENTUM["cap"], 0),
+        )
+        if base.capped
+        else "",
+    )
+    if base.trend_months
+    else ctx.text("h02_trend_none"),
+    observed=ctx.money(base.observed),
+    days=(shop.as_of - daily["date"].min()).days + 1,
+    baseline=ctx.money(base.annual),
+    market=ctx.text(f"h02_market_{mkt['source']}", g=pct(mkt["growth_mean"])),
+    amb=pct(amb),
+    base_target=ctx.money(sc.loc[1, "annual_target"]),
+    ratio=f"{sc.loc[1, 'vs_last12']:.2f}" if base.method == "momentum" else "–",
+    low=ctx.money(sc.loc[0, "annual_target"]),
+    high=ctx.money(sc.loc[2, "annual_target"]),
+)
+if owner is not None:
+    gaps = plan.months.assign(size=plan.months["gap"].abs()).sort_values(
+        ["size", "month"], ascending=[False, True], kind="stable"
+    )
+    ctx.say(
+        "h02_owner_say",
+        fy=fy,
+        owner=ctx.money(owner),
+        baseline=ctx.money(base.annual),
+        diff=f"{owner / base.annual - 1:+.1%}",
+        base_target=ctx.money(sc.loc[1, "annual_target"]),
+        months=("、" if lang == "zh" else ", ").join(
+            f"{m:%Y-%m} ({ctx.money(g)})"
+            for m, g in zip(gaps["month"].head(3), gaps["gap"].head(3))
+        ),
+    )
+for key, fields in plan.warnings:
+    if key == "short_history":
+        continue  # said above, before the figures
+    ctx.say(
+        f"h02_warn_{key}",
+        ratio=f"{fields.get('ratio', 0):.2f}",
+        months=", ".join(fields.get("months", [])),
+    )
+ly = targets.last_year_actual(daily, shop.as_of, sm)
+bt = targets.backtest(daily, shop.as_of, sm, mkt, cfg.festivals, damp)
+if bt is None:
+    ctx.say("h02_backtest_none")
+else:
+    ctx.table(
+        pd.DataFrame([bt])[["fy", "forecast", "low", "high", "actual", "error"]].add_prefix("bt_"),
+        money=["bt_forecast", "bt_low", "bt_high", "bt_actual"],
+        pct=["bt_error"],
+    )
+    ctx.say(
+        "h02_backtest_say",
+        fy=bt["fy"],
+        as_of=bt["as_of"].date(),
+        forecast=ctx.money(bt["forecast"]),
+        actual=ctx.money(bt["actual"]),
+        error=pct(bt["error"]),
+        range=ctx.text("h02_backtest_in" if bt["in_range"] else "h02_backtest_out"),
+    )
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(
     {
         "fy": fy,
-        "last_fy": ly["fy"],
-        "last_year_actual": round(ly["actual"]),
-        "annual_target": at["annual_target"],
-        "growth": round(at["growth"], 3),
+        "method": base.method,
+        "last12": None if base.method != "momentum" else round(base.last12),
+        "baseline": round(base.annual),
+        "annual_target": plan.annual,
+        "source": plan.source,
     }
 )
 
@@ -248,17 +314,17 @@ print(
 # Down to every month
 
 # %%
-ctx.say("h02_split")
-weights = targets.day_weights(
-    fy, sm, seas, week_scheme, cfg.calendar, growth=at["target_year_growth"]
-)
-dt = targets.decompose(at["annual_target"], weights, week_scheme)
+ctx.say("h02_split_momentum")
+dt = plan.daily
 levels = {
     lvl: targets.targets_by_level(dt, lvl, daily, fy - 1, sm, week_scheme)
-    for lvl in ("half", "quarter", "month", "week", "day")
+    for lvl in ("half", "quarter", "day")
 }
-months = levels["month"]
-month_cols = ["period", "target_sales", "share", "last_year", "growth"]
+levels["week"] = targets.targets_by_level(dt, "week", daily, fy - 1, sm, week_scheme)
+months = targets.month_table(plan, daily, sm, week_scheme)
+levels["month"] = months
+month_cols = ["period", "baseline", "target_sales", "share", "last_year", "growth"]
+month_fmt = {"money": ["baseline", "target_sales", "last_year"], "pct": ["share", "growth"]}
 charts.bars_with_line(
     months.assign(m=months["start"].dt.strftime("%Y-%m")),
     "m",
@@ -268,7 +334,7 @@ charts.bars_with_line(
     {c: ctx.label(c) for c in ("target_sales", "last_year")},
 )
 plt.show()
-ctx.table(months[month_cols], money=["target_sales", "last_year"], pct=["share", "growth"])
+ctx.table(months[month_cols], **month_fmt)
 ctx.save("targets_month", months, sheet="h02_months_sheet")
 by_size = months.sort_values(["target_sales", "start"], ascending=[False, True])
 by_growth = months.dropna(subset=["growth"]).sort_values(
@@ -289,71 +355,28 @@ ctx.say(
 )
 
 # %%
-if interactive:  # JupyterLab only: papermill and nbval runs keep interactive = False
-    import ipywidgets as widgets
+if tw.widgets_wanted(interactive):  # a Jupyter server's kernel; papermill and nbval: static
+    from functools import partial
+
     from IPython.display import display
 
     main_rows = ef[(ef["kind"] == "node")].sort_values(["node", "phase"])
     main_rows = main_rows[main_rows["phase"] != "presale"].drop_duplicates("node", keep="last")
-    amb_slider = widgets.FloatSlider(
-        value=amb,
-        min=-0.3,
-        max=1.0,
-        step=0.01,
-        description=ctx.label("tg_ambition"),
-        readout_format=".0%",
+    whatif = tw.TargetWhatIf(
+        inputs,
+        amb,
+        damp,
+        main_rows.assign(label=main_rows[name_col])[["node", "label", "uplift"]],
+        shop_dir=cfg.path,
+        labels={
+            k: ctx.label(f"tg_w_{k}") for k in ("ambition", "damping", "save", "saved", "total")
+        },
+        show=partial(ctx.table, **month_fmt),
+        columns=month_cols,
+        money=ctx.money,
     )
-    node_sliders = {
-        r["node"]: widgets.FloatSlider(
-            value=round(r["uplift"], 2),
-            min=0.3,
-            max=max(5.0, round(2 * r["uplift"], 1)),
-            step=0.05,
-            description=str(r[name_col])[:18],
-        )
-        for _, r in main_rows.iterrows()
-    }
-    out = widgets.Output()
-
-    def redraw(_=None):
-        with out:
-            out.clear_output(wait=True)
-            at_i = targets.annual_target(
-                ly["actual"], growth, amb_slider.value, fy - ly["fy"], between=run["growth"]
-            )
-            w_i = targets.day_weights(
-                fy,
-                sm,
-                seas,
-                week_scheme,
-                cfg.calendar,
-                {k: s.value for k, s in node_sliders.items()},
-                growth=at_i["target_year_growth"],
-            )
-            m_i = targets.targets_by_level(
-                targets.decompose(at_i["annual_target"], w_i, week_scheme),
-                "month",
-                daily,
-                fy - 1,
-                sm,
-                week_scheme,
-            )
-            charts.bars_with_line(
-                m_i.assign(m=m_i["start"].dt.strftime("%Y-%m")),
-                "m",
-                "target_sales",
-                "last_year",
-                ctx.label("h02_split_title"),
-                {c: ctx.label(c) for c in ("target_sales", "last_year")},
-            )
-            plt.show()
-            ctx.table(m_i[month_cols], money=["target_sales", "last_year"], pct=["share", "growth"])
-
-    for s in (amb_slider, *node_sliders.values()):
-        s.observe(redraw, names="value")
     ctx.say("h02_widget_note")
-    display(widgets.VBox([amb_slider, *node_sliders.values(), out]))
-    redraw()
+    display(whatif.widget())
 
 # %% [markdown]
 # Weeks, days and the report layouts
@@ -384,36 +407,14 @@ ctx.table(
     pct=["share", "growth"],
 )
 daily_layout, weekly_layout = targets.report_layouts(dt)
-targets_daily = dt[
-    ["date", "fy", "half", "quarter", "month", "week", "target_sales", "node", "phase", "holiday"]
-]
-ctx.save("targets_daily", targets_daily)
+ctx.save("targets_daily", targets.targets_daily_artifact(dt))
 ctx.save("targets_half", levels["half"], sheet="h02_half_sheet")
 ctx.save("targets_quarter", levels["quarter"], sheet="h02_quarter_sheet")
 ctx.save("targets_week", weeks, sheet="h02_week_sheet")
 ctx.save("targets_day", levels["day"], sheet="h02_day_sheet")
 ctx.save("daily_report_layout", daily_layout, sheet="h02_daily_layout_sheet")
 ctx.save("weekly_report_layout", weekly_layout, sheet="h02_weekly_layout_sheet")
-ctx.save(
-    "targets_meta",
-    {
-        "fy": fy,
-        "start_month": sm,
-        "annual_target": at["annual_target"],
-        "last_year_actual": ly["actual"],
-        "growth": at["growth"],
-        "market_growth": at["market_growth"],
-        "growth_source": growth_source,
-        "ambition": amb,
-        "target_low": at["target_low"],
-        "target_high": at["target_high"],
-        "last_fy": ly["fy"],
-        "last_year_partial": ly["partial"],
-        "week_scheme": week_scheme,
-        "start": str(fy_start.date()),
-        "end": str(fy_end.date()),
-    },
-)
+ctx.save("targets_meta", targets.targets_meta(plan, base, mkt, amb, sm, week_scheme, ly))
 top_d = levels["day"].sort_values(["target_sales", "start"], ascending=[False, True]).iloc[0]
 top_w = weeks.sort_values(["target_sales", "start"], ascending=[False, True]).iloc[0]
 ctx.say(
@@ -430,10 +431,13 @@ ctx.say(
 # Product goals
 
 # %%
-ctx.say("h02_products", last_fy=ly["fy"])
-pg = targets.product_goals(
-    shop.orders, shop.table("products"), A["role_mix"], ly["start"], ly["end"]
-)
+if base.method == "momentum":
+    w_start, w_end = base.last12_start, base.last12_end
+else:
+    w_start, w_end = daily["date"].min(), shop.as_of
+window = f"{w_start.date()} – {w_end.date()}"
+ctx.say("h02_products", window=window)
+pg = targets.product_goals(shop.orders, shop.table("products"), A["role_mix"], w_start, w_end)
 if pg.n_sold:
     charts.pareto(pg.pareto, "share", "cum_share", ctx.label("h02_pareto_title"))
     plt.show()
@@ -481,9 +485,13 @@ else:
 
 # %%
 R, F = int(A["repeat_member_orders"]), int(A["fan_orders"])
-ctx.say("h02_customers", last_fy=ly["fy"], repeat=R, fan=F)
+ctx.say("h02_customers", window=window, repeat=R, fan=F)
 if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
-    cg = targets.customer_goals(shop.orders, dt, ly["start"], ly["end"], sm, R, F, repeat_gain)
+    nvr = cu.new_vs_returning(cu.customer_orders(shop.orders, w_end), w_end)
+    mix = cu.returning_summary(nvr[nvr["month"] <= w_end])
+    cg = targets.customer_goals(
+        shop.orders, dt, w_start, w_end, sm, R, F, repeat_gain, mix["returning_share"]
+    )
     mt = cg.monthly
     ladder_chart = mt.set_index(mt["month"].str.extract(r"\((.*)\)")[0].fillna(mt["month"]))[
         ["members_new", "members_repeat", "members_fan"]
@@ -537,8 +545,10 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
     end = mt.iloc[-1]
     ctx.say(
         "h02_customers_say",
-        last_fy=ly["fy"],
+        window=window,
         fy=fy,
+        start_share=pct(mix["returning_share"]),
+        end_share=pct(mt["target_repeat_rate"].iloc[-1]),
         buyers=num(nw["buyers"].sum()),
         new_share=pct(cg.new_share),
         ret_share=pct(cg.repeat_rate),

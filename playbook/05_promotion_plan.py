@@ -28,10 +28,10 @@ seed = 0
 # %%
 import pandas as pd
 
-from helpers import nb
-from helpers.analysis import promotions as pr
-from helpers.present import charts
-from helpers.present.narrative import esc
+from helpers import charts, nb
+from helpers import promotions as pr
+from helpers import targets as tg
+from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -40,16 +40,22 @@ A = cfg.assumptions
 end = pr.complete_through(shop.orders, shop.as_of)
 meta = ctx.load("targets_meta")
 fy = pr.plan_fiscal_year(shop.as_of, cfg.fiscal_year_start_month, meta)
-targets, target_source = pr.plan_targets(
-    shop.orders,
-    fy,
-    cfg.fiscal_year_start_month,
-    shop.as_of,
-    A["ambition"],
-    ctx.load("targets_daily"),
-    ctx.load("market_forecast"),
-    cfg.calendar,
-)
+try:
+    targets, target_source = pr.plan_targets(
+        shop.orders,
+        fy,
+        cfg.fiscal_year_start_month,
+        shop.as_of,
+        A["ambition"],
+        ctx.load("targets_daily"),
+        ctx.load("market_forecast"),
+        cfg.festivals,
+        cfg.targets,
+        A["momentum_damping"],
+    )
+except tg.TargetError as e:
+    ctx.say("h05_target_error", reason=ctx.text(f"tg_err_{e.key}", **e.fields))
+    raise SystemExit(2) from None
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 name_col = "name_en" if lang == "en" else "name_zh"
 ctx.say("h05_title", shop=esc(cfg.name), fy=fy)

@@ -22,11 +22,12 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
-from helpers import nb
-from helpers.analysis import promotions as pr
-from helpers.analysis import review as rv
-from helpers.present import charts, narrative
-from helpers.present.narrative import esc
+from helpers import charts, metrics, narrative, nb, plans
+from helpers import promotions as pr
+from helpers import review as rv
+from helpers import targets as tg
+from helpers.errors import LoadError
+from helpers.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -37,18 +38,23 @@ funnel = pr.daily_funnel(
     shop.orders, shop.table("traffic"), end=end, conversion_rate=A["conversion_rate"]
 )
 fy = rv.review_year(shop.as_of, cfg.fiscal_year_start_month)
-targets = ctx.load("targets_daily")
-if targets is not None and (targets["fy"] == fy).any():
-    target_source = "02"
-else:
-    targets, target_source = pr.targets_for_year(
-        shop.orders,
+saved = ctx.load("targets_daily")  # an earlier run's 02, when it was for this year
+try:
+    if saved is None or not (saved["fy"] == fy).any():
+        saved = plans.load_saved_plan(cfg.path, fy, cfg.fiscal_year_start_month)
+    targets, target_source = tg.review_targets(
+        metrics.daily_sales(shop.orders, end=end),
         fy,
         cfg.fiscal_year_start_month,
-        shop.as_of,
-        A["ambition"],
-        ctx.load("market_forecast"),
-        cfg.calendar,
+        tg.owner_target(cfg.targets, fy),
+        saved,
+        cfg.festivals,
+        A["momentum_damping"],
+    )
+except (tg.TargetError, LoadError) as e:
+    targets, target_source = None, "none"  # the sections comparing with a target are skipped
+    target_error = (
+        ctx.text(f"tg_err_{e.key}", **e.fields) if isinstance(e, tg.TargetError) else esc(e)
     )
 margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"], end)
 cat = narrative.catalogue()
@@ -66,55 +72,64 @@ ctx.say(
     end=end.date(),
     fy=fy,
     incomplete=ctx.text("h05_incomplete", end=end.date()) if end < shop.as_of else "",
-    targets=ctx.text(f"h06_target_{target_source}", fy=fy),
+    targets=ctx.text("h06_target_error", fy=fy, reason=target_error)
+    if targets is None
+    else ctx.text(
+        f"h06_target_{target_source}", fy=fy, annual=ctx.money(targets["target_sales"].sum())
+    ),
 )
 
 # %% [markdown]
 # Actual vs target
 
 # %%
-ctx.say("h06_target")
-avt = rv.actual_vs_target(funnel, targets, end)
-month = avt["month"].assign(m=avt["month"]["start"].dt.strftime("%Y-%m"))
-ax = charts.bars_with_line(
-    month,
-    "m",
-    "actual",
-    "target",
-    ctx.label("h06_target_title"),
-    {k: ctx.label(k) for k in ("actual", "target")},
-)
-ctx.table(
-    avt["month"].drop(columns=["start", "end", "complete"]),
-    money=["target", "target_to_date", "actual", "gap"],
-    pct=["attainment"],
-)
-ytd = avt["year"].iloc[0]
-done = avt["month"][avt["month"]["target_to_date"] > 0]
-best = done.sort_values("attainment", ascending=False, kind="stable").iloc[0]
-worst = done.sort_values("attainment", kind="stable").iloc[0]
-ctx.say(
-    "h06_target_say",
-    actual=ctx.money(ytd["actual"]),
-    target=ctx.money(ytd["target_to_date"]),
-    attainment=f"{ytd['attainment']:.0%}",
-    annual=ctx.money(ytd["target"]),
-    best=best["period"],
-    best_att=f"{best['attainment']:.0%}",
-    worst=worst["period"],
-    worst_att=f"{worst['attainment']:.0%}",
-    verdict=ctx.text("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind"),
-)
-for level in ("day", "week", "month", "quarter", "year"):
-    ctx.save(f"actual_vs_target_{level}", avt[level], sheet=f"h06_avt_{level}")
+avt = path = None
+if targets is not None:
+    ctx.say("h06_target")
+    avt = rv.actual_vs_target(funnel, targets, end)
+    month = avt["month"].assign(m=avt["month"]["start"].dt.strftime("%Y-%m"))
+    ax = charts.bars_with_line(
+        month,
+        "m",
+        "actual",
+        "target",
+        ctx.label("h06_target_title"),
+        {k: ctx.label(k) for k in ("actual", "target")},
+    )
+    ctx.table(
+        avt["month"].drop(columns=["start", "end", "complete"]),
+        money=["target", "target_to_date", "actual", "gap"],
+        pct=["attainment"],
+    )
+    ytd = avt["year"].iloc[0]
+    done = avt["month"][avt["month"]["target_to_date"] > 0]
+    best = done.sort_values("attainment", ascending=False, kind="stable").iloc[0]
+    worst = done.sort_values("attainment", kind="stable").iloc[0]
+    ctx.say(
+        "h06_target_say",
+        actual=ctx.money(ytd["actual"]),
+        target=ctx.money(ytd["target_to_date"]),
+        attainment=f"{ytd['attainment']:.0%}",
+        annual=ctx.money(ytd["target"]),
+        best=best["period"],
+        best_att=f"{best['attainment']:.0%}",
+        worst=worst["period"],
+        worst_att=f"{worst['attainment']:.0%}",
+        verdict=ctx.text(
+            ("h06_ahead" if ytd["attainment"] >= 1 else "h06_behind")
+            + ("_last_year" if target_source == "last_year" else "")
+        ),
+    )
+    for level in ("day", "week", "month", "quarter", "year"):
+        ctx.save(f"actual_vs_target_{level}", avt[level], sheet=f"h06_avt_{level}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(
     {
         "fy": fy,
-        "ytd_actual": round(float(ytd["actual"]), -2),
-        "attainment": round(float(ytd["attainment"]), 3),
+        "ytd_actual": None if avt is None else round(float(ytd["actual"]), -2),
+        "attainment": None if avt is None else round(float(ytd["attainment"]), 3),
     }
 )
 
@@ -122,37 +137,38 @@ print(
 # Pacing
 
 # %%
-ctx.say("h06_pacing")
-path, pace = rv.pacing(funnel, targets, end)
-ax = charts.line(
-    path,
-    "date",
-    ["cum_actual", "cum_target", "projected", "annual_target"],
-    ctx.label("h06_pacing_title"),
-    {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected", "annual_target")},
-)
-pace_key = (
-    "h06_pacing_closed"
-    if pace["days_left"] == 0
-    else "h06_pacing_reached"
-    if pace["ytd_actual"] >= pace["annual_target"]
-    else "h06_pacing_say"
-)
-ctx.say(
-    pace_key,
-    days_left=pace["days_left"],
-    annual=ctx.money(pace["annual_target"]),
-    ytd=ctx.money(pace["ytd_actual"]),
-    projected=ctx.money(pace["projected_at_pace"]),
-    flat=ctx.money(pace["projected_flat"]),
-    required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
-    current=ctx.money(pace["current_daily"]),
-    lift=f"{pace['required_vs_plan']:+.0%}" if pace["days_left"] else "–",
-    attainment=f"{pace['attainment']:.0%}",
-    advice=ctx.text("h06_pace_ok")
-    if pace["gap_at_pace"] >= 0
-    else ctx.text("h06_pace_gap", gap=ctx.money(-pace["gap_at_pace"])),
-)
+if targets is not None:
+    ctx.say("h06_pacing")
+    path, pace = rv.pacing(funnel, targets, end)
+    ax = charts.line(
+        path,
+        "date",
+        ["cum_actual", "cum_target", "projected", "annual_target"],
+        ctx.label("h06_pacing_title"),
+        {k: ctx.label(k) for k in ("cum_actual", "cum_target", "projected", "annual_target")},
+    )
+    pace_key = (
+        "h06_pacing_closed"
+        if pace["days_left"] == 0
+        else "h06_pacing_reached"
+        if pace["ytd_actual"] >= pace["annual_target"]
+        else "h06_pacing_say"
+    )
+    ctx.say(
+        pace_key,
+        days_left=pace["days_left"],
+        annual=ctx.money(pace["annual_target"]),
+        ytd=ctx.money(pace["ytd_actual"]),
+        projected=ctx.money(pace["projected_at_pace"]),
+        flat=ctx.money(pace["projected_flat"]),
+        required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
+        current=ctx.money(pace["current_daily"]),
+        lift=f"{pace['required_vs_plan']:+.0%}" if pace["days_left"] else "–",
+        attainment=f"{pace['attainment']:.0%}",
+        advice=ctx.text("h06_pace_ok")
+        if pace["gap_at_pace"] >= 0
+        else ctx.text("h06_pace_gap", gap=ctx.money(-pace["gap_at_pace"])),
+    )
 
 # %% [markdown]
 # The three summary tables: customer purchases
@@ -618,7 +634,7 @@ if not ctx.missing("issues", ctx.label("h06_issues_what")):
 ctx.say("h06_workbook")
 sheets = rv.workbook_sheets(
     {
-        "avt_month": avt["month"],
+        "avt_month": None if avt is None else avt["month"],
         "pacing": path,
         "ops_weekly": ops_w,
         "ops_daily": ops_d,

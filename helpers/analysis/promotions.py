@@ -691,41 +691,37 @@ def targets_for_year(
     ambition: float,
     market_forecast: dict | None = None,
     festivals=None,
+    owner: float | None = None,
+    damping: float | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Daily targets for fiscal year ``fy`` when notebook 02's artifact is not for that year.
 
-    Uses :mod:`helpers.analysis.targets` the way notebook 02 does (last complete fiscal year's actual ×
-    (1 + market growth + ambition), split over the days by learned seasonality), with only the
-    data before the year starts (or up to ``as_of``, whichever is earlier), as if the target
-    had been set then. The market growth comes from 01's ``market_forecast`` (0 without it).
-    When that module cannot give a target, :func:`fallback_targets` does.
+    Calls :func:`helpers.targets.year_targets` explicitly: the method 02 uses (momentum
+    baseline × (1 + market growth + ambition), or the owner's ``targets:`` figure), with only
+    the data before the year starts (or up to ``as_of``, whichever is earlier). The market
+    growth counts only when 01's ``market_forecast`` comes from keyword data.
+
+    Raises
+    ------
+    helpers.targets.TargetError
+        When there is no sale to set the year's target from; the notebook says so in one
+        sentence.
 
     Returns
     -------
-    (targets_daily, source): the ``targets_daily`` shape and ``"targets"`` or ``"fallback"``.
+    (targets_daily, source): the ``targets_daily`` shape and ``"owner"`` or ``"year"``.
     """
+    from . import targets as tg
+    from .metrics import daily_sales
+
     first, _ = cal.fiscal_year_bounds(fy, start_month)
     cutoff = min(pd.Timestamp(as_of).normalize(), first - pd.Timedelta(days=1))
-    try:
-        from helpers.analysis import targets as tg
-        from helpers.core.codes import daily_sales
-
-        daily = daily_sales(orders[orders["order_time"] < cutoff + pd.Timedelta(days=1)])
-        last = tg.last_year_actual(daily, cutoff, start_month)
-        growth = {
-            k: float((market_forecast or {}).get(k) or 0.0)
-            for k in ("growth_mean", "growth_low", "growth_high")
-        }
-        annual = tg.annual_target(last["actual"], growth, ambition, max(fy - last["fy"], 1))
-        seas = tg.learn_seasonality(daily, festivals)
-        w = tg.day_weights(fy, start_month, seas, festivals=festivals, growth=annual["growth"])
-        d = tg.decompose(annual["annual_target"], w)
-        out = d[["date", "fy", "half", "quarter", "month", "week", "target_sales"]]
-        if out["target_sales"].sum() > 0:
-            return out.reset_index(drop=True), "targets"
-    except Exception:  # noqa: BLE001 - any failure of the other module: the documented fallback
-        pass
-    return fallback_targets(orders, fy, start_month, ambition), "fallback"
+    daily = daily_sales(orders[orders["order_time"] < cutoff + pd.Timedelta(days=1)])
+    t = tg.year_targets(
+        daily, fy, start_month, cutoff, ambition, market_forecast, festivals, owner, damping
+    )
+    cols = ["date", "fy", "half", "quarter", "month", "week", "target_sales"]
+    return t[cols].reset_index(drop=True), "owner" if owner is not None else "year"
 
 
 def plan_targets(
@@ -737,28 +733,54 @@ def plan_targets(
     targets_daily: pd.DataFrame | None = None,
     market_forecast: dict | None = None,
     festivals=None,
+    owner_targets: dict | None = None,
+    damping: float | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Daily targets from the day after ``as_of`` to the end of fiscal year ``fy``.
 
-    Fiscal year ``fy`` takes 02's ``targets_daily`` when it is for that year (source ``"02"``),
-    else :func:`targets_for_year`. Days before the year starts (the rest of the current fiscal
-    year) take :func:`targets_for_year` of the current year, as it would have been set.
+    Fiscal year ``fy`` takes 02's ``targets_daily`` artifact when it is for that year (source
+    ``"02"``; 02 already used the owner's target), else :func:`targets_for_year` (with the
+    owner's figure from ``owner_targets``, shop.yaml ``targets:``, when set). Days before the
+    year starts (the rest of the current fiscal year) take :func:`targets_for_year` of the
+    current year, as it would have been set.
+
+    Raises
+    ------
+    helpers.targets.TargetError
+        From :func:`targets_for_year`.
 
     Returns
     -------
     (targets, source): the ``targets_daily`` shape and where the plan year's targets came from.
     """
+    owners = owner_targets or {}
     as_of = pd.Timestamp(as_of).normalize()
     if targets_daily is not None and len(targets_daily) and (targets_daily["fy"] == fy).any():
         t, source = targets_daily[targets_daily["fy"] == fy], "02"
     else:
         t, source = targets_for_year(
-            orders, fy, start_month, as_of, ambition, market_forecast, festivals
+            orders,
+            fy,
+            start_month,
+            as_of,
+            ambition,
+            market_forecast,
+            festivals,
+            owners.get(fy),
+            damping,
         )
     first, _ = cal.fiscal_year_bounds(fy, start_month)
     if as_of + pd.Timedelta(days=1) < first:
         cur, _ = targets_for_year(
-            orders, fy - 1, start_month, as_of, ambition, market_forecast, festivals
+            orders,
+            fy - 1,
+            start_month,
+            as_of,
+            ambition,
+            market_forecast,
+            festivals,
+            owners.get(fy - 1),
+            damping,
         )
         t = pd.concat([cur[cur["date"] > as_of], t], ignore_index=True)
     return t.reset_index(drop=True), source

@@ -7,13 +7,16 @@ product and customer goals that go with it.
 fiscal year with data is scaled up by days (``days in the year / days with data``) and flagged
 ``partial`` (:func:`last_year_actual`).
 
-**How much.** ``annual = last × (1 + g + ambition)`` where ``g`` is the market's mean growth
-(notebook 01) and ``ambition`` the shop's growth on top of the market. When the fiscal year
-containing ``as_of`` is still running (last year's actual is two fiscal years before the target),
-last year is first carried over the running year with that year's growth so far against the
-same days a year earlier (:func:`running_growth`): ``annual = last × (1 + running) × (1 + g +
-ambition)`` (with the market's ``g`` for any further year). The low/high growth of the market
-give the range (:func:`annual_target`). The annual target is rounded to whole currency units.
+**How much** (what notebook 02 uses). The baseline is the shop's momentum
+(:func:`momentum_baseline`): the last 12 complete months carried to the target year by the
+damped year-on-year trend of the recent months, or, with less than 12 months, the days seen
+annualised with a flat-with-festivals calendar profile and a wider range. The market's growth
+counts only when it comes from market data (:func:`market_term`); ambition is added once.
+:func:`scenarios` gives conservative / base / stretch, :func:`target_warnings` what must be
+said, :func:`backtest` how the method did on the last complete year, and the owner's figure
+(shop.yaml ``targets:``, :func:`owner_target`) replaces the computed one
+(:func:`target_plan`). :func:`annual_target` and :func:`running_growth` (last year × (1 +
+growth + ambition)) are the earlier method, kept for callers that still use them.
 
 **Seasonality, learned** (:func:`learn_seasonality`) from the shop's daily net sales:
 
@@ -55,6 +58,27 @@ from helpers.core import calendar as cal
 from helpers.core.codes import line_codes, sales_lines, subset_codes
 
 __all__ = [
+    "Momentum",
+    "TargetError",
+    "TargetPlan",
+    "backtest",
+    "calendar_profile",
+    "last_year_reference",
+    "market_term",
+    "momentum_baseline",
+    "month_plan",
+    "month_table",
+    "monthly_actuals",
+    "owner_target",
+    "plan_from_inputs",
+    "plan_weights",
+    "review_targets",
+    "scenarios",
+    "target_plan",
+    "target_warnings",
+    "targets_daily_artifact",
+    "targets_meta",
+    "year_targets",
     "CustomerGoals",
     "ProductGoals",
     "Seasonality",
@@ -948,6 +972,7 @@ def customer_goals(
     repeat_member_orders: int = 2,
     fan_orders: int = 4,
     repeat_gain: float = 0.02,
+    start_share: float | None = None,
 ) -> CustomerGoals:
     """Customer goals for the target year from the base year's (last year's) customers.
 
@@ -965,6 +990,13 @@ def customer_goals(
         Orders a customer needs to be a repeat member (老会员) / brand fan (品牌粉丝).
     repeat_gain : float
         Points added to each month's repeat rate for the target.
+    start_share : float, optional
+        The shop's measured returning share (notebook 04's definition: a buyer is new in the
+        month of the first purchase, returning in any later month; over the last 12 months,
+        :func:`helpers.customers.returning_summary`). Given, the target's returning share
+        starts there and moves gradually: month ``i`` (1..12) of the target year gets
+        ``start_share + repeat_gain × i / 12``, reaching ``start_share + repeat_gain`` in the
+        last month. None: each base month's own rate + ``repeat_gain``.
 
     Returns
     -------
@@ -1054,7 +1086,11 @@ def customer_goals(
     m["target_orders"] = np.round(t["target_sales"] / aov.reindex(t.index))
     buyers = np.round(m["target_orders"] / opb.reindex(t.index))
     m["target_buyers"] = buyers
-    m["target_repeat_rate"] = np.clip(rate.reindex(t.index) + repeat_gain, 0, 1)
+    if start_share is not None and np.isfinite(start_share):
+        step = np.arange(1, len(t) + 1) / MOMENTUM["ramp_months"]
+        m["target_repeat_rate"] = np.clip(start_share + repeat_gain * step, 0, 1)
+    else:
+        m["target_repeat_rate"] = np.clip(rate.reindex(t.index) + repeat_gain, 0, 1)
     m["target_returning"] = np.round(buyers * m["target_repeat_rate"])
     m["target_new"] = buyers - m["target_returning"]
     scale = (
@@ -1092,3 +1128,689 @@ def customer_goals(
         repeat_rate=float(shares.get("returning", 0.0)),
         new_share=float(shares.get("new", 0.0)),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# momentum baseline, scenarios, warnings, backtest, the owner's target
+
+# How the momentum forecast is damped and how wide its range is: the thresholds a consultant
+# may want to argue with, in one place (shop.yaml ``assumptions.momentum_damping`` overrides
+# the damping).
+MOMENTUM = {
+    "damping": 0.5,  # share of the measured year-on-year trend carried into the next year
+    "cap": 0.6,  # the carried growth is kept within [floor, cap] a year
+    "floor": -0.4,
+    "recent_months": 3,  # recent complete months compared with the same months a year earlier
+    # relative half-width of the range by months of history (first row whose bound is met)
+    "spread": ((3, 0.5), (6, 0.35), (12, 0.25), (24, 0.12), (10**6, 0.08)),
+    "thin_trend_spread": 0.05,  # added when fewer than ``recent_months`` months give the trend
+    "ramp_months": 12,  # months over which the returning share moves to its goal
+}
+
+
+class TargetError(ValueError):
+    """A target that cannot be set from what the shop holds; ``str(err)`` is one sentence."""
+
+    def __init__(self, key: str, message: str, **fields):
+        self.key, self.fields = key, fields
+        super().__init__(message)
+
+
+@dataclass
+class Momentum:
+    """The next fiscal year as the shop is going now (:func:`momentum_baseline`)."""
+
+    fy: int
+    annual: float  # baseline net sales of the target fiscal year
+    low: float  # the range: trend carried half as far and the history's spread
+    high: float
+    monthly: pd.DataFrame  # month (Timestamp), cal_month, baseline, low, high, reference, lag
+    last12: float  # net sales of the last 12 complete months (NaN with less history)
+    last12_start: pd.Timestamp | None
+    last12_end: pd.Timestamp | None
+    history_months: float  # complete months of history (fractional with short history)
+    trend: float  # measured year-on-year growth of the recent months (NaN when not measurable)
+    trend_months: int  # recent months it was measured on
+    carried: float  # growth carried into the first year ahead (damped, capped)
+    capped: bool  # the damped trend was beyond [floor, cap]
+    damping: float
+    spread: float  # relative half-width of the range from the history length
+    method: str  # "momentum" (>= 12 months) or "profile" (short history, annualised)
+    observed: float  # sales the short-history profile annualised (the momentum: last12)
+
+
+def _month_starts(first, last) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(), last, freq="MS")
+
+
+def _spread(months: float, thin_trend: bool) -> float:
+    for bound, s in MOMENTUM["spread"]:
+        if months < bound:
+            return float(s) + (MOMENTUM["thin_trend_spread"] if thin_trend else 0.0)
+    return float(MOMENTUM["spread"][-1][1])
+
+
+def calendar_profile(start, end, festivals=None) -> pd.DataFrame:
+    """A flat-with-festivals day profile: 1 on ordinary days, the node's festivals.yaml weight
+    on its main phase and node day (pre-sales and holidays 1).
+
+    Returns ``date``, ``weight``.
+    """
+    ev = event_calendar(start, end, festivals)
+    nodes = cal.festival_nodes(start, end, festivals)
+    weight = nodes.drop_duplicates("key").set_index("key")["weight"].astype(float)
+    w = ev["node"].map(weight).where(ev["phase"].isin(["main", "day"])).fillna(1.0)
+    return pd.DataFrame({"date": ev["date"].to_numpy(), "weight": w.to_numpy(dtype=float)})
+
+
+def momentum_baseline(
+    daily: pd.DataFrame,
+    as_of,
+    fy: int,
+    start_month: int,
+    festivals=None,
+    damping: float | None = None,
+) -> Momentum:
+    """The target fiscal year's net sales if the shop keeps going as it goes now.
+
+    **12 complete months or more** (``method="momentum"``): each month of fiscal year ``fy``
+    is the same calendar month of the last 12 complete months (the shop's own seasonality)
+    carried forward by the damped trend. The trend is the last ``recent_months`` complete
+    months against the same months a year earlier (fewer when the history is shorter than
+    12 + ``recent_months`` months; none with exactly 12): ``trend = recent ÷ year earlier − 1``.
+    The first year ahead grows ``carried = clip(trend × damping × k / recent_months, floor,
+    cap)`` (a trend read off fewer months than ``recent_months`` weighs less), a second year
+    ahead (a month whose reference lies 24 months back) another ``carried × damping``.
+
+    **Less than 12 months** (``method="profile"``): the days seen are annualised with a
+    flat-with-festivals calendar profile (:func:`calendar_profile`): ``annual = sales seen ×
+    profile weight of the target year ÷ profile weight of the days seen``; no trend. Days are
+    counted from the first sale to ``as_of``, so a month the shop started in the middle of is
+    weighted by its days, not scaled as a whole month.
+
+    The range: ``low``/``high`` carry half / one and a half times the ``carried`` growth (the
+    other way round when it is negative) and add ∓``spread`` (wider the shorter the history,
+    :data:`MOMENTUM`).
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        ``date``, ``net_sales`` (one row per day with sales).
+    as_of : date-like
+        The last day counted.
+    fy, start_month : int
+        The target fiscal year.
+    festivals : list of dict, optional
+        shop.yaml festival overrides (short history only).
+    damping : float, optional
+        Default :data:`MOMENTUM` ``damping``.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    phi = float(MOMENTUM["damping"] if damping is None else damping)
+    d = daily[daily["date"] <= as_of]
+    if d.empty or float(d["net_sales"].sum()) <= 0:
+        raise TargetError("no_sales", "no sales up to the analysis date to set a target from")
+    first = d["date"].min()
+    s = d.groupby(d["date"].dt.to_period("M"))["net_sales"].sum()
+    lo, hi = cal.fiscal_year_bounds(fy, start_month)
+    target_months = _month_starts(lo, hi)
+    # complete months: every day from the first sale on, and ended by as_of
+    last_complete = (as_of + pd.Timedelta(days=1)).to_period("M") - 1
+    first_complete = first.to_period("M") + (0 if first.day == 1 else 1)
+    n = max(0, (last_complete - first_complete).n + 1) if last_complete >= first_complete else 0
+    if n >= 12:
+        months = pd.period_range(last_complete - 11, last_complete, freq="M")
+        ref = s.reindex(months, fill_value=0.0)
+        k = int(min(MOMENTUM["recent_months"], n - 12))
+        trend = np.nan
+        if k >= 1:
+            recent = pd.period_range(last_complete - k + 1, last_complete, freq="M")
+            before = s.reindex(recent - 12, fill_value=0.0).sum()
+            if before > 0:
+                trend = float(s.reindex(recent, fill_value=0.0).sum() / before - 1)
+        weight = min(k, MOMENTUM["recent_months"]) / MOMENTUM["recent_months"]
+        raw = 0.0 if not np.isfinite(trend) else trend * phi * weight
+        carried = float(np.clip(raw, MOMENTUM["floor"], MOMENTUM["cap"]))
+        spread = _spread(n, k < MOMENTUM["recent_months"])
+        rows = []
+        for m in target_months:
+            p = m.to_period("M")
+            lag = int(np.ceil((p - months[-1]).n / 12))  # years between reference and target
+            r = p - 12 * lag
+            rows.append((m, m.month, float(ref.get(r, 0.0)), lag))
+        mon = pd.DataFrame(rows, columns=["month", "cal_month", "reference", "lag"])
+
+        def grow(c: float) -> np.ndarray:
+            second = c * phi
+            return np.where(mon["lag"] >= 2, (1 + c) * (1 + second) ** (mon["lag"] - 1), 1 + c)
+
+        c_low = carried * (0.5 if carried > 0 else 1.5)
+        c_high = carried * (1.5 if carried > 0 else 0.5)
+        mon["baseline"] = mon["reference"] * grow(carried)
+        mon["low"] = mon["reference"] * grow(c_low) * (1 - spread)
+        mon["high"] = mon["reference"] * grow(c_high) * (1 + spread)
+        last12 = float(ref.sum())
+        return Momentum(
+            fy=fy,
+            annual=float(mon["baseline"].sum()),
+            low=float(mon["low"].sum()),
+            high=float(mon["high"].sum()),
+            monthly=mon,
+            last12=last12,
+            last12_start=months[0].to_timestamp(),
+            last12_end=months[-1].to_timestamp(how="end").normalize(),
+            history_months=float(n),
+            trend=trend,
+            trend_months=k if np.isfinite(trend) else 0,
+            carried=carried,
+            capped=bool(raw != carried),
+            damping=phi,
+            spread=spread,
+            method="momentum",
+            observed=last12,
+        )
+    # short history: annualise the days seen with the calendar profile
+    seen = calendar_profile(first, as_of, festivals)
+    year = calendar_profile(lo, hi, festivals)
+    observed = float(d["net_sales"].sum())
+    annual = observed * float(year["weight"].sum()) / float(seen["weight"].sum())
+    months_seen = ((as_of - first).days + 1) / 30.4375
+    spread = _spread(months_seen, True)
+    per = year.groupby(year["date"].dt.to_period("M"))["weight"].sum()
+    share = per / per.sum()
+    mon = pd.DataFrame(
+        {
+            "month": target_months,
+            "cal_month": target_months.month,
+            "reference": np.nan,
+            "lag": 0,
+            "baseline": annual * share.reindex(target_months.to_period("M")).to_numpy(),
+        }
+    )
+    mon["low"] = mon["baseline"] * (1 - spread)
+    mon["high"] = mon["baseline"] * (1 + spread)
+    return Momentum(
+        fy=fy,
+        annual=annual,
+        low=float(mon["low"].sum()),
+        high=float(mon["high"].sum()),
+        monthly=mon,
+        last12=np.nan,
+        last12_start=None,
+        last12_end=None,
+        history_months=float(months_seen),
+        trend=np.nan,
+        trend_months=0,
+        carried=0.0,
+        capped=False,
+        damping=phi,
+        spread=spread,
+        method="profile",
+        observed=observed,
+    )
+
+
+def market_term(market_forecast: dict | None, market_growth: float | None = None) -> dict:
+    """The market's growth for the target year, only from market data.
+
+    ``market_growth`` (shop.yaml ``assumptions.market_growth``) wins; else the keyword
+    table's forecast (01's ``market_forecast`` with ``source == "keywords"``); else 0 with
+    ``source="none"``: a forecast built from the shop's own growth is *not* market data (the
+    momentum already holds it).
+
+    Returns ``growth_mean``, ``growth_low``, ``growth_high``, ``source``
+    (``shop_yaml``/``keywords``/``none``).
+    """
+    if market_growth is not None and np.isfinite(float(market_growth)):
+        g = float(market_growth)
+        return {"growth_mean": g, "growth_low": g, "growth_high": g, "source": "shop_yaml"}
+    f = market_forecast or {}
+    if f.get("source", "keywords") == "keywords" and f.get("growth_mean") is not None:
+        g = float(f["growth_mean"])
+        return {
+            "growth_mean": g,
+            "growth_low": float(f.get("growth_low", g) if f.get("growth_low") is not None else g),
+            "growth_high": float(
+                f.get("growth_high", g) if f.get("growth_high") is not None else g
+            ),
+            "source": "keywords",
+        }
+    return {"growth_mean": 0.0, "growth_low": 0.0, "growth_high": 0.0, "source": "none"}
+
+
+SCENARIOS = ("conservative", "base", "stretch")
+
+
+def scenarios(base: Momentum, market: dict, ambition: float) -> pd.DataFrame:
+    """Conservative, base and stretch annual targets with the assumptions behind each.
+
+    * conservative = ``low`` baseline × (1 + market low); no ambition;
+    * base = baseline × (1 + market mean + ambition) (ambition counted once);
+    * stretch = ``high`` baseline × (1 + market high + ambition).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario``, ``baseline`` (the momentum figure used), ``market_growth``,
+        ``ambition``, ``annual_target`` (whole currency units), ``vs_last12`` (÷ the last 12
+        months; NaN with short history), ``carried`` (the momentum growth in the baseline).
+    """
+    c = base.carried
+    rows = [
+        ("conservative", base.low, market["growth_low"], 0.0, c * (0.5 if c > 0 else 1.5)),
+        ("base", base.annual, market["growth_mean"], ambition, c),
+        ("stretch", base.high, market["growth_high"], ambition, c * (1.5 if c > 0 else 0.5)),
+    ]
+    t = pd.DataFrame(rows, columns=["scenario", "baseline", "market_growth", "ambition", "carried"])
+    t["annual_target"] = np.round(t["baseline"] * (1 + t["market_growth"] + t["ambition"]))
+    t["vs_last12"] = t["annual_target"] / base.last12 if base.last12 > 0 else np.nan
+    return t[
+        [
+            "scenario",
+            "baseline",
+            "carried",
+            "market_growth",
+            "ambition",
+            "annual_target",
+            "vs_last12",
+        ]
+    ]
+
+
+def owner_target(config_targets: dict | None, fy: int) -> float | None:
+    """The owner's target for fiscal year ``fy`` from shop.yaml ``targets:`` (None: none set)."""
+    v = (config_targets or {}).get(int(fy))
+    return None if v is None else float(v)
+
+
+def month_plan(base: Momentum, annual: float) -> pd.DataFrame:
+    """The annual target spread over the months in proportion to the momentum baseline.
+
+    Returns ``month``, ``baseline``, ``target`` (= annual × month's baseline share) and
+    ``gap`` (target − baseline): the months that must carry the difference between the
+    target and the shop's momentum.
+    """
+    m = base.monthly[["month", "baseline"]].copy()
+    tot = m["baseline"].sum()
+    m["target"] = annual * m["baseline"] / tot if tot > 0 else annual / len(m)
+    m["gap"] = m["target"] - m["baseline"]
+    return m
+
+
+def plan_weights(weights: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
+    """:func:`day_weights` rescaled so each month's weights sum to its ``plan`` target.
+
+    Inside a month the days keep their learned weekday, festival and holiday shape; across
+    months the split follows the plan (the momentum baseline's months).
+    """
+    key = weights["date"].dt.to_period("M")
+    want = plan.set_index(plan["month"].dt.to_period("M"))["target"]
+    have = weights.groupby(key)["weight"].transform("sum")
+    scale = key.map(want).astype(float) / have.where(have > 0)
+    return weights.assign(weight=(weights["weight"] * scale).fillna(0.0))
+
+
+@dataclass
+class TargetPlan:
+    """Everything 02 shows about the annual target (:func:`target_plan`)."""
+
+    annual: float
+    source: str  # "owner" or "base"
+    scenarios: pd.DataFrame
+    months: pd.DataFrame  # month_plan
+    daily: pd.DataFrame  # decompose
+    warnings: list  # (key, fields) pairs
+
+
+def target_plan(
+    base: Momentum,
+    market: dict,
+    ambition: float,
+    seas: Seasonality,
+    start_month: int,
+    week_scheme: str = "48",
+    festivals=None,
+    node_weights: dict | None = None,
+    owner: float | None = None,
+    last_year_months: pd.Series | None = None,
+) -> TargetPlan:
+    """The annual target and its split: the one code path for 02's page and its sliders.
+
+    The annual target is the owner's (shop.yaml ``targets:``) when set, else the base
+    scenario. It is spread over the months by the baseline (:func:`month_plan`) and over the
+    days by the learned seasonality within each month (:func:`plan_weights`,
+    :func:`decompose`).
+    """
+    sc = scenarios(base, market, ambition)
+    annual = float(owner) if owner is not None else float(sc.loc[1, "annual_target"])
+    months = month_plan(base, annual)
+    w = day_weights(
+        base.fy, start_month, seas, week_scheme, festivals, node_weights, growth=base.carried
+    )
+    dt = decompose(annual, plan_weights(w, months), week_scheme)
+    return TargetPlan(
+        annual=annual,
+        source="owner" if owner is not None else "base",
+        scenarios=sc,
+        months=months,
+        daily=dt,
+        warnings=target_warnings(base, annual, dt, last_year_months),
+    )
+
+
+def target_warnings(
+    base: Momentum,
+    annual: float,
+    daily_targets: pd.DataFrame | None = None,
+    last_year_months: pd.Series | None = None,
+) -> list[tuple[str, dict]]:
+    """What a consultant must say about a target before defending it.
+
+    * ``short_history``: less than 12 complete months; the target is annualised from a
+      calendar profile (``months``, ``spread``);
+    * ``above_2x``: the target exceeds 2× the last 12 months (``ratio``);
+    * ``below_last12``: the target is below the last 12 months (``ratio``);
+    * ``month_below``: the shop is growing (trend > 0) yet a month's target is below the same
+      month last year (``months``: their labels ``YYYY-MM``), from ``last_year_months``
+      (calendar month start → net sales, months with data only).
+
+    Returns a list of ``(key, fields)``.
+    """
+    out: list[tuple[str, dict]] = []
+    if base.method == "profile":
+        out.append(("short_history", {"months": base.history_months, "spread": base.spread}))
+    if base.last12 > 0:
+        r = annual / base.last12
+        if r > 2:
+            out.append(("above_2x", {"ratio": r}))
+        elif r < 1:
+            out.append(("below_last12", {"ratio": r}))
+    if (
+        daily_targets is not None
+        and last_year_months is not None
+        and np.isfinite(base.trend)
+        and base.trend > 0
+    ):
+        t = daily_targets.groupby(daily_targets["date"].dt.to_period("M"))["target_cents"].sum()
+        ly = pd.Series(last_year_months.to_numpy(), index=last_year_months.index.to_period("M"))
+        prev = ly.reindex(t.index - 12)
+        below = [str(p) for p, a, b in zip(t.index, t.to_numpy() / 100, prev.to_numpy()) if b > a]
+        if below:
+            out.append(("month_below", {"months": below}))
+    return out
+
+
+def monthly_actuals(daily: pd.DataFrame, as_of) -> pd.Series:
+    """Net sales per calendar month (month start → sales) of the complete months to ``as_of``."""
+    as_of = pd.Timestamp(as_of).normalize()
+    d = daily[daily["date"] <= as_of]
+    s = d.groupby(d["date"].dt.to_period("M"))["net_sales"].sum()
+    last_complete = (as_of + pd.Timedelta(days=1)).to_period("M") - 1
+    s = s[s.index <= last_complete]
+    return pd.Series(s.to_numpy(), index=s.index.to_timestamp(), name="net_sales")
+
+
+def backtest(
+    daily: pd.DataFrame,
+    as_of,
+    start_month: int,
+    market: dict | None = None,
+    festivals=None,
+    damping: float | None = None,
+) -> dict | None:
+    """How the method would have done for the last complete fiscal year.
+
+    The momentum baseline (× the market's growth when market data exist; no ambition, which
+    is a choice, not a forecast) is computed with only the data before that year started,
+    and compared with what the year sold. Needs two full fiscal years of data: the year
+    itself and 12 complete months before it; else None.
+
+    Returns ``fy``, ``as_of`` (the day before the year), ``forecast``, ``low``, ``high``,
+    ``actual``, ``error`` (forecast ÷ actual − 1), ``in_range`` (bool), ``trend``.
+    """
+    ly = last_year_actual(daily, as_of, start_month)
+    if ly["partial"]:
+        return None
+    cut = ly["start"] - pd.Timedelta(days=1)
+    before = daily[daily["date"] <= cut]
+    if before.empty:
+        return None
+    try:
+        b = momentum_baseline(before, cut, ly["fy"], start_month, festivals, damping)
+    except TargetError:
+        return None
+    if b.method != "momentum":
+        return None
+    g = (market or {}).get("growth_mean", 0.0) or 0.0
+    forecast = float(np.round(b.annual * (1 + g)))
+    actual = float(ly["actual"])
+    return {
+        "fy": ly["fy"],
+        "as_of": cut,
+        "forecast": forecast,
+        "low": float(b.low * (1 + g)),
+        "high": float(b.high * (1 + g)),
+        "actual": actual,
+        "error": forecast / actual - 1 if actual else np.nan,
+        "in_range": bool(b.low * (1 + g) <= actual <= b.high * (1 + g)),
+        "trend": b.trend,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# the saved targets (02's artifacts) and targets for another year (05, 06)
+
+TARGETS_DAILY_COLUMNS = [
+    "date",
+    "fy",
+    "half",
+    "quarter",
+    "month",
+    "week",
+    "target_sales",
+    "node",
+    "phase",
+    "holiday",
+]
+
+
+def targets_daily_artifact(daily_targets: pd.DataFrame) -> pd.DataFrame:
+    """02's ``targets_daily`` artifact: one row per day of the target fiscal year.
+
+    Schema: ``date`` (Timestamp), ``fy`` (int), ``half``, ``quarter``, ``month``, ``week``
+    (period keys of :func:`helpers.calendar.fiscal_days`), ``target_sales`` (currency units,
+    cents exact: the days add up to the annual target), ``node``, ``phase``, ``holiday``
+    (the day's festival node and phase and statutory holiday, or None).
+    """
+    return daily_targets[TARGETS_DAILY_COLUMNS].reset_index(drop=True)
+
+
+def targets_meta(
+    plan: TargetPlan,
+    base: Momentum,
+    market: dict,
+    ambition: float,
+    start_month: int,
+    week_scheme: str,
+    last_year: dict,
+) -> dict:
+    """02's ``targets_meta`` artifact (JSON).
+
+    Keys: ``fy``, ``start_month``, ``start``, ``end`` (ISO dates), ``annual_target`` (the
+    target in use), ``target_source`` (``owner``/``base``), ``base_target``, ``target_low``,
+    ``target_high`` (conservative and stretch), ``baseline`` (momentum), ``method``
+    (``momentum``/``profile``), ``last12`` (None with short history), ``trend``, ``carried``,
+    ``damping``, ``market_growth``, ``growth_source`` (``keywords``/``shop_yaml``/``none``),
+    ``ambition``, ``growth`` (annual target ÷ last 12 months − 1, None with short history),
+    ``last_year_actual`` (the last 12 complete months, what the growth is measured on; None
+    with short history: a stub is never scaled up), ``last_fy`` and ``last_fy_actual`` (the
+    last complete fiscal year's sales, None when the data does not cover it whole),
+    ``last_year_partial``, ``week_scheme``,
+    ``warnings`` (keys of :func:`target_warnings`).
+    """
+    lo, hi = cal.fiscal_year_bounds(base.fy, start_month)
+    sc = plan.scenarios.set_index("scenario")["annual_target"]
+
+    def f(x):
+        return None if x is None or not np.isfinite(x) else float(x)
+
+    return {
+        "fy": int(base.fy),
+        "start_month": int(start_month),
+        "start": str(lo.date()),
+        "end": str(hi.date()),
+        "annual_target": float(plan.annual),
+        "target_source": plan.source,
+        "base_target": float(sc["base"]),
+        "target_low": float(sc["conservative"]),
+        "target_high": float(sc["stretch"]),
+        "baseline": float(base.annual),
+        "method": base.method,
+        "last12": f(base.last12),
+        "trend": f(base.trend),
+        "carried": float(base.carried),
+        "damping": float(base.damping),
+        "market_growth": float(market["growth_mean"]),
+        "growth_source": market["source"],
+        "ambition": float(ambition),
+        "growth": f(plan.annual / base.last12 - 1) if base.last12 > 0 else None,
+        "last_year_actual": f(base.last12),
+        "last_fy": int(last_year["fy"]),
+        "last_fy_actual": None if last_year["partial"] else float(last_year["actual"]),
+        "last_year_partial": bool(last_year["partial"]),
+        "week_scheme": week_scheme,
+        "warnings": [k for k, _ in plan.warnings],
+    }
+
+
+def year_targets(
+    daily: pd.DataFrame,
+    fy: int,
+    start_month: int,
+    as_of,
+    ambition: float,
+    market: dict | None = None,
+    festivals=None,
+    owner: float | None = None,
+    damping: float | None = None,
+) -> pd.DataFrame:
+    """Daily targets of fiscal year ``fy`` the way 02 sets them, from the data before it.
+
+    Only days up to ``min(as_of, the day before fy starts)`` are used: the target the year
+    would have been given at its start. ``owner`` (shop.yaml ``targets:``) replaces the
+    computed annual figure; its split still follows the momentum baseline and the learned
+    seasonality.
+
+    Raises
+    ------
+    TargetError
+        ``no_sales`` when there is no sale before the cut-off.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`targets_daily_artifact` shape.
+    """
+    first, _ = cal.fiscal_year_bounds(fy, start_month)
+    cut = min(pd.Timestamp(as_of).normalize(), first - pd.Timedelta(days=1))
+    d = daily[daily["date"] <= cut]
+    if d.empty or float(d["net_sales"].sum()) <= 0:
+        raise TargetError("no_sales", f"no sales before FY{fy} to set its target from", fy=fy)
+    base = momentum_baseline(d, cut, fy, start_month, festivals, damping)
+    seas = learn_seasonality(d, festivals)
+    plan = target_plan(
+        base, market_term(market), ambition, seas, start_month, festivals=festivals, owner=owner
+    )
+    return targets_daily_artifact(plan.daily)
+
+
+def last_year_reference(daily: pd.DataFrame, fy: int, start_month: int) -> pd.DataFrame:
+    """The previous fiscal year's sales on the same calendar days, in the targets shape.
+
+    Not a target: what 06 compares with when no target was set. 29 February takes
+    28 February's sales. Raises :class:`TargetError` (``no_last_year``) when the previous
+    year has no sale at all.
+    """
+    days = cal.fiscal_days(fy, start_month)
+    ref = pd.DatetimeIndex(days["date"] - pd.DateOffset(years=1))
+    s = daily.set_index("date")["net_sales"]
+    last = s.reindex(ref).fillna(0.0).to_numpy()
+    if last.sum() <= 0:
+        raise TargetError("no_last_year", f"no sales in FY{fy - 1} to compare FY{fy} with", fy=fy)
+    out = days[["date", "fy", "half", "quarter", "month", "week"]].copy()
+    out["target_sales"] = np.round(last, 2)
+    return out.reset_index(drop=True)
+
+
+def review_targets(
+    daily: pd.DataFrame,
+    fy: int,
+    start_month: int,
+    owner: float | None = None,
+    saved: pd.DataFrame | None = None,
+    festivals=None,
+    damping: float | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """What 06 reviews fiscal year ``fy`` against: a target somebody set, else last year.
+
+    In this order: the owner's target (shop.yaml ``targets:``, split the way 02 splits,
+    source ``owner``); a saved plan for the year (an earlier run's ``targets_daily`` or a
+    file in the shop's ``plans/`` folder, source ``plan``); else last year's sales on the
+    same days (:func:`last_year_reference`, source ``last_year``). Never a target computed
+    after the fact.
+    """
+    if owner is not None:
+        first, _ = cal.fiscal_year_bounds(fy, start_month)
+        return (
+            year_targets(
+                daily, fy, start_month, first, 0.0, None, festivals, owner=owner, damping=damping
+            ),
+            "owner",
+        )
+    if saved is not None and len(saved) and (saved["fy"] == fy).any():
+        return saved[saved["fy"] == fy].reset_index(drop=True), "plan"
+    return last_year_reference(daily, fy, start_month), "last_year"
+
+
+def plan_from_inputs(
+    daily: pd.DataFrame,
+    as_of,
+    fy: int,
+    start_month: int,
+    seas: Seasonality,
+    market: dict,
+    ambition: float,
+    damping: float | None = None,
+    node_weights: dict | None = None,
+    owner: float | None = None,
+    festivals=None,
+    week_scheme: str = "48",
+) -> tuple[Momentum, TargetPlan]:
+    """Baseline and plan from the page's assumptions: what 02's table and its sliders both
+    call, so untouched sliders give the page's numbers exactly."""
+    base = momentum_baseline(daily, as_of, fy, start_month, festivals, damping)
+    plan = target_plan(
+        base,
+        market,
+        ambition,
+        seas,
+        start_month,
+        week_scheme,
+        festivals,
+        node_weights,
+        owner,
+        monthly_actuals(daily, as_of),
+    )
+    return base, plan
+
+
+def month_table(plan: TargetPlan, daily: pd.DataFrame, start_month: int, week_scheme: str):
+    """The months of the plan: :func:`targets_by_level` (``period``, ``target_sales``,
+    ``share``, ``last_year``, ``growth`` …) plus ``baseline`` (momentum) and ``gap``
+    (target − baseline)."""
+    fy = int(plan.daily["fy"].iloc[0])
+    m = targets_by_level(plan.daily, "month", daily, fy - 1, start_month, week_scheme)
+    b = plan.months.set_index(plan.months["month"].dt.to_period("M"))["baseline"]
+    m["baseline"] = m["start"].dt.to_period("M").map(b).astype(float).to_numpy()
+    m["gap"] = m["target_sales"] - m["baseline"]
+    return m

@@ -30,6 +30,8 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "repeat_member_orders": 2,  # orders to count as 老会员 (repeat member)
     "fan_orders": 4,  # orders to count as 品牌粉丝 (brand fan)
     "holding_cost_rate": 0.25,
+    "market_growth": None,  # the market's yearly growth, when known outside the keyword table
+    "momentum_damping": 0.5,  # share of the shop's recent trend carried into next year's target
 }
 
 KNOWN_KEYS = {
@@ -43,6 +45,7 @@ KNOWN_KEYS = {
     "assumptions": dict,
     "festivals": (list, dict),
     "owners": dict,
+    "targets": dict,
     **{t: (str, list, dict) for t in TABLES},
 }
 
@@ -72,6 +75,7 @@ class ShopConfig:
     assumptions: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ASSUMPTIONS))
     festivals: list[dict] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
+    targets: dict[int, float] = field(default_factory=dict)  # fiscal year -> owner's net sales
     sources: dict[str, TableSource] = field(default_factory=dict)
     # ISO country code (optionally -subdivision) selecting public holidays and retail calendar
     market: str = cal.DEFAULT_MARKET
@@ -189,6 +193,20 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
         if isinstance(default, (int, float)) and not isinstance(value, (int, float)):
             raise ConfigError(file, f"'assumptions.{key}' must be a number, got {value!r}")
         assumptions[key] = value
+    mg = assumptions["market_growth"]
+    if mg is not None and (not isinstance(mg, (int, float)) or isinstance(mg, bool)):
+        raise ConfigError(file, f"'assumptions.market_growth' must be a number, got {mg!r}")
+    targets = {}
+    for year, value in (raw.get("targets") or {}).items():
+        if not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 3000:
+            raise ConfigError(
+                file, f"'targets' keys must be fiscal years such as 2026, got {year!r}"
+            )
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(
+                file, f"'targets.{year}' must be a positive net sales figure, got {value!r}"
+            )
+        targets[year] = float(value)
     mix = assumptions["role_mix"]
     if not isinstance(mix, dict) or set(mix) - set(ROLES):
         raise ConfigError(file, f"'assumptions.role_mix' keys must be among {', '.join(ROLES)}")
@@ -211,6 +229,7 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
         assumptions=assumptions,
         festivals=list(festivals),
         owners=raw.get("owners", {}),
+        targets=targets,
         sources=sources,
         market=market,
         market_source=market_source,
