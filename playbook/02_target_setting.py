@@ -28,11 +28,14 @@ import logging
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import calendar as cal
-from helpers import charts, market, metrics, nb, targets
-from helpers import customers as cu
-from helpers import target_whatif as tw
-from helpers.narrative import esc, num, pct
+from helpers import nb
+from helpers.analysis import customers as cu
+from helpers.analysis import market, targets
+from helpers.core import calendar as cal
+from helpers.core import codes
+from helpers.present import charts
+from helpers.present import target_whatif as tw
+from helpers.present.narrative import esc, num, pct
 
 
 def md(text) -> str:
@@ -48,7 +51,7 @@ A = cfg.assumptions
 sm = cfg.fiscal_year_start_month
 amb = float(A["ambition"] if ambition is None else ambition)
 damp = float(A["momentum_damping"] if damping is None else damping)
-daily = metrics.daily_sales(shop.orders, end=shop.as_of)
+daily = codes.daily_sales(shop.orders, end=shop.as_of)
 fy = targets.target_fiscal_year(shop.as_of, sm)
 fy_start, fy_end = cal.fiscal_year_bounds(fy, sm)
 ly = targets.last_year_actual(daily, shop.as_of, sm)

@@ -28,10 +28,11 @@ seed = 0
 # %%
 import pandas as pd
 
-from helpers import charts, nb
-from helpers import promotions as pr
-from helpers import targets as tg
-from helpers.narrative import esc
+from helpers import nb
+from helpers.analysis import promotions as pr
+from helpers.analysis import targets as tg
+from helpers.present import charts
+from helpers.present.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop

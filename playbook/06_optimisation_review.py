@@ -22,12 +22,15 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
-from helpers import charts, metrics, narrative, nb, plans
-from helpers import promotions as pr
-from helpers import review as rv
-from helpers import targets as tg
-from helpers.errors import LoadError
-from helpers.narrative import esc
+from helpers import nb
+from helpers.analysis import promotions as pr
+from helpers.analysis import review as rv
+from helpers.analysis import targets as tg
+from helpers.core import codes
+from helpers.core.errors import LoadError
+from helpers.load import plans
+from helpers.present import charts, narrative
+from helpers.present.narrative import esc
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -43,7 +46,7 @@ try:
     if saved is None or not (saved["fy"] == fy).any():
         saved = plans.load_saved_plan(cfg.path, fy, cfg.fiscal_year_start_month)
     targets, target_source = tg.review_targets(
-        metrics.daily_sales(shop.orders, end=end),
+        codes.daily_sales(shop.orders, end=end),
         fy,
         cfg.fiscal_year_start_month,
         tg.owner_target(cfg.targets, fy),

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import batch, config, plans
-from helpers import targets as tg
+from helpers.analysis import targets as tg
+from helpers.load import config, plans
+from helpers.run import runner
 
 
 def steady(start="2023-01-01", end="2025-12-31", yearly=1.0, level=1000.0):
@@ -226,7 +227,7 @@ def test_owner_target_replaces_computed_everywhere(tmp_path):
     art.mkdir(parents=True)
     (art / "targets_meta.json").write_text(json.dumps(meta), encoding="utf-8")
     tg.targets_daily_artifact(plan.daily).to_parquet(art / "targets_daily.parquet")
-    out = batch.target_kpis(
+    out = runner.report_target_kpis(
         {"target_fy": None, "target_annual": None, "last_year_actual": None},
         pd.Series(dtype=float),
         tmp_path / "out",
@@ -304,7 +305,7 @@ def test_returning_share_starts_from_the_measured_mix_and_moves_gradually(small_
 
 def test_untouched_widget_equals_the_static_table_and_moves_together(tmp_path):
     pytest.importorskip("ipywidgets")
-    from helpers import target_whatif as tw
+    from helpers.present import target_whatif as tw
 
     (tmp_path / "shop.yaml").write_text("name: t\nassumptions:\n  ambition: 0.15\n")
     d = steady()
@@ -352,7 +353,7 @@ def test_untouched_widget_equals_the_static_table_and_moves_together(tmp_path):
 
 
 def test_widgets_only_in_a_jupyter_server_kernel(monkeypatch):
-    from helpers import target_whatif as tw
+    from helpers.present import target_whatif as tw
 
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     assert tw.widgets_wanted(None) is False  # papermill / nbval: static
@@ -365,7 +366,7 @@ def test_widgets_only_in_a_jupyter_server_kernel(monkeypatch):
 
 
 def test_target_errors_read_as_a_sentence_in_both_languages():
-    from helpers import narrative
+    from helpers.present import narrative
 
     cat = narrative.catalogue()
     d = steady("2023-01-01", "2025-12-31")

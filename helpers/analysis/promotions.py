@@ -696,14 +696,14 @@ def targets_for_year(
 ) -> tuple[pd.DataFrame, str]:
     """Daily targets for fiscal year ``fy`` when notebook 02's artifact is not for that year.
 
-    Calls :func:`helpers.targets.year_targets` explicitly: the method 02 uses (momentum
+    Calls :func:`helpers.analysis.targets.year_targets` explicitly: the method 02 uses (momentum
     baseline × (1 + market growth + ambition), or the owner's ``targets:`` figure), with only
     the data before the year starts (or up to ``as_of``, whichever is earlier). The market
     growth counts only when 01's ``market_forecast`` comes from keyword data.
 
     Raises
     ------
-    helpers.targets.TargetError
+    helpers.analysis.targets.TargetError
         When there is no sale to set the year's target from; the notebook says so in one
         sentence.
 
@@ -711,8 +711,8 @@ def targets_for_year(
     -------
     (targets_daily, source): the ``targets_daily`` shape and ``"owner"`` or ``"year"``.
     """
-    from . import targets as tg
-    from .metrics import daily_sales
+    from helpers.analysis import targets as tg
+    from helpers.core.codes import daily_sales
 
     first, _ = cal.fiscal_year_bounds(fy, start_month)
     cutoff = min(pd.Timestamp(as_of).normalize(), first - pd.Timedelta(days=1))
@@ -746,7 +746,7 @@ def plan_targets(
 
     Raises
     ------
-    helpers.targets.TargetError
+    helpers.analysis.targets.TargetError
         From :func:`targets_for_year`.
 
     Returns

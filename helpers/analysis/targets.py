@@ -993,7 +993,7 @@ def customer_goals(
     start_share : float, optional
         The shop's measured returning share (notebook 04's definition: a buyer is new in the
         month of the first purchase, returning in any later month; over the last 12 months,
-        :func:`helpers.customers.returning_summary`). Given, the target's returning share
+        :func:`helpers.analysis.customers.returning_summary`). Given, the target's returning share
         starts there and moves gradually: month ``i`` (1..12) of the target year gets
         ``start_share + repeat_gain × i / 12``, reaching ``start_share + repeat_gain`` in the
         last month. None: each base month's own rate + ``repeat_gain``.
@@ -1618,7 +1618,7 @@ def targets_daily_artifact(daily_targets: pd.DataFrame) -> pd.DataFrame:
     """02's ``targets_daily`` artifact: one row per day of the target fiscal year.
 
     Schema: ``date`` (Timestamp), ``fy`` (int), ``half``, ``quarter``, ``month``, ``week``
-    (period keys of :func:`helpers.calendar.fiscal_days`), ``target_sales`` (currency units,
+    (period keys of :func:`helpers.core.calendar.fiscal_days`), ``target_sales`` (currency units,
     cents exact: the days add up to the annual target), ``node``, ``phase``, ``holiday``
     (the day's festival node and phase and statutory holiday, or None).
     """

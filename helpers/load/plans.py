@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import calendar as cal
-from .errors import ConfigError, LoadError
+from helpers.core import calendar as cal
+from helpers.core.errors import ConfigError, LoadError
 
 
 def load_saved_plan(shop_dir, fy: int, start_month: int) -> pd.DataFrame | None:

@@ -1,8 +1,8 @@
 """02's what-if: sliders over the target's assumptions, on the page's own code path.
 
 :class:`TargetWhatIf` holds the inputs 02 computed once (daily sales, seasonality, market
-term, owner's target) and recomputes the plan with :func:`helpers.targets.plan_from_inputs`
-and :func:`helpers.targets.month_table`, the very calls behind the page's static table: with
+term, owner's target) and recomputes the plan with :func:`helpers.analysis.targets.plan_from_inputs`
+and :func:`helpers.analysis.targets.month_table`, the very calls behind the page's static table: with
 the sliders untouched the widget shows the page's numbers to the cent. A festival slider is
 passed on only once moved (the slider shows a rounded uplift; the learned one is used until
 it moves). The annual total and every month update together; "save" writes the ambition and
@@ -20,8 +20,8 @@ import os
 
 import pandas as pd
 
-from . import plans
-from . import targets as tg
+from helpers.analysis import targets as tg
+from helpers.load import plans
 
 
 def widgets_wanted(interactive: bool | None) -> bool:
@@ -39,7 +39,7 @@ class TargetWhatIf:
     Parameters
     ----------
     inputs : dict
-        Keyword arguments of :func:`helpers.targets.plan_from_inputs` other than
+        Keyword arguments of :func:`helpers.analysis.targets.plan_from_inputs` other than
         ``ambition``, ``damping`` and ``node_weights`` (``daily``, ``as_of``, ``fy``,
         ``start_month``, ``seas``, ``market``, ``owner``, ``festivals``, ``week_scheme``).
     ambition, damping : float
