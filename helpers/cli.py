@@ -248,21 +248,26 @@ def cmd_new_shop(a) -> int:
         except LoadError:
             fmt = "generic"
         table = _BUILT_IN.get(fmt)
-        if fmt == "canonical":
-            table = _canonical_table(headers, f)
-        elif table is None:  # a catalogue, traffic export … by its (Chinese) headers
-            try:
-                table = _canonical_table(headers, f)
-            except LoadError:
-                table = "orders"  # an orders export in a dialect of its own: propose
+        if table is None and _canonical_orders(headers):
+            table, fmt = "orders", "canonical"
+        elif table is None:
+            prop = onboard.propose_mapping(raw)
+            if not {"order_time", "paid_amount", "order_id"} & set(prop.missing):
+                table = "orders"  # an orders export in a dialect of its own
+            else:  # a catalogue, traffic export … by its canonical or Chinese headers
+                try:
+                    table = _canonical_table(headers, f)
+                except LoadError:
+                    table = "orders"  # not recognised: propose what can be, say what cannot
+            if table == "orders":
+                fmt = "generic"
                 if proposal is None:
-                    proposal, mapped_headers = onboard.propose_mapping(raw), headers
+                    proposal, mapped_headers = prop, headers
                 elif headers != mapped_headers:
+                    first = next(p.name for p, _, m in raws if m == "generic")
                     raise LoadError(
                         f.name,
-                        "headers differ from "
-                        f"{next(p.name for p, r, m in raws if m == 'generic')}: "
-                        "onboard files of one layout at a time",
+                        f"headers differ from {first}: onboard files of one layout at a time",
                     )
         if table == "orders":
             raws.append((f, raw, fmt))
@@ -375,6 +380,15 @@ _MISSING_TEXT = {
 
 def _sure(x) -> str:
     return x.evidence if x.sure else f"guess: {x.evidence}"
+
+
+def _canonical_orders(headers: list[str]) -> bool:
+    from .adapters import detect
+
+    try:
+        return detect(headers, table="orders") == "canonical"
+    except LoadError:
+        return False
 
 
 def _canonical_table(headers: list[str], f: Path) -> str:
