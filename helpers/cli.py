@@ -314,8 +314,10 @@ def cmd_new_shop(a) -> int:
     print(f"lang     {lang.value}")
     interactive = sys.stdin.isatty() and not a.yes and not os.environ.get("CI")
     if interactive and not _ask(f"\nwrite {dest / 'shop.yaml'} with this?"):
-        print("nothing written: change the guesses with --currency/--lang, or edit the "
-              "shop.yaml that `--yes` writes")
+        print(
+            "nothing written: change the guesses with --currency/--lang, or edit the "
+            "shop.yaml that `--yes` writes"
+        )
         return 1
 
     dest.mkdir(parents=True, exist_ok=True)

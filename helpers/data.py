@@ -478,7 +478,8 @@ def reason_groups(rejects: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     r = rejects.reset_index(drop=True)
     key = (
-        r["reason"].astype(str)
+        r["reason"]
+        .astype(str)
         .str.replace(r"'[^']*'", "'…'", regex=True)
         .str.replace(r"\d+", "N", regex=True)
     )
@@ -507,7 +508,9 @@ def _why_no_rows(rejects: pd.DataFrame) -> str:
     text = "; ".join(f"{n:,} × {why}" for why, n in zip(top["reason"], top["rows"], strict=True))
     import re
 
-    m = re.search(r"is in ([A-Z]{3}), the shop's currency is ([A-Z]{3})", str(top["reason"].iloc[0]))
+    m = re.search(
+        r"is in ([A-Z]{3}), the shop's currency is ([A-Z]{3})", str(top["reason"].iloc[0])
+    )
     if m:
         text += f" — set 'currency: {m.group(1)}' in shop.yaml (it says {m.group(2)})"
     return f"all {len(r):,} rows rejected: {text}"

@@ -18,6 +18,8 @@ as_of = "2025-12-31"
 lang = "zh"
 
 # %%
+import pandas as pd
+
 from helpers import charts, health, nb
 from helpers.data import load_report
 
@@ -69,6 +71,14 @@ ctx.say(
     names=", ".join(overview["table"]),
     missing=", ".join(missing) or "–",
 )
+gone = health.missing_columns(shop.orders)
+ctx.say("h00_missing_columns" if gone else "h00_no_missing_columns")
+if gone:
+    ctx.table(
+        pd.DataFrame(
+            {"h00_column": gone, "h00_turns_off": [ctx.text(f"h00_off_{c}") for c in gone]}
+        )
+    )
 
 # %%
 ctx.say("h00_coverage")

@@ -428,6 +428,7 @@ ctx.say(
 
 # %%
 ctx.say("h02_products", last_fy=ly["fy"])
+ctx.missing("product_id", ctx.label("h02_what_products"))
 pg = targets.product_goals(
     shop.orders, shop.table("products"), A["role_mix"], ly["start"], ly["end"]
 )

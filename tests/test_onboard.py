@@ -1,6 +1,5 @@
 """Onboarding exports in dialects of their own: new-shop proposes, check loads with no edits."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -362,3 +361,49 @@ def test_productless_orders_load_with_placeholder(tmp_path):
     assert shop.orders["product_id"].tolist() == [schema.NO_PRODUCT] * 3
     assert not shop.has_products and shop.has_customers
     assert shop.orders["order_id"].nunique() == 3
+
+
+@pytest.mark.slow
+def test_productless_crm_export_runs_the_whole_playbook(tmp_path, capsys):
+    """A CRM export (customer, date, quantity, amount; no product) runs all seven notebooks;
+    the pages that need products say so; 04 fits its CLV models."""
+    import jupytext
+
+    from helpers.runner import run_shop
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for c in range(160):
+        first = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 400)))
+        n = 1 + int(rng.poisson(2.0))
+        for d in np.sort(rng.integers(0, 500, n)) * (np.arange(n) > 0):
+            t = first + pd.Timedelta(days=int(d), hours=int(rng.integers(8, 22)))
+            if t <= pd.Timestamp("2025-06-30 23:00"):
+                rows.append((f"M{c:04d}", t, int(rng.integers(1, 4)), float(rng.integers(20, 300))))
+    crm = pd.DataFrame(rows, columns=["Member", "Purchase Date", "Qty", "Amount"])
+    crm = crm.sort_values("Purchase Date", kind="stable")
+    f = tmp_path / "crm.csv"
+    crm.assign(**{"Purchase Date": crm["Purchase Date"].dt.strftime("%Y-%m-%d %H:%M")}).to_csv(
+        f, index=False
+    )
+    cfg = _new_shop(tmp_path, [f], "--currency", "EUR")
+    assert "product_id" not in cfg["orders"]["columns"]
+    assert "not found: product_id" in capsys.readouterr().out
+    book = tmp_path / "book"
+    book.mkdir()
+    for py in sorted((Path(__file__).parent.parent / "playbook").glob("[0-9][0-9]_*.py")):
+        jupytext.write(jupytext.read(py), book / f"{py.stem}.ipynb")
+    res = run_shop(tmp_path / "shop", tmp_path / "out", progress=False, playbook_dir=book)
+    assert res.failures == {}
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in (tmp_path / "out").glob("0*.html")}
+    assert len(pages) == 7
+    says = "needs a product column (product_id or title)"
+    assert [k for k, v in sorted(pages.items()) if says in v] == [
+        "02_target_setting",
+        "03_product_analysis",
+        "05_promotion_plan",
+        "06_optimisation_review",
+    ]
+    assert "What each missing column turns off" in pages["00_data_health"]
+    assert "Forward-looking value (BG/NBD + Gamma-Gamma)" in pages["04_customer_analysis"]
+    assert "Over the next 90 days the models expect" in pages["04_customer_analysis"]
