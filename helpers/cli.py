@@ -66,8 +66,8 @@ def check_lines(
         groups = reason_groups(shop.rejects)
         top = groups.iloc[0]
         out.append(
-            f"rejected: {len(shop.rejects):,} rows; most common reason: {_cut(top['reason'])} "
-            f"({top['rows']:,} rows)"
+            f"rejected: {_rows(len(shop.rejects))}; most common reason: {_cut(top['reason'])} "
+            f"({_rows(top['rows'])})"
         )
         for _, g in groups.head(8).iterrows():
             out.append(f"  {g['rows']:>8,} × {_cut(g['reason'])} ({g['first_rows']})")
@@ -89,6 +89,10 @@ def pd_concat_total(rows, total):
     import pandas as pd
 
     return pd.concat([rows, total], ignore_index=True)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
 
 
 def _cut(text: str, n: int = 110) -> str:
@@ -250,6 +254,8 @@ def cmd_new_shop(a) -> int:
         table = _BUILT_IN.get(fmt)
         if table is None and _canonical_orders(headers):
             table, fmt = "orders", "canonical"
+        elif fmt == "canonical":  # the canonical names of another table (ads, traffic …)
+            table = _canonical_table(headers, f)
         elif table is None:
             prop = onboard.propose_mapping(raw)
             if not {"order_time", "paid_amount", "order_id"} & set(prop.missing):

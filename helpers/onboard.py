@@ -705,6 +705,10 @@ def infer_currency(
         return Inferred(default.upper(), "given with --currency")
     if any(_CJK.search(str(h)) for h in headers):
         return Inferred("CNY", "no currency in the file; Chinese headers", sure=False)
+    for h in headers:  # Chinese names, titles or places in the values
+        v = _sample(raw, h)
+        if len(v) and v.str.contains(_CJK.pattern, regex=True).mean() >= 0.5:
+            return Inferred("CNY", f"no currency in the file; Chinese text in '{h}'", sure=False)
     return Inferred("USD", "no currency in the file: USD assumed, check it", sure=False)
 
 

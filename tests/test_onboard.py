@@ -407,3 +407,45 @@ def test_productless_crm_export_runs_the_whole_playbook(tmp_path, capsys):
     assert "What each missing column turns off" in pages["00_data_health"]
     assert "Forward-looking value (BG/NBD + Gamma-Gamma)" in pages["04_customer_analysis"]
     assert "Over the next 90 days the models expect" in pages["04_customer_analysis"]
+
+
+def _crm_file(tmp_path) -> Path:
+    f = tmp_path / "members.csv"
+    f.write_text(
+        "会员,Date,Qty,Amount\n张三,2024-01-01,1,10\n李四,2024-01-02,2,30\n", encoding="utf-8"
+    )
+    return f
+
+
+def test_asks_on_a_terminal_only_outside_ci(tmp_path, monkeypatch, capsys):
+    f = _crm_file(tmp_path)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("builtins.input", lambda q: "n")
+    assert main(["new-shop", str(tmp_path / "a"), "--from", str(f)]) == 1
+    assert not (tmp_path / "a").exists()  # declined: nothing copied, nothing written
+    monkeypatch.setattr("builtins.input", lambda q: "")  # Enter accepts
+    assert main(["new-shop", str(tmp_path / "b"), "--from", str(f)]) == 0
+    assert (tmp_path / "b" / "shop.yaml").exists()
+
+    def no_question(q):
+        raise AssertionError("asked in CI")
+
+    monkeypatch.setattr("builtins.input", no_question)
+    monkeypatch.setenv("CI", "true")
+    assert main(["new-shop", str(tmp_path / "c"), "--from", str(f)]) == 0
+
+
+def test_currency_from_chinese_values_and_messages_hide_internal_columns(tmp_path, capsys):
+    f = tmp_path / "x.csv"
+    f.write_text("Member,Date,Qty,Amount\n张三,2024-01-01,1,10\n李四,2024-01-02,2,30\n")
+    cfg = _new_shop(tmp_path, [f])
+    assert (cfg["currency"], cfg["timezone"], cfg["lang"]) == ("CNY", "Asia/Shanghai", "zh")
+    # a file nothing can be made of: the message names its headers, never _source_row
+    g = tmp_path / "odd.csv"
+    g.write_text("foo,bar\n1,2\n")
+    assert main(["new-shop", str(tmp_path / "o"), "--from", str(g), "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "not found: order_time" in out and "_source" not in out
+    text = (tmp_path / "o" / "shop.yaml").read_text(encoding="utf-8")
+    assert "# order_time: not found — required" in text and "_source" not in text
