@@ -105,7 +105,7 @@ def reject_reasons(shop: Shop) -> pd.DataFrame:
 
 
 # orders columns whose absence turns analyses off (the catalogue key h00_off_<column> says which)
-OPTIONAL_ORDER_COLUMNS = ("customer_id", "product_id", "province", "channel", "paid_time")
+OPTIONAL_ORDER_COLUMNS = ("customer_id", "product_id", "province", "channel")
 
 
 def missing_columns(orders: pd.DataFrame) -> list[str]:

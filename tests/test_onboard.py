@@ -9,6 +9,7 @@ import yaml
 
 from helpers import onboard, schema
 from helpers.cli import check_lines, main
+from helpers.config import load_config
 from helpers.data import load_report, load_shop
 from helpers.errors import ConfigError
 
@@ -233,20 +234,23 @@ def test_300_daily_files_through_one_glob(tmp_path, capsys):
     shop_dir.mkdir()
     (shop_dir / "by-day").symlink_to(day)
     (shop_dir / "shop.yaml").write_text('salt: "x"\norders:\n  file: "by-day/*.csv"\n')
-    shop = load_shop(shop_dir, cache=False)
+    lines = check_lines(str(shop_dir), rejects_path=str(tmp_path / "r.csv"))
+    # check's summary stays short: 10 files shown, the other 290 in one line, then the total
+    assert len(lines) <= 40 and "… 290 more files: 580 rows read, 0 rejected" in lines
+    shop = load_shop(shop_dir)  # parsed once by check; from the cache now
     rep = load_report(shop)
     assert len(rep) == 301 and rep.iloc[-1]["file"] == "total"
     assert rep.iloc[0]["file"] == "2024-01-01.csv" and (rep.iloc[:300]["read"] == 2).all()
     assert rep.iloc[-1][["read", "kept", "rejected"]].tolist() == [600, 600, 0]
     assert shop.orders["paid_amount"].sum() == pytest.approx(300 * 17.5)
-    # a folder works the same; check's summary stays short
+    # a folder names the same files, sorted
     (shop_dir / "shop.yaml").write_text('salt: "x"\norders: "by-day"\n')
-    lines = check_lines(str(shop_dir), rejects_path=str(tmp_path / "r.csv"))
-    assert len(lines) <= 40 and "… 290 more files: 580 rows read, 0 rejected" in lines
+    files = load_config(shop_dir).sources["orders"].files
+    assert [f.name for f in files] == rep.iloc[:300]["file"].tolist()
     # new-shop on a quoted glob: a folder of their own and one glob in shop.yaml
     cfg = _new_shop(tmp_path, [str(day / "*.csv")])
     assert cfg["orders"] == "orders/*.csv"
-    assert len(load_report(load_shop(tmp_path / "shop", cache=False))) == 301
+    assert len(list((tmp_path / "shop" / "orders").glob("*.csv"))) == 300
 
 
 def test_glob_matching_nothing_names_the_pattern(tmp_path):
@@ -449,3 +453,15 @@ def test_currency_from_chinese_values_and_messages_hide_internal_columns(tmp_pat
     assert "not found: order_time" in out and "_source" not in out
     text = (tmp_path / "o" / "shop.yaml").read_text(encoding="utf-8")
     assert "# order_time: not found — required" in text and "_source" not in text
+
+
+def test_missing_columns_for_data_health():
+    from helpers import health
+
+    o = schema.empty("orders")
+    o = pd.concat([o, o.head(0)]).reindex(range(2))
+    o["product_id"] = schema.NO_PRODUCT
+    o["customer_id"] = ["a", None]
+    o["channel"] = [None, "search"]
+    # customer and channel are filled somewhere; products are only the placeholder
+    assert health.missing_columns(o) == ["product_id", "province"]
