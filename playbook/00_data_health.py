@@ -21,7 +21,7 @@ lang = "zh"
 import pandas as pd
 
 from helpers import charts, health, nb
-from helpers.data import load_report
+from helpers.data import load_report, reason_groups
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -36,9 +36,10 @@ ctx.save("load_report", report, sheet="h00_accounting_sheet")
 reasons = health.reject_reasons(shop)
 ctx.save("rejected_rows", shop.rejects, sheet="rejected_rows")
 total = report.iloc[-1]
+groups = reason_groups(shop.rejects)  # the most common reason counted across all files
 top = (
-    ctx.text("h00_top_reason", reason=reasons.iloc[0]["reason"], rows=reasons.iloc[0]["rows"])
-    if len(reasons)
+    ctx.text("h00_top_reason", reason=groups.iloc[0]["reason"], rows=groups.iloc[0]["rows"])
+    if len(groups)
     else ctx.text("h00_no_rejects")
 )
 ctx.say(
