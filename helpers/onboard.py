@@ -509,6 +509,11 @@ def values_fit(raw: pd.DataFrame, col: str, kind: str) -> tuple[bool, str]:
     if kind == "time":
         p = parse_datetime(s, None)
         ok = _share_ok(p.bad | p.values.isna(), n)
+        if ok < 0.9 and s.str.match(r"\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b").mean() >= 0.5:
+            return False, (
+                f"dates written day or month first ('{s.iloc[0]}') are ambiguous and not "
+                "read: save the column as YYYY-MM-DD"
+            )
         return ok >= 0.9, f"{ok:.0%} of values are dates"
     if kind == "int":
         p = parse_int(s)

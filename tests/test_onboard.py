@@ -465,3 +465,34 @@ def test_missing_columns_for_data_health():
     o["channel"] = [None, "search"]
     # customer and channel are filled somewhere; products are only the placeholder
     assert health.missing_columns(o) == ["product_id", "province"]
+
+
+def test_no_customer_column_loads_as_a_short_report(tmp_path, capsys):
+    d = _lines()
+    f = tmp_path / "pos.csv"
+    pd.DataFrame(
+        {
+            "Receipt No": d["order"],
+            "Sale Date": d["time"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "SKU": d["sku"],
+            "Qty": d["qty"],
+            "Line Total": [f"${v:.2f}" for v in d["price"] * d["qty"]],
+        }
+    ).to_csv(f, index=False)
+    cfg = _new_shop(tmp_path, [f])
+    assert cfg["currency"] == "USD" and cfg["timezone"] == "America/New_York"
+    assert "not found: customer_id" in capsys.readouterr().out
+    _check(tmp_path, capsys)
+    shop = load_shop(tmp_path / "shop", cache=False)
+    assert len(shop.orders) == N and not shop.has_customers and shop.has_products
+    assert shop.orders["order_id"].nunique() == N // 2
+
+
+def test_day_first_or_month_first_dates_are_named_not_guessed():
+    raw = pd.DataFrame({"InvoiceDate": ["12/1/2010 8:26", "13/1/2010 9:00"], "x": ["a", "b"]})
+    p = onboard.propose_mapping(raw)
+    assert "order_time" in p.missing
+    assert p.rejected == [
+        "InvoiceDate → order_time? no: dates written day or month first ('12/1/2010 8:26') "
+        "are ambiguous and not read: save the column as YYYY-MM-DD"
+    ]
