@@ -471,7 +471,8 @@ def reason_groups(rejects: pd.DataFrame) -> pd.DataFrame:
     A reason's values (quoted cells, numbers) are blanked so that rows rejected for the same
     cause group together: ``amount '$12.00' is in USD…`` and ``amount '$3.50' is in USD…``
     are one reason. Columns: ``reason`` (the first row's own wording), ``rows`` (count),
-    ``first_rows`` (the first three as ``row N`` or ``file:row N`` across files), ``column``.
+    ``first_rows`` (the first three: ``rows 3, 4, 5``, or ``a.csv row 3, b.csv row 9`` when
+    several files are involved), ``column``.
     """
     cols = ["reason", "rows", "first_rows", "column"]
     if rejects.empty:
@@ -484,13 +485,20 @@ def reason_groups(rejects: pd.DataFrame) -> pd.DataFrame:
         .str.replace(r"\d+", "N", regex=True)
     )
     one_file = r["file"].nunique() == 1
-    where = ("row " if one_file else r["file"].astype(str) + ":") + r["row"].astype(str)
+    where = (
+        r["row"].astype(str) if one_file else r["file"].astype(str) + " row " + r["row"].astype(str)
+    )
     g = r.assign(_k=key, _w=where).groupby("_k", sort=False)
+
+    def first3(w: pd.Series) -> str:
+        head = ", ".join(w.head(3))
+        return head if not one_file else f"row{'s' if len(w) > 1 else ''} {head}"
+
     out = pd.DataFrame(
         {
             "reason": g["reason"].first(),
             "rows": g.size(),
-            "first_rows": g["_w"].agg(lambda w: ", ".join(w.head(3))),
+            "first_rows": g["_w"].agg(first3),
             "column": g["column"].first(),
         }
     )

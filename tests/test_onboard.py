@@ -14,6 +14,9 @@ from helpers.data import load_report, load_shop
 from helpers.errors import ConfigError
 
 N = 40  # lines per generated export
+# every required canonical column: a file read as it is, without a mapping
+CANON = "order_id,line_id,customer_id,order_time,status,product_id,quantity,unit_price,"
+CANON += "paid_amount,refund_amount\n"
 
 
 def _lines(n: int = N, seed: int = 3) -> pd.DataFrame:
@@ -225,9 +228,8 @@ def test_300_daily_files_through_one_glob(tmp_path, capsys):
     for k in range(300):
         t = pd.Timestamp("2024-01-01") + pd.Timedelta(days=k)
         (day / f"{t:%Y-%m-%d}.csv").write_text(
-            "order_id,customer_id,order_time,product_id,quantity,paid_amount\n"
-            f"A{k},c{k % 7},{t:%Y-%m-%d} 10:00:00,p1,1,10.00\n"
-            f"B{k},c{k % 5},{t:%Y-%m-%d} 15:00:00,p2,2,7.50\n",
+            CANON + f"A{k},1,c{k % 7},{t:%Y-%m-%d} 10:00:00,paid,p1,1,10.00,10.00,0\n"
+            f"B{k},1,c{k % 5},{t:%Y-%m-%d} 15:00:00,paid,p2,2,3.75,7.50,0\n",
             encoding="utf-8",
         )
     shop_dir = tmp_path / "s"
@@ -261,10 +263,7 @@ def test_glob_matching_nothing_names_the_pattern(tmp_path):
 
 def test_unknown_market_key_is_accepted(tmp_path):
     (tmp_path / "shop.yaml").write_text('market: "GB"\nsalt: "s"\n')
-    (tmp_path / "orders.csv").write_text(
-        "order_id,customer_id,order_time,product_id,quantity,paid_amount\n"
-        "1,c,2024-01-01 10:00:00,p,1,5\n"
-    )
+    (tmp_path / "orders.csv").write_text(CANON + "1,1,c,2024-01-01 10:00:00,paid,p,1,5,5,0\n")
     assert len(load_shop(tmp_path, cache=False).orders) == 1
 
 
@@ -318,22 +317,20 @@ def test_shopify_in_usd_eur_gbp(tmp_path, capsys, currency, tz, country, market,
 
 
 def test_check_on_thousands_of_bad_rows_is_short(tmp_path, capsys):
-    good = "A1,c1,2024-01-01 10:00:00,p1,1,10.00"
+    good = "A1,1,c1,2024-01-01 10:00:00,paid,p1,1,10.00,10.00,0"
     rows = [good]
     rows += [good] * 3000  # duplicates of row 2
-    rows += [f"B{k},c2,2024-13-{k % 28 + 1:02d} 10:00:00,p1,1,5" for k in range(1500)]
-    rows += [f"C{k},c3,2024-01-02 10:00:00,p1,1,${k}.00" for k in range(600)]
+    rows += [f"B{k},1,c2,2024-13-{k % 28 + 1:02d} 10:00:00,paid,p1,1,5,5,0" for k in range(1500)]
+    rows += [f"C{k},1,c3,2024-01-02 10:00:00,paid,p1,1,${k}.00,${k}.00,0" for k in range(600)]
     shop = tmp_path / "shop"
     shop.mkdir()
     (shop / "shop.yaml").write_text('salt: "x"\ncurrency: "CNY"\n')
-    (shop / "orders.csv").write_text(
-        "order_id,customer_id,order_time,product_id,quantity,paid_amount\n" + "\n".join(rows)
-    )
+    (shop / "orders.csv").write_text(CANON + "\n".join(rows))
     out = _check(tmp_path, capsys)
     assert len(out) <= 40
     text = "\n".join(out)
     assert "rejected: 5,100 rows; most common reason: duplicate" in text
-    assert "3,000 × duplicate" in text and "(row 3, row 4, row 5)" in text
+    assert "3,000 × duplicate" in text and "(rows 3, 4, 5)" in text
     assert "1,500 × unparseable date" in text and "600 × amount" in text
     assert f"every rejected row: {tmp_path / 'rej.csv'}" in text
     assert len(pd.read_csv(tmp_path / "rej.csv")) == 5100
@@ -344,8 +341,7 @@ def test_no_usable_rows_says_why_and_names_the_currency_key(tmp_path, capsys):
     shop.mkdir()
     (shop / "shop.yaml").write_text('salt: "x"\ncurrency: "CNY"\n')
     (shop / "orders.csv").write_text(
-        "order_id,customer_id,order_time,product_id,quantity,paid_amount\n"
-        + "\n".join(f"A{k},c,2024-01-01 10:00:00,p,1,$5.00" for k in range(7))
+        CANON + "\n".join(f"A{k},1,c,2024-01-01 10:00:00,paid,p,1,$5.00,$5.00,0" for k in range(7))
     )
     assert main(["check", str(shop)]) == 2
     err = capsys.readouterr().err

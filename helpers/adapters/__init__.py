@@ -91,11 +91,9 @@ FORMATS: dict[str, tuple[str, tuple[tuple[str, ...], ...]]] = {
         "Taobao 宝贝报表",
         ((taobao.ORDER_ID,), taobao.ITEM_TITLE[:1], taobao.ITEM_PRICE[:1], taobao.ITEM_QTY),
     ),
-    # canonical names: only a time, an amount and an order (or customer) id are required;
-    # the rest is derived (see helpers.adapters.generic)
     "canonical": (
         "canonical orders",
-        (("order_id", "customer_id"), ("order_time", "paid_time"), ("paid_amount", "unit_price")),
+        tuple((c,) for c in schema.required("orders")),
     ),
 }
 
