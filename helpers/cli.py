@@ -182,6 +182,8 @@ def _expand_inputs(specs: list[str]) -> list[Path]:
     """Files named on the command line: files, folders (their exports) and quoted globs."""
     import glob
 
+    from .config import EXPORT_SUFFIXES
+
     out: list[Path] = []
     for spec in specs:
         p = Path(spec)
@@ -199,7 +201,6 @@ def _expand_inputs(specs: list[str]) -> list[Path]:
     return out
 
 
-EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 _BUILT_IN = {
     "taobao_orders": "orders",
     "taobao_items": "orders",
@@ -356,10 +357,13 @@ def cmd_new_shop(a) -> int:
         f"lang: {_yaml_str(lang.value)}" + _comment(lang.evidence),
     ]
     for t, entry in entries.items():
+        listed = (
+            _yaml_str(entry)
+            if isinstance(entry, str)
+            else "[" + ", ".join(_yaml_str(e) for e in entry) + "]"
+        )
         if t == "orders" and proposal is not None:
-            lines += [f"{t}:", f"  file: {_yaml_str(entry if isinstance(entry, str) else '')}"]
-            if not isinstance(entry, str):
-                lines[-1] = "  files: [" + ", ".join(_yaml_str(e) for e in entry) + "]"
+            lines += [f"{t}:", f"  {'file' if isinstance(entry, str) else 'files'}: {listed}"]
             lines.append("  columns:")
             for g in proposal.guesses:
                 lines.append(
@@ -368,10 +372,8 @@ def cmd_new_shop(a) -> int:
                 )
             for c in proposal.missing:
                 lines.append(f"    # {c}: not found — {_MISSING_TEXT[c]}")
-        elif isinstance(entry, str):
-            lines.append(f"{t}: {_yaml_str(entry)}")
         else:
-            lines.append(f"{t}: [" + ", ".join(_yaml_str(e) for e in entry) + "]")
+            lines.append(f"{t}: {listed}")
     (dest / "shop.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nwrote {dest / 'shop.yaml'}: check the guesses, then `playbook check {dest}`")
     return 0
