@@ -198,6 +198,10 @@ def _expand_inputs(specs: list[str]) -> list[Path]:
         else:
             found = [p]
         out += [f for f in found if f not in out]
+    names = [f.name for f in out]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice:  # they are copied side by side into the shop folder
+        raise LoadError(twice, "two input files have this name: rename one")
     return out
 
 

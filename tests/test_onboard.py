@@ -492,3 +492,34 @@ def test_day_first_or_month_first_dates_are_named_not_guessed():
         "InvoiceDate → order_time? no: dates written day or month first ('12/1/2010 8:26') "
         "are ambiguous and not read: save the column as YYYY-MM-DD"
     ]
+
+
+def test_daily_files_in_a_dialect_share_one_mapping_and_one_glob(tmp_path, capsys):
+    d = _lines()
+    src = tmp_path / "in"
+    src.mkdir()
+    for day, part in d.groupby(d["time"].dt.date):
+        part.rename(
+            columns={"order": "Invoice", "customer": "Customer ID", "time": "InvoiceDate"}
+        ).assign(InvoiceDate=part["time"].dt.strftime("%Y-%m-%d %H:%M:%S")).rename(
+            columns={"sku": "StockCode", "qty": "Quantity", "price": "Price"}
+        ).drop(columns="title").to_csv(src / f"{day}.csv", index=False)
+    n_files = len(list(src.glob("*.csv")))
+    assert n_files > 3
+    cfg = _new_shop(tmp_path, [src])  # a folder
+    assert cfg["orders"]["file"] == "orders/*.csv"
+    assert cfg["orders"]["columns"]["order_id"] == "Invoice"
+    out = _check(tmp_path, capsys)
+    assert len(out) <= 40
+    rep = load_report(load_shop(tmp_path / "shop", cache=False))
+    assert len(rep) == n_files + 1 and rep.iloc[-1]["kept"] == N
+
+
+def test_two_inputs_with_one_name_are_refused(tmp_path, capsys):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        _crm_file(tmp_path / sub)
+    files = [str(tmp_path / s / "members.csv") for s in ("a", "b")]
+    assert main(["new-shop", str(tmp_path / "x"), "--from", *files, "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: members.csv: two input files have this name: rename one\n"
