@@ -23,21 +23,81 @@ def _params(pairs: list[str]) -> dict:
 
 
 def cmd_check(a) -> int:
-    from helpers.load.shop import load_report, load_shop
+    for line in check_lines(a.shop_dir, a.as_of, a.rejects):
+        print(line)
+    return 0
 
-    shop = load_shop(a.shop_dir, as_of=a.as_of)
+
+def check_lines(
+    shop_dir: str, as_of: str | None = None, rejects_path: str | None = None, files: int = 12
+) -> list[str]:
+    """What ``playbook check`` prints: a summary of at most ~40 lines whatever the input.
+
+    Per file read/kept/rejected (the files with rejects first when there are more than
+    ``files``), the total, rejects grouped by reason with a count and the first three rows
+    each, the most common reason across all files; the full list of rejected rows is written
+    to a CSV (``rejects_path``, default ``reports/<shop>/check_rejects.csv``) whose path is
+    printed.
+    """
+    from helpers.load.shop import load_report, load_shop, reason_groups
+
+    shop = load_shop(shop_dir, as_of=as_of)
+    out = [f"{shop.config.name}: as of {shop.as_of.date()}"]
+    rep = shop.report
+    shown = rep
+    if len(rep) > files:
+        worst = rep[rep["rejected"] > 0].sort_values("rejected", ascending=False, kind="stable")
+        shown = worst.head(files - 2) if len(worst) else rep.head(files - 2)
     with _pd_display():
-        print(f"{shop.config.name}: as of {shop.as_of.date()}")
-        print(load_report(shop).to_string(index=False))
+        body = load_report(shop)
+        table = pd_concat_total(shown, body.iloc[[-1]])
+        out += table.to_string(index=False).splitlines()
+    if len(shown) < len(rep):
+        rest = rep.drop(index=shown.index)
+        out.insert(
+            len(out) - 1,
+            f"… {len(rest):,} more files: {rest['read'].sum():,} rows read, "
+            f"{rest['rejected'].sum():,} rejected",
+        )
     for t, n in shop.after_as_of.items():
         if n:
-            print(f"{t}: {n} rows after {shop.as_of.date()} left out")
+            out.append(f"{t}: {n:,} rows after {shop.as_of.date()} left out")
     if len(shop.rejects):
-        print("rejected rows by reason:")
-        print(shop.rejects.groupby(["file", "reason"]).size().to_string())
-    for note in shop.notes:
-        print(f"note: {note}")
-    return 0
+        groups = reason_groups(shop.rejects)
+        top = groups.iloc[0]
+        out.append(
+            f"rejected: {_rows(len(shop.rejects))}; most common reason: {_cut(top['reason'])} "
+            f"({_rows(top['rows'])})"
+        )
+        for _, g in groups.head(8).iterrows():
+            out.append(f"  {g['rows']:>8,} × {_cut(g['reason'])} ({g['first_rows']})")
+        if len(groups) > 8:
+            rest = groups.iloc[8:]
+            out.append(f"  … {len(rest)} more reasons, {rest['rows'].sum():,} rows")
+        path = Path(rejects_path or Path("reports") / shop.config.slug / "check_rejects.csv")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shop.rejects.to_csv(path, index=False, encoding="utf-8-sig")
+        out.append(f"every rejected row: {path}")
+    for note in shop.notes[:5]:
+        out.append(f"note: {_cut(note, 150)}")
+    if len(shop.notes) > 5:
+        out.append(f"… {len(shop.notes) - 5} more notes")
+    return out
+
+
+def pd_concat_total(rows, total):
+    import pandas as pd
+
+    return pd.concat([rows, total], ignore_index=True)
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row{'' if n == 1 else 's'}"
+
+
+def _cut(text: str, n: int = 110) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 class _pd_display:
@@ -118,54 +178,231 @@ def cmd_prepare(a) -> int:
     return 0
 
 
-def cmd_new_shop(a) -> int:
-    import yaml
+def _expand_inputs(specs: list[str]) -> list[Path]:
+    """Files named on the command line: files, folders (their exports) and quoted globs."""
+    import glob
 
+    from helpers.load.config import EXPORT_SUFFIXES
+
+    out: list[Path] = []
+    for spec in specs:
+        p = Path(spec)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in EXPORT_SUFFIXES)
+            if not found:
+                raise LoadError(spec, "folder holds no .csv / .xlsx exports")
+        elif any(ch in spec for ch in "*?["):
+            found = sorted(Path(f) for f in glob.glob(spec) if Path(f).is_file())
+            if not found:
+                raise LoadError(spec, "pattern matches no file")
+        else:
+            found = [p]
+        out += [f for f in found if f not in out]
+    names = [f.name for f in out]
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice:  # they are copied side by side into the shop folder
+        raise LoadError(twice, "two input files have this name: rename one")
+    return out
+
+
+_BUILT_IN = {
+    "taobao_orders": "orders",
+    "taobao_items": "orders",
+    "taobao_item_report": "orders",
+    "taobao_short": "orders",
+    "shopify_orders": "orders",
+}
+
+
+def _yaml_str(v) -> str:
+    import json
+
+    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a YAML scalar
+
+
+def _comment(text: str) -> str:
+    return "  # " + " ".join(str(text).split())
+
+
+def _ask(question: str) -> bool:
+    """Interactive yes/no, only on a terminal outside CI (the caller checks)."""
+    try:
+        answer = input(f"{question} [Y/n] ").strip().lower()
+    except EOFError:
+        return False
+    return answer in ("", "y", "yes", "是", "好")
+
+
+def cmd_new_shop(a) -> int:
+    import os
+    import secrets
+
+    from helpers.load import onboard
     from helpers.load.adapters import detect
     from helpers.load.adapters.clean import read_raw
 
     dest = Path(a.dir)
     if dest.exists() and any(dest.iterdir()):
         raise LoadError(dest, "folder exists and is not empty: choose a new folder")
-    tables: dict[str, list[str]] = {}
-    for f in map(Path, a.files):
+    files = _expand_inputs(a.files)
+    tables: dict[str, list[Path]] = {}
+    raws: list = []  # (file, raw, format) of the orders exports, for inference
+    proposal = None
+    mapped_headers: list[str] | None = None
+    for f in files:
         raw, _ = read_raw(f)
+        headers = [c for c in raw.columns if not str(c).startswith("_")]
         try:
-            fmt = detect(list(raw.columns), f)
+            fmt = detect(headers, f.name)
         except LoadError:
             fmt = "generic"
-        table = {
-            "taobao_orders": "orders",
-            "taobao_items": "orders",
-            "taobao_item_report": "orders",
-            "taobao_short": "orders",
-            "shopify_orders": "orders",
-        }.get(fmt)
-        if table is None:  # a catalogue, traffic export … by its (Chinese) headers
-            table = _canonical_table(list(raw.columns), f)
-        tables.setdefault(table, []).append(f.name)
-        print(f"{f}: {fmt} → {table}")
+        table = _BUILT_IN.get(fmt)
+        if table is None and _canonical_orders(headers):
+            table, fmt = "orders", "canonical"
+        elif fmt == "canonical":  # the canonical names of another table (ads, traffic …)
+            table = _canonical_table(headers, f)
+        elif table is None:
+            prop = onboard.propose_mapping(raw)
+            if not {"order_time", "paid_amount", "order_id"} & set(prop.missing):
+                table = "orders"  # an orders export in a dialect of its own
+            else:  # a catalogue, traffic export … by its canonical or Chinese headers
+                try:
+                    table = _canonical_table(headers, f)
+                except LoadError:
+                    table = "orders"  # not recognised: propose what can be, say what cannot
+            if table == "orders":
+                fmt = "generic"
+                if proposal is None:
+                    proposal, mapped_headers = prop, headers
+                elif headers != mapped_headers:
+                    first = next(p.name for p, _, m in raws if m == "generic")
+                    raise LoadError(
+                        f.name,
+                        f"headers differ from {first}: onboard files of one layout at a time",
+                    )
+        if table == "orders":
+            raws.append((f, raw, fmt))
+        tables.setdefault(table, []).append(f)
     if "orders" not in tables:
-        raise LoadError(a.files[0], "none of the files is an orders export")
-    dest.mkdir(parents=True, exist_ok=True)
-    for f in map(Path, a.files):
-        shutil.copy2(f, dest / f.name)
-    import secrets
+        raise LoadError(files[0].name, "none of the files is an orders export")
 
-    cfg = {
-        "name": a.name or dest.name,
-        "salt": secrets.token_hex(16),  # a secret of this shop's own: ids cannot be guessed
-        "currency": a.currency,
-        "timezone": "Asia/Shanghai",
-        "fiscal_year_start_month": 1,
-        "lang": a.lang,
-        **{t: fs[0] if len(fs) == 1 else fs for t, fs in tables.items()},
-    }
-    (dest / "shop.yaml").write_text(
-        yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
-    print(f"wrote {dest / 'shop.yaml'}: check it, then `playbook check {dest}`")
+    raw0 = raws[0][1]
+    guess = proposal or onboard.propose_mapping(raw0)  # built-in formats: for inference only
+    mapping = guess.mapping
+    time_col = mapping.get("order_time") or mapping.get("paid_time")
+    if a.currency:
+        currency = onboard.Inferred(a.currency.upper(), "given with --currency")
+    else:
+        currency = onboard.infer_currency(raw0, mapping)
+    market = onboard.infer_market(raw0, mapping, currency.value)
+    tz = onboard.infer_timezone(raw0, mapping, currency.value, market.value, time_col)
+    if a.lang:
+        lang = onboard.Inferred(a.lang, "given with --lang")
+    elif currency.value == "CNY":
+        lang = onboard.Inferred("zh", "Chinese pages for a CNY shop; en for English")
+    else:
+        lang = onboard.Inferred("en", f"English pages for a {currency.value} shop; zh for Chinese")
+
+    # what the user sees: formats, the mapping, what could not be mapped, the inferences
+    for f, _, fmt in raws:
+        print(f"{f.name}: {'orders, columns proposed below' if fmt == 'generic' else fmt}")
+    for t, fs in tables.items():
+        if t != "orders":
+            print(f"{', '.join(p.name for p in fs)}: {t}")
+    if proposal is not None:
+        print("\ncanonical      file column                confidence")
+        for g in proposal.guesses:
+            print(f"{g.canonical:<14} {g.column[:26]:<26} {g.confidence}")
+        if proposal.unmapped:
+            print(f"not mapped (ignored): {', '.join(proposal.unmapped)}")
+        for line in proposal.rejected:
+            print(f"not taken: {line}")
+        for c in proposal.missing:
+            print(f"not found: {c} — {_MISSING_TEXT[c]}")
+    print(f"\ncurrency {currency.value} ({currency.evidence})")
+    print(f"timezone {tz.value} ({tz.evidence})")
+    print(f"market   {market.value or '?'} ({market.evidence})")
+    print(f"lang     {lang.value}")
+    interactive = sys.stdin.isatty() and not a.yes and not os.environ.get("CI")
+    if interactive and not _ask(f"\nwrite {dest / 'shop.yaml'} with this?"):
+        print(
+            "nothing written: change the guesses with --currency/--lang, or edit the "
+            "shop.yaml that `--yes` writes"
+        )
+        return 1
+
+    dest.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, str | list[str]] = {}
+    for t, fs in tables.items():
+        suffixes = {p.suffix.lower() for p in fs}
+        if len(fs) > 3 and len(suffixes) == 1:  # many files: a folder of their own, one glob
+            (dest / t).mkdir(exist_ok=True)
+            for p in fs:
+                shutil.copy2(p, dest / t / p.name)
+            entries[t] = f"{t}/*{suffixes.pop()}"
+        else:
+            for p in fs:
+                shutil.copy2(p, dest / p.name)
+            entries[t] = fs[0].name if len(fs) == 1 else [p.name for p in fs]
+
+    lines = [
+        f"# written by `playbook new-shop` from {len(files)} file(s). Each guess says what it",
+        "# rests on; correct what is wrong, then run `playbook check` on this folder.",
+        f"name: {_yaml_str(a.name or dest.name)}",
+        f"salt: {_yaml_str(secrets.token_hex(16))}"
+        + _comment("a secret of this shop's own: buyer ids cannot be guessed"),
+        f"currency: {_yaml_str(currency.value)}" + _comment(_sure(currency)),
+        f"timezone: {_yaml_str(tz.value)}" + _comment(_sure(tz)),
+    ]
+    if market.value:
+        lines.append(f"market: {_yaml_str(market.value)}" + _comment(_sure(market)))
+    lines += [
+        "fiscal_year_start_month: 1",
+        f"lang: {_yaml_str(lang.value)}" + _comment(lang.evidence),
+    ]
+    for t, entry in entries.items():
+        listed = (
+            _yaml_str(entry)
+            if isinstance(entry, str)
+            else "[" + ", ".join(_yaml_str(e) for e in entry) + "]"
+        )
+        if t == "orders" and proposal is not None:
+            lines += [f"{t}:", f"  {'file' if isinstance(entry, str) else 'files'}: {listed}"]
+            lines.append("  columns:")
+            for g in proposal.guesses:
+                lines.append(
+                    f"    {g.canonical}: {_yaml_str(g.column)}"
+                    + _comment(f"{g.confidence}: {g.why}")
+                )
+            for c in proposal.missing:
+                lines.append(f"    # {c}: not found — {_MISSING_TEXT[c]}")
+        else:
+            lines.append(f"{t}: {listed}")
+    (dest / "shop.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"\nwrote {dest / 'shop.yaml'}: check the guesses, then `playbook check {dest}`")
     return 0
+
+
+_MISSING_TEXT = {
+    "order_time": "required: map the order date/time column by hand",
+    "paid_amount": "required: map the amount (or unit price) column by hand",
+    "order_id": "required: map the order id, or a customer id to build it from",
+    "customer_id": "customer analyses (RFM, CLV, repeat buyers) are skipped without it",
+    "product_id": "a placeholder product stands in; product analyses say they need it",
+}
+
+
+def _sure(x) -> str:
+    return x.evidence if x.sure else f"guess: {x.evidence}"
+
+
+def _canonical_orders(headers: list[str]) -> bool:
+    from helpers.load.adapters import detect
+
+    try:
+        return detect(headers, table="orders") == "canonical"
+    except LoadError:
+        return False
 
 
 def _canonical_table(headers: list[str], f: Path) -> str:
@@ -173,6 +410,7 @@ def _canonical_table(headers: list[str], f: Path) -> str:
     from helpers.core import schema
     from helpers.load.adapters.generic import ALIASES
 
+    headers = [h for h in headers if not str(h).startswith("_")]
     best, score = None, 0
     for t, cols in schema.COLUMNS.items():
         if t == "orders":
@@ -242,16 +480,28 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check", help="load and validate only; print the load report")
     p.add_argument("shop_dir")
     p.add_argument("--as-of", dest="as_of")
+    p.add_argument(
+        "--rejects",
+        metavar="CSV",
+        help="where every rejected row is written (default reports/<shop>/check_rejects.csv)",
+    )
     p.set_defaults(fn=cmd_check)
     p = sub.add_parser("prepare", help="parameter-filled notebooks for JupyterLab")
     common(p, out_required=True)
     p.set_defaults(fn=cmd_prepare)
     p = sub.add_parser("new-shop", help="scaffold a shop folder from exports")
     p.add_argument("dir")
-    p.add_argument("--from", dest="files", nargs="+", required=True)
+    p.add_argument(
+        "--from",
+        dest="files",
+        nargs="+",
+        required=True,
+        help="export files, folders or quoted globs ('day-files/*.csv')",
+    )
     p.add_argument("--name")
-    p.add_argument("--currency", default="CNY")
-    p.add_argument("--lang", default="zh", choices=["zh", "en"])
+    p.add_argument("--currency", help="ISO code; default: inferred from the data")
+    p.add_argument("--lang", choices=["zh", "en"], help="default: zh for CNY shops, else en")
+    p.add_argument("--yes", action="store_true", help="accept the proposal without asking")
     p.set_defaults(fn=cmd_new_shop)
     a = ap.parse_args(argv)
     try:

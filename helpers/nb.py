@@ -75,11 +75,19 @@ class Context:
         return "–" if x is None or x != x else f"{x:+.0%}"
 
     def missing(self, table: str, what: str) -> bool:
-        """True (and one line shown) when ``table`` is absent: the section is skipped."""
+        """True (and one line shown) when ``table`` is absent: the section is skipped.
+
+        ``customer_id`` / ``product_id``: the orders carry no buyer id / no product column.
+        """
         if table == "customer_id":
             if self.shop.has_customers:
                 return False
             narrative.show(narrative.say("needs_buyer_id", self.lang, what=what))
+            return True
+        if table == "product_id":  # orders without a product column: the placeholder product
+            if self.shop.has_products:
+                return False
+            narrative.show(narrative.say("needs_product_id", self.lang, what=what))
             return True
         if self.shop.has(table):
             return False

@@ -18,9 +18,11 @@ as_of = "2025-12-31"
 lang = "zh"
 
 # %%
+import pandas as pd
+
 from helpers import nb
 from helpers.analysis import health
-from helpers.load.shop import load_report
+from helpers.load.shop import load_report, reason_groups
 from helpers.present import charts
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
@@ -36,9 +38,10 @@ ctx.save("load_report", report, sheet="h00_accounting_sheet")
 reasons = health.reject_reasons(shop)
 ctx.save("rejected_rows", shop.rejects, sheet="rejected_rows")
 total = report.iloc[-1]
+groups = reason_groups(shop.rejects)  # the most common reason counted across all files
 top = (
-    ctx.text("h00_top_reason", reason=reasons.iloc[0]["reason"], rows=reasons.iloc[0]["rows"])
-    if len(reasons)
+    ctx.text("h00_top_reason", reason=groups.iloc[0]["reason"], rows=groups.iloc[0]["rows"])
+    if len(groups)
     else ctx.text("h00_no_rejects")
 )
 ctx.say(
@@ -71,6 +74,14 @@ ctx.say(
     names=", ".join(overview["table"]),
     missing=", ".join(missing) or "–",
 )
+gone = health.missing_columns(shop.orders)
+ctx.say("h00_missing_columns" if gone else "h00_no_missing_columns")
+if gone:
+    ctx.table(
+        pd.DataFrame(
+            {"h00_column": gone, "h00_turns_off": [ctx.text(f"h00_off_{c}") for c in gone]}
+        )
+    )
 
 # %%
 ctx.say("h00_coverage")

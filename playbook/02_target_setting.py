@@ -440,6 +440,7 @@ else:
     w_start, w_end = daily["date"].min(), shop.as_of
 window = f"{w_start.date()} – {w_end.date()}"
 ctx.say("h02_products", window=window)
+ctx.missing("product_id", ctx.label("h02_what_products"))
 pg = targets.product_goals(shop.orders, shop.table("products"), A["role_mix"], w_start, w_end)
 if pg.n_sold:
     charts.pareto(pg.pareto, "share", "cum_share", ctx.label("h02_pareto_title"))

@@ -112,6 +112,7 @@ ctx.say(
     sold=num(int((daily.groupby("product_id")["net"].sum() > 0).sum())),
     source=ctx.text("h03_source_products" if prods is not None else "h03_source_orders"),
 )
+ctx.missing("product_id", ctx.label("h03_what_products"))  # no product column: one sentence
 
 # %% [markdown]
 # Pareto / ABC: 20% of the goods earn 80% of the money

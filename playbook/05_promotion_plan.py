@@ -192,6 +192,7 @@ print(
 
 # %%
 ctx.say("h05_heroes")
+ctx.missing("product_id", ctx.label("h05_what_heroes"))
 watch = ctx.load("hot_watchlist")
 if watch is None:
     watch = pr.watchlist_for(shop.orders, shop.table("products"), shop.table("traffic"), end)

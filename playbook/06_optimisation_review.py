@@ -365,6 +365,8 @@ for by in ("channel", "product", "segment"):
         continue
     if by == "segment" and not shop.has_customers:
         continue
+    if by == "product" and ctx.missing("product_id", ctx.label("h06_what_products")):
+        continue
     d = rv.drilldown(shop.orders, end, by, shop.table("traffic"), segments, compare_days, compare)
     drills[by] = d
     prefix = "seg_" if by == "segment" and segments is not None else ""

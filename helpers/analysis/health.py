@@ -104,6 +104,26 @@ def reject_reasons(shop: Shop) -> pd.DataFrame:
     )
 
 
+# orders columns whose absence turns analyses off (the catalogue key h00_off_<column> says which)
+OPTIONAL_ORDER_COLUMNS = ("customer_id", "product_id", "province", "channel")
+
+
+def missing_columns(orders: pd.DataFrame) -> list[str]:
+    """Orders columns of :data:`OPTIONAL_ORDER_COLUMNS` the export lacks: absent, all empty,
+    or (``product_id``) only the placeholder product of an export without products."""
+    from helpers.core.schema import NO_PRODUCT
+
+    out = []
+    for c in OPTIONAL_ORDER_COLUMNS:
+        s = orders[c] if c in orders else pd.Series(dtype=object)
+        filled = s.notna()
+        if c == "product_id":
+            filled &= s != NO_PRODUCT
+        if not bool(filled.any()):
+            out.append(c)
+    return out
+
+
 def monthly_orders(orders: pd.DataFrame) -> pd.DataFrame:
     """Orders, lines and net sales per calendar month."""
     m = orders["order_time"].dt.to_period("M").dt.to_timestamp()

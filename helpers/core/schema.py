@@ -140,6 +140,11 @@ UNIQUE: dict[str, list[str]] = {
 
 TABLES = tuple(COLUMNS)
 
+# The product of every order line when an orders export has no product column (a CRM or POS
+# export): customer, target, calendar and review analyses run on it; product analyses say
+# they need a product column.
+NO_PRODUCT = "(all products)"
+
 
 def required(table: str) -> list[str]:
     """Names of the columns a table cannot do without."""

@@ -106,11 +106,43 @@ def _discover(shop_dir: Path, table: str) -> list[Path]:
     return found
 
 
+EXPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+
+
+def _expand(shop_dir: Path, entry: str, table: str, file: Path) -> list[Path]:
+    """One ``file:`` entry as files: a name, a glob (``by-day/*.csv``) or a folder, sorted.
+
+    A glob or a folder that matches no export is an error naming the pattern; a plain name
+    is left for the loader (which says when it does not exist).
+    """
+    if any(ch in entry for ch in "*?["):
+        found = sorted(p for p in shop_dir.glob(entry) if p.is_file() and p.name != "shop.yaml")
+        if not found:
+            raise ConfigError(file, f"'{table}': pattern '{entry}' matches no file")
+        return found
+    path = shop_dir / entry
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() in EXPORT_SUFFIXES)
+        if not found:
+            raise ConfigError(file, f"'{table}': folder '{entry}' holds no .csv / .xlsx file")
+        return found
+    return [path]
+
+
+def _files(shop_dir: Path, entries: list[str], table: str, file: Path) -> list[Path]:
+    out: list[Path] = []
+    for e in entries:
+        out += [p for p in _expand(shop_dir, e, table, file) if p not in out]
+    return out
+
+
 def _source(shop_dir: Path, table: str, spec, file: Path) -> TableSource:
     if isinstance(spec, str):
-        return TableSource([shop_dir / spec])
+        return TableSource(_files(shop_dir, [spec], table, file))
     if isinstance(spec, list):
-        return TableSource([shop_dir / s for s in spec])
+        if not all(isinstance(f, str) for f in spec):
+            raise ConfigError(file, f"'{table}' must list file names")
+        return TableSource(_files(shop_dir, spec, table, file))
     unknown = set(spec) - {"file", "files", "columns"}
     if unknown:
         k = sorted(unknown)[0]
@@ -118,12 +150,14 @@ def _source(shop_dir: Path, table: str, spec, file: Path) -> TableSource:
             file, f"unknown key '{table}.{k}'{_suggest(k, ['file', 'files', 'columns'])}"
         )
     files = spec.get("files") or [spec.get("file")]
+    if isinstance(files, str):
+        files = [files]
     if not all(isinstance(f, str) for f in files):
         raise ConfigError(file, f"'{table}.file' must be a file name")
     columns = spec.get("columns")
     if columns is not None and not isinstance(columns, dict):
         raise ConfigError(file, f"'{table}.columns' must map canonical names to file columns")
-    return TableSource([shop_dir / f for f in files], columns)
+    return TableSource(_files(shop_dir, files, table, file), columns)
 
 
 def load_config(shop_dir: str | Path) -> ShopConfig:

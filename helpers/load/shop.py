@@ -25,7 +25,8 @@ from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, reject
 from helpers.load.adapters.clean import row_values_text
 from helpers.load.config import ShopConfig, load_config
 
-CACHE_VERSION = "3"  # 2: stamps, dictionary hints; 3: money in another currency rejected
+CACHE_VERSION = "4"  # 2: stamps, dictionary hints; 3: money in another currency rejected;
+# 4: orders without a product column get the placeholder product
 DATE_COLUMNS = {"orders": "order_time", "traffic": "date", "ads": "date", "reviews": "date"}
 
 
@@ -52,6 +53,13 @@ class Shop:
     @property
     def has_customers(self) -> bool:
         return bool(self.orders["customer_id"].notna().any())
+
+    @property
+    def has_products(self) -> bool:
+        """False when the orders carry no product column (every line is the placeholder
+        product :data:`helpers.core.schema.NO_PRODUCT`)."""
+        p = self.orders["product_id"]
+        return bool(len(p)) and not bool((p == schema.NO_PRODUCT).all())
 
     def table(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -438,7 +446,7 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
         _remember_stamp(key, stamp)
     orders = tables["orders"]
     if orders.empty:
-        raise LoadError(cfg.sources["orders"].files[0], "no usable order rows")
+        raise LoadError(_files_text(cfg), "no usable order rows: " + _why_no_rows(rejects))
     last = orders["order_time"].max().normalize()
     cut = pd.Timestamp(as_of).normalize() if as_of else last
     end = cut + pd.Timedelta(days=1)
@@ -450,6 +458,70 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
             if after[t] or not tables[t].index.equals(pd.RangeIndex(len(tables[t]))):
                 tables[t] = tables[t].loc[~late].reset_index(drop=True)
     return Shop(cfg, tables, rejects, report, cut, after, notes)
+
+
+def _files_text(cfg: ShopConfig) -> str:
+    files = cfg.sources["orders"].files
+    return files[0].name if len(files) == 1 else f"{files[0].name} … ({len(files)} files)"
+
+
+def reason_groups(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows grouped by reason across files, most common first.
+
+    A reason's values (quoted cells, numbers) are blanked so that rows rejected for the same
+    cause group together: ``amount '$12.00' is in USD…`` and ``amount '$3.50' is in USD…``
+    are one reason. Columns: ``reason`` (the first row's own wording), ``rows`` (count),
+    ``first_rows`` (the first three: ``rows 3, 4, 5``, or ``a.csv row 3, b.csv row 9`` when
+    several files are involved), ``column``.
+    """
+    cols = ["reason", "rows", "first_rows", "column"]
+    if rejects.empty:
+        return pd.DataFrame(columns=cols)
+    r = rejects.reset_index(drop=True)
+    key = (
+        r["reason"]
+        .astype(str)
+        .str.replace(r"'[^']*'", "'…'", regex=True)
+        .str.replace(r"\d+", "N", regex=True)
+    )
+    one_file = r["file"].nunique() == 1
+    where = (
+        r["row"].astype(str) if one_file else r["file"].astype(str) + " row " + r["row"].astype(str)
+    )
+    g = r.assign(_k=key, _w=where).groupby("_k", sort=False)
+
+    def first3(w: pd.Series) -> str:
+        head = ", ".join(w.head(3))
+        return head if not one_file else f"row{'s' if len(w) > 1 else ''} {head}"
+
+    out = pd.DataFrame(
+        {
+            "reason": g["reason"].first(),
+            "rows": g.size(),
+            "first_rows": g["_w"].agg(first3),
+            "column": g["column"].first(),
+        }
+    )
+    out = out.sort_values("rows", ascending=False, kind="stable").reset_index(drop=True)
+    return out[cols]
+
+
+def _why_no_rows(rejects: pd.DataFrame) -> str:
+    """The top reasons (with counts) every order row was rejected, and for money in another
+    currency the shop.yaml key to change."""
+    r = rejects[rejects["table"] == "orders"] if len(rejects) else rejects
+    if r.empty:
+        return "the files hold no data rows"
+    top = reason_groups(r).head(3)
+    text = "; ".join(f"{n:,} × {why}" for why, n in zip(top["reason"], top["rows"], strict=True))
+    import re
+
+    m = re.search(
+        r"is in ([A-Z]{3}), the shop's currency is ([A-Z]{3})", str(top["reason"].iloc[0])
+    )
+    if m:
+        text += f" — set 'currency: {m.group(1)}' in shop.yaml (it says {m.group(2)})"
+    return f"all {len(r):,} rows rejected: {text}"
 
 
 _PRELOADED: dict[str, tuple[str, Shop]] = {}  # resolved shop folder -> (cache key, shop)

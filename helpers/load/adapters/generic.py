@@ -15,7 +15,8 @@ status         ``paid``
 refund_amount  0
 unit_price     paid_amount / quantity (rounded to the cent)
 paid_amount    unit_price × quantity; else LoadError
-product_id     title; else LoadError
+product_id     title; else the placeholder :data:`helpers.core.schema.NO_PRODUCT` for every
+               line (a CRM / POS export: product analyses say they need a product column)
 ============== =================================================================
 
 ``customer_id`` values are pseudonymised with the salt unless they already are pseudonyms
@@ -493,12 +494,6 @@ def read_mapped_orders(
         "cannot derive order_id: map order_id, or customer_id to build it from customer + time",
     )
     _need(
-        bool({"product_id", "title"} & have),
-        sources,
-        "product_id",
-        "cannot derive product_id: map product_id (or title)",
-    )
-    _need(
         bool({"paid_amount", "unit_price"} & have),
         sources,
         "paid_amount",
@@ -591,7 +586,13 @@ def read_mapped_orders(
         code = pd.Series("paid", index=cf.index, dtype="object")
     product = parsed("product_id")
     title = parsed("title")
-    if product is None:
+    if product is None and title is None:
+        product = pd.Series(schema.NO_PRODUCT, index=cf.index, dtype="object")
+        notes.append(
+            f"{fmt}: no product column: every line counts as product '{schema.NO_PRODUCT}'; "
+            "product analyses need product_id (or title) mapped"
+        )
+    elif product is None:
         product = title
     else:
         product = product.where(product.notna(), title) if title is not None else product
