@@ -32,6 +32,7 @@ import pandas as pd
 
 from helpers import basket, charts, nb
 from helpers import products as pr
+from helpers import promotions as pm
 from helpers.narrative import esc, num, pct
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
@@ -470,10 +471,26 @@ print(
 # Stock cover and stock-out risk before the festival nodes
 
 # %%
-ctx.say("h03_stock", horizon=horizon_days)
+ctx.say(
+    "h03_stock",
+    horizon=horizon_days,
+    model=ctx.text(
+        "stock_model_explain",
+        days=window_days,
+        level=f"{A['service_level']:.0%}",
+        buffer=int(A["receive_buffer_days"]),
+    ),
+)
 has_stock = False
 if not ctx.missing("products", ctx.label("h03_what_stock")):
     if cat["stock"].notna().any():
+        events = pm.stock_events(
+            pm.plan_fiscal_year(shop.as_of, shop.config.fiscal_year_start_month, meta),
+            shop.config.fiscal_year_start_month,
+            shop.as_of,
+            shop.table("campaigns"),
+            shop.config.festivals,
+        )
         stock, nodes = pr.stock_risk(
             daily,
             cat,
@@ -482,6 +499,9 @@ if not ctx.missing("products", ctx.label("h03_what_stock")):
             horizon_days=horizon_days,
             velocity_days=window_days,
             default_lead_days=int(A["lead_time_days"]),
+            events=events,
+            service_level=A["service_level"],
+            receive_buffer_days=int(A["receive_buffer_days"]),
         )
         s_st = pr.stock_summary(stock)
         has_stock = True
@@ -489,7 +509,7 @@ if not ctx.missing("products", ctx.label("h03_what_stock")):
         ctx.say("h03_stock_no_stock")
 if has_stock:
     name_col = "name_en" if lang == "en" else "name_zh"
-    node_name = dict(zip(nodes["key"], nodes[name_col]))
+    node_name = dict(zip(nodes["key"], nodes[name_col].astype(str)))
     risky = stock[stock["status"].isin(["node_late", "node_risk", "low_cover"])]
     if len(risky):
         r = risky.head(15).assign(label=risky["title"].map(short))

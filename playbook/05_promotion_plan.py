@@ -24,11 +24,13 @@ discount_rate = 0.1
 shipping_cost = 8.0
 n_boot = 1000
 seed = 0
+velocity_days = 28  # everyday sell-through rate: days up to as_of (as in 03)
 
 # %%
 import pandas as pd
 
 from helpers import charts, nb
+from helpers import products as pm
 from helpers import promotions as pr
 from helpers.narrative import esc
 
@@ -216,21 +218,42 @@ ctx.say(
 # Inventory check
 
 # %%
-ctx.say("h05_stock")
+ctx.say(
+    "h05_stock",
+    model=ctx.text(
+        "stock_model_explain",
+        days=velocity_days,
+        level=f"{A['service_level']:.0%}",
+        buffer=int(A["receive_buffer_days"]),
+    ),
+)
 if not ctx.missing("products", ctx.label("h05_stock_what")):
     clearance = pr.clearance_candidates(
         shop.orders, shop.table("products"), end, gross_margin=margin
     )
-    hero_units, stock_check, stock = pr.stock_plan(
-        forecast,
-        heroes,
-        shop.orders,
-        history,
-        shop.table("products"),
-        end,
-        clearance,
-        int(A["lead_time_days"]),
+    cat = pm.product_catalogue(shop.orders, shop.table("products"), shop.as_of)
+    events = pr.stock_events(
+        pr.plan_fiscal_year(shop.as_of, cfg.fiscal_year_start_month, meta),
+        cfg.fiscal_year_start_month,
+        shop.as_of,
+        shop.table("campaigns"),
+        cfg.festivals,
     )
+    stock_rows = pm.festival_stock_plan(
+        pm.daily_product_sales(shop.orders, cat),
+        cat,
+        shop.as_of,
+        events,
+        cfg.festivals,
+        velocity_days=velocity_days,
+        default_lead_days=int(A["lead_time_days"]),
+        service_level=A["service_level"],
+        receive_buffer_days=int(A["receive_buffer_days"]),
+        product_ids=heroes["product_id"],
+    )
+    stock_check = pr.hero_stock(stock_rows, heroes)
+    stock = pr.stock_summary(stock_check)
+    event_name = dict(zip(events["campaign_id"], events[name_col].astype(str)))
     ax = charts.bar(
         stock.assign(name=stock["title"].astype(str).str.slice(0, 14)),
         "name",
@@ -239,8 +262,19 @@ if not ctx.missing("products", ctx.label("h05_stock_what")):
         horizontal=True,
     )
     ctx.table(
-        stock.assign(status=stock["status"].map(lambda r: ctx.label(f"stock_{r}"))),
-        ints=["stock", "campaigns", "campaign_units", "reorder_qty", "reorders"],
+        stock.assign(
+            status=stock["status"].map(lambda r: ctx.label(f"stock_{r}")),
+            first_campaign=stock["first_campaign"].map(lambda k: event_name.get(k, "–")),
+        ),
+        ints=[
+            "stock",
+            "safety_stock",
+            "campaigns",
+            "campaign_units",
+            "first_reorder_qty",
+            "reorder_qty",
+            "reorders",
+        ],
     )
     late = stock_check[stock_check["status"] == "too_late"]
     ctx.say(
@@ -253,12 +287,12 @@ if not ctx.missing("products", ctx.label("h05_stock_what")):
             names=esc(
                 ("、" if lang == "zh" else ", ").join(late["title"].astype(str).unique()[:3])
             ),
-            campaign=forecast.set_index("campaign_id")[name_col].get(late["campaign_id"].iloc[0]),
+            campaign=event_name.get(late["campaign_id"].iloc[0], "–"),
         )
         if len(late)
         else ctx.text("h05_stock_ok"),
-        first=stock["first_order_date"].min().date()
-        if stock["first_order_date"].notna().any()
+        first=stock["first_order_by"].min().date()
+        if stock["first_order_by"].notna().any()
         else "–",
     )
     ctx.save("hero_stock", stock_check, sheet="h05_stock_sheet")

@@ -322,18 +322,19 @@ def test_stock_cover_and_festival_risk_arithmetic():
     assert s.loc["S1", "cover_days"] == pytest.approx(30.0)
     assert s.loc["S1", "stockout_date"] == d(30)
     # S1, n1: 1 x 22 days + 1 x (3 - 1) x 3 festival days = 28 <= 30: fine;
-    # n2: 1 x 45 + 1 x (2 - 1) x 11 days (pre-sale from d35) = 56 -> short 26, order by d35 - 10
+    # n2: 1 x 45 + n1's extra 1 x 2 x 3 + 1 x (2 - 1) x 11 days (pre-sale from d35) = 62
+    # -> short 32, order by d35 - 10
     assert s.loc["S1", "node"] == "n2"
-    assert s.loc["S1", "need_to_node"] == pytest.approx(56)
-    assert s.loc["S1", "shortfall"] == pytest.approx(26)
+    assert s.loc["S1", "need_to_node"] == pytest.approx(62)
+    assert s.loc["S1", "shortfall"] == pytest.approx(32)
     assert s.loc["S1", "reorder_by"] == d(25)
     assert s.loc["S1", "status"] == "node_risk"
     # S2, n1: 2 x 22 + 2 x 2 x 3 = 56 vs 40 -> short 16; order by d20 - 30 days: too late
     assert s.loc["S2", "node"] == "n1" and s.loc["S2", "shortfall"] == pytest.approx(16)
     assert s.loc["S2", "reorder_by"] == d(-10) and s.loc["S2", "status"] == "node_late"
     assert s.loc["S3", "status"] == "no_sales" and np.isinf(s.loc["S3", "cover_days"])
-    # S4, n2: 56 needed vs 30 -> short 26, order by d35 - 40 days: late too; bigger gap first
-    assert s.loc["S4", "status"] == "node_late" and s.loc["S4", "shortfall"] == pytest.approx(26)
+    # S4, n2: 62 needed vs 30 -> short 32, order by d35 - 40 days: late too; bigger gap first
+    assert s.loc["S4", "status"] == "node_late" and s.loc["S4", "shortfall"] == pytest.approx(32)
     assert list(s.index) == ["S4", "S2", "S1", "S3"]
     # without nodes: S2 (20 days of cover, lead 30) and S4 (30 days, lead 40) run out before a
     # restock ordered today lands; S1 (30 days, lead 10) is fine
