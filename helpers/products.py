@@ -1620,6 +1620,11 @@ def _nice(x: float) -> float:
     return float(np.round(x / step) * step)
 
 
+def _edge(x: float) -> str:
+    """A band edge as written: 150, 1,200, 2.5 (decimals only where the edge has them)."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
 def price_bands(abc: pd.DataFrame, edges: list[float] | None = None, n: int = 5) -> pd.DataFrame:
     """Products, sales and margin per price band.
 
@@ -1658,7 +1663,7 @@ def price_bands(abc: pd.DataFrame, edges: list[float] | None = None, n: int = 5)
     out["lo"] = e[out.index]
     out["hi"] = e[out.index + 1]
     out["band"] = [
-        f"{lo:,.0f}–{hi:,.0f}" if np.isfinite(hi) else f"≥{lo:,.0f}"
+        f"{_edge(lo)}–{_edge(hi)}" if np.isfinite(hi) else f"≥{_edge(lo)}"
         for lo, hi in zip(out["lo"], out["hi"])
     ]
     out["product_share"] = out["products"] / out["products"].sum()

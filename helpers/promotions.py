@@ -1150,7 +1150,7 @@ def threshold_suggestion(
     discount_rate: float = 0.1,
     gross_margin: float = 0.35,
 ) -> tuple[pd.DataFrame, dict]:
-    """The 满减 threshold that lifts the most baskets sitting just below it, and its cost.
+    """The 满减 threshold that costs least per unit of extra sales, and what it costs.
 
     Parameters
     ----------
@@ -1161,26 +1161,30 @@ def threshold_suggestion(
 
     Returns
     -------
-    (curve, best): the :func:`threshold_curve` table and the row with the most lifted baskets
-    (ties: the lower threshold) as a dict, plus ``baskets``, ``median_basket`` and
-    ``efficient_threshold`` / ``efficient_cost_per_extra``: the candidate with the lowest
-    discount cost per unit of extra sales (the cheaper alternative).
+    (curve, best): the :func:`threshold_curve` table and, as a dict, the row with the lowest
+    discount cost per unit of extra sales (ties: more lifted baskets, then the lower threshold)
+    — the figure the page shows, so the suggestion follows from it — plus ``baskets``,
+    ``median_basket``, ``efficient_threshold`` / ``efficient_cost_per_extra`` (the same row)
+    and ``lever``: ``standing`` when the offer pays for itself through top-ups
+    (``margin_effect`` ≥ 0), else ``campaign_only`` (no standing 满减: the lift has to come
+    from a campaign's traffic or from mechanisms whose cost falls only on the extra units).
     """
     v = np.asarray(baskets, dtype=float)
     v = v[v > 0]
     if candidates is None:
         candidates = _round_points(np.quantile(v, 0.5), np.quantile(v, 0.95))
     curve = threshold_curve(v, candidates, band, take_up, discount_rate, None, gross_margin)
-    best = curve.sort_values(["lifted", "spend_x"], ascending=[False, True], kind="stable")
-    best = best.iloc[0].to_dict()
-    eff = curve.dropna(subset=["cost_per_extra"]).sort_values(
-        ["cost_per_extra", "spend_x"], kind="stable"
+    order = curve.assign(_c=curve["cost_per_extra"].fillna(np.inf))
+    best = order.sort_values(
+        ["_c", "lifted", "spend_x"], ascending=[True, False, True], kind="stable"
     )
+    best = best.drop(columns="_c").iloc[0].to_dict()
     best.update(
         baskets=len(v),
         median_basket=float(np.median(v)),
-        efficient_threshold=float(eff["spend_x"].iloc[0]) if len(eff) else float("nan"),
-        efficient_cost_per_extra=float(eff["cost_per_extra"].iloc[0]) if len(eff) else float("nan"),
+        efficient_threshold=float(best["spend_x"]),
+        efficient_cost_per_extra=float(best["cost_per_extra"]),
+        lever="standing" if best["margin_effect"] >= 0 else "campaign_only",
     )
     return curve, best
 
@@ -1199,7 +1203,9 @@ def free_shipping_threshold(
     shipping the shop now pays). Candidates default to round price points from the median to
     the 75th percentile basket: a threshold meant to nudge typical baskets up, not to reward
     the largest ones. ``best["margin_effect"]`` below zero means free shipping does not pay for
-    itself through bigger baskets at any of them.
+    itself through bigger baskets at any of them (``lever`` ``costly``; else
+    ``threshold_pays``); ``below`` / ``below_cost``: baskets under the threshold and the
+    shipping the shop pays on them when everything ships free.
     """
     v = np.asarray(baskets, dtype=float)
     v = v[v > 0]
@@ -1208,7 +1214,14 @@ def free_shipping_threshold(
     curve = threshold_curve(v, candidates, band, take_up, 0.0, shipping_cost, gross_margin)
     best = curve.sort_values(["margin_effect", "spend_x"], ascending=[False, True], kind="stable")
     best = best.iloc[0].to_dict()
-    best.update(baskets=len(v), median_basket=float(np.median(v)))
+    below = v < best["spend_x"]
+    best.update(
+        baskets=len(v),
+        median_basket=float(np.median(v)),
+        below=int(below.sum()),
+        below_cost=float(below.sum() * shipping_cost),
+        lever=("threshold_pays" if best["margin_effect"] >= 0 else "costly"),
+    )
     return curve, best
 
 

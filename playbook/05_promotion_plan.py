@@ -32,7 +32,7 @@ import pandas as pd
 from helpers import charts, nb
 from helpers import products as pm
 from helpers import promotions as pr
-from helpers.narrative import esc
+from helpers.narrative import esc, zhe
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -322,7 +322,7 @@ ctx.table(
     dec={"lifted": 0, "cost_per_extra": 2},
 )
 ctx.say(
-    "h05_threshold_say",
+    f"h05_threshold_say_{best['lever']}",
     x=ctx.money(best["spend_x"]),
     y=ctx.money(best["save_y"]),
     median=ctx.money(best["median_basket"]),
@@ -334,12 +334,8 @@ ctx.say(
     cost=ctx.money(best["cost"]),
     qualifying=f"{best['qualifying']:,.0f}",
     cpe=f"{best['cost_per_extra']:.1f}",
-    advice=ctx.text(
-        "h05_threshold_pays" if best["margin_effect"] >= 0 else "h05_threshold_costly",
-        eff=ctx.money(best["efficient_threshold"]),
-        eff_cpe=f"{best['efficient_cost_per_extra']:.1f}",
-        margin=f"{margin:.0%}",
-    ),
+    margin=f"{margin:.0%}",
+    effect=ctx.money(best["margin_effect"]),
 )
 
 # %%
@@ -361,14 +357,27 @@ ctx.table(
     dec={"lifted": 0},
     rows=10,
 )
+free_shipping_expected = (
+    cfg.currency == "CNY"
+    if A["free_shipping_expected"] is None
+    else bool(A["free_shipping_expected"])
+)
 ctx.say(
-    "h05_shipping_say",
+    "h05_shipping_say_"
+    + (
+        "pays"
+        if ship["lever"] == "threshold_pays"
+        else "expected"
+        if free_shipping_expected
+        else "optional"
+    ),
     x=ctx.money(ship["spend_x"]),
     fee=ctx.money(shipping_cost),
     lifted=f"{ship['lifted']:,.0f}",
     cost=ctx.money(ship["cost"]),
     effect=ctx.money(ship["margin_effect"]),
-    advice=ctx.text("h05_shipping_pays" if ship["margin_effect"] >= 0 else "h05_shipping_costly"),
+    below=f"{ship['below']:,}",
+    below_cost=ctx.money(ship["below_cost"]),
 )
 
 # %%
@@ -401,9 +410,8 @@ if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
 ctx.say("h05_clearance")
 if not ctx.missing("products", ctx.label("h05_clearance_what")) and clearance is not None:
     ctx.table(
-        clearance,
+        clearance.assign(markdown=clearance["markdown"].map(lambda d: zhe(d, lang))),
         money=["stock_value"],
-        pct=["markdown"],
         ints=["stock", "units"],
         dec={"cover_days": 0},
         rows=10,

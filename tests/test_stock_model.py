@@ -15,7 +15,9 @@ def d(n: int) -> pd.Timestamp:
 
 
 def test_sell_through_rate_and_spread_count_quiet_days_as_zero():
-    days = [AS_OF - pd.Timedelta(days=k) for k in range(28) if k % 2 == 0]  # 2 units every other day
+    days = [
+        AS_OF - pd.Timedelta(days=k) for k in range(28) if k % 2 == 0
+    ]  # 2 units every other day
     daily = pd.DataFrame({"product_id": "A", "day": days, "units": 2.0, "net": 20.0})
     cat = pd.DataFrame({"product_id": ["A", "B"]})
     st = P.sell_through(daily, cat, AS_OF, 28).set_index("product_id")
