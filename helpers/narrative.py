@@ -39,6 +39,16 @@ def esc(text) -> str:
     return str(text).translate(_ESC)
 
 
+def titled(titles, ids) -> list[str]:
+    """Titles for a table, with the id added where two rows share a title
+    (``连衣裙 (6500011508)``), so products with the same name are told apart."""
+    t = [str(x) for x in titles]
+    seen: dict[str, int] = {}
+    for x in t:
+        seen[x] = seen.get(x, 0) + 1
+    return [f"{x} ({i})" if seen[x] > 1 else x for x, i in zip(t, ids)]
+
+
 def money(x: float, currency: str = "CNY", lang: str = "zh") -> str:
     """``¥1.2万`` / ``¥12,345`` style amounts."""
     if _missing(x):

@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 BEHAVIOURS = (*ROLES, "tail")  # "tail": sells little and plays no clear role
-LIFECYCLE_STAGES = ("new", "rising", "mature", "declining", "inactive")
+LIFECYCLE_STAGES = ("new", "rising", "mature", "declining", "inactive", "thin")
 FUNNEL_STAGES = ("click", "detail", "checkout")  # the three fixes, in funnel order
 DAY = pd.Timedelta(days=1)
 
@@ -658,63 +658,80 @@ def classify_lifecycle(
     new_days: int = 91,
     peak_drop: float = 0.5,
     min_z: float = 2.0,
+    min_orders: int = 10,
 ) -> pd.DataFrame:
-    """Life-cycle stage from sales in consecutive blocks counted back from the analysis date.
+    """Life-cycle stage from the product's own sales in consecutive blocks (quarters) counted
+    back from the analysis date.
 
     Parameters
     ----------
     block_sales : products × blocks; column 0 is the most recent block, 1 the one before, ...
-    shop_sales : the shop's sales in the same blocks (removes seasonality: a product is judged
-        by its share of the shop's sales).
+    shop_sales : the shop's sales in the same blocks (only for the ``share_*`` columns shown).
     age_days : days since launch (or first sale), aligned with ``block_sales``.
     block_orders : optional orders per product and block (same shape). When given, a change
-        of share only counts when the order count moved beyond chance: ``|z| ≥ min_z`` with
-        z = (recent − expected) / √(recent + expected), expected = previous orders × the shop's
-        sales growth between the two blocks.
-    tolerance : a share change beyond ± this fraction block on block is rising or falling.
+        only counts when the order count moved beyond chance: ``|z| ≥ min_z`` with
+        z = (recent − before) / √(recent + before) (two Poisson counts), both quarter on
+        quarter and against the peak block; and a product with fewer than ``min_orders`` orders
+        in the last two blocks together is ``thin`` (too few sales to call a trend).
+    tolerance : own sales up or down by more than this fraction quarter on quarter is rising
+        or falling.
     new_days : younger products are ``new``.
-    peak_drop : a recent share below this fraction of the product's best block is a decline
-        (a bounce far below the peak is still the tail of a decline).
-    min_z : see ``block_orders``.
+    peak_drop : recent sales below this fraction of the product's own best block, while not
+        growing quarter on quarter, is a decline too (a slow slide that no single quarter
+        shows).
+    min_z, min_orders : see ``block_orders``.
 
     Returns
     -------
     pandas.DataFrame
-        Index of ``block_sales``; ``share_recent``, ``share_prev``, ``share_peak``, ``trend``
-        (recent / previous share) and ``lifecycle``, the first that applies of: ``new`` (age <
-        ``new_days``), ``inactive`` (no sales in the recent block), ``declining`` (share down by
-        more than ``tolerance``, or below ``peak_drop`` × its peak), ``rising`` (share up by
-        more than ``tolerance``), ``mature``.
+        Index of ``block_sales``; ``sales_prev``, ``sales_peak``, ``trend`` (recent / previous
+        own sales), ``peak_ratio`` (recent / peak), ``share_recent``, ``share_prev``,
+        ``share_peak`` and ``lifecycle``, the first that applies of: ``new`` (age <
+        ``new_days``), ``inactive`` (no sales in the recent block), ``thin``, ``declining``
+        (own sales down by more than ``tolerance``, or below ``peak_drop`` × its peak without
+        growing), ``rising`` (up by more than ``tolerance``), ``mature``. A declining product
+        never sold more in the recent block than in the one before.
     """
     sales = block_sales.to_numpy(float)
     shop = np.asarray(shop_sales, dtype=float)
     share = np.nan_to_num(_div(sales, np.broadcast_to(shop, sales.shape)), nan=0.0)
-    recent, prev, peak = share[:, 0], share[:, 1], share.max(axis=1)
+    recent, prev = sales[:, 0], sales[:, 1]
+    top = sales.argmax(axis=1)
+    rows = np.arange(len(sales))
+    peak = sales[rows, top]
     age = np.asarray(age_days, dtype=float)
-    trend = _div(recent, prev)
     moved = np.ones(len(recent), bool)
+    fell = np.ones(len(recent), bool)
+    enough = np.ones(len(recent), bool)
     if block_orders is not None:
         o = np.asarray(block_orders, dtype=float)
-        growth = shop[0] / shop[1] if shop[1] > 0 else 1.0
-        exp = o[:, 1] * growth
-        z = _div(o[:, 0] - exp, np.sqrt(o[:, 0] + exp))
+        z = _div(o[:, 0] - o[:, 1], np.sqrt(o[:, 0] + o[:, 1]))
         moved = np.abs(np.nan_to_num(z)) >= min_z
+        opk = o[rows, top]
+        zp = _div(o[:, 0] - opk, np.sqrt(o[:, 0] + opk))
+        fell = np.nan_to_num(zp) <= -min_z
+        enough = (o[:, 0] + o[:, 1]) >= min_orders
     stage = np.select(
         [
             age < new_days,
             recent <= 0,
-            (moved & (recent < prev * (1 - tolerance))) | (recent < peak_drop * peak),
+            ~enough,
+            moved & (recent < prev * (1 - tolerance)),
+            fell & (recent < peak_drop * peak) & (recent <= prev),
             moved & (recent > prev * (1 + tolerance)),
         ],
-        ["new", "inactive", "declining", "rising"],
+        ["new", "inactive", "thin", "declining", "declining", "rising"],
         "mature",
     )
     return pd.DataFrame(
         {
-            "share_recent": recent,
-            "share_prev": prev,
-            "share_peak": peak,
-            "trend": trend,
+            "sales_prev": prev,
+            "sales_peak": peak,
+            "trend": _div(recent, prev),
+            "peak_ratio": _div(recent, peak),
+            "share_recent": share[:, 0],
+            "share_prev": share[:, 1],
+            "share_peak": share.max(axis=1),
             "lifecycle": stage,
         },
         index=block_sales.index,
@@ -729,6 +746,7 @@ def lifecycle(
     n_blocks: int = 8,
     tolerance: float = 0.25,
     new_days: int = 91,
+    min_orders: int = 10,
 ) -> pd.DataFrame:
     """Life cycle of every product from its quarterly sales trajectory, and long sellers.
 
@@ -745,8 +763,7 @@ def lifecycle(
     -------
     pandas.DataFrame
         One row per catalogue product: ``product_id, title, role, age_days, sales_recent``
-        (net sales in block 0), ``share_recent, share_prev, share_peak, trend, lifecycle,
-        years_selling`` (365-day years back from ``as_of`` with a sale), ``long_seller``.
+        (net sales in block 0), the :func:`classify_lifecycle` columns, ``years_selling`` (365-day years back from ``as_of`` with a sale), ``long_seller``.
     """
     end = _ts(as_of)
     d = _window(daily, end, block_days * n_blocks)
@@ -761,7 +778,13 @@ def lifecycle(
     shop = wide.sum(axis=0).to_numpy(float)
     age = (end - catalogue["start_date"]).dt.days.fillna(0).to_numpy()
     out = classify_lifecycle(
-        wide, shop, age, block_orders=n_ord, tolerance=tolerance, new_days=new_days
+        wide,
+        shop,
+        age,
+        block_orders=n_ord,
+        tolerance=tolerance,
+        new_days=new_days,
+        min_orders=min_orders,
     )
     per_year = max(1, 365 // block_days)
     yr = wide.to_numpy(float)
@@ -919,8 +942,15 @@ def hot_tendency(
     top: int = 10,
     min_t: float = 1.5,
     max_age_days: int = 365,
+    min_orders: int = 10,
+    min_days: int = 28,
 ) -> pd.DataFrame:
     """爆款倾向: products whose sales accelerate above their peers early, with the evidence.
+
+    Minimum evidence: a product is flagged only with at least ``min_orders`` orders in the
+    last four weeks and ``min_days`` days on sale (``shop.yaml`` ``hot_min_orders`` /
+    ``hot_min_days``); ``evidence`` is ``thin`` for a flagged product under twice either
+    minimum (say so next to it), else ``ok``; ``short`` for products below a minimum.
 
     For each product the weekly share of the shop's net sales over the last ``weeks`` weeks is
     fitted with a straight line (shares, not sales, so a festival lifting every product lifts
@@ -971,7 +1001,14 @@ def hot_tendency(
         score = score * np.clip(np.nan_to_num(boost, nan=1.0), 0.8, 1.25)
     t["hot_score"] = score
     t["is_top"] = sc["is_top"]
-    t["flag"] = sc["flag"]
+    om = _dense(daily, ids, end - 27 * DAY, end, "orders") if "orders" in daily else None
+    t["orders_4w"] = om.sum(axis=1) if om is not None else np.nan
+    o4 = t["orders_4w"].fillna(0).to_numpy(float)
+    enough = (o4 >= min_orders) & (age >= min_days)
+    t["flag"] = sc["flag"] & enough
+    t["evidence"] = np.where(
+        ~enough, "short", np.where((o4 < 2 * min_orders) | (age < 2 * min_days), "thin", "ok")
+    )
     t = t.sort_values(
         ["flag", "hot_score", "product_id"], ascending=[False, False, True], kind="stable"
     ).reset_index(drop=True)

@@ -22,6 +22,7 @@ horizon_days = 120  # festival nodes this far ahead are checked for stock-out ri
 backtest_weeks = 52  # weeks of the shop's own history the 爆款 watch list is replayed on
 n_heroes = 5  # top sellers whose bundle partners are shown
 min_pair_orders = 3  # a bundle needs at least this many orders holding both products
+lifecycle_min_orders = 10  # fewer orders in the last two quarters: too few to call a stage
 
 # %%
 import logging
@@ -33,7 +34,7 @@ import pandas as pd
 from helpers import basket, charts, nb
 from helpers import products as pr
 from helpers import promotions as pm
-from helpers.narrative import esc, num, pct
+from helpers.narrative import esc, num, pct, titled
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
@@ -65,9 +66,11 @@ MINE = {  # column -> this notebook's label key (p03_<column>)
     "age_days",
     "sales_recent",
     "trend",
+    "peak_ratio",
     "lifecycle",
     "years_selling",
     "sales_4w",
+    "orders_4w",
     "share_4w",
     "hot_score",
     "conversion_vs_peers",
@@ -305,6 +308,7 @@ if has_funnel:
         charts.heatmap(hm.astype(float), ctx.label("h03_funnel_title"), fmt=".0%", cmap="RdYlGn")
         plt.show()
     shown = fun.assign(
+        title=titled(fun["title"], fun["product_id"]),
         stage=fun["stage"].map(lambda s: ctx.label(f"p03_stage_{s}")),
         fix=fun["stage"].map(lambda s: ctx.label(f"p03_fix_{s}")),
     )
@@ -336,8 +340,8 @@ if has_funnel:
 # Life cycle and long sellers
 
 # %%
-ctx.say("h03_lifecycle")
-lc = pr.lifecycle(daily, cat, shop.as_of)
+ctx.say("h03_lifecycle", min_orders=lifecycle_min_orders)
+lc = pr.lifecycle(daily, cat, shop.as_of, min_orders=lifecycle_min_orders)
 s_lc = pr.lifecycle_summary(lc)
 stages = [s for s in pr.LIFECYCLE_STAGES if (lc["lifecycle"] == s).any()]
 grid = pd.crosstab(lc["lifecycle"], lc["role"].fillna("none")).reindex(stages)
@@ -358,9 +362,19 @@ ctx.table(
             role=lc_view["role"].map(role_name),
             lifecycle=lc_view["lifecycle"].map(lambda s: ctx.label(f"p03_lc_{s}")),
         ),
-        ["title", "role", "age_days", "sales_recent", "trend", "lifecycle", "years_selling"],
+        [
+            "title",
+            "role",
+            "age_days",
+            "sales_recent",
+            "trend",
+            "peak_ratio",
+            "lifecycle",
+            "years_selling",
+        ],
     ),
     money=["p03_sales_recent"],
+    pct=["p03_peak_ratio"],
     ints=["p03_age_days", "p03_years_selling"],
     dec={"p03_trend": 2},
     rows=12,
@@ -397,7 +411,15 @@ else:
 
 # %%
 ctx.say("h03_hot")
-hot = pr.hot_tendency(daily, cat, shop.as_of, traffic=traffic)
+ctx.say("h03_hot_evidence", orders=int(A["hot_min_orders"]), days=int(A["hot_min_days"]))
+hot = pr.hot_tendency(
+    daily,
+    cat,
+    shop.as_of,
+    traffic=traffic,
+    min_orders=int(A["hot_min_orders"]),
+    min_days=int(A["hot_min_days"]),
+)
 s_hot = pr.hot_summary(hot)
 watch = hot[hot["flag"]]
 near = hot[
@@ -418,13 +440,13 @@ if len(shown):
         labels={p: title_of.get(p, p)[:16] for p in shown["product_id"]},
     )
     plt.show()
-    cols = ["title", "age_days", "sales_4w", "growth", "share_4w", "hot_score"]
+    cols = ["title", "age_days", "orders_4w", "sales_4w", "growth", "share_4w", "hot_score"]
     cols += [c for c in ("conversion_vs_peers", "cart_rate_vs_peers") if c in shown.columns]
     ctx.table(
         view(shown, cols),
         money=["p03_sales_4w"],
         pct=["growth", "p03_share_4w"],
-        ints=["p03_age_days"],
+        ints=["p03_age_days", "p03_orders_4w"],
         dec={f"p03_{c}": 2 for c in cols if c.endswith(("score", "vs_peers"))},
         rows=10,
     )
@@ -438,6 +460,16 @@ if s_hot["n_flagged"]:
         slope=num(100 * s_hot["top_slope"], 2),
         score=num(s_hot["top_score"], 1),
     )
+    if (watch["evidence"] == "thin").any():
+        ctx.say(
+            "h03_hot_thin",
+            n=num(int((watch["evidence"] == "thin").sum())),
+            names=esc(
+                ("、" if lang == "zh" else ", ").join(
+                    watch.loc[watch["evidence"] == "thin", "title"].astype(str).head(3)
+                )
+            ),
+        )
 else:
     ctx.say("h03_hot_none", n=num(len(near)))
 start = shop.as_of - pd.Timedelta(weeks=backtest_weeks)

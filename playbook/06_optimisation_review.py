@@ -22,10 +22,12 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
+import numpy as np
+
 from helpers import charts, narrative, nb
 from helpers import promotions as pr
 from helpers import review as rv
-from helpers.narrative import esc
+from helpers.narrative import esc, num, titled
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -350,7 +352,9 @@ for by in ("channel", "product", "segment"):
         main=d["main"].map(lambda k: ctx.label(k) if isinstance(k, str) else "–"),
     )
     if by == "product":
-        shown = shown.assign(key=d["title"].fillna(shown["key"])).drop(columns=["title"])
+        shown = shown.assign(key=titled(d["title"].fillna(d["key"]), d["key"])).drop(
+            columns=["title"]
+        )
     money = [c for c in shown.columns if c not in ("key", "main")]
     ctx.say(f"h06_drill_{by}")
     ctx.table(shown, money=money, rows=11)
@@ -539,6 +543,28 @@ if not ctx.missing("reviews", ctx.label("h06_reviews_what")):
         {"rating": ctx.label("rating")},
         money=False,
     )
+    dsr = rv.dsr_summary(trend)
+    if dsr["weakest"] is not None:
+        ctx.table(
+            trend.tail(6).assign(month=trend["month"].dt.strftime("%Y-%m")),
+            pct=["low_share"],
+            ints=["reviews"],
+            dec={c: 2 for c in ("rating", *rv.DSR_DIMENSIONS)},
+        )
+        ctx.say(
+            "h06_dsr_say",
+            **{
+                d.removeprefix("dsr_"): "–"
+                if d + "_now" not in dsr
+                else num(dsr[d + "_now"], 2)
+                + (f" ({dsr[d + '_change']:+.2f})" if np.isfinite(dsr[d + "_change"]) else "")
+                for d in rv.DSR_DIMENSIONS
+            },
+            weakest=ctx.label(dsr["weakest"]),
+            falling=ctx.text("h06_dsr_falling", dim=ctx.label(dsr["falling"]))
+            if dsr["falling"]
+            else ctx.text("h06_dsr_steady"),
+        )
     ctx.table(
         themes.assign(term=themes["term"].map(esc), example=themes["example"].map(esc)),
         ints=["docs"],

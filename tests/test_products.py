@@ -227,15 +227,14 @@ def test_product_funnel_uses_product_rows_only():
 
 
 def test_lifecycle_on_hand_made_trajectories():
-    # blocks: column 0 = most recent quarter; the shop sells 1000 a quarter, except that the
-    # most recent quarter is a festive 2000 (a product merely keeping its share is not rising)
+    # blocks: column 0 = most recent quarter; stages follow the product's own sales
     traj = {
         "new": [50, 0, 0, 0],
-        "rising": [200, 50, 20, 0],  # share .1 vs .05
-        "mature": [200, 95, 105, 100],  # share .1 vs .095
-        "falling": [80, 100, 120, 110],  # share .04 vs .1
-        "fading": [60, 28, 100, 120],  # share .03 vs .028 but under half of its .12 peak
-        "bounce": [40, 10, 200, 300],  # doubled, still far below its peak: declining
+        "rising": [200, 100, 20, 0],  # doubled quarter on quarter
+        "mature": [100, 95, 105, 100],
+        "falling": [70, 100, 120, 110],  # -30% quarter on quarter
+        "fading": [55, 62, 100, 120],  # -11% only, but under half of its 120 peak
+        "bounce": [40, 10, 200, 300],  # far below its peak but growing: not declining
         "gone": [0, 10, 50, 40],
     }
     sales = pd.DataFrame.from_dict(traj, orient="index")
@@ -248,9 +247,20 @@ def test_lifecycle_on_hand_made_trajectories():
         "mature": "mature",
         "falling": "declining",
         "fading": "declining",
-        "bounce": "declining",
+        "bounce": "rising",
         "gone": "inactive",
     }
+    assert lc.loc["fading", "peak_ratio"] == pytest.approx(55 / 120)
+    # no product is declining while it sold more than the quarter before
+    assert (lc.loc[lc["lifecycle"] == "declining", "trend"] < 1).all()
+    # too few orders to call a trend: 3 + 2 orders < 10
+    thin = P.classify_lifecycle(
+        pd.DataFrame({0: [30], 1: [20]}),
+        np.array([1000, 1000]),
+        np.array([400]),
+        block_orders=np.array([[3, 2]]),
+    )
+    assert thin["lifecycle"].iloc[0] == "thin"
     assert lc.loc["rising", "trend"] == pytest.approx(2.0)
     # with order counts, a +50% share move on 8 -> 12 orders is chance: z = 4/sqrt(20) < 2
     flat = np.array([1000, 1000])
