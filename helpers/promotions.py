@@ -1423,6 +1423,7 @@ def execution_plan(
     owners: dict | None = None,
     templates: dict | None = None,
     reorders: pd.DataFrame | None = None,
+    reorder_label: str | None = None,
 ) -> pd.DataFrame:
     """Tasks per campaign with an owner role, owner and start/due dates counted back from it.
 
@@ -1434,7 +1435,8 @@ def execution_plan(
     owners : ``shop.yaml`` ``owners``: role key (``ops``) or role name (``运营``) → person.
     templates : :func:`load_templates` (default file).
     reorders : :func:`hero_stock` rows; each ``reorder``/``too_late`` row adds a
-        warehouse task due on its latest order date.
+        warehouse task due on its latest order date, worded ``reorder_label`` (the notebook's
+        catalogue text), else the templates' ``reorder_<lang>``.
 
     Returns
     -------
@@ -1500,9 +1502,7 @@ def execution_plan(
     if reorders is not None and len(reorders):
         r = reorders[reorders["status"].isin(["reorder", "too_late"])]
         r = r.merge(p[["campaign_id", "campaign"]], on="campaign_id", how="left")
-        word = roles["warehouse"].get("reorder_" + lang) or (
-            "补货下单" if lang == "zh" else "Place restock order"
-        )
+        word = reorder_label or roles["warehouse"].get("reorder_" + lang) or "reorder"
         extra = pd.DataFrame(
             {
                 "campaign_id": r["campaign_id"],

@@ -581,6 +581,18 @@ if has_stock:
         rows=15,
     )
     ctx.save("product_stock_risk", stock, sheet="h03_stock_sheet")
+    reorders = pr.festival_stock_plan(  # every product × event row of the shared model
+        daily,
+        cat,
+        shop.as_of,
+        events[events["end"] <= shop.as_of + pd.Timedelta(days=horizon_days)],
+        shop.config.festivals,
+        velocity_days=window_days,
+        default_lead_days=int(A["lead_time_days"]),
+        service_level=A["service_level"],
+        receive_buffer_days=int(A["receive_buffer_days"]),
+    )
+    ctx.save("stock_reorders", reorders)
     first = s_st["first_node"]
     ctx.say(
         "h03_stock_say",

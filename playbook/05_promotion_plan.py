@@ -429,7 +429,14 @@ if not ctx.missing("products", ctx.label("h05_clearance_what")) and clearance is
 
 # %%
 ctx.say("h05_execution")
-tasks = pr.execution_plan(forecast, end, lang, cfg.owners, reorders=stock_check)
+tasks = pr.execution_plan(
+    forecast,
+    end,
+    lang,
+    cfg.owners,
+    reorders=stock_check,
+    reorder_label=ctx.label("h05_reorder_task"),
+)
 upcoming = forecast.iloc[0]["campaign_id"] if len(forecast) else None
 ax = charts.execution_gantt(
     tasks[tasks["campaign_id"] == upcoming],
