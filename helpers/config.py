@@ -29,7 +29,8 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "receive_buffer_days": 3,  # a restock must be in the warehouse this long before a campaign
     "hot_min_orders": 10,  # 爆款倾向: orders in the last 4 weeks before a product can be flagged
     "hot_min_days": 28,
-    "free_shipping_expected": None,  # None: expected on CNY (Taobao/Tmall) shops; true/false  # 爆款倾向: days on sale before a product can be flagged
+    "marketplace": None,  # sells on Taobao/Tmall/JD (跨店满减 etc.); None: when the currency is CNY
+    "free_shipping_expected": None,  # buyers expect 包邮; None: on a marketplace  # 爆款倾向: days on sale before a product can be flagged
     "role_mix": {"traffic": 0.2, "profit": 0.6, "image": 0.1, "custom": 0.1},
     "repeat_member_orders": 2,  # orders to count as 老会员 (repeat member)
     "fan_orders": 4,  # orders to count as 品牌粉丝 (brand fan)

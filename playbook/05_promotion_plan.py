@@ -321,8 +321,13 @@ ctx.table(
     ints=["near", "qualifying"],
     dec={"lifted": 0, "cost_per_extra": 2},
 )
+marketplace = cfg.currency == "CNY" if A["marketplace"] is None else bool(A["marketplace"])
+free_shipping_expected = (
+    marketplace if A["free_shipping_expected"] is None else bool(A["free_shipping_expected"])
+)
 ctx.say(
-    f"h05_threshold_say_{best['lever']}",
+    f"h05_threshold_say_{best['lever']}"
+    + ("_own_site" if best["lever"] == "campaign_only" and not marketplace else ""),
     x=ctx.money(best["spend_x"]),
     y=ctx.money(best["save_y"]),
     median=ctx.money(best["median_basket"]),
@@ -356,11 +361,6 @@ ctx.table(
     ints=["near", "qualifying"],
     dec={"lifted": 0},
     rows=10,
-)
-free_shipping_expected = (
-    cfg.currency == "CNY"
-    if A["free_shipping_expected"] is None
-    else bool(A["free_shipping_expected"])
 )
 ctx.say(
     "h05_shipping_say_"
