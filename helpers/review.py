@@ -974,13 +974,14 @@ def rating_trend(
 DSR_DIMENSIONS = ("dsr_item", "dsr_service", "dsr_shipping")
 
 
-def dsr_summary(trend: pd.DataFrame, months: int = 3) -> dict:
+def dsr_summary(trend: pd.DataFrame, months: int = 3, min_drop: float = 0.02) -> dict:
     """The shop's DSR (描述相符 / 服务态度 / 物流服务) now and what drags it.
 
     Per dimension the review-weighted mean over the last ``months`` months of
     :func:`rating_trend` (``<dim>_now``) and over the ``months`` before (``<dim>_before``),
     ``<dim>_change``; ``weakest`` is the dimension with the lowest current score and
-    ``falling`` the one that fell most (None when none fell or no DSR data).
+    ``falling`` the one that fell most, by at least ``min_drop`` points (None when none did,
+    or without DSR data).
     """
     out: dict = {"weakest": None, "falling": None}
     have = [d for d in DSR_DIMENSIONS if d in trend and trend[d].notna().any()]
@@ -1001,7 +1002,7 @@ def dsr_summary(trend: pd.DataFrame, months: int = 3) -> dict:
     out["weakest"] = min(have, key=lambda d: (out[f"{d}_now"], d))
     ch = {d: out[f"{d}_change"] for d in have if out[f"{d}_change"] == out[f"{d}_change"]}
     fall = min(ch, key=lambda d: (ch[d], d)) if ch else None
-    out["falling"] = fall if fall is not None and ch[fall] < 0 else None
+    out["falling"] = fall if fall is not None and ch[fall] <= -min_drop else None
     return out
 
 

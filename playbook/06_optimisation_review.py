@@ -557,7 +557,11 @@ if not ctx.missing("reviews", ctx.label("h06_reviews_what")):
                 d.removeprefix("dsr_"): "–"
                 if d + "_now" not in dsr
                 else num(dsr[d + "_now"], 2)
-                + (f" ({dsr[d + '_change']:+.2f})" if np.isfinite(dsr[d + "_change"]) else "")
+                + (
+                    f" ({round(dsr[d + '_change'], 2) + 0.0:+.2f})"
+                    if np.isfinite(dsr[d + "_change"])
+                    else ""
+                )
                 for d in rv.DSR_DIMENSIONS
             },
             weakest=ctx.label(dsr["weakest"]),

@@ -93,6 +93,9 @@ def test_dsr_summary_weights_by_reviews_and_names_the_drag():
     assert s["dsr_shipping_change"] == pytest.approx(4.48 - 4.8)
     assert s["dsr_service_change"] == pytest.approx(0.1)
     assert s["weakest"] == "dsr_shipping" and s["falling"] == "dsr_shipping"
+    # a move of a hundredth is noise, not a fall
+    calm = trend.assign(dsr_shipping=[4.8, 4.8, 4.8, 4.79, 4.79, 4.79])
+    assert rv.dsr_summary(calm)["falling"] is None
     assert (
         rv.dsr_summary(trend.assign(dsr_item=np.nan, dsr_service=np.nan, dsr_shipping=np.nan))[
             "weakest"
