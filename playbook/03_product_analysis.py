@@ -301,7 +301,7 @@ if not ctx.missing("traffic", ctx.label("h03_what_funnel")):
 if has_funnel:
     weak = fun[fun["stage"].isin(pr.FUNNEL_STAGES)].head(15)
     if len(weak):
-        hm = weak.set_index(weak["title"].map(short))[
+        hm = weak.set_index(pd.Index(titled(weak["title"].map(short), weak["product_id"])))[
             ["ctr_vs_norm", "cart_rate_vs_norm", "pay_rate_vs_norm"]
         ]
         hm.columns = [ctx.label("p03_ctr"), ctx.label("p03_cart_rate"), ctx.label("p03_pay_rate")]
