@@ -690,7 +690,7 @@ def classify_lifecycle(
         ``new_days``), ``inactive`` (no sales in the recent block), ``thin``, ``declining``
         (own sales down by more than ``tolerance``, or below ``peak_drop`` × its peak without
         growing), ``rising`` (up by more than ``tolerance``), ``mature``. A declining product
-        never sold more in the recent block than in the one before.
+        sold less in the recent block than in the one before.
     """
     sales = block_sales.to_numpy(float)
     shop = np.asarray(shop_sales, dtype=float)
@@ -717,7 +717,7 @@ def classify_lifecycle(
             recent <= 0,
             ~enough,
             moved & (recent < prev * (1 - tolerance)),
-            fell & (recent < peak_drop * peak) & (recent <= prev),
+            fell & (recent < peak_drop * peak) & (recent < prev),
             moved & (recent > prev * (1 + tolerance)),
         ],
         ["new", "inactive", "thin", "declining", "declining", "rising"],

@@ -818,7 +818,8 @@ def hero_group(
 
     Returns
     -------
-    DataFrame ``product_id, title, reason`` ("hot" or "top"), ``net_sales, units, share,
+    DataFrame ``product_id, title, reason`` ("hot"; "hot_thin" when 03 found its evidence
+    thin: few orders or days on sale; or "top"), ``net_sales, units, share,
     unit_net`` (over the window). Without 03's artifacts: the top ``n`` by net sales (products
     with a ``declining`` life cycle in ``product_scores`` are passed over).
     """
@@ -837,11 +838,16 @@ def hero_group(
             hw = hw.sort_values([rank, "product_id"], kind="stable")
         elif "hot_score" in hw:
             hw = hw.sort_values(["hot_score", "product_id"], ascending=[False, True], kind="stable")
+        thin = (
+            set(hw.loc[hw["evidence"] == "thin", "product_id"].astype(str))
+            if "evidence" in hw
+            else set()
+        )
         for pid in hw["product_id"].astype(str):
             if len(picks) >= n_hot:
                 break
             if pid in rec.index:
-                picks.append((pid, "hot"))
+                picks.append((pid, "hot_thin" if pid in thin else "hot"))
     skip = set()
     if product_scores is not None and "lifecycle" in product_scores:
         skip = set(product_scores.loc[product_scores["lifecycle"] == "declining", "product_id"])

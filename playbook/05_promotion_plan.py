@@ -208,8 +208,9 @@ ctx.say(
     "h05_heroes_say",
     n=len(heroes),
     share=f"{heroes['share'].sum():.0%}",
-    hot=ctx.text("h05_heroes_hot", n=int((heroes["reason"] == "hot").sum()))
-    if (heroes["reason"] == "hot").any()
+    hot=ctx.text("h05_heroes_hot", n=int(heroes["reason"].isin(["hot", "hot_thin"]).sum()))
+    + (ctx.text("h05_heroes_thin") if (heroes["reason"] == "hot_thin").any() else "")
+    if heroes["reason"].isin(["hot", "hot_thin"]).any()
     else ctx.text("h05_heroes_nohot"),
     first=esc(heroes["title"].iloc[0]) if len(heroes) else "–",
 )

@@ -102,3 +102,33 @@ def test_dsr_summary_weights_by_reviews_and_names_the_drag():
         ]
         is None
     )
+
+
+def test_hot_product_needs_minimum_orders_and_days_and_says_when_thin():
+    from helpers import products as P
+
+    as_of = pd.Timestamp("2026-01-01")
+    days = pd.date_range(as_of - pd.Timedelta(days=69), as_of)
+    rows = [(f"S{p:02d}", d, 100.0, 1, 1, np.nan) for p in range(12) for d in days]
+    # a riser: 2, 4, 6 ... a day over the last 6 weeks, one order a day (28 in 4 weeks)
+    rows += [("HOT", d, 2.0 * (k + 1), 1, 1, np.nan) for k, d in enumerate(days[-42:])]
+    # one order of 1,000 yesterday, 5 days on sale (the Shopify sample's hero #1)
+    rows += [("ONE", as_of - pd.Timedelta(days=1), 1000.0, 1, 1, np.nan)]
+    daily = pd.DataFrame(rows, columns=["product_id", "day", "net", "units", "orders", "cogs"])
+    cat = pd.DataFrame(
+        {
+            "product_id": [f"S{p:02d}" for p in range(12)] + ["HOT", "ONE"],
+            "title": "t",
+            "category": "c",
+            "role": None,
+            "start_date": [days[0]] * 12 + [days[-42], as_of - pd.Timedelta(days=5)],
+        }
+    )
+    loose = P.hot_tendency(daily, cat, as_of, min_orders=0, min_days=0).set_index("product_id")
+    assert loose.loc["ONE", "flag"] and loose.loc["HOT", "flag"]  # sales alone flag both
+    h = P.hot_tendency(daily, cat, as_of).set_index("product_id")  # 10 orders, 28 days
+    assert h.loc["ONE", "orders_4w"] == 1 and h.loc["ONE", "age_days"] == 5
+    assert not h.loc["ONE", "flag"] and h.loc["ONE", "evidence"] == "short"
+    # 28 orders (over twice 10) but 41 days on sale (under twice 28): flagged, evidence thin
+    assert h.loc["HOT", "flag"] and h.loc["HOT", "orders_4w"] == 28
+    assert h.loc["HOT", "evidence"] == "thin"

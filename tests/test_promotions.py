@@ -239,6 +239,9 @@ def test_hero_group_takes_hot_first_then_top_sellers():
     assert h["product_id"].tolist() == ["p3", "p1"]
     assert h["reason"].tolist() == ["hot", "top"]
     assert h["share"].tolist() == pytest.approx([900 / 8100, 4500 / 8100])
+    # 03 marked its evidence thin (few orders or days on sale): the hero says so
+    thin = pr.hero_group(o, "2026-01-01", hot_watchlist=watch.assign(evidence="thin"), n=2, n_hot=1)
+    assert thin["reason"].tolist() == ["hot_thin", "top"]
 
 
 def test_clearance_candidates_cover_and_markdown():
