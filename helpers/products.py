@@ -942,7 +942,7 @@ def hot_tendency(
     top: int = 10,
     min_t: float = 1.5,
     max_age_days: int = 365,
-    min_orders: int = 10,
+    min_orders: int = 5,
     min_days: int = 28,
 ) -> pd.DataFrame:
     """爆款倾向: products whose sales accelerate above their peers early, with the evidence.
@@ -1066,7 +1066,9 @@ def hot_backtest(
     daily, catalogue : as for :func:`hot_tendency`.
     start, end : first and last as-of date of the replay.
     top, freq, entry_days : see above.
-    **kwargs : ``weeks``, ``horizon``, ``min_t``, ``max_age_days`` for the detector.
+    **kwargs : ``weeks``, ``horizon``, ``min_t``, ``max_age_days``, ``min_orders``,
+        ``min_days`` for the detector (the minimum evidence of :func:`hot_tendency` applies in
+        the replay too, so the backtest scores the rule the page uses).
 
     Returns
     -------
@@ -1077,13 +1079,22 @@ def hot_backtest(
         first_flag; NaN when not flagged before entry), ``hit`` (flagged before entering),
         ``was_top`` (already top ``top`` at ``start``).
     """
-    opts = {"weeks": 6, "horizon": 8, "min_t": 1.5, "max_age_days": 365} | kwargs
+    opts = {
+        "weeks": 6,
+        "horizon": 8,
+        "min_t": 1.5,
+        "max_age_days": 365,
+        "min_orders": 5,
+        "min_days": 28,
+    } | kwargs
     start, end = _ts(start), _ts(end)
     ids = pd.Index(catalogue["product_id"])
     first_day = daily["day"].min() if len(daily) else start
     lo = min(first_day, start - (7 * max(opts["weeks"], 8) + entry_days + 1) * DAY)
     m = _dense(daily, ids, lo, end)
     cum = np.concatenate([np.zeros((len(ids), 1)), np.cumsum(m, axis=1)], axis=1)
+    mo = _dense(daily, ids, lo, end, "orders") if "orders" in daily else np.zeros_like(m)
+    cum_o = np.concatenate([np.zeros((len(ids), 1)), np.cumsum(mo, axis=1)], axis=1)
     n = len(ids)
     # entry: trailing entry_days sales in the top `top`, every day
     roll = cum[:, entry_days:] - cum[:, :-entry_days]  # column j: window ending day j+entry-1
@@ -1121,7 +1132,8 @@ def hot_backtest(
         sc = _hot_scores(
             cum, i, age, opts["weeks"], opts["horizon"], top, opts["min_t"], opts["max_age_days"]
         )
-        f = sc["flag"]
+        o4 = cum_o[:, i] - cum_o[:, max(i - 28, 0)]
+        f = sc["flag"] & (o4 >= opts["min_orders"]) & (age >= opts["min_days"])
         times += f
         new = f & np.isnat(first)
         first[new] = a.to_datetime64()

@@ -473,7 +473,14 @@ if s_hot["n_flagged"]:
 else:
     ctx.say("h03_hot_none", n=num(len(near)))
 start = shop.as_of - pd.Timedelta(weeks=backtest_weeks)
-bt = pr.hot_backtest(daily, cat, start, shop.as_of)
+bt = pr.hot_backtest(
+    daily,
+    cat,
+    start,
+    shop.as_of,
+    min_orders=int(A["hot_min_orders"]),
+    min_days=int(A["hot_min_days"]),
+)
 s_bt = pr.backtest_summary(bt)
 if s_bt["n_flagged"]:
     ctx.say(

@@ -126,9 +126,9 @@ def test_hot_product_needs_minimum_orders_and_days_and_says_when_thin():
     )
     loose = P.hot_tendency(daily, cat, as_of, min_orders=0, min_days=0).set_index("product_id")
     assert loose.loc["ONE", "flag"] and loose.loc["HOT", "flag"]  # sales alone flag both
-    h = P.hot_tendency(daily, cat, as_of).set_index("product_id")  # 10 orders, 28 days
+    h = P.hot_tendency(daily, cat, as_of).set_index("product_id")  # 5 orders, 28 days
     assert h.loc["ONE", "orders_4w"] == 1 and h.loc["ONE", "age_days"] == 5
     assert not h.loc["ONE", "flag"] and h.loc["ONE", "evidence"] == "short"
-    # 28 orders (over twice 10) but 41 days on sale (under twice 28): flagged, evidence thin
+    # 28 orders (over twice 5) but 41 days on sale (under twice 28): flagged, evidence thin
     assert h.loc["HOT", "flag"] and h.loc["HOT", "orders_4w"] == 28
     assert h.loc["HOT", "evidence"] == "thin"
