@@ -974,6 +974,49 @@ def rating_trend(
 DSR_DIMENSIONS = ("dsr_item", "dsr_service", "dsr_shipping")
 
 
+# words that tie a complaint theme to the DSR dimension it drags (the rest: item as described)
+DSR_WORDS = {
+    "dsr_shipping": (
+        "物流",
+        "快递",
+        "发货",
+        "送货",
+        "配送",
+        "包装",
+        "shipping",
+        "delivery",
+        "courier",
+        "parcel",
+        "package",
+        "arrived",
+    ),
+    "dsr_service": (
+        "客服",
+        "态度",
+        "回复",
+        "售后",
+        "退款",
+        "退货",
+        "service",
+        "reply",
+        "support",
+        "refund",
+        "return",
+    ),
+}
+
+
+def theme_dimension(terms: pd.Series) -> pd.Series:
+    """The DSR dimension each complaint theme drags: ``dsr_shipping`` (物流, 快递, 发货 …),
+    ``dsr_service`` (客服, 态度, 售后 …), else ``dsr_item`` (the product against its page)."""
+    t = terms.astype(str).str.lower()
+    out = pd.Series("dsr_item", index=terms.index, dtype=object)
+    for dim, words in DSR_WORDS.items():
+        hit = t.str.contains("|".join(words), regex=True) & (out == "dsr_item")
+        out[hit] = dim
+    return out
+
+
 def dsr_summary(trend: pd.DataFrame, months: int = 3, min_drop: float = 0.02) -> dict:
     """The shop's DSR (描述相符 / 服务态度 / 物流服务) now and what drags it.
 

@@ -565,12 +565,28 @@ if not ctx.missing("reviews", ctx.label("h06_reviews_what")):
                 for d in rv.DSR_DIMENSIONS
             },
             weakest=ctx.label(dsr["weakest"]),
+            drag=ctx.text(
+                "h06_dsr_drag",
+                terms=esc(
+                    ("、" if lang == "zh" else ", ").join(
+                        themes.loc[
+                            rv.theme_dimension(themes["term"]) == dsr["weakest"], "term"
+                        ].head(3)
+                    )
+                ),
+            )
+            if (rv.theme_dimension(themes["term"]) == dsr["weakest"]).any()
+            else "",
             falling=ctx.text("h06_dsr_falling", dim=ctx.label(dsr["falling"]))
             if dsr["falling"]
             else ctx.text("h06_dsr_steady"),
         )
     ctx.table(
-        themes.assign(term=themes["term"].map(esc), example=themes["example"].map(esc)),
+        themes.assign(
+            term=themes["term"].map(esc),
+            example=themes["example"].map(esc),
+            dsr=rv.theme_dimension(themes["term"]).map(ctx.label),
+        ),
         ints=["docs"],
         dec={"per_100": 1, "per_100_before": 1, "change": 1},
     )

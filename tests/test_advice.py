@@ -132,3 +132,14 @@ def test_hot_product_needs_minimum_orders_and_days_and_says_when_thin():
     # 28 orders (over twice 5) but 41 days on sale (under twice 28): flagged, evidence thin
     assert h.loc["HOT", "flag"] and h.loc["HOT", "orders_4w"] == 28
     assert h.loc["HOT", "evidence"] == "thin"
+
+
+def test_complaint_themes_map_to_the_rating_they_drag():
+    terms = pd.Series(["物流太慢", "客服态度差", "色差", "Late delivery", "掉色"])
+    assert rv.theme_dimension(terms).tolist() == [
+        "dsr_shipping",
+        "dsr_service",
+        "dsr_item",
+        "dsr_shipping",
+        "dsr_item",
+    ]
