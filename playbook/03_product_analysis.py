@@ -387,6 +387,7 @@ ctx.say(
     n_mature=num(s_lc["n_mature"]),
     n_declining=num(s_lc["n_declining"]),
     n_inactive=num(s_lc["n_inactive"]),
+    n_thin=num(s_lc["n_thin"]),
     mature=pct(s_lc["sales_mature"]),
     declining=pct(s_lc["sales_declining"]),
     rising=pct(s_lc["sales_rising"] + s_lc["sales_new"]),
