@@ -126,6 +126,7 @@ class Context:
         for c in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[c]):
                 out[c] = out[c].dt.strftime("%Y-%m-%d")
+        out = out.astype(object).where(out.notna(), "–")  # None/NaN/NaT read "–"
         out = out.rename(columns=lambda c: narrative.label(self._key(str(c)), self.lang))
         if index:
             out.index = out.index.map(lambda v: narrative.label(self._key(str(v)), self.lang))

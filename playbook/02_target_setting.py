@@ -157,7 +157,9 @@ ctx.say(
     else "",
     best_wd=WEEKDAYS[int(seas.weekday.idxmax())],
     worst_wd=WEEKDAYS[int(seas.weekday.idxmin())],
-    wd_gap=pct(seas.weekday.max() / seas.weekday.min() - 1, 0),
+    wd_gap=ctx.text("wd_gap_pct", gap=pct(seas.weekday.max() / seas.weekday.min() - 1, 0))
+    if seas.weekday.min() > 0
+    else ctx.text("wd_gap_zero"),
     best_m=int(seas.month.idxmax()),
     worst_m=int(seas.month.idxmin()),
     prior=ctx.text(

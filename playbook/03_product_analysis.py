@@ -22,6 +22,7 @@ horizon_days = 120  # festival nodes this far ahead are checked for stock-out ri
 backtest_weeks = 52  # weeks of the shop's own history the 爆款 watch list is replayed on
 n_heroes = 5  # top sellers whose bundle partners are shown
 min_pair_orders = 3  # a bundle needs at least this many orders holding both products
+lifecycle_min_orders = 10  # fewer orders in the last two quarters: too few to call a stage
 
 # %%
 import logging
@@ -33,8 +34,9 @@ import pandas as pd
 from helpers import nb
 from helpers.analysis import basket
 from helpers.analysis import products as pr
+from helpers.analysis import promotions as pm
 from helpers.present import charts
-from helpers.present.narrative import esc, num, pct
+from helpers.present.narrative import esc, num, pct, titled
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
@@ -66,9 +68,11 @@ MINE = {  # column -> this notebook's label key (p03_<column>)
     "age_days",
     "sales_recent",
     "trend",
+    "peak_ratio",
     "lifecycle",
     "years_selling",
     "sales_4w",
+    "orders_4w",
     "share_4w",
     "hot_score",
     "conversion_vs_peers",
@@ -300,13 +304,14 @@ if not ctx.missing("traffic", ctx.label("h03_what_funnel")):
 if has_funnel:
     weak = fun[fun["stage"].isin(pr.FUNNEL_STAGES)].head(15)
     if len(weak):
-        hm = weak.set_index(weak["title"].map(short))[
+        hm = weak.set_index(pd.Index(titled(weak["title"].map(short), weak["product_id"])))[
             ["ctr_vs_norm", "cart_rate_vs_norm", "pay_rate_vs_norm"]
         ]
         hm.columns = [ctx.label("p03_ctr"), ctx.label("p03_cart_rate"), ctx.label("p03_pay_rate")]
         charts.heatmap(hm.astype(float), ctx.label("h03_funnel_title"), fmt=".0%", cmap="RdYlGn")
         plt.show()
     shown = fun.assign(
+        title=titled(fun["title"], fun["product_id"]),
         stage=fun["stage"].map(lambda s: ctx.label(f"p03_stage_{s}")),
         fix=fun["stage"].map(lambda s: ctx.label(f"p03_fix_{s}")),
     )
@@ -338,8 +343,8 @@ if has_funnel:
 # Life cycle and long sellers
 
 # %%
-ctx.say("h03_lifecycle")
-lc = pr.lifecycle(daily, cat, shop.as_of)
+ctx.say("h03_lifecycle", min_orders=lifecycle_min_orders)
+lc = pr.lifecycle(daily, cat, shop.as_of, min_orders=lifecycle_min_orders)
 s_lc = pr.lifecycle_summary(lc)
 stages = [s for s in pr.LIFECYCLE_STAGES if (lc["lifecycle"] == s).any()]
 grid = pd.crosstab(lc["lifecycle"], lc["role"].fillna("none")).reindex(stages)
@@ -360,9 +365,19 @@ ctx.table(
             role=lc_view["role"].map(role_name),
             lifecycle=lc_view["lifecycle"].map(lambda s: ctx.label(f"p03_lc_{s}")),
         ),
-        ["title", "role", "age_days", "sales_recent", "trend", "lifecycle", "years_selling"],
+        [
+            "title",
+            "role",
+            "age_days",
+            "sales_recent",
+            "trend",
+            "peak_ratio",
+            "lifecycle",
+            "years_selling",
+        ],
     ),
     money=["p03_sales_recent"],
+    pct=["p03_peak_ratio"],
     ints=["p03_age_days", "p03_years_selling"],
     dec={"p03_trend": 2},
     rows=12,
@@ -375,6 +390,7 @@ ctx.say(
     n_mature=num(s_lc["n_mature"]),
     n_declining=num(s_lc["n_declining"]),
     n_inactive=num(s_lc["n_inactive"]),
+    n_thin=num(s_lc["n_thin"]),
     mature=pct(s_lc["sales_mature"]),
     declining=pct(s_lc["sales_declining"]),
     rising=pct(s_lc["sales_rising"] + s_lc["sales_new"]),
@@ -399,7 +415,15 @@ else:
 
 # %%
 ctx.say("h03_hot")
-hot = pr.hot_tendency(daily, cat, shop.as_of, traffic=traffic)
+ctx.say("h03_hot_evidence", orders=int(A["hot_min_orders"]), days=int(A["hot_min_days"]))
+hot = pr.hot_tendency(
+    daily,
+    cat,
+    shop.as_of,
+    traffic=traffic,
+    min_orders=int(A["hot_min_orders"]),
+    min_days=int(A["hot_min_days"]),
+)
 s_hot = pr.hot_summary(hot)
 watch = hot[hot["flag"]]
 near = hot[
@@ -420,13 +444,13 @@ if len(shown):
         labels={p: title_of.get(p, p)[:16] for p in shown["product_id"]},
     )
     plt.show()
-    cols = ["title", "age_days", "sales_4w", "growth", "share_4w", "hot_score"]
+    cols = ["title", "age_days", "orders_4w", "sales_4w", "growth", "share_4w", "hot_score"]
     cols += [c for c in ("conversion_vs_peers", "cart_rate_vs_peers") if c in shown.columns]
     ctx.table(
         view(shown, cols),
         money=["p03_sales_4w"],
         pct=["growth", "p03_share_4w"],
-        ints=["p03_age_days"],
+        ints=["p03_age_days", "p03_orders_4w"],
         dec={f"p03_{c}": 2 for c in cols if c.endswith(("score", "vs_peers"))},
         rows=10,
     )
@@ -440,10 +464,27 @@ if s_hot["n_flagged"]:
         slope=num(100 * s_hot["top_slope"], 2),
         score=num(s_hot["top_score"], 1),
     )
+    if (watch["evidence"] == "thin").any():
+        ctx.say(
+            "h03_hot_thin",
+            n=num(int((watch["evidence"] == "thin").sum())),
+            names=esc(
+                ("、" if lang == "zh" else ", ").join(
+                    watch.loc[watch["evidence"] == "thin", "title"].astype(str).head(3)
+                )
+            ),
+        )
 else:
     ctx.say("h03_hot_none", n=num(len(near)))
 start = shop.as_of - pd.Timedelta(weeks=backtest_weeks)
-bt = pr.hot_backtest(daily, cat, start, shop.as_of)
+bt = pr.hot_backtest(
+    daily,
+    cat,
+    start,
+    shop.as_of,
+    min_orders=int(A["hot_min_orders"]),
+    min_days=int(A["hot_min_days"]),
+)
 s_bt = pr.backtest_summary(bt)
 if s_bt["n_flagged"]:
     ctx.say(
@@ -473,10 +514,26 @@ print(
 # Stock cover and stock-out risk before the festival nodes
 
 # %%
-ctx.say("h03_stock", horizon=horizon_days)
+ctx.say(
+    "h03_stock",
+    horizon=horizon_days,
+    model=ctx.text(
+        "stock_model_explain",
+        days=window_days,
+        level=f"{A['service_level']:.0%}",
+        buffer=int(A["receive_buffer_days"]),
+    ),
+)
 has_stock = False
 if not ctx.missing("products", ctx.label("h03_what_stock")):
     if cat["stock"].notna().any():
+        events = pm.stock_events(
+            pm.plan_fiscal_year(shop.as_of, shop.config.fiscal_year_start_month, meta),
+            shop.config.fiscal_year_start_month,
+            shop.as_of,
+            shop.table("campaigns"),
+            shop.config.festivals,
+        )
         stock, nodes = pr.stock_risk(
             daily,
             cat,
@@ -485,6 +542,9 @@ if not ctx.missing("products", ctx.label("h03_what_stock")):
             horizon_days=horizon_days,
             velocity_days=window_days,
             default_lead_days=int(A["lead_time_days"]),
+            events=events,
+            service_level=A["service_level"],
+            receive_buffer_days=int(A["receive_buffer_days"]),
         )
         s_st = pr.stock_summary(stock)
         has_stock = True
@@ -492,7 +552,7 @@ if not ctx.missing("products", ctx.label("h03_what_stock")):
         ctx.say("h03_stock_no_stock")
 if has_stock:
     name_col = "name_en" if lang == "en" else "name_zh"
-    node_name = dict(zip(nodes["key"], nodes[name_col]))
+    node_name = dict(zip(nodes["key"], nodes[name_col].astype(str)))
     risky = stock[stock["status"].isin(["node_late", "node_risk", "low_cover"])]
     if len(risky):
         r = risky.head(15).assign(label=risky["title"].map(short))
@@ -532,6 +592,18 @@ if has_stock:
         rows=15,
     )
     ctx.save("product_stock_risk", stock, sheet="h03_stock_sheet")
+    reorders = pr.festival_stock_plan(  # every product × event row of the shared model
+        daily,
+        cat,
+        shop.as_of,
+        events[events["end"] <= shop.as_of + pd.Timedelta(days=horizon_days)],
+        shop.config.festivals,
+        velocity_days=window_days,
+        default_lead_days=int(A["lead_time_days"]),
+        service_level=A["service_level"],
+        receive_buffer_days=int(A["receive_buffer_days"]),
+    )
+    ctx.save("stock_reorders", reorders)
     first = s_st["first_node"]
     ctx.say(
         "h03_stock_say",

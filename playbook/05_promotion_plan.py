@@ -24,15 +24,17 @@ discount_rate = 0.1
 shipping_cost = 8.0
 n_boot = 1000
 seed = 0
+velocity_days = 28  # everyday sell-through rate: days up to as_of (as in 03)
 
 # %%
 import pandas as pd
 
 from helpers import nb
+from helpers.analysis import products as pm
 from helpers.analysis import promotions as pr
 from helpers.analysis import targets as tg
 from helpers.present import charts
-from helpers.present.narrative import esc
+from helpers.present.narrative import esc, zhe
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -215,8 +217,9 @@ ctx.say(
     "h05_heroes_say",
     n=len(heroes),
     share=f"{heroes['share'].sum():.0%}",
-    hot=ctx.text("h05_heroes_hot", n=int((heroes["reason"] == "hot").sum()))
-    if (heroes["reason"] == "hot").any()
+    hot=ctx.text("h05_heroes_hot", n=int(heroes["reason"].isin(["hot", "hot_thin"]).sum()))
+    + (ctx.text("h05_heroes_thin") if (heroes["reason"] == "hot_thin").any() else "")
+    if heroes["reason"].isin(["hot", "hot_thin"]).any()
     else ctx.text("h05_heroes_nohot"),
     first=esc(heroes["title"].iloc[0]) if len(heroes) else "–",
 )
@@ -225,21 +228,42 @@ ctx.say(
 # Inventory check
 
 # %%
-ctx.say("h05_stock")
+ctx.say(
+    "h05_stock",
+    model=ctx.text(
+        "stock_model_explain",
+        days=velocity_days,
+        level=f"{A['service_level']:.0%}",
+        buffer=int(A["receive_buffer_days"]),
+    ),
+)
 if not ctx.missing("products", ctx.label("h05_stock_what")):
     clearance = pr.clearance_candidates(
         shop.orders, shop.table("products"), end, gross_margin=margin
     )
-    hero_units, stock_check, stock = pr.stock_plan(
-        forecast,
-        heroes,
-        shop.orders,
-        history,
-        shop.table("products"),
-        end,
-        clearance,
-        int(A["lead_time_days"]),
+    cat = pm.product_catalogue(shop.orders, shop.table("products"), shop.as_of)
+    events = pr.stock_events(
+        pr.plan_fiscal_year(shop.as_of, cfg.fiscal_year_start_month, meta),
+        cfg.fiscal_year_start_month,
+        shop.as_of,
+        shop.table("campaigns"),
+        cfg.festivals,
     )
+    stock_rows = pm.festival_stock_plan(
+        pm.daily_product_sales(shop.orders, cat),
+        cat,
+        shop.as_of,
+        events,
+        cfg.festivals,
+        velocity_days=velocity_days,
+        default_lead_days=int(A["lead_time_days"]),
+        service_level=A["service_level"],
+        receive_buffer_days=int(A["receive_buffer_days"]),
+        product_ids=heroes["product_id"],
+    )
+    stock_check = pr.hero_stock(stock_rows, heroes)
+    stock = pr.stock_summary(stock_check)
+    event_name = dict(zip(events["campaign_id"], events[name_col].astype(str)))
     ax = charts.bar(
         stock.assign(name=stock["title"].astype(str).str.slice(0, 14)),
         "name",
@@ -248,8 +272,19 @@ if not ctx.missing("products", ctx.label("h05_stock_what")):
         horizontal=True,
     )
     ctx.table(
-        stock.assign(status=stock["status"].map(lambda r: ctx.label(f"stock_{r}"))),
-        ints=["stock", "campaigns", "campaign_units", "reorder_qty", "reorders"],
+        stock.assign(
+            status=stock["status"].map(lambda r: ctx.label(f"stock_{r}")),
+            first_campaign=stock["first_campaign"].map(lambda k: event_name.get(k, "–")),
+        ),
+        ints=[
+            "stock",
+            "safety_stock",
+            "campaigns",
+            "campaign_units",
+            "first_reorder_qty",
+            "reorder_qty",
+            "reorders",
+        ],
     )
     late = stock_check[stock_check["status"] == "too_late"]
     ctx.say(
@@ -262,12 +297,12 @@ if not ctx.missing("products", ctx.label("h05_stock_what")):
             names=esc(
                 ("、" if lang == "zh" else ", ").join(late["title"].astype(str).unique()[:3])
             ),
-            campaign=forecast.set_index("campaign_id")[name_col].get(late["campaign_id"].iloc[0]),
+            campaign=event_name.get(late["campaign_id"].iloc[0], "–"),
         )
         if len(late)
         else ctx.text("h05_stock_ok"),
-        first=stock["first_order_date"].min().date()
-        if stock["first_order_date"].notna().any()
+        first=stock["first_order_by"].min().date()
+        if stock["first_order_by"].notna().any()
         else "–",
     )
     ctx.save("hero_stock", stock_check, sheet="h05_stock_sheet")
@@ -296,8 +331,13 @@ ctx.table(
     ints=["near", "qualifying"],
     dec={"lifted": 0, "cost_per_extra": 2},
 )
+marketplace = cfg.currency == "CNY" if A["marketplace"] is None else bool(A["marketplace"])
+free_shipping_expected = (
+    marketplace if A["free_shipping_expected"] is None else bool(A["free_shipping_expected"])
+)
 ctx.say(
-    "h05_threshold_say",
+    f"h05_threshold_say_{best['lever']}"
+    + ("_own_site" if best["lever"] == "campaign_only" and not marketplace else ""),
     x=ctx.money(best["spend_x"]),
     y=ctx.money(best["save_y"]),
     median=ctx.money(best["median_basket"]),
@@ -309,12 +349,8 @@ ctx.say(
     cost=ctx.money(best["cost"]),
     qualifying=f"{best['qualifying']:,.0f}",
     cpe=f"{best['cost_per_extra']:.1f}",
-    advice=ctx.text(
-        "h05_threshold_pays" if best["margin_effect"] >= 0 else "h05_threshold_costly",
-        eff=ctx.money(best["efficient_threshold"]),
-        eff_cpe=f"{best['efficient_cost_per_extra']:.1f}",
-        margin=f"{margin:.0%}",
-    ),
+    margin=f"{margin:.0%}",
+    effect=ctx.money(best["margin_effect"]),
 )
 
 # %%
@@ -337,13 +373,21 @@ ctx.table(
     rows=10,
 )
 ctx.say(
-    "h05_shipping_say",
+    "h05_shipping_say_"
+    + (
+        "pays"
+        if ship["lever"] == "threshold_pays"
+        else "expected"
+        if free_shipping_expected
+        else "optional"
+    ),
     x=ctx.money(ship["spend_x"]),
     fee=ctx.money(shipping_cost),
     lifted=f"{ship['lifted']:,.0f}",
     cost=ctx.money(ship["cost"]),
     effect=ctx.money(ship["margin_effect"]),
-    advice=ctx.text("h05_shipping_pays" if ship["margin_effect"] >= 0 else "h05_shipping_costly"),
+    below=f"{ship['below']:,}",
+    below_cost=ctx.money(ship["below_cost"]),
 )
 
 # %%
@@ -376,9 +420,8 @@ if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
 ctx.say("h05_clearance")
 if not ctx.missing("products", ctx.label("h05_clearance_what")) and clearance is not None:
     ctx.table(
-        clearance,
+        clearance.assign(markdown=clearance["markdown"].map(lambda d: zhe(d, lang))),
         money=["stock_value"],
-        pct=["markdown"],
         ints=["stock", "units"],
         dec={"cover_days": 0},
         rows=10,
@@ -397,7 +440,13 @@ if not ctx.missing("products", ctx.label("h05_clearance_what")) and clearance is
 # %%
 ctx.say("h05_execution")
 tasks = pr.execution_plan(
-    forecast, end, lang, cfg.owners, reorders=stock_check, calendar=cfg.calendar
+    forecast,
+    end,
+    lang,
+    cfg.owners,
+    reorders=stock_check,
+    reorder_label=ctx.label("h05_reorder_task"),
+    calendar=cfg.calendar,
 )
 upcoming = forecast.iloc[0]["campaign_id"] if len(forecast) else None
 ax = charts.execution_gantt(

@@ -22,6 +22,8 @@ anomaly_z = 3.5
 ads_days = 90
 
 # %%
+import numpy as np
+
 from helpers import nb
 from helpers.analysis import promotions as pr
 from helpers.analysis import review as rv
@@ -30,7 +32,7 @@ from helpers.core import codes
 from helpers.core.errors import LoadError
 from helpers.load import plans
 from helpers.present import charts, narrative
-from helpers.present.narrative import esc
+from helpers.present.narrative import esc, num, titled
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
 shop = ctx.shop
@@ -375,7 +377,9 @@ for by in ("channel", "product", "segment"):
         main=d["main"].map(lambda k: ctx.label(k) if isinstance(k, str) else "–"),
     )
     if by == "product":
-        shown = shown.assign(key=d["title"].fillna(shown["key"])).drop(columns=["title"])
+        shown = shown.assign(key=titled(d["title"].fillna(d["key"]), d["key"])).drop(
+            columns=["title"]
+        )
     money = [c for c in shown.columns if c not in ("key", "main")]
     ctx.say(f"h06_drill_{by}")
     ctx.table(shown, money=money, rows=11)
@@ -569,8 +573,50 @@ if not ctx.missing("reviews", ctx.label("h06_reviews_what")):
         {"rating": ctx.label("rating")},
         money=False,
     )
+    dsr = rv.dsr_summary(trend)
+    if dsr["weakest"] is not None:
+        ctx.table(
+            trend.tail(6).assign(month=trend["month"].dt.strftime("%Y-%m")),
+            pct=["low_share"],
+            ints=["reviews"],
+            dec={c: 2 for c in ("rating", *rv.DSR_DIMENSIONS)},
+        )
+        ctx.say(
+            "h06_dsr_say",
+            **{
+                d.removeprefix("dsr_"): "–"
+                if d + "_now" not in dsr
+                else num(dsr[d + "_now"], 2)
+                + (
+                    f" ({round(dsr[d + '_change'], 2) + 0.0:+.2f})"
+                    if np.isfinite(dsr[d + "_change"])
+                    else ""
+                )
+                for d in rv.DSR_DIMENSIONS
+            },
+            weakest=ctx.label(dsr["weakest"]),
+            drag=ctx.text(
+                "h06_dsr_drag",
+                terms=esc(
+                    ("、" if lang == "zh" else ", ").join(
+                        themes.loc[
+                            rv.theme_dimension(themes["term"]) == dsr["weakest"], "term"
+                        ].head(3)
+                    )
+                ),
+            )
+            if (rv.theme_dimension(themes["term"]) == dsr["weakest"]).any()
+            else "",
+            falling=ctx.text("h06_dsr_falling", dim=ctx.label(dsr["falling"]))
+            if dsr["falling"]
+            else ctx.text("h06_dsr_steady"),
+        )
     ctx.table(
-        themes.assign(term=themes["term"].map(esc), example=themes["example"].map(esc)),
+        themes.assign(
+            term=themes["term"].map(esc),
+            example=themes["example"].map(esc),
+            dsr=rv.theme_dimension(themes["term"]).map(ctx.label),
+        ),
         ints=["docs"],
         dec={"per_100": 1, "per_100_before": 1, "change": 1},
     )

@@ -239,41 +239,9 @@ def test_hero_group_takes_hot_first_then_top_sellers():
     assert h["product_id"].tolist() == ["p3", "p1"]
     assert h["reason"].tolist() == ["hot", "top"]
     assert h["share"].tolist() == pytest.approx([900 / 8100, 4500 / 8100])
-
-
-def test_inventory_check_reorders_and_latest_order_dates():
-    o = _recent_orders()  # 90 units in 90 days: 1 a day
-    plan = pd.DataFrame(
-        {
-            "campaign_id": ["C1", "C2"],
-            "launch": pd.to_datetime(["2026-01-11", "2026-02-10"]),
-            "end": pd.to_datetime(["2026-01-15", "2026-02-14"]),
-        }
-    )
-    units = pd.DataFrame(
-        {
-            "campaign_id": ["C1", "C2"],
-            "product_id": "p1",
-            "title": "t",
-            "units": [40.0, 20.0],
-            "units_high": [50.0, 30.0],
-        }
-    )
-    products = pd.DataFrame({"product_id": ["p1"], "stock": [100], "lead_time_days": [7]})
-    inv = pr.inventory_check(units, plan, o, products, "2026-01-01")
-    # C1: 9 quiet days (01-02..01-10) + 50 + safety 7 = 66 <= 100
-    # C2: 34 quiet days + 80 + 7 = 121 -> 21 to reorder, arriving 3 days before 02-10
-    assert inv["need"].tolist() == [66, 121]
-    assert inv["reorder_qty"].tolist() == [0, 21]
-    assert inv["status"].tolist() == ["ok", "reorder"]
-    assert inv["latest_order_date"].iloc[1] == pd.Timestamp("2026-01-31")
-    products["stock"] = 10
-    inv = pr.inventory_check(units, plan, o, products, "2026-01-01")
-    assert inv["reorder_qty"].tolist() == [56, 55]
-    # C1's order had to be placed by 2026-01-01 (launch - 3 - 7): too late
-    assert inv["status"].tolist() == ["too_late", "reorder"]
-    s = pr.stock_summary(inv)
-    assert s.loc[0, ["reorder_qty", "reorders", "status"]].tolist() == [111, 2, "too_late"]
+    # 03 marked its evidence thin (few orders or days on sale): the hero says so
+    thin = pr.hero_group(o, "2026-01-01", hot_watchlist=watch.assign(evidence="thin"), n=2, n_hot=1)
+    assert thin["reason"].tolist() == ["hot_thin", "top"]
 
 
 def test_clearance_candidates_cover_and_markdown():

@@ -26,6 +26,7 @@ Sales are :func:`helpers.core.codes.sales_lines` net sales throughout.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -58,12 +59,15 @@ __all__ = [
     "role_behaviour",
     "role_mix",
     "stock_cover",
+    "reorder_plan",
+    "sell_through",
+    "festival_stock_plan",
     "stock_summary",
     "weekly_sales",
 ]
 
 BEHAVIOURS = (*ROLES, "tail")  # "tail": sells little and plays no clear role
-LIFECYCLE_STAGES = ("new", "rising", "mature", "declining", "inactive")
+LIFECYCLE_STAGES = ("new", "rising", "mature", "declining", "inactive", "thin")
 FUNNEL_STAGES = ("click", "detail", "checkout")  # the three fixes, in funnel order
 DAY = pd.Timedelta(days=1)
 
@@ -654,63 +658,80 @@ def classify_lifecycle(
     new_days: int = 91,
     peak_drop: float = 0.5,
     min_z: float = 2.0,
+    min_orders: int = 10,
 ) -> pd.DataFrame:
-    """Life-cycle stage from sales in consecutive blocks counted back from the analysis date.
+    """Life-cycle stage from the product's own sales in consecutive blocks (quarters) counted
+    back from the analysis date.
 
     Parameters
     ----------
     block_sales : products × blocks; column 0 is the most recent block, 1 the one before, ...
-    shop_sales : the shop's sales in the same blocks (removes seasonality: a product is judged
-        by its share of the shop's sales).
+    shop_sales : the shop's sales in the same blocks (only for the ``share_*`` columns shown).
     age_days : days since launch (or first sale), aligned with ``block_sales``.
     block_orders : optional orders per product and block (same shape). When given, a change
-        of share only counts when the order count moved beyond chance: ``|z| ≥ min_z`` with
-        z = (recent − expected) / √(recent + expected), expected = previous orders × the shop's
-        sales growth between the two blocks.
-    tolerance : a share change beyond ± this fraction block on block is rising or falling.
+        only counts when the order count moved beyond chance: ``|z| ≥ min_z`` with
+        z = (recent − before) / √(recent + before) (two Poisson counts), both quarter on
+        quarter and against the peak block; and a product with fewer than ``min_orders`` orders
+        in the last two blocks together is ``thin`` (too few sales to call a trend).
+    tolerance : own sales up or down by more than this fraction quarter on quarter is rising
+        or falling.
     new_days : younger products are ``new``.
-    peak_drop : a recent share below this fraction of the product's best block is a decline
-        (a bounce far below the peak is still the tail of a decline).
-    min_z : see ``block_orders``.
+    peak_drop : recent sales below this fraction of the product's own best block, while not
+        growing quarter on quarter, is a decline too (a slow slide that no single quarter
+        shows).
+    min_z, min_orders : see ``block_orders``.
 
     Returns
     -------
     pandas.DataFrame
-        Index of ``block_sales``; ``share_recent``, ``share_prev``, ``share_peak``, ``trend``
-        (recent / previous share) and ``lifecycle``, the first that applies of: ``new`` (age <
-        ``new_days``), ``inactive`` (no sales in the recent block), ``declining`` (share down by
-        more than ``tolerance``, or below ``peak_drop`` × its peak), ``rising`` (share up by
-        more than ``tolerance``), ``mature``.
+        Index of ``block_sales``; ``sales_prev``, ``sales_peak``, ``trend`` (recent / previous
+        own sales), ``peak_ratio`` (recent / peak), ``share_recent``, ``share_prev``,
+        ``share_peak`` and ``lifecycle``, the first that applies of: ``new`` (age <
+        ``new_days``), ``inactive`` (no sales in the recent block), ``thin``, ``declining``
+        (own sales down by more than ``tolerance``, or below ``peak_drop`` × its peak without
+        growing), ``rising`` (up by more than ``tolerance``), ``mature``. A declining product
+        sold less in the recent block than in the one before.
     """
     sales = block_sales.to_numpy(float)
     shop = np.asarray(shop_sales, dtype=float)
     share = np.nan_to_num(_div(sales, np.broadcast_to(shop, sales.shape)), nan=0.0)
-    recent, prev, peak = share[:, 0], share[:, 1], share.max(axis=1)
+    recent, prev = sales[:, 0], sales[:, 1]
+    top = sales.argmax(axis=1)
+    rows = np.arange(len(sales))
+    peak = sales[rows, top]
     age = np.asarray(age_days, dtype=float)
-    trend = _div(recent, prev)
     moved = np.ones(len(recent), bool)
+    fell = np.ones(len(recent), bool)
+    enough = np.ones(len(recent), bool)
     if block_orders is not None:
         o = np.asarray(block_orders, dtype=float)
-        growth = shop[0] / shop[1] if shop[1] > 0 else 1.0
-        exp = o[:, 1] * growth
-        z = _div(o[:, 0] - exp, np.sqrt(o[:, 0] + exp))
+        z = _div(o[:, 0] - o[:, 1], np.sqrt(o[:, 0] + o[:, 1]))
         moved = np.abs(np.nan_to_num(z)) >= min_z
+        opk = o[rows, top]
+        zp = _div(o[:, 0] - opk, np.sqrt(o[:, 0] + opk))
+        fell = np.nan_to_num(zp) <= -min_z
+        enough = (o[:, 0] + o[:, 1]) >= min_orders
     stage = np.select(
         [
             age < new_days,
             recent <= 0,
-            (moved & (recent < prev * (1 - tolerance))) | (recent < peak_drop * peak),
+            ~enough,
+            moved & (recent < prev * (1 - tolerance)),
+            fell & (recent < peak_drop * peak) & (recent < prev),
             moved & (recent > prev * (1 + tolerance)),
         ],
-        ["new", "inactive", "declining", "rising"],
+        ["new", "inactive", "thin", "declining", "declining", "rising"],
         "mature",
     )
     return pd.DataFrame(
         {
-            "share_recent": recent,
-            "share_prev": prev,
-            "share_peak": peak,
-            "trend": trend,
+            "sales_prev": prev,
+            "sales_peak": peak,
+            "trend": _div(recent, prev),
+            "peak_ratio": _div(recent, peak),
+            "share_recent": share[:, 0],
+            "share_prev": share[:, 1],
+            "share_peak": share.max(axis=1),
             "lifecycle": stage,
         },
         index=block_sales.index,
@@ -725,6 +746,7 @@ def lifecycle(
     n_blocks: int = 8,
     tolerance: float = 0.25,
     new_days: int = 91,
+    min_orders: int = 10,
 ) -> pd.DataFrame:
     """Life cycle of every product from its quarterly sales trajectory, and long sellers.
 
@@ -741,8 +763,7 @@ def lifecycle(
     -------
     pandas.DataFrame
         One row per catalogue product: ``product_id, title, role, age_days, sales_recent``
-        (net sales in block 0), ``share_recent, share_prev, share_peak, trend, lifecycle,
-        years_selling`` (365-day years back from ``as_of`` with a sale), ``long_seller``.
+        (net sales in block 0), the :func:`classify_lifecycle` columns, ``years_selling`` (365-day years back from ``as_of`` with a sale), ``long_seller``.
     """
     end = _ts(as_of)
     d = _window(daily, end, block_days * n_blocks)
@@ -757,7 +778,13 @@ def lifecycle(
     shop = wide.sum(axis=0).to_numpy(float)
     age = (end - catalogue["start_date"]).dt.days.fillna(0).to_numpy()
     out = classify_lifecycle(
-        wide, shop, age, block_orders=n_ord, tolerance=tolerance, new_days=new_days
+        wide,
+        shop,
+        age,
+        block_orders=n_ord,
+        tolerance=tolerance,
+        new_days=new_days,
+        min_orders=min_orders,
     )
     per_year = max(1, 365 // block_days)
     yr = wide.to_numpy(float)
@@ -915,8 +942,15 @@ def hot_tendency(
     top: int = 10,
     min_t: float = 1.5,
     max_age_days: int = 365,
+    min_orders: int = 5,
+    min_days: int = 28,
 ) -> pd.DataFrame:
     """爆款倾向: products whose sales accelerate above their peers early, with the evidence.
+
+    Minimum evidence: a product is flagged only with at least ``min_orders`` orders in the
+    last four weeks and ``min_days`` days on sale (``shop.yaml`` ``hot_min_orders`` /
+    ``hot_min_days``); ``evidence`` is ``thin`` for a flagged product under twice either
+    minimum (say so next to it), else ``ok``; ``short`` for products below a minimum.
 
     For each product the weekly share of the shop's net sales over the last ``weeks`` weeks is
     fitted with a straight line (shares, not sales, so a festival lifting every product lifts
@@ -967,7 +1001,14 @@ def hot_tendency(
         score = score * np.clip(np.nan_to_num(boost, nan=1.0), 0.8, 1.25)
     t["hot_score"] = score
     t["is_top"] = sc["is_top"]
-    t["flag"] = sc["flag"]
+    om = _dense(daily, ids, end - 27 * DAY, end, "orders") if "orders" in daily else None
+    t["orders_4w"] = om.sum(axis=1) if om is not None else np.nan
+    o4 = t["orders_4w"].fillna(0).to_numpy(float)
+    enough = (o4 >= min_orders) & (age >= min_days)
+    t["flag"] = sc["flag"] & enough
+    t["evidence"] = np.where(
+        ~enough, "short", np.where((o4 < 2 * min_orders) | (age < 2 * min_days), "thin", "ok")
+    )
     t = t.sort_values(
         ["flag", "hot_score", "product_id"], ascending=[False, False, True], kind="stable"
     ).reset_index(drop=True)
@@ -1025,7 +1066,9 @@ def hot_backtest(
     daily, catalogue : as for :func:`hot_tendency`.
     start, end : first and last as-of date of the replay.
     top, freq, entry_days : see above.
-    **kwargs : ``weeks``, ``horizon``, ``min_t``, ``max_age_days`` for the detector.
+    **kwargs : ``weeks``, ``horizon``, ``min_t``, ``max_age_days``, ``min_orders``,
+        ``min_days`` for the detector (the minimum evidence of :func:`hot_tendency` applies in
+        the replay too, so the backtest scores the rule the page uses).
 
     Returns
     -------
@@ -1036,13 +1079,22 @@ def hot_backtest(
         first_flag; NaN when not flagged before entry), ``hit`` (flagged before entering),
         ``was_top`` (already top ``top`` at ``start``).
     """
-    opts = {"weeks": 6, "horizon": 8, "min_t": 1.5, "max_age_days": 365} | kwargs
+    opts = {
+        "weeks": 6,
+        "horizon": 8,
+        "min_t": 1.5,
+        "max_age_days": 365,
+        "min_orders": 5,
+        "min_days": 28,
+    } | kwargs
     start, end = _ts(start), _ts(end)
     ids = pd.Index(catalogue["product_id"])
     first_day = daily["day"].min() if len(daily) else start
     lo = min(first_day, start - (7 * max(opts["weeks"], 8) + entry_days + 1) * DAY)
     m = _dense(daily, ids, lo, end)
     cum = np.concatenate([np.zeros((len(ids), 1)), np.cumsum(m, axis=1)], axis=1)
+    mo = _dense(daily, ids, lo, end, "orders") if "orders" in daily else np.zeros_like(m)
+    cum_o = np.concatenate([np.zeros((len(ids), 1)), np.cumsum(mo, axis=1)], axis=1)
     n = len(ids)
     # entry: trailing entry_days sales in the top `top`, every day
     roll = cum[:, entry_days:] - cum[:, :-entry_days]  # column j: window ending day j+entry-1
@@ -1080,7 +1132,8 @@ def hot_backtest(
         sc = _hot_scores(
             cum, i, age, opts["weeks"], opts["horizon"], top, opts["min_t"], opts["max_age_days"]
         )
-        f = sc["flag"]
+        o4 = cum_o[:, i] - cum_o[:, max(i - 28, 0)]
+        f = sc["flag"] & (o4 >= opts["min_orders"]) & (age >= opts["min_days"])
         times += f
         new = f & np.isnat(first)
         first[new] = a.to_datetime64()
@@ -1197,52 +1250,26 @@ def festival_uplift(
     return t
 
 
-def stock_cover(
+def sell_through(
     daily: pd.DataFrame,
     catalogue: pd.DataFrame,
     as_of,
-    nodes: pd.DataFrame,
-    uplift: Mapping[str, float] | None = None,
     velocity_days: int = 28,
-    default_lead_days: int = 21,
     festive_days: pd.DatetimeIndex | None = None,
 ) -> pd.DataFrame:
-    """Days of stock cover and the stock-out risk ahead of each festival node.
+    """Everyday sell-through rate per product: units a day and their day-to-day spread.
 
-    * ``velocity`` = units sold per day over the last ``velocity_days`` days, leaving out the
-      days in ``festive_days`` (festival phases) when at least half the window remains, so a
-      recent festival does not inflate the everyday rate.
-    * ``cover_days`` = stock / velocity (inf when nothing sells); ``stockout_date`` = as_of +
-      cover_days at that rate.
-    * For each node in ``nodes`` (window = pre-sale start, else start, to end), the units
-      needed until the node ends = velocity × days from as_of to the node's end + velocity ×
-      (uplift − 1) × days of the window still ahead; ``shortfall`` = needed − stock when
-      positive. Restocking must be ordered ``lead_time_days`` before the window opens
-      (``reorder_by``).
-
-    Parameters
-    ----------
-    daily, catalogue : :func:`daily_product_sales`, :func:`product_catalogue` (``stock``,
-        ``lead_time_days``).
-    as_of : the analysis date (stock is as of this day).
-    nodes : upcoming festival nodes (:func:`helpers.core.calendar.festival_nodes`), ``key`` and the
-        window columns.
-    uplift : node key → expected uplift multiplier (default: 1, no uplift).
-    velocity_days, default_lead_days, festive_days : see above.
+    Over the last ``velocity_days`` days, leaving out the days in ``festive_days`` (festival
+    phases) when at least half the window remains, so a recent festival does not inflate the
+    everyday rate. ``rate`` = units / days in the window (days without a sale count as 0);
+    ``sd`` = the sample standard deviation of the daily units over the same days.
 
     Returns
     -------
     pandas.DataFrame
-        One row per product with stock: ``product_id, title, role, stock, velocity,
-        cover_days, stockout_date, lead_time_days, node`` (the first node it runs short for,
-        else the next node), ``node_start`` (window opening), ``node_end``, ``uplift``,
-        ``need_to_node``, ``shortfall``, ``reorder_by`` and ``status``: ``node_late`` (short for
-        a node and reorder_by has passed: expedite), ``node_risk`` (short for a node, still time
-        to order), ``low_cover`` (runs out before an order placed today arrives), ``ok``,
-        ``no_sales``. Sorted by status severity, then shortfall (largest first).
+        ``product_id, rate, sd, days`` in catalogue order.
     """
     end = _ts(as_of)
-    cat = catalogue[catalogue["stock"].notna()].reset_index(drop=True)
     w = _window(daily, end, velocity_days)
     n_days = velocity_days
     if festive_days is not None and len(festive_days):
@@ -1254,8 +1281,188 @@ def stock_cover(
         )
         if n_calm >= velocity_days / 2:
             w, n_days = w[calm.to_numpy()], n_calm
-    vel = (w.groupby("product_id")["units"].sum() / n_days).reindex(cat["product_id"]).fillna(0)
-    v = vel.to_numpy(float)
+    per_day = w.groupby(["product_id", "day"])["units"].sum()
+    g = per_day.groupby(level="product_id")
+    ids = catalogue["product_id"]
+    s1 = g.sum().reindex(ids).fillna(0).to_numpy(float)
+    s2 = (per_day**2).groupby(level="product_id").sum().reindex(ids).fillna(0).to_numpy(float)
+    rate = s1 / n_days
+    var = (s2 - n_days * rate**2) / max(n_days - 1, 1)
+    return pd.DataFrame(
+        {
+            "product_id": ids.to_numpy(),
+            "rate": rate,
+            "sd": np.sqrt(np.clip(var, 0, None)),
+            "days": n_days,
+        }
+    )
+
+
+def safety_z(service_level: float | None) -> float:
+    """Standard-normal quantile of the cycle service level (0.95 -> 1.645); 0 when None."""
+    if service_level is None or not 0 < float(service_level) < 1:
+        return 0.0
+    return float(NormalDist().inv_cdf(float(service_level)))
+
+
+def reorder_plan(
+    items: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of,
+    service_level: float | None = None,
+    receive_buffer_days: int = 0,
+) -> pd.DataFrame:
+    """The one stock model: reorder quantity and latest order date per product and event.
+
+    Both the product analysis (03, every product) and the promotion plan (05, the heroes) read
+    their reorders from this function, so they give the same answer for the same product and
+    festival.
+
+    Per product, events are taken in order of their last day (ties: launch, then key). Need by
+    the end of event *c* = rate × days from ``as_of`` to that end + the extra units of every
+    event up to *c* (rate × (uplift − 1) × the event's days still ahead) + safety stock.
+    Safety stock = z × sd × √lead time (z from ``service_level``: the chance a lead time's
+    demand stays within it). The units to have ordered by *c* = max(0, need − stock), never
+    falling; each event's reorder is that amount's increase. A reorder must be in the
+    warehouse ``receive_buffer_days`` before the event opens (``launch``): latest order date =
+    launch − buffer − lead time.
+
+    Parameters
+    ----------
+    items : ``product_id, title, stock, rate, sd, lead_time_days`` (see :func:`sell_through`).
+    events : ``event, launch, end, uplift`` (uplift: the event's daily units ÷ everyday units).
+    as_of : stock is counted on this day; demand starts the day after.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per product × event ending after ``as_of``: ``product_id, title, event, launch,
+        end, uplift, stock, rate, event_units`` (units the event is expected to sell),
+        ``safety_stock, need, reorder_qty, lead_time_days, latest_order_date, status``:
+        ``reorder`` (order by the date), ``too_late`` (the date has passed: expedite),
+        ``ok``, or ``no_stock_data``. Sorted by product, then event end.
+    """
+    end = _ts(as_of)
+    cols = [
+        "product_id",
+        "title",
+        "event",
+        "launch",
+        "end",
+        "uplift",
+        "stock",
+        "rate",
+        "event_units",
+        "safety_stock",
+        "need",
+        "reorder_qty",
+        "lead_time_days",
+        "latest_order_date",
+        "status",
+    ]
+    ev = events[pd.to_datetime(events["end"]) > end]
+    if items.empty or ev.empty:
+        return pd.DataFrame(columns=cols)
+    ev = ev[["event", "launch", "end", "uplift"]].copy()
+    ev["launch"] = pd.to_datetime(ev["launch"]).astype("datetime64[ns]")
+    ev["end"] = pd.to_datetime(ev["end"]).astype("datetime64[ns]")
+    ev = ev.sort_values(["end", "launch", "event"], kind="stable").reset_index(drop=True)
+    it = items[["product_id", "title", "stock", "rate", "sd", "lead_time_days"]].reset_index(
+        drop=True
+    )
+    n, k = len(it), len(ev)
+    rate = it["rate"].to_numpy(float)
+    sd = it["sd"].to_numpy(float)
+    lead = it["lead_time_days"].to_numpy(float)
+    stock = it["stock"].to_numpy(float)
+    days_to_end = ((ev["end"] - end) / DAY).to_numpy(float)
+    ahead_start = ev["launch"].where(ev["launch"] > end, end + DAY)
+    ahead = ((ev["end"] - ahead_start) / DAY).to_numpy(float) + 1
+    up = ev["uplift"].astype(float).fillna(1.0).to_numpy()
+    extra = rate[:, None] * ((up - 1) * ahead)[None, :]
+    safety = safety_z(service_level) * sd * np.sqrt(lead)
+    need = rate[:, None] * days_to_end[None, :] + np.cumsum(extra, axis=1) + safety[:, None]
+    need = np.ceil(np.round(need, 9))
+    total = np.maximum.accumulate(np.clip(need - stock[:, None], 0, None), axis=1)
+    total = np.nan_to_num(total)
+    qty = np.diff(total, axis=1, prepend=0.0)
+    t = pd.DataFrame(
+        {
+            "product_id": np.repeat(it["product_id"].to_numpy(), k),
+            "title": np.repeat(it["title"].to_numpy(), k),
+            "event": np.tile(ev["event"].to_numpy(), n),
+            "launch": np.tile(ev["launch"].to_numpy(), n),
+            "end": np.tile(ev["end"].to_numpy(), n),
+            "uplift": np.tile(up, n),
+            "stock": np.repeat(stock, k),
+            "rate": np.repeat(rate, k),
+            "event_units": (rate[:, None] * (up * ahead)[None, :]).ravel(),
+            "safety_stock": np.repeat(safety, k),
+            "need": need.ravel(),
+            "reorder_qty": qty.ravel(),
+            "lead_time_days": np.repeat(lead, k),
+        }
+    )
+    t["latest_order_date"] = t["launch"] - pd.to_timedelta(
+        t["lead_time_days"] + receive_buffer_days, unit="D"
+    )
+    due = t["reorder_qty"] > 0
+    t["status"] = np.select(
+        [t["stock"].isna(), due & (t["latest_order_date"] < end), due],
+        ["no_stock_data", "too_late", "reorder"],
+        "ok",
+    )
+    return t[cols]
+
+
+def stock_cover(
+    daily: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    as_of,
+    nodes: pd.DataFrame,
+    uplift: Mapping[str, float] | None = None,
+    velocity_days: int = 28,
+    default_lead_days: int = 21,
+    festive_days: pd.DatetimeIndex | None = None,
+    service_level: float | None = None,
+    receive_buffer_days: int = 0,
+) -> pd.DataFrame:
+    """Days of stock cover and the stock-out risk ahead of each festival node or campaign.
+
+    * ``velocity`` = everyday units a day (:func:`sell_through`).
+    * ``cover_days`` = stock / velocity (inf when nothing sells); ``stockout_date`` = as_of +
+      cover_days at that rate.
+    * Against the events in ``nodes`` (``key``; window = ``launch``, else pre-sale start, else
+      start, to ``end``) the reorders come from :func:`reorder_plan` (the model 05 uses too):
+      the first event the product runs short for is shown (else the next event) with
+      ``need_to_node`` (units needed by its end, safety stock included), ``shortfall`` (the
+      reorder for it) and ``reorder_by`` (its latest order date).
+
+    Parameters
+    ----------
+    daily, catalogue : :func:`daily_product_sales`, :func:`product_catalogue` (``stock``,
+        ``lead_time_days``).
+    as_of : the analysis date (stock is as of this day).
+    nodes : upcoming events: ``key`` and window columns.
+    uplift : event key → expected uplift multiplier (default: the ``uplift`` column, else 1).
+    velocity_days, festive_days : see :func:`sell_through`.
+    default_lead_days : lead time for products that carry none (``shop.yaml``).
+    service_level, receive_buffer_days : see :func:`reorder_plan`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per product with stock: ``product_id, title, role, stock, velocity,
+        cover_days, stockout_date, lead_time_days, safety_stock, node, node_start, node_end,
+        uplift, need_to_node, shortfall, reorder_by`` and ``status``: ``node_late`` (short for
+        an event and reorder_by has passed: expedite), ``node_risk`` (short for an event, still
+        time to order), ``low_cover`` (runs out before an order placed today arrives), ``ok``,
+        ``no_sales``. Sorted by status severity, then shortfall (largest first).
+    """
+    end = _ts(as_of)
+    cat = catalogue[catalogue["stock"].notna()].reset_index(drop=True)
+    st = sell_through(daily, cat, end, velocity_days, festive_days)
+    v = st["rate"].to_numpy(float)
     stock = cat["stock"].to_numpy(float)
     lead = cat["lead_time_days"].fillna(default_lead_days).to_numpy(float)
     cover = np.where(v > 0, stock / np.where(v > 0, v, 1), np.inf)
@@ -1266,36 +1473,35 @@ def stock_cover(
         np.where(np.isfinite(cover), end.to_datetime64(), np.datetime64("NaT"))
     ) + pd.to_timedelta(np.where(np.isfinite(cover), np.floor(cover), 0), unit="D")
     t["lead_time_days"] = lead
-    nd = nodes.copy()
-    nd = nd[nd["end"] > end].sort_values("end", kind="stable").reset_index(drop=True)
-    k = len(nd)
-    if k:
-        ws = nd["presale_start"].fillna(nd["start"]).to_numpy("datetime64[ns]")
-        we = nd["end"].to_numpy("datetime64[ns]")
-        e64 = end.to_datetime64()
-        days_to_end = ((we - e64) / np.timedelta64(1, "D")).astype(float)
-        ahead_start = np.maximum(ws, e64 + np.timedelta64(1, "D"))
-        fest = ((we - ahead_start) / np.timedelta64(1, "D")).astype(float) + 1
-        up = np.array([float((uplift or {}).get(key, 1.0)) for key in nd["key"]])
-        need = v[:, None] * days_to_end[None, :] + v[:, None] * (up - 1)[None, :] * fest[None, :]
-        short = np.clip(need - stock[:, None], 0, None)
-        is_short = short > 0
-        any_short = is_short.any(axis=1)
-        j = np.where(any_short, is_short.argmax(axis=1), 0)
-        rows = np.arange(len(t))
-        t["node"] = nd["key"].to_numpy()[j]
-        t["node_start"] = ws[j]
-        t["node_end"] = we[j]
-        t["uplift"] = up[j]
-        t["need_to_node"] = need[rows, j]
-        t["shortfall"] = short[rows, j]
-        t["reorder_by"] = t["node_start"] - pd.to_timedelta(lead, unit="D")
+    t["safety_stock"] = safety_z(service_level) * st["sd"].to_numpy(float) * np.sqrt(lead)
+    ev = stock_events_of(nodes, uplift)
+    plan = reorder_plan(
+        t.assign(rate=v, sd=st["sd"].to_numpy(float)),
+        ev,
+        end,
+        service_level,
+        receive_buffer_days,
+    )
+    if len(plan):
+        plan = plan.assign(_due=plan["reorder_qty"] > 0, _i=np.arange(len(plan)))
+        first_due = plan[plan["_due"]].groupby("product_id", sort=False)["_i"].first()
+        first_any = plan.groupby("product_id", sort=False)["_i"].first()
+        pick = first_due.reindex(first_any.index).fillna(first_any).astype(int)
+        row = plan.iloc[pick.to_numpy()].set_index("product_id").reindex(t["product_id"])
+        any_short = row["_due"].fillna(False).to_numpy(bool)
+        t["node"] = row["event"].to_numpy()
+        t["node_start"] = row["launch"].to_numpy()
+        t["node_end"] = row["end"].to_numpy()
+        t["uplift"] = row["uplift"].to_numpy(float)
+        t["need_to_node"] = row["need"].to_numpy(float)
+        t["shortfall"] = row["reorder_qty"].to_numpy(float)
+        t["reorder_by"] = row["latest_order_date"].to_numpy()
+        late = (row["status"] == "too_late").to_numpy()
     else:
-        any_short = np.zeros(len(t), bool)
+        any_short = late = np.zeros(len(t), bool)
         for c in ("node", "node_start", "node_end", "reorder_by"):
             t[c] = pd.NaT if c != "node" else None
         t["uplift"], t["need_to_node"], t["shortfall"] = np.nan, np.nan, 0.0
-    late = any_short & (t["reorder_by"] < end).to_numpy()
     t["status"] = np.select(
         [v <= 0, late, any_short, cover < lead],
         ["no_sales", "node_late", "node_risk", "low_cover"],
@@ -1307,6 +1513,29 @@ def stock_cover(
     return t.drop(columns=["_s", "_sh", "_c"]).reset_index(drop=True)
 
 
+def stock_events_of(nodes: pd.DataFrame, uplift: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """``event, launch, end, uplift`` from festival nodes or campaigns (``key`` or
+    ``campaign_id``; ``launch``, else ``presale_start``, else ``start``)."""
+    key = "campaign_id" if "campaign_id" in nodes.columns else "key"
+    launch = nodes["launch"] if "launch" in nodes.columns else nodes["start"]
+    if "launch" not in nodes.columns and "presale_start" in nodes.columns:
+        launch = nodes["presale_start"].fillna(nodes["start"])
+    if uplift is not None:
+        up = nodes[key].map(lambda k: float(uplift.get(k, 1.0)))
+    elif "uplift" in nodes.columns:
+        up = nodes["uplift"].astype(float).fillna(1.0)
+    else:
+        up = pd.Series(1.0, index=nodes.index)
+    return pd.DataFrame(
+        {
+            "event": nodes[key].to_numpy(dtype=object),
+            "launch": pd.to_datetime(launch).to_numpy(),
+            "end": pd.to_datetime(nodes["end"]).to_numpy(),
+            "uplift": up.to_numpy(float),
+        }
+    )
+
+
 def stock_risk(
     daily: pd.DataFrame,
     catalogue: pd.DataFrame,
@@ -1315,25 +1544,35 @@ def stock_risk(
     horizon_days: int = 120,
     velocity_days: int = 28,
     default_lead_days: int = 21,
+    events: pd.DataFrame | None = None,
+    service_level: float | None = None,
+    receive_buffer_days: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`stock_cover` against the festival nodes of the next ``horizon_days`` days.
+    """:func:`stock_cover` against the festival nodes (or ``events``) ending in the next
+    ``horizon_days`` days.
 
-    Nodes come from :func:`helpers.core.calendar.festival_nodes` with the shop's ``festivals``
-    overrides, their uplift from :func:`festival_uplift`, and the festival days of the velocity
-    window are left out of the everyday rate.
+    Without ``events`` the nodes come from :func:`helpers.core.calendar.festival_nodes` with the
+    shop's ``festivals`` overrides. ``events`` (e.g. the campaign calendar of
+    :func:`helpers.analysis.promotions.stock_events`, which 05 plans its stock on) take their uplift
+    from :func:`festival_uplift` by ``series`` (the node key), else their calendar ``weight``.
+    The festival days of the velocity window are left out of the everyday rate.
 
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
-        The :func:`stock_cover` table, and the nodes ahead with ``window_start`` (pre-sale or
-        start), ``uplift`` and ``source``.
+        The :func:`stock_cover` table, and the events ahead with ``key``, ``window_start``
+        (launch), ``uplift`` and ``source``.
     """
     end = _ts(as_of)
-    nodes = cal.festival_nodes(end + DAY, end + horizon_days * DAY, festivals)
     up = festival_uplift(daily, end, festivals)
-    nodes = nodes.merge(up[["key", "uplift", "source"]], on="key", how="left")
-    nodes["uplift"] = nodes["uplift"].fillna(nodes["weight"])
-    nodes["window_start"] = nodes["presale_start"].fillna(nodes["start"])
+    if events is None:
+        nodes = cal.festival_nodes(end + DAY, end + horizon_days * DAY, festivals)
+        nodes = nodes.merge(up[["key", "uplift", "source"]], on="key", how="left")
+        nodes["uplift"] = nodes["uplift"].fillna(nodes["weight"])
+        nodes["window_start"] = nodes["presale_start"].fillna(nodes["start"])
+    else:
+        nodes = event_uplift(events, up)
+        nodes = nodes[nodes["end"] <= end + horizon_days * DAY].reset_index(drop=True)
     fd = cal.festival_days(end - (velocity_days - 1) * DAY, end, festivals)
     festive = pd.DatetimeIndex(fd.loc[fd["phase"].notna(), "date"])
     st = stock_cover(
@@ -1345,8 +1584,57 @@ def stock_risk(
         velocity_days=velocity_days,
         default_lead_days=default_lead_days,
         festive_days=festive,
+        service_level=service_level,
+        receive_buffer_days=receive_buffer_days,
     )
     return st, nodes
+
+
+def event_uplift(events: pd.DataFrame, uplift_table: pd.DataFrame) -> pd.DataFrame:
+    """Campaign-calendar ``events`` (``campaign_id, series, launch, end, weight``) with ``key``
+    (= campaign_id), ``window_start``, ``uplift`` (the :func:`festival_uplift` of the node the
+    series names, else the calendar weight) and ``source`` (``history``, ``calendar``)."""
+    u = uplift_table.set_index("key")
+    e = events.copy()
+    e["key"] = e["campaign_id"].astype(str)
+    e["window_start"] = e["launch"]
+    e["uplift"] = e["series"].map(u["uplift"]).fillna(e["weight"]).astype(float)
+    e["source"] = e["series"].map(u["source"]).fillna("calendar")
+    return e
+
+
+def festival_stock_plan(
+    daily: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    as_of,
+    events: pd.DataFrame,
+    festivals=None,
+    velocity_days: int = 28,
+    default_lead_days: int = 21,
+    service_level: float | None = None,
+    receive_buffer_days: int = 0,
+    product_ids=None,
+) -> pd.DataFrame:
+    """:func:`reorder_plan` rows for ``product_ids`` (default: every product with stock) over
+    the campaign-calendar ``events``, with the rate, uplift and safety stock exactly as
+    :func:`stock_risk` sets them (so 05's hero rows equal 03's)."""
+    end = _ts(as_of)
+    cat = catalogue[catalogue["stock"].notna()]
+    if product_ids is not None:
+        cat = cat[cat["product_id"].isin(list(product_ids))]
+    cat = cat.reset_index(drop=True)
+    fd = cal.festival_days(end - (velocity_days - 1) * DAY, end, festivals)
+    festive = pd.DatetimeIndex(fd.loc[fd["phase"].notna(), "date"])
+    st = sell_through(daily, cat, end, velocity_days, festive)
+    items = cat[["product_id", "title", "stock"]].assign(
+        rate=st["rate"].to_numpy(),
+        sd=st["sd"].to_numpy(),
+        lead_time_days=cat["lead_time_days"].fillna(default_lead_days).to_numpy(float),
+    )
+    nodes = event_uplift(events, festival_uplift(daily, end, festivals))
+    return reorder_plan(
+        items, stock_events_of(nodes, None), end, service_level, receive_buffer_days
+    )
 
 
 def stock_summary(stock: pd.DataFrame) -> dict:
@@ -1379,6 +1667,11 @@ def _nice(x: float) -> float:
         return 0.0
     step = 10 ** np.floor(np.log10(x)) / 2
     return float(np.round(x / step) * step)
+
+
+def _edge(x: float) -> str:
+    """A band edge as written: 150, 1,200, 2.5 (decimals only where the edge has them)."""
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
 def price_bands(abc: pd.DataFrame, edges: list[float] | None = None, n: int = 5) -> pd.DataFrame:
@@ -1419,7 +1712,7 @@ def price_bands(abc: pd.DataFrame, edges: list[float] | None = None, n: int = 5)
     out["lo"] = e[out.index]
     out["hi"] = e[out.index + 1]
     out["band"] = [
-        f"{lo:,.0f}–{hi:,.0f}" if np.isfinite(hi) else f"≥{lo:,.0f}"
+        f"{_edge(lo)}–{_edge(hi)}" if np.isfinite(hi) else f"≥{_edge(lo)}"
         for lo, hi in zip(out["lo"], out["hi"])
     ]
     out["product_share"] = out["products"] / out["products"].sum()

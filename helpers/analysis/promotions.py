@@ -64,13 +64,13 @@ __all__ = [
     "gross_margin",
     "hero_forecast",
     "hero_group",
-    "inventory_check",
+    "stock_events",
+    "hero_stock",
     "load_templates",
     "new_customer_offer",
     "plan_campaigns",
     "plan_fiscal_year",
     "plan_targets",
-    "stock_plan",
     "stock_summary",
     "targets_for_year",
     "threshold_curve",
@@ -845,7 +845,8 @@ def hero_group(
 
     Returns
     -------
-    DataFrame ``product_id, title, reason`` ("hot" or "top"), ``net_sales, units, share,
+    DataFrame ``product_id, title, reason`` ("hot"; "hot_thin" when 03 found its evidence
+    thin: few orders or days on sale; or "top"), ``net_sales, units, share,
     unit_net`` (over the window). Without 03's artifacts: the top ``n`` by net sales (products
     with a ``declining`` life cycle in ``product_scores`` are passed over).
     """
@@ -864,11 +865,16 @@ def hero_group(
             hw = hw.sort_values([rank, "product_id"], kind="stable")
         elif "hot_score" in hw:
             hw = hw.sort_values(["hot_score", "product_id"], ascending=[False, True], kind="stable")
+        thin = (
+            set(hw.loc[hw["evidence"] == "thin", "product_id"].astype(str))
+            if "evidence" in hw
+            else set()
+        )
         for pid in hw["product_id"].astype(str):
             if len(picks) >= n_hot:
                 break
             if pid in rec.index:
-                picks.append((pid, "hot"))
+                picks.append((pid, "hot_thin" if pid in thin else "hot"))
     skip = set()
     if product_scores is not None and "lifecycle" in product_scores:
         skip = set(product_scores.loc[product_scores["lifecycle"] == "declining", "product_id"])
@@ -988,136 +994,54 @@ def with_heroes(
     )
 
 
-def inventory_check(
-    hero_units: pd.DataFrame,
-    plan: pd.DataFrame,
-    orders: pd.DataFrame,
-    products: pd.DataFrame | None,
+def stock_events(
+    fy: int,
+    start_month: int,
     as_of,
-    lead_time_days: int = 21,
-    receive_buffer_days: int = 3,
-    window_days: int = 90,
-    high: bool = True,
+    campaigns: pd.DataFrame | None = None,
+    festival_overrides=None,
 ) -> pd.DataFrame:
-    """Stock against each hero's forecast: reorder quantities, latest order dates, stock-outs.
+    """The events stock is planned against, shared by 03 and 05: :func:`campaign_calendar`
+    without clearance campaigns (they sell stock down). ``campaign_id, series, name_zh,
+    name_en, type, source, launch, end, weight``."""
+    c = campaign_calendar(fy, start_month, as_of, campaigns, festival_overrides)
+    c = c[c["type"] != "clearance"]
+    cols = ["campaign_id", "series", "name_zh", "name_en", "type", "source", "launch", "end"]
+    return c[[*cols, "weight"]].reset_index(drop=True)
 
-    Model, per hero, campaigns taken in launch order from the day after ``as_of``: need by the
-    end of campaign *c* = baseline daily units (last ``window_days``) × the non-campaign days up
-    to that end + the campaign units (the high end of the range when ``high``: online must
-    never run out) of every campaign up to *c* + safety stock (baseline × lead time). Total
-    reorders up to *c* = max(0, need - stock) (need only grows), so each campaign's reorder is
-    that total's increase. The order must arrive ``receive_buffer_days`` before the campaign
-    launches: latest order date = launch - buffer - lead time (the product's, else
-    ``lead_time_days``). Clearance campaigns are left out: they sell stock down.
 
-    Returns
-    -------
-    DataFrame ``campaign_id, product_id, title, launch, stock, base_daily, campaign_units,
-    need, reorder_qty, lead_time_days, latest_order_date, status``; status is ``ok``,
-    ``reorder`` (order by the date), ``too_late`` (the date has passed: stock-out risk, expedite)
-    or ``no_stock_data``.
-    """
-    as_of = pd.Timestamp(as_of).normalize()
-    cols = [
-        "campaign_id",
-        "product_id",
-        "title",
-        "launch",
-        "stock",
-        "base_daily",
-        "campaign_units",
-        "need",
-        "reorder_qty",
-        "lead_time_days",
-        "latest_order_date",
-        "status",
-    ]
-    if hero_units.empty:
-        return pd.DataFrame(columns=cols)
-    if "type" in plan:  # a clearance sells stock down: nothing to reorder for it
-        plan = plan[plan["type"] != "clearance"]
-    p = plan[["campaign_id", "launch", "end"]]
-    h = hero_units.merge(p, on="campaign_id", how="inner")
-    if h.empty:
-        return pd.DataFrame(columns=cols)
-    h = h.sort_values(["product_id", "launch", "campaign_id"], kind="stable").reset_index(drop=True)
-    rec = _recent_product_sales(orders, as_of, window_days)
-    h["base_daily"] = (rec["units"].reindex(h["product_id"]).fillna(0) / window_days).to_numpy()
-    # non-campaign days from as_of+1 to each campaign end
-    first = as_of + pd.Timedelta(days=1)
-    last = max(plan["end"].max(), first)
-    days = pd.date_range(first, last, freq="D")
-    busy = np.zeros(len(days), bool)
-    rep, pos = _window_days(plan, days)
-    busy[pos[pos >= 0]] = True
-    quiet = np.cumsum(~busy)
-    end_pos = days.get_indexer(h["end"])
-    h["_quiet"] = np.where(end_pos >= 0, quiet[np.clip(end_pos, 0, None)], 0)
-    units_col = "units_high" if high else "units"
-    h["campaign_units"] = h[units_col].astype(float)
-    h["_cum_camp"] = h.groupby("product_id")["campaign_units"].cumsum()
-    if products is not None and len(products):
-        pi = products.drop_duplicates("product_id").set_index("product_id")
-        stock = pi["stock"].reindex(h["product_id"]).to_numpy(dtype=float)
-        lt = pi["lead_time_days"].reindex(h["product_id"]).to_numpy(dtype=float)
-    else:
-        stock = np.full(len(h), np.nan)
-        lt = np.full(len(h), np.nan)
-    h["stock"] = stock
-    h["lead_time_days"] = np.where(np.isnan(lt), lead_time_days, lt).astype(int)
-    safety = h["base_daily"] * h["lead_time_days"]
-    h["need"] = np.ceil(h["base_daily"] * h["_quiet"] + h["_cum_camp"] + safety)
-    total = (h["need"] - h["stock"]).clip(lower=0)
-    total = total.groupby(h["product_id"]).cummax()
-    h["reorder_qty"] = total.groupby(h["product_id"]).diff().fillna(total)
-    h["latest_order_date"] = h["launch"] - pd.to_timedelta(
-        h["lead_time_days"] + receive_buffer_days, unit="D"
+def hero_stock(plan_rows: pd.DataFrame, heroes: pd.DataFrame) -> pd.DataFrame:
+    """The heroes' rows of the shared stock model (:func:`helpers.analysis.products.festival_stock_plan`),
+    with ``campaign_id`` (= ``event``) and ``campaign_units`` (= ``event_units``), sorted by
+    launch: the stock check behind 05's table and its reorder tasks."""
+    ids = heroes["product_id"].astype(str).tolist()
+    h = plan_rows[plan_rows["product_id"].astype(str).isin(ids)]
+    h = h.assign(campaign_id=h["event"], campaign_units=h["event_units"])
+    return h.sort_values(["launch", "campaign_id", "product_id"], kind="stable").reset_index(
+        drop=True
     )
-    status = np.where(h["reorder_qty"] > 0, "reorder", "ok")
-    status = np.where(
-        (h["reorder_qty"] > 0) & (h["latest_order_date"] <= as_of), "too_late", status
-    )
-    status = np.where(h["stock"].isna(), "no_stock_data", status)
-    h["status"] = status
-    h = h.sort_values(["launch", "campaign_id", "product_id"], kind="stable")
-    return h[cols].reset_index(drop=True)
-
-
-def stock_plan(
-    forecast: pd.DataFrame,
-    heroes: pd.DataFrame,
-    orders: pd.DataFrame,
-    history: pd.DataFrame,
-    products: pd.DataFrame | None,
-    as_of,
-    clearance: pd.DataFrame | None = None,
-    lead_time_days: int = 21,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Heroes' units per campaign, the stock check per campaign and its summary per hero.
-
-    :func:`hero_forecast` → :func:`inventory_check` → :func:`stock_summary`.
-    """
-    units = hero_forecast(forecast, heroes, orders, history, as_of, clearance)
-    check = inventory_check(units, forecast, orders, products, as_of, lead_time_days)
-    return units, check, stock_summary(check)
 
 
 def stock_summary(check: pd.DataFrame) -> pd.DataFrame:
-    """Per hero over the year: stock, campaign units, reorders and the first order date.
+    """Per hero over the plan: stock, campaign units, reorders and the first reorder.
 
-    Returns ``product_id, title, stock, campaigns, campaign_units, reorder_qty, reorders,
-    first_order_date`` (the earliest latest-order-date of a needed reorder), ``status`` (the
-    worst: too_late > reorder > no_stock_data > ok), sorted by first order date.
+    Returns ``product_id, title, stock, safety_stock, campaigns, campaign_units, first_campaign``
+    (the first campaign it must be restocked for), ``first_reorder_qty``, ``first_order_by``
+    (that reorder's latest order date), ``reorder_qty`` (all reorders), ``reorders``,
+    ``status`` (the worst: too_late > reorder > no_stock_data > ok), sorted by first order date.
     """
     cols = [
         "product_id",
         "title",
         "stock",
+        "safety_stock",
         "campaigns",
         "campaign_units",
+        "first_campaign",
+        "first_reorder_qty",
+        "first_order_by",
         "reorder_qty",
         "reorders",
-        "first_order_date",
         "status",
     ]
     if check.empty:
@@ -1125,20 +1049,29 @@ def stock_summary(check: pd.DataFrame) -> pd.DataFrame:
     rank = {"ok": 0, "no_stock_data": 1, "reorder": 2, "too_late": 3}
     c = check.assign(_r=check["status"].map(rank), _need=check["reorder_qty"] > 0)
     g = c.groupby("product_id", sort=True)
+    first = (
+        c[c["_need"]]
+        .sort_values(["end", "launch", "campaign_id"], kind="stable")
+        .groupby("product_id")
+        .first()
+    )
     out = pd.DataFrame(
         {
             "title": g["title"].first(),
             "stock": g["stock"].first(),
+            "safety_stock": g["safety_stock"].first(),
             "campaigns": g["campaign_id"].nunique(),
             "campaign_units": g["campaign_units"].sum(),
+            "first_campaign": first["campaign_id"],
+            "first_reorder_qty": first["reorder_qty"],
+            "first_order_by": first["latest_order_date"],
             "reorder_qty": g["reorder_qty"].sum(),
             "reorders": g["_need"].sum(),
-            "first_order_date": c[c["_need"]].groupby("product_id")["latest_order_date"].min(),
             "_r": g["_r"].max(),
         }
     )
     out["status"] = out["_r"].map({v: k for k, v in rank.items()})
-    out = out.reset_index().sort_values(["first_order_date", "product_id"], kind="stable")
+    out = out.reset_index().sort_values(["first_order_by", "product_id"], kind="stable")
     return out[cols].reset_index(drop=True)
 
 
@@ -1250,7 +1183,7 @@ def threshold_suggestion(
     discount_rate: float = 0.1,
     gross_margin: float = 0.35,
 ) -> tuple[pd.DataFrame, dict]:
-    """The 满减 threshold that lifts the most baskets sitting just below it, and its cost.
+    """The 满减 threshold that costs least per unit of extra sales, and what it costs.
 
     Parameters
     ----------
@@ -1261,26 +1194,30 @@ def threshold_suggestion(
 
     Returns
     -------
-    (curve, best): the :func:`threshold_curve` table and the row with the most lifted baskets
-    (ties: the lower threshold) as a dict, plus ``baskets``, ``median_basket`` and
-    ``efficient_threshold`` / ``efficient_cost_per_extra``: the candidate with the lowest
-    discount cost per unit of extra sales (the cheaper alternative).
+    (curve, best): the :func:`threshold_curve` table and, as a dict, the row with the lowest
+    discount cost per unit of extra sales (ties: more lifted baskets, then the lower threshold)
+    — the figure the page shows, so the suggestion follows from it — plus ``baskets``,
+    ``median_basket``, ``efficient_threshold`` / ``efficient_cost_per_extra`` (the same row)
+    and ``lever``: ``standing`` when the offer pays for itself through top-ups
+    (``margin_effect`` ≥ 0), else ``campaign_only`` (no standing 满减: the lift has to come
+    from a campaign's traffic or from mechanisms whose cost falls only on the extra units).
     """
     v = np.asarray(baskets, dtype=float)
     v = v[v > 0]
     if candidates is None:
         candidates = _round_points(np.quantile(v, 0.5), np.quantile(v, 0.95))
     curve = threshold_curve(v, candidates, band, take_up, discount_rate, None, gross_margin)
-    best = curve.sort_values(["lifted", "spend_x"], ascending=[False, True], kind="stable")
-    best = best.iloc[0].to_dict()
-    eff = curve.dropna(subset=["cost_per_extra"]).sort_values(
-        ["cost_per_extra", "spend_x"], kind="stable"
+    order = curve.assign(_c=curve["cost_per_extra"].fillna(np.inf))
+    best = order.sort_values(
+        ["_c", "lifted", "spend_x"], ascending=[True, False, True], kind="stable"
     )
+    best = best.drop(columns="_c").iloc[0].to_dict()
     best.update(
         baskets=len(v),
         median_basket=float(np.median(v)),
-        efficient_threshold=float(eff["spend_x"].iloc[0]) if len(eff) else float("nan"),
-        efficient_cost_per_extra=float(eff["cost_per_extra"].iloc[0]) if len(eff) else float("nan"),
+        efficient_threshold=float(best["spend_x"]),
+        efficient_cost_per_extra=float(best["cost_per_extra"]),
+        lever="standing" if best["margin_effect"] >= 0 else "campaign_only",
     )
     return curve, best
 
@@ -1299,7 +1236,9 @@ def free_shipping_threshold(
     shipping the shop now pays). Candidates default to round price points from the median to
     the 75th percentile basket: a threshold meant to nudge typical baskets up, not to reward
     the largest ones. ``best["margin_effect"]`` below zero means free shipping does not pay for
-    itself through bigger baskets at any of them.
+    itself through bigger baskets at any of them (``lever`` ``costly``; else
+    ``threshold_pays``); ``below`` / ``below_cost``: baskets under the threshold and the
+    shipping the shop pays on them when everything ships free.
     """
     v = np.asarray(baskets, dtype=float)
     v = v[v > 0]
@@ -1308,7 +1247,14 @@ def free_shipping_threshold(
     curve = threshold_curve(v, candidates, band, take_up, 0.0, shipping_cost, gross_margin)
     best = curve.sort_values(["margin_effect", "spend_x"], ascending=[False, True], kind="stable")
     best = best.iloc[0].to_dict()
-    best.update(baskets=len(v), median_basket=float(np.median(v)))
+    below = v < best["spend_x"]
+    best.update(
+        baskets=len(v),
+        median_basket=float(np.median(v)),
+        below=int(below.sum()),
+        below_cost=float(below.sum() * shipping_cost),
+        lever=("threshold_pays" if best["margin_effect"] >= 0 else "costly"),
+    )
     return curve, best
 
 
@@ -1518,6 +1464,7 @@ def execution_plan(
     templates: dict | None = None,
     reorders: pd.DataFrame | None = None,
     calendar=None,
+    reorder_label: str | None = None,
 ) -> pd.DataFrame:
     """Tasks per campaign with an owner role, owner and start/due dates counted back from it.
 
@@ -1528,12 +1475,13 @@ def execution_plan(
     lang : task and role wording (``zh`` or ``en``).
     owners : ``shop.yaml`` ``owners``: role key (``ops``) or role name (``运营``) → person.
     templates : :func:`load_templates` (default file).
-    reorders : :func:`inventory_check` rows; each ``reorder``/``too_late`` row adds a
-        warehouse task due on its latest order date.
     calendar : the shop's :class:`helpers.core.calendar.MarketCalendar` (None: CN). Tasks marked
         ``market: cn`` (platform sign-up, 直通车) are for CN shops only, ``market: west`` for
         the others; a campaign on an event with its own template (``christmas``: deadlines
         counted back from the last shipping day) uses it.
+    reorders : :func:`hero_stock` rows; each ``reorder``/``too_late`` row adds a
+        warehouse task due on its latest order date, worded ``reorder_label`` (the notebook's
+        catalogue text), else the templates' ``reorder_<lang>``.
 
     Returns
     -------
@@ -1602,9 +1550,7 @@ def execution_plan(
     if reorders is not None and len(reorders):
         r = reorders[reorders["status"].isin(["reorder", "too_late"])]
         r = r.merge(p[["campaign_id", "campaign"]], on="campaign_id", how="left")
-        word = roles["warehouse"].get("reorder_" + lang) or (
-            "补货下单" if lang == "zh" else "Place restock order"
-        )
+        word = reorder_label or roles["warehouse"].get("reorder_" + lang) or "reorder"
         extra = pd.DataFrame(
             {
                 "campaign_id": r["campaign_id"],

@@ -1020,6 +1020,84 @@ def rating_trend(
     return out.tail(months).reset_index(drop=True)
 
 
+DSR_DIMENSIONS = ("dsr_item", "dsr_service", "dsr_shipping")
+
+
+# words that tie a complaint theme to the DSR dimension it drags (the rest: item as described)
+DSR_WORDS = {
+    "dsr_shipping": (
+        "物流",
+        "快递",
+        "发货",
+        "送货",
+        "配送",
+        "包装",
+        "shipping",
+        "delivery",
+        "courier",
+        "parcel",
+        "package",
+        "arrived",
+    ),
+    "dsr_service": (
+        "客服",
+        "态度",
+        "回复",
+        "售后",
+        "退款",
+        "退货",
+        "service",
+        "reply",
+        "support",
+        "refund",
+        "return",
+    ),
+}
+
+
+def theme_dimension(terms: pd.Series) -> pd.Series:
+    """The DSR dimension each complaint theme drags: ``dsr_shipping`` (物流, 快递, 发货 …),
+    ``dsr_service`` (客服, 态度, 售后 …), else ``dsr_item`` (the product against its page)."""
+    t = terms.astype(str).str.lower()
+    out = pd.Series("dsr_item", index=terms.index, dtype=object)
+    for dim, words in DSR_WORDS.items():
+        hit = t.str.contains("|".join(words), regex=True) & (out == "dsr_item")
+        out[hit] = dim
+    return out
+
+
+def dsr_summary(trend: pd.DataFrame, months: int = 3, min_drop: float = 0.02) -> dict:
+    """The shop's DSR (描述相符 / 服务态度 / 物流服务) now and what drags it.
+
+    Per dimension the review-weighted mean over the last ``months`` months of
+    :func:`rating_trend` (``<dim>_now``) and over the ``months`` before (``<dim>_before``),
+    ``<dim>_change``; ``weakest`` is the dimension with the lowest current score and
+    ``falling`` the one that fell most, by at least ``min_drop`` points (None when none did,
+    or without DSR data).
+    """
+    out: dict = {"weakest": None, "falling": None}
+    have = [d for d in DSR_DIMENSIONS if d in trend and trend[d].notna().any()]
+    if not have:
+        return out
+    t = trend.tail(2 * months)
+    now, before = t.tail(months), t.head(max(len(t) - months, 0))
+
+    def wmean(part: pd.DataFrame, col: str) -> float:
+        ok = part[col].notna()
+        w = part.loc[ok, "reviews"]
+        return float((part.loc[ok, col] * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
+
+    for d in have:
+        out[f"{d}_now"] = wmean(now, d)
+        out[f"{d}_before"] = wmean(before, d) if len(before) else float("nan")
+        out[f"{d}_change"] = out[f"{d}_now"] - out[f"{d}_before"]
+    out["weakest"] = min(have, key=lambda d: (out[f"{d}_now"], d))
+    ch = {d: out[f"{d}_change"] for d in have if out[f"{d}_change"] == out[f"{d}_change"]}
+    fall = min(ch, key=lambda d: (ch[d], d)) if ch else None
+    out["falling"] = fall if fall is not None and ch[fall] <= -min_drop else None
+    return out
+
+
 def _clause_terms(texts: pd.Series) -> pd.DataFrame:
     """Fallback segmentation: clauses split on punctuation and connectives."""
     s = texts.dropna().astype(str)
@@ -1047,7 +1125,9 @@ def complaint_themes(
     The drop month is, among the last ``months``, the one whose mean rating fell most below
     the mean of the three months before it; its low-rating reviews (rating ≤ ``low_max``) are
     compared with the low-rating reviews of those three months. Only complaint terms count:
-    those a low review mentions more often than a high one (in the four months). Terms come from
+    those a low review mentions more often than a high one (in the four months); the complaint
+    terms of one clause form one theme (``物流太慢``, not ``物流`` and ``太慢`` counted twice).
+    Terms come from
     :func:`helpers.analysis.text.segment` (jieba) when available, else from clauses split on
     punctuation.
 
@@ -1089,6 +1169,12 @@ def complaint_themes(
     p_high = terms[~low].groupby("term")["doc"].nunique().reindex(p_low.index).fillna(0) / n_high
     complaint = p_low.index[(p_low > p_high).to_numpy()]
     terms = terms[low & terms["term"].isin(complaint).to_numpy()]
+    # one theme per clause: 物流太慢 is one complaint, not 物流 and 太慢 counted twice
+    terms = (
+        terms.groupby(["doc", "clause"], sort=False)["term"]
+        .agg(lambda t: ("" if all(not w.isascii() for w in t) else " ").join(t))
+        .reset_index()
+    )
     in_cur = terms["doc"].isin(low_cur.index)
     tc = terms[in_cur].groupby("term")["doc"].nunique()
     tp = terms[terms["doc"].isin(low_prev.index)].groupby("term")["doc"].nunique()

@@ -26,6 +26,12 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "ambition": 0.15,  # growth on top of the market's, for targets
     "gross_margin": 0.35,  # when products carry no cost
     "lead_time_days": 21,  # restocking lead time when products carry none
+    "service_level": 0.95,  # safety stock: chance a lead time's demand stays within stock
+    "receive_buffer_days": 3,  # a restock must be in the warehouse this long before a campaign
+    "hot_min_orders": 5,  # 爆款倾向: orders in the last 4 weeks before a product can be flagged
+    "hot_min_days": 28,
+    "marketplace": None,  # sells on Taobao/Tmall/JD (跨店满减 etc.); None: when the currency is CNY
+    "free_shipping_expected": None,  # buyers expect 包邮; None: on a marketplace  # 爆款倾向: days on sale before a product can be flagged
     "role_mix": {"traffic": 0.2, "profit": 0.6, "image": 0.1, "custom": 0.1},
     "repeat_member_orders": 2,  # orders to count as 老会员 (repeat member)
     "fan_orders": 4,  # orders to count as 品牌粉丝 (brand fan)

@@ -40,9 +40,19 @@ def esc(text) -> str:
     return str(text).translate(_ESC)
 
 
+def titled(titles, ids) -> list[str]:
+    """Titles for a table, with the id added where two rows share a title
+    (``连衣裙 (6500011508)``), so products with the same name are told apart."""
+    t = [str(x) for x in titles]
+    seen: dict[str, int] = {}
+    for x in t:
+        seen[x] = seen.get(x, 0) + 1
+    return [f"{x} ({i})" if seen[x] > 1 else x for x, i in zip(t, ids)]
+
+
 def money(x: float, currency: str = "CNY", lang: str = "zh") -> str:
     """``¥1.2万`` / ``¥12,345`` style amounts."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "–"
     sym = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}.get(
         currency, currency + " "
@@ -58,16 +68,37 @@ def money(x: float, currency: str = "CNY", lang: str = "zh") -> str:
     return f"{sign}{sym}{x:,.0f}"
 
 
+def _missing(x) -> bool:
+    """None, NaN, NaT or ±inf: nothing a reader can use ("–" on the page)."""
+    if x is None:
+        return True
+    try:
+        return not math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return x != x  # NaT is not equal to itself
+
+
 def pct(x: float, digits: int = 1) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "–"
     return f"{x * 100:.{digits}f}%"
 
 
 def num(x: float, digits: int = 0) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return "–"
     return f"{x:,.{digits}f}"
+
+
+def zhe(discount: float, lang: str = "zh") -> str:
+    """A discount as the reader says it: 20% off is ``8折`` in Chinese (the price paid, in
+    tenths), ``20% off`` in English; 25% off is ``7.5折``. "–" when missing."""
+    if _missing(discount):
+        return "–"
+    if lang != "zh":
+        return f"{discount * 100:.0f}% off"
+    tenths = round((1 - float(discount)) * 10, 1)
+    return f"{tenths:g}折"
 
 
 def say(key: str, lang: str = "zh", **values) -> str:
@@ -89,7 +120,12 @@ def labels(keys, lang: str = "zh") -> dict[str, str]:
 
 
 def show(text: str) -> None:
-    """Display Markdown in a notebook (plain print elsewhere)."""
+    """Display Markdown in a notebook (plain print elsewhere).
+
+    A ``$`` is written as ``&#36;``: two dollar amounts in one paragraph would otherwise be
+    read as a math span, and the Markdown between them (``**``) would reach the page raw.
+    """
+    text = text.replace("$", "&#36;")
     try:
         from IPython.display import Markdown, display
 
