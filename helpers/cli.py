@@ -105,8 +105,10 @@ def cmd_batch(a) -> int:
         lang=a.lang,
         params=_params(a.p),
         pdf=a.pdf,
+        defaults=a.defaults,
     )
     print(res.summary())
+    print(res.counts())
     print(f"portfolio: {res.out_dir / 'index.html'} ({res.seconds:.1f} s)")
     if a.pdf:
         _pdf_line(True, res.out_dir)
@@ -271,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         description="SHOPS is a folder of shop folders or a text file listing them (one per "
         "line). Each shop's report goes to OUT/<shop>/; OUT/index.html, portfolio.xlsx and "
         "summary.txt cover all shops. Shops whose inputs, parameters and notebooks are "
-        "unchanged since the last run are skipped unless --force.",
+        "unchanged since the last run are skipped unless --force. Exit code 0 when every shop "
+        "ends done or skipped, 1 when any failed.",
     )
     p.add_argument("shops", metavar="SHOPS")
     p.add_argument("--out", default="reports/batch", help="output folder (default reports/batch)")
@@ -293,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lang", choices=["zh", "en"])
     p.add_argument("-p", action="append", metavar="name=value", help="notebook parameter")
     p.add_argument("--pdf", action="store_true", help="also report.pdf per shop (Chromium)")
+    p.add_argument(
+        "--defaults",
+        action="store_true",
+        help="run shop folders without shop.yaml on the defaults (CNY, Asia/Shanghai, a salt "
+        "from the folder name; shown on their pages); without it they are errors",
+    )
     p.set_defaults(fn=cmd_batch)
     p = sub.add_parser("check", help="load and validate only; print the load report")
     p.add_argument("shop_dir")

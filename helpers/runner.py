@@ -467,6 +467,7 @@ class KernelPool:
         self.preload = preload  # {"shop_dir", "as_of"}: the server loads it before forking
         self._next = None  # (km, started_at)
         self._server = None  # (Popen, socket path, folder)
+        self._ipc: str | None = None  # the kernels' sockets' folder
 
     def _env(self) -> dict:
         # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
@@ -499,6 +500,13 @@ class KernelPool:
         self._server = (proc, path, folder)
         return path
 
+    def _ipc_folder(self) -> str:
+        import tempfile
+
+        if self._ipc is None or not os.path.isdir(self._ipc):
+            self._ipc = tempfile.mkdtemp(prefix="pb-ipc-")
+        return self._ipc
+
     def _stop_server(self) -> None:
         if self._server is None:
             return
@@ -513,7 +521,10 @@ class KernelPool:
         from jupyter_client import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        # Unix sockets, not TCP ports: kernels booting at once in several worker processes
+        # cannot pick the same port (zmq "Address already in use" and a dead kernel).
+        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+        km.ip = os.path.join(self._ipc_folder(), f"k{uuid.uuid4().hex[:12]}")
         args = [
             "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
             "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
@@ -589,6 +600,9 @@ class KernelPool:
             shutdown(self._next[0])
             self._next = None
         self._stop_server()
+        if self._ipc is not None:
+            shutil.rmtree(self._ipc, ignore_errors=True)
+            self._ipc = None
 
 
 def _alive(km) -> bool:
@@ -648,13 +662,18 @@ def _engine() -> str:
 
 
 def shutdown(km) -> None:
-    """Stop a kernel at once (its notebook is finished; nothing to save)."""
+    """Stop a kernel at once (its notebook is finished; nothing to save): killed, without the
+    interrupt ``shutdown_kernel`` sends first (``KeyboardInterrupt caught in kernel`` on the
+    console otherwise)."""
     from jupyter_core.utils import run_sync
 
     if not getattr(km, "has_kernel", False):
         return
-    try:
-        run_sync(km.shutdown_kernel)(now=True)
+    try:  # shutdown_kernel(now=True) interrupts first: the kernel would log the SIGINT
+        km.shutting_down = True
+        km.stop_restarter()
+        run_sync(km._async_kill_kernel)()
+        run_sync(km._async_cleanup_resources)()
     except Exception:  # already gone
         pid = _kernel_pid(km)
         if pid:
@@ -808,6 +827,7 @@ def run_shop(
     extra_meta: dict | None = None,
     on_notebook: Callable[[str], None] | None = None,
     jobs: int | None = None,
+    notes: list[str] | None = None,
 ) -> RunResult:
     """Execute the playbook for one shop; returns which notebooks failed and why.
 
@@ -820,7 +840,9 @@ def run_shop(
     notebook (the batch runner's test hook). ``jobs`` notebooks run side by side, each as soon
     as the notebooks whose artifacts it loads are done (:func:`notebook_graph`); by default
     two on a machine with the cores and memory for it (:func:`auto_jobs`), one when the
-    caller brings ``kernels`` (the batch runs shops side by side instead).
+    caller brings ``kernels`` (the batch runs shops side by side instead). ``notes``: message
+    keys of the defaults the shop runs on (:func:`helpers.batch.shop_defaults`), shown on
+    its index page.
     """
     light_imports()
     import papermill as pm
@@ -951,6 +973,7 @@ def run_shop(
             result.failures,
             loaded,
             downloads,
+            notes=default_notes(notes or [], lang, currency, shop_dir),
         )
         result.timings["total"] = round(time.perf_counter() - t_start, 3)
         meta = {
@@ -975,6 +998,17 @@ def run_shop(
         if kernels is None:
             pool.close()
     return result
+
+
+def default_notes(keys: list[str], lang: str, currency: str, shop_dir: Path) -> list[str]:
+    """The sentences for :func:`helpers.batch.shop_defaults`' keys, in ``lang``."""
+    if not keys:
+        return []
+    from . import narrative
+    from .config import load_config
+
+    tz = load_config(shop_dir).timezone
+    return [narrative.say(k, lang, currency=currency, timezone=tz) for k in keys]
 
 
 def run_summary(shop) -> dict:
