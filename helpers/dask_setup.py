@@ -63,7 +63,7 @@ class WarmPlaybook(WorkerPlugin):
     """A worker plugin running :func:`warm` on each of a worker's executor threads."""
 
     name = "playbook-warm"
-    idempotent = True
+    idempotent = False  # registered again (another playbook folder): setup decides
 
     def __init__(self, playbook_dir: str = str(PLAYBOOK_DIR)):
         self.playbook_dir = str(playbook_dir)

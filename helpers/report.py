@@ -70,7 +70,8 @@ CSS = """
              padding-top: 12px; border-top: 1px solid var(--line); font-size: 0.95em; }
  .pb-foot { color: var(--muted); font-size: 0.8em; margin-top: 20px; }
  .pb-scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
- .pb-shop { white-space: normal; min-width: 12em; max-width: min(30em, 86vw); text-align: left; }
+ table.pb-sort td.pb-shop { white-space: normal; text-align: left; }
+ .pb-why, .pb-note { width: max-content; max-width: min(30em, 80vw); white-space: normal; }
  .pb-why { color: var(--bad); font-size: .92em; margin-top: .25em; overflow-wrap: anywhere; }
  .pb-note { color: var(--muted); font-size: .88em; margin-top: .2em; }
  .pb-defaults { border: 1px solid var(--line); border-left: 4px solid #c98a00;

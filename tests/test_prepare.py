@@ -135,7 +135,7 @@ def test_a_shop_that_does_not_load_stops_the_notebook_with_one_line(tmp_path):
     dest = tmp_path / "00.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as err:
         pm.execute_notebook(
-            str(src),
+            runner.read_notebook(src),
             str(dest),
             parameters={"shop_dir": str(tmp_path / "bad"), "out_dir": str(tmp_path / "o")},
             kernel_name="python3",
