@@ -102,7 +102,7 @@ def test_defaults_run_the_shop_and_say_so_on_both_pages(
     for key in got["bare"].defaults:
         sentence = narrative.say(key, "zh", currency="CNY", timezone="Asia/Shanghai")
         assert report._esc(sentence) in shop_page
-    assert "pb-defaults" not in (tmp_path / "o" / "good" / "index.html").read_text("utf-8")
+    assert 'class="pb-defaults"' not in (tmp_path / "o" / "good" / "index.html").read_text("utf-8")
     index = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
     row = next(r for r in index.split("<tr>") if ">bare<" in r)
     assert "默认币种 CNY（无 shop.yaml）" in row and "默认盐值（由店名推导）" in row
