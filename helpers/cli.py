@@ -55,6 +55,7 @@ class _pd_display:
 
 
 def cmd_run(a) -> int:
+    from .batch import shop_defaults
     from .runner import run_shop
 
     only = _only(a.only)
@@ -68,6 +69,7 @@ def cmd_run(a) -> int:
         notebook_timeout=a.timeout,
         pdf=a.pdf,
         jobs=a.jobs,
+        notes=shop_defaults(a.shop_dir),  # shown on the report's front page
     )
     for stem, why in res.failures.items():
         print(f"FAILED {stem}: {why}", file=sys.stderr)
@@ -134,7 +136,7 @@ def cmd_prepare(a) -> int:
         print(f"FAILED {stem}: {why}", file=sys.stderr)
     if a.execute:
         n = len(res.failures)
-        print(f"{len(res.notebooks) - n} notebooks ran, {n} failed")
+        print(f"{len(res.notebooks) - n} of {len(res.notebooks)} notebooks ran, {n} failed")
     return 1 if res.failures else 0
 
 

@@ -105,7 +105,7 @@ def test_prepare_execute_holds_this_shops_outputs_only(tmp_path, capsys):
         ["prepare", str(TAOBAO), "--out", str(tmp_path / "w"), "--only", "00", "--execute"]
     )
     assert code == 0
-    assert "1 notebooks ran, 0 failed" in capsys.readouterr().out
+    assert "1 of 1 notebooks ran, 0 failed" in capsys.readouterr().out
     path = tmp_path / "w" / "00_data_health.ipynb"
     node = nbformat.read(path, as_version=4)
     assert "papermill" not in node.metadata and node.metadata.kernelspec.name == (
