@@ -17,6 +17,7 @@ as the local pool's does. Two ways to get it (both idempotent):
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -62,11 +63,11 @@ def _warm_threads(worker, playbook_dir: str) -> None:
 class WarmPlaybook(WorkerPlugin):
     """A worker plugin running :func:`warm` on each of a worker's executor threads."""
 
-    name = "playbook-warm"
-    idempotent = False  # registered again (another playbook folder): setup decides
+    idempotent = True  # registered by every batch: once per playbook folder is enough
 
     def __init__(self, playbook_dir: str = str(PLAYBOOK_DIR)):
         self.playbook_dir = str(playbook_dir)
+        self.name = f"playbook-warm:{self.playbook_dir}"
 
     def setup(self, worker) -> None:
         if getattr(worker, "_playbook_warm", None) == self.playbook_dir:
@@ -74,7 +75,25 @@ class WarmPlaybook(WorkerPlugin):
         worker._playbook_warm = self.playbook_dir
         _warm_threads(worker, self.playbook_dir)
 
+    def teardown(self, worker) -> None:
+        """The worker is closing: stop its kernel servers and kernels now (the nanny would
+        otherwise kill a worker still holding them after its grace period)."""
+        _close_pools()
+
+
+def _close_pools() -> None:
+    from . import batch
+
+    for key, pool in list(batch._POOLS.items()):
+        if key[0] == os.getpid():
+            pool.close()
+
 
 def dask_setup(worker) -> None:
     """``dask worker … --preload helpers.dask_setup``: warm the worker as it starts."""
     WarmPlaybook().setup(worker)
+
+
+def dask_teardown(worker) -> None:
+    """The preload's counterpart when the worker closes."""
+    _close_pools()
