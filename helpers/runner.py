@@ -800,11 +800,24 @@ def commit(work: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _retarget(nb_file: Path, work: Path, final: Path) -> None:
-    """Executed notebooks name the folder they will live in, not the temporary one."""
+def _retarget(nb_file: Path, work: Path, final: Path, source: Path | None = None) -> None:
+    """Executed notebooks name the folder they will live in, not the temporary one, and
+    their source by its path: papermill records the notebook it was handed in
+    ``metadata.papermill.input_path``, which for an in-memory notebook is the whole source
+    again, demo outputs and all (half of each file)."""
     text = nb_file.read_text(encoding="utf-8")
+    changed = False
+    if source is not None and '"input_path": {' in text:
+        node = json.loads(text)
+        pm_meta = node.get("metadata", {}).get("papermill", {})
+        if isinstance(pm_meta.get("input_path"), dict):
+            pm_meta["input_path"] = str(source)
+            text = json.dumps(node, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+            changed = True
     if str(work) in text:
-        nb_file.write_text(text.replace(str(work), str(final)), encoding="utf-8")
+        text, changed = text.replace(str(work), str(final)), True
+    if changed:
+        nb_file.write_text(text, encoding="utf-8")
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -912,7 +925,7 @@ def run_shop(
                 shutdown(km)
             result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
             if dest.exists():
-                _retarget(dest, work, final)
+                _retarget(dest, work, final, nb)
                 page(nb.stem)  # while the other notebook still runs
 
         pages, rendered, html_lock, html_s = (

@@ -169,6 +169,9 @@ def test_a_healthy_batch_prints_no_traceback_or_kernel_noise(shops, tmp_path):
     ):
         assert noise not in console, noise
     assert "2 shops: 2 done, 0 skipped, 0 failed" in proc.stdout
+    for shop in ("good", "bare"):  # the executed notebook names its source, not a copy of it
+        node = nbformat.read(tmp_path / "o" / shop / "notebooks" / "00_data_health.ipynb", 4)
+        assert node.metadata.papermill.input_path == str(runner.notebooks(["00"])[0])
 
 
 def test_dask_workers_are_warmed_by_preload_and_run_a_batch(shops, mini_playbook, tmp_path):
