@@ -1298,6 +1298,7 @@ def prepare_shop(
                         progress_bar=False,
                         execution_timeout=timeout,
                         request_save_on_cell_execute=False,
+                        extra_arguments=["--IPKernelApp.log_level=40"],  # no start-up chatter
                     )
                 except Exception as err:  # papermill saved the notebook with its error
                     result.failures[dest.stem] = _failure(dest, err)
