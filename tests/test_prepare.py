@@ -208,3 +208,12 @@ def test_lab_starts_jupyterlab_with_the_named_kernel_and_stops(tmp_path, monkeyp
         proc.terminate()
         proc.wait(30)
     assert proc.returncode is not None
+
+
+def test_lab_opens_saved_work_as_it_is(prepared, capsys):
+    """A work folder with notebooks is not prepared again (the consultant's saves stay)."""
+    before = {p.name: p.stat().st_mtime_ns for p in prepared.glob("*.ipynb")}
+    assert cli.main(["lab", str(TAOBAO), "--out", str(prepared), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "holds notebooks already" in out and "would prepare" not in out
+    assert {p.name: p.stat().st_mtime_ns for p in prepared.glob("*.ipynb")} == before
