@@ -523,8 +523,11 @@ class KernelPool:
 
         # Unix sockets, not TCP ports: kernels booting at once in several worker processes
         # cannot pick the same port (zmq "Address already in use" and a dead kernel).
-        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
-        km.ip = os.path.join(self._ipc_folder(), f"k{uuid.uuid4().hex[:12]}")
+        if os.name == "posix":
+            km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+            km.ip = os.path.join(self._ipc_folder(), f"k{uuid.uuid4().hex[:12]}")
+        else:  # no Unix sockets: TCP ports
+            km = AsyncKernelManager(kernel_name=self.kernel_name)
         args = [
             "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
             "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
