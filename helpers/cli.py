@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import secrets
+import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -112,6 +115,7 @@ class _pd_display:
 
 
 def cmd_run(a) -> int:
+    from helpers.run.batch import shop_defaults
     from helpers.run.runner import run_shop
 
     only = _only(a.only)
@@ -125,6 +129,7 @@ def cmd_run(a) -> int:
         notebook_timeout=a.timeout,
         pdf=a.pdf,
         jobs=a.jobs,
+        notes=shop_defaults(a.shop_dir),  # shown on the report's front page
     )
     for stem, why in res.failures.items():
         print(f"FAILED {stem}: {why}", file=sys.stderr)
@@ -162,8 +167,10 @@ def cmd_batch(a) -> int:
         lang=a.lang,
         params=_params(a.p),
         pdf=a.pdf,
+        defaults=a.defaults,
     )
     print(res.summary())
+    print(res.counts())
     print(f"portfolio: {res.out_dir / 'index.html'} ({res.seconds:.1f} s)")
     if a.pdf:
         _pdf_line(True, res.out_dir)
@@ -173,9 +180,61 @@ def cmd_batch(a) -> int:
 def cmd_prepare(a) -> int:
     from helpers.run.runner import prepare_shop
 
-    for p in prepare_shop(a.shop_dir, a.out, a.as_of, a.lang, _params(a.p)):
+    res = prepare_shop(
+        a.shop_dir,
+        a.out,
+        a.as_of,
+        a.lang,
+        _params(a.p),
+        execute=a.execute,
+        only=_only(a.only),
+        timeout=a.timeout,
+    )
+    for p in res.notebooks:
         print(p)
-    return 0
+    for stem, why in res.failures.items():
+        print(f"FAILED {stem}: {why}", file=sys.stderr)
+    if a.execute:
+        n = len(res.failures)
+        print(f"{len(res.notebooks) - n} of {len(res.notebooks)} notebooks ran, {n} failed")
+    return 1 if res.failures else 0
+
+
+def cmd_lab(a) -> int:
+    from helpers.run import lab
+    from helpers.run.runner import prepare_shop
+
+    shop = Path(a.shop_dir)
+    work = Path(a.out or Path("work") / shop.resolve().name)
+    if a.fresh or not lab.has_notebooks(work):
+        if a.dry_run:
+            print(f"would prepare {shop} into {work}")
+        else:
+            prepare_shop(shop, work, a.as_of, a.lang, _params(a.p), only=_only(a.only))
+            print(f"prepared {work}")
+    else:
+        print(f"{work} holds notebooks already: opening them as saved (--fresh to re-prepare)")
+    first = sorted(p.name for p in work.glob("[0-9][0-9]_*.ipynb"))
+    first = first[0] if first else "00_data_health.ipynb"
+    port = a.port or lab.free_port()
+    token = secrets.token_urlsafe(24)
+    cmd = lab.lab_command(work.resolve(), first, port, token, browser=not a.no_browser)
+    if a.dry_run:
+        print(" ".join(shlex.quote(c) for c in cmd))
+        print(lab.lab_url(port, first, token))
+        return 0
+    print(f"kernel {lab.KERNEL_NAME}: {lab.ensure_kernel()}")
+    print(f"JupyterLab: {lab.lab_url(port, first, token)}  (Ctrl-C stops it)")
+    proc = lab.start_lab(cmd, work)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 0
 
 
 def _expand_inputs(specs: list[str]) -> list[Path]:
@@ -454,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         description="SHOPS is a folder of shop folders or a text file listing them (one per "
         "line). Each shop's report goes to OUT/<shop>/; OUT/index.html, portfolio.xlsx and "
         "summary.txt cover all shops. Shops whose inputs, parameters and notebooks are "
-        "unchanged since the last run are skipped unless --force.",
+        "unchanged since the last run are skipped unless --force. Exit code 0 when every shop "
+        "ends done or skipped, 1 when any failed.",
     )
     p.add_argument("shops", metavar="SHOPS")
     p.add_argument("--out", default="reports/batch", help="output folder (default reports/batch)")
@@ -476,6 +536,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lang", choices=["zh", "en"])
     p.add_argument("-p", action="append", metavar="name=value", help="notebook parameter")
     p.add_argument("--pdf", action="store_true", help="also report.pdf per shop (Chromium)")
+    p.add_argument(
+        "--defaults",
+        action="store_true",
+        help="run shop folders without shop.yaml on the defaults (CNY, Asia/Shanghai, a salt "
+        "from the folder name; shown on their pages); without it they are errors",
+    )
     p.set_defaults(fn=cmd_batch)
     p = sub.add_parser("check", help="load and validate only; print the load report")
     p.add_argument("shop_dir")
@@ -486,9 +552,36 @@ def main(argv: list[str] | None = None) -> int:
         help="where every rejected row is written (default reports/<shop>/check_rejects.csv)",
     )
     p.set_defaults(fn=cmd_check)
-    p = sub.add_parser("prepare", help="parameter-filled notebooks for JupyterLab")
+    p = sub.add_parser(
+        "prepare",
+        help="clean notebooks for this shop, to open in JupyterLab",
+        description="Writes the notebooks for one shop into --out: no outputs, one parameters "
+        "cell holding this shop's values, sliders on, a first cell naming the shop and date. "
+        "The notebooks write their report into OUT/report.",
+    )
     common(p, out_required=True)
+    p.add_argument("--only", help="notebook numbers, e.g. 00,02")
+    p.add_argument(
+        "--execute", action="store_true", help="also run them (outputs of this shop only)"
+    )
+    p.add_argument("--timeout", type=int, default=None, help="seconds per cell with --execute")
     p.set_defaults(fn=cmd_prepare)
+    p = sub.add_parser(
+        "lab",
+        help="prepare a shop's notebooks (if needed) and open them in JupyterLab",
+        description="Prepares SHOP into --out (default work/<shop>) unless it holds notebooks "
+        "already, then starts this environment's JupyterLab on 127.0.0.1 with a token, "
+        "opening the first notebook.",
+    )
+    common(p)
+    p.add_argument("--only", help="notebook numbers to prepare, e.g. 00,02")
+    p.add_argument("--port", type=int, default=None, help="default: the first free from 8888")
+    p.add_argument("--fresh", action="store_true", help="prepare again (overwrites notebooks)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL only")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the JupyterLab command and URL only"
+    )
+    p.set_defaults(fn=cmd_lab)
     p = sub.add_parser("new-shop", help="scaffold a shop folder from exports")
     p.add_argument("dir")
     p.add_argument(

@@ -140,12 +140,26 @@ class Context:
         return artifacts.load(self.out_dir, name)
 
 
+class ShopNotLoaded(Exception):
+    """The shop could not be loaded: the notebook stops after its one-line message.
+
+    IPython shows an exception's ``_render_traceback_()`` instead of its traceback, so the
+    cell's output is the loader's one line and nothing else (no ``SystemExit``, no
+    traceback, no "To exit" warning); Run All and papermill stop there, and the runner
+    reports the line alone (:func:`helpers.run.runner._failure`).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
 def _value_key(v) -> str:
     return "paid_status" if v == "paid" else str(v)
 
 
 def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Context:
-    """Load the shop (a bad input shows one line and stops the notebook), style the charts."""
+    """Load the shop (a bad input shows one line and stops the notebook: :class:`ShopNotLoaded`),
+    style the charts."""
     from helpers.core.errors import LoadError
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -156,8 +170,7 @@ def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Cont
     try:
         shop = load_shop(shop_dir, as_of=as_of or None)
     except LoadError as e:
-        narrative.show(f"**{narrative.esc(e)}**")
-        raise SystemExit(2) from None
+        raise ShopNotLoaded(str(e)) from None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return Context(shop, out, lang)

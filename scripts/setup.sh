@@ -31,3 +31,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$hash" ]; then
   "$VENV/bin/python" -m pip install -q --no-deps -e .
   echo "$hash" > "$stamp"
 fi
+
+# 3. The named kernel: any Jupyter on this machine runs the notebooks with this venv's packages
+#    (prepared notebooks name it; `playbook lab` registers it too when it is missing).
+"$VENV/bin/python" -m ipykernel install --user --name ecommerce-playbook \
+  --display-name "Python (ecommerce-playbook)" >/dev/null \
+  || echo "setup: could not register the ecommerce-playbook kernel (\`playbook lab\` retries)"
+
+# 4. This venv's JupyterLab opens the playbook's .py sources (jupytext pairs) as notebooks on a
+#    double click (an installation default: a user's own settings still win). Pairing itself is
+#    per notebook (playbook/*.ipynb metadata); jupytext.toml pairs nothing else, so a prepared
+#    notebook saved in a work folder writes no .py beside it.
+mkdir -p "$VENV/share/jupyter/lab/settings"
+cat > "$VENV/share/jupyter/lab/settings/overrides.json" <<'JSON'
+{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}
+JSON

@@ -256,7 +256,9 @@ def test_notebook_graph_of_the_playbook():
             "02_target_setting",
             "03_product_analysis",
         },
-        "06_optimisation_review": {"01_market_positioning", "02_target_setting"},
+        "06_optimisation_review": {
+            "02_target_setting"
+        },  # targets only: 06 no longer back-casts from 01,
     }
     assert g.order[:3] == ["load_report", "rejected_rows", "monthly_orders"]
     assert "drilldown_.*" in g.order  # an f-string name

@@ -70,6 +70,13 @@ CSS = """
              padding-top: 12px; border-top: 1px solid var(--line); font-size: 0.95em; }
  .pb-foot { color: var(--muted); font-size: 0.8em; margin-top: 20px; }
  .pb-scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
+ table.pb-sort td.pb-shop { white-space: normal; text-align: left; }
+ .pb-why, .pb-note { width: max-content; max-width: min(30em, 80vw); white-space: normal; }
+ .pb-why { color: var(--bad); font-size: .92em; margin-top: .25em; overflow-wrap: anywhere; }
+ .pb-note { color: var(--muted); font-size: .88em; margin-top: .2em; }
+ .pb-defaults { border: 1px solid var(--line); border-left: 4px solid #c98a00;
+   padding: .4em .9em; margin: .8em 0; background: #fffaf0; }
+ .pb-defaults ul { margin: .2em 0; padding-left: 1.2em; }
  table.pb-sort th { cursor: pointer; user-select: none; white-space: nowrap; }
  table.pb-sort th[aria-sort=ascending]::after { content: " ▲"; font-size: 0.75em; }
  table.pb-sort th[aria-sort=descending]::after { content: " ▼"; font-size: 0.75em; }
@@ -304,9 +311,11 @@ def index_html(
     failed: dict[str, str],
     load_table: pd.DataFrame | None = None,
     extras: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> Path:
     """The shop's index page: the table of contents across notebooks (with their sections),
-    the notebooks that did not finish, and the downloads."""
+    the notebooks that did not finish, and the downloads. ``notes``: sentences shown first in
+    a box (the defaults a shop without its own settings runs on)."""
     path = Path(path)
     items = []
     for p in pages:
@@ -326,9 +335,11 @@ def index_html(
             + "</li>"
         )
     downloads = "".join(f'<li><a href="{_esc(e)}">{_esc(e)}</a></li>' for e in (extras or []))
+    boxed = "".join(f"<li>{_esc(n)}</li>" for n in notes or [])
     body = (
         f"{_header(shop, as_of, lang, pages, None)}<main>"
-        f"<h1>{word('report', lang)}</h1><ol class=pb-toc>{''.join(items)}</ol>"
+        + (f'<div class="pb-defaults"><ul>{boxed}</ul></div>' if boxed else "")
+        + f"<h1>{word('report', lang)}</h1><ol class=pb-toc>{''.join(items)}</ol>"
         f"<h2>{word('downloads', lang)}</h2><ul>{downloads}</ul>"
     )
     if load_table is not None:
@@ -616,19 +627,25 @@ def portfolio_html(path: Path, rows: list[dict], lang: str, generated: str = "")
     table sorts by any column (inline script, numbers by value, blanks last).
     """
     zh = lang == "zh"
+    shown = [c for c in PORTFOLIO_COLUMNS if c[0] != "message"]  # the reason sits by the name
     heads = "".join(
-        f'<th scope="col">{_esc(lzh if zh else len_)}</th>' for _, lzh, len_, _ in PORTFOLIO_COLUMNS
+        f'<th scope="col">{_esc(lzh if zh else len_)}</th>' for _, lzh, len_, _ in shown
     )
     body_rows = []
     for r in rows:
         cur = r.get("currency") or "CNY"
         cells = []
-        for key, _, _, kind in PORTFOLIO_COLUMNS:
+        for key, _, _, kind in shown:
             v = r.get(key)
             if key == "shop":
                 name = _esc(v)
                 cell = f'<a href="{_esc(r["link"])}">{name}</a>' if r.get("link") else name
-                cells.append(f'<td data-v="{_esc(v)}">{cell}</td>')
+                if r.get("status") not in ("ok", "skipped") and r.get("message"):
+                    # the reason in full, under the name: on screen at any width
+                    cell += f'<div class="pb-why">{_esc(r["message"])}</div>'
+                for d in r.get("defaults") or []:
+                    cell += f'<div class="pb-note">{_esc(_default_word(d, cur, lang))}</div>'
+                cells.append(f'<td class="pb-shop" data-v="{_esc(v)}">{cell}</td>')
             elif kind == "status":
                 cls = "pb-ok" if v in ("ok", "skipped") else "pb-bad"
                 label = STATUS_WORDS.get(v, (v, v))[0 if zh else 1]
@@ -638,12 +655,7 @@ def portfolio_html(path: Path, rows: list[dict], lang: str, generated: str = "")
                 cells.append(f'<td data-v="{dv}">{_esc(_fmt(v, kind, cur, lang))}</td>')
             else:
                 text = "" if _blank(v) else str(v)
-                style = (
-                    ' style="white-space:normal;min-width:16em;text-align:left"'
-                    if key == "message"
-                    else ""
-                )
-                cells.append(f"<td{style}>{_esc(text)}</td>")
+                cells.append(f"<td>{_esc(text)}</td>")
         body_rows.append("<tr>" + "".join(cells) + "</tr>")
     counts: dict[str, int] = {}
     for r in rows:
@@ -666,6 +678,13 @@ def portfolio_html(path: Path, rows: list[dict], lang: str, generated: str = "")
     )
     Path(path).write_text(doc, encoding="utf-8")
     return Path(path)
+
+
+def _default_word(key: str, currency: str, lang: str) -> str:
+    """A shop's default setting, short, for the portfolio row (``default_salt`` …)."""
+    from helpers.present import narrative
+
+    return narrative.say(f"{key}_short", lang, currency=currency)
 
 
 def write_json(path: Path, obj) -> Path:

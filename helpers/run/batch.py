@@ -47,11 +47,11 @@ from helpers.analysis import kpis
 from helpers.deliver import report
 from helpers.run.runner import (
     PLAYBOOK_DIR,
-    KernelPool,
-    notebook_imports,
+    WORKER_POOLS,
     notebooks,
     report_target_kpis,
     run_shop,
+    worker_pool,
 )
 
 STATE = ".batch"
@@ -75,6 +75,7 @@ class ShopTask:
     playbook_dir: str = str(PLAYBOOK_DIR)
     pdf: bool = False
     crash_first_attempt: bool = False  # test hook: the worker process dies mid-shop, once
+    defaults: list[str] = field(default_factory=list)  # defaults in use, shown on its pages
 
 
 @dataclass
@@ -91,6 +92,7 @@ class ShopOutcome:
     lang: str = ""
     currency: str = ""
     report: str | None = None  # relative path of the shop's index page
+    defaults: list[str] = field(default_factory=list)  # settings the shop runs on by default
 
     def line(self) -> str:
         """The shop's one line in the summary."""
@@ -114,6 +116,20 @@ class BatchResult:
     def ok(self) -> bool:
         return all(o.status in ("ok", "skipped") for o in self.outcomes)
 
+    @property
+    def failed(self) -> int:
+        """Shops that did not end done or skipped (failed notebooks, bad data, no shop.yaml)."""
+        return sum(o.status not in ("ok", "skipped") for o in self.outcomes)
+
+    def counts(self) -> str:
+        """``4 shops: 3 done, 0 skipped, 1 failed`` (failed counts errors too)."""
+        done = sum(o.status == "ok" for o in self.outcomes)
+        skipped = sum(o.status == "skipped" for o in self.outcomes)
+        n = len(self.outcomes)
+        return (
+            f"{n} shop{'s' if n != 1 else ''}: {done} done, {skipped} skipped, {self.failed} failed"
+        )
+
     def summary(self) -> str:
         return "\n".join(o.line() for o in self.outcomes)
 
@@ -125,6 +141,36 @@ def _is_shop(d: Path) -> bool:
     return d.is_dir() and (
         (d / "shop.yaml").exists() or any(d.glob("orders*")) or any(d.glob("订单*"))
     )
+
+
+NO_SHOP_YAML = (
+    "no shop.yaml: run `playbook new-shop` to write one (name, currency, salt), "
+    "or run the batch with --defaults"
+)
+
+
+def shop_defaults(shop_dir: Path) -> list[str]:
+    """The settings that matter which ``shop_dir`` leaves to the defaults, as message keys
+    (:data:`helpers.data_files.messages`): the currency and timezone when there is no
+    shop.yaml, the salt when neither shop.yaml nor ``PLAYBOOK_SALT`` sets one (buyer ids are
+    then hashed with a salt derived from the shop's name)."""
+    import yaml
+
+    f = Path(shop_dir) / "shop.yaml"
+    raw: dict = {}
+    if f.exists():
+        try:
+            raw = yaml.safe_load(f.read_text(encoding="utf-8-sig")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return []  # the run's own load says what is wrong with it
+        if not isinstance(raw, dict):
+            return []
+    keys = []
+    if not f.exists():
+        keys += ["default_currency", "default_timezone"]
+    if not raw.get("salt") and not os.environ.get("PLAYBOOK_SALT"):
+        keys.append("default_salt")
+    return keys
 
 
 def discover(spec: str | Path) -> list[Path]:
@@ -228,22 +274,6 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
 
 # --- the task a worker runs -------------------------------------------------------------------
 
-_POOLS: dict[tuple, KernelPool] = {}
-
-
-def _pool(playbook_dir: Path) -> KernelPool:
-    """A warm kernel pool per worker process and thread, kept across shops."""
-    import threading
-
-    key = (os.getpid(), threading.get_ident(), str(playbook_dir))
-    if key not in _POOLS:
-        import atexit
-
-        pool = KernelPool(playbook_dir, notebook_imports(notebooks(None, playbook_dir)))
-        _POOLS[key] = pool
-        atexit.register(pool.close)
-    return _POOLS[key]
-
 
 def _attempt(out_root: Path, slug: str) -> int:
     d = out_root / STATE / "attempts"
@@ -277,7 +307,7 @@ def run_task(task: ShopTask) -> ShopOutcome:
 
     t0 = time.perf_counter()
     playbook_dir = Path(task.playbook_dir)
-    pool = _pool(playbook_dir)
+    pool = worker_pool(playbook_dir)
     pool.prefetch()  # a first kernel (and its fork server) boots while the shop loads
     try:
         res = run_shop(
@@ -292,14 +322,35 @@ def run_task(task: ShopTask) -> ShopOutcome:
             notebook_timeout=task.timeout,
             kernels=pool,
             pdf=task.pdf,
-            extra_meta={"input_hash": task.input_hash, "attempts": n},
+            extra_meta={
+                "input_hash": task.input_hash,
+                "attempts": n,
+                "defaults": task.defaults,
+            },
             on_notebook=hook,
+            notes=task.defaults,
         )
     except LoadError as e:
-        return ShopOutcome(task.slug, shop_name, "error", str(e), time.perf_counter() - t0, n)
+        return ShopOutcome(
+            task.slug,
+            shop_name,
+            "error",
+            str(e),
+            time.perf_counter() - t0,
+            n,
+            defaults=task.defaults,
+        )
     except Exception as e:  # anything else: one line, the other shops go on
-        msg = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
-        return ShopOutcome(task.slug, shop_name, "failed", msg, time.perf_counter() - t0, n)
+        msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        return ShopOutcome(
+            task.slug,
+            shop_name,
+            "failed",
+            msg,
+            time.perf_counter() - t0,
+            n,
+            defaults=task.defaults,
+        )
     msg = "; ".join(f"{k}: {v}" for k, v in res.failures.items())
     return ShopOutcome(
         task.slug,
@@ -314,6 +365,7 @@ def run_task(task: ShopTask) -> ShopOutcome:
         res.lang,
         _currency(res.out_dir),
         f"{task.slug}/index.html",
+        task.defaults,
     )
 
 
@@ -327,7 +379,7 @@ def _worker_main(conn, playbook_dir: str) -> None:
     from helpers.deliver.imports import light_imports
 
     light_imports()
-    _pool(Path(playbook_dir)).prefetch()  # the first kernel boots while this process imports
+    worker_pool(Path(playbook_dir)).prefetch()  # the first kernel boots while this process imports
     import papermill  # noqa: F401
 
     report._exporter()
@@ -340,7 +392,7 @@ def _worker_main(conn, playbook_dir: str) -> None:
     except (EOFError, KeyboardInterrupt):
         pass
     finally:
-        for pool in _POOLS.values():
+        for pool in WORKER_POOLS.values():
             pool.close()
 
 
@@ -445,8 +497,13 @@ def _run_dask(tasks: list[ShopTask], scheduler, done) -> None:
     except ImportError:  # older distributed
         from distributed.scheduler import KilledWorker
 
+    from helpers.run.dask_setup import WarmPlaybook
+
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout="30s")
     try:
+        # workers started without `--preload helpers.run.dask_setup` (or joining later) warm up
+        # before their first shop; a no-op on workers that did
+        client.register_plugin(WarmPlaybook(tasks[0].playbook_dir))
         futures = {}
 
         def submit(t: ShopTask, k: int):
@@ -499,6 +556,7 @@ def run_batch(
     pdf: bool = False,
     progress: bool = True,
     crash_first_attempt: tuple[str, ...] = (),
+    defaults: bool = False,
 ) -> BatchResult:
     """Run the playbook for every shop; write the portfolio index, summary and batch.json.
 
@@ -512,6 +570,9 @@ def run_batch(
     retries : how many times a shop is run again after its worker process died.
     timeout : seconds per notebook (wall clock).
     force : run shops whose inputs, parameters and notebooks are unchanged too.
+    defaults : run shop folders without shop.yaml on the defaults (CNY, Asia/Shanghai, a
+        salt derived from the folder's name); without it such a shop is an error
+        (:data:`NO_SHOP_YAML`). Defaults in use are shown on the index and the shop's page.
     crash_first_attempt : shop folder names whose worker dies mid-shop on the first attempt
         (a test hook for the retry path).
     """
@@ -536,6 +597,9 @@ def run_batch(
     outcomes: dict[str, ShopOutcome] = {}
     tasks = []
     for d, slug in zip(shop_dirs, _slugs(shop_dirs)):
+        if not defaults and not (d / "shop.yaml").exists():
+            outcomes[slug] = ShopOutcome(slug, d.name, "error", NO_SHOP_YAML, attempts=0)
+            continue
         h = input_hash(d, settings, nbs, helpers)
         prev = _previous(out / slug)
         if not force and prev.get("input_hash") == h and not prev.get("failures"):
@@ -550,6 +614,7 @@ def run_batch(
                 lang=prev.get("lang", ""),
                 currency=prev.get("currency", ""),
                 report=f"{slug}/index.html",
+                defaults=prev.get("defaults", []),
             )
             continue
         tasks.append(
@@ -567,6 +632,7 @@ def run_batch(
                 str(playbook_dir),
                 pdf,
                 d.name in crash_first_attempt,
+                shop_defaults(d),
             )
         )
     total, finished = len(tasks), [0]
@@ -611,6 +677,7 @@ def portfolio_rows(result: BatchResult) -> list[dict]:
                 "as_of": o.as_of,
                 "currency": o.currency,
                 "link": link,
+                "defaults": o.defaults,
                 **o.kpis,
             }
         )

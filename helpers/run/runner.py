@@ -459,6 +459,7 @@ class KernelPool:
         self.preload = preload  # {"shop_dir", "as_of"}: the server loads it before forking
         self._next = None  # (km, started_at)
         self._server = None  # (Popen, socket path, folder)
+        self._ipc: str | None = None  # the kernels' sockets' folder
 
     def _env(self) -> dict:
         # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
@@ -491,6 +492,13 @@ class KernelPool:
         self._server = (proc, path, folder)
         return path
 
+    def _ipc_folder(self) -> str:
+        import tempfile
+
+        if self._ipc is None or not os.path.isdir(self._ipc):
+            self._ipc = tempfile.mkdtemp(prefix="pb-ipc-")
+        return self._ipc
+
     def _stop_server(self) -> None:
         if self._server is None:
             return
@@ -505,7 +513,13 @@ class KernelPool:
         from jupyter_client import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        # Unix sockets, not TCP ports: kernels booting at once in several worker processes
+        # cannot pick the same port (zmq "Address already in use" and a dead kernel).
+        if os.name == "posix":
+            km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+            km.ip = os.path.join(self._ipc_folder(), f"k{uuid.uuid4().hex[:12]}")
+        else:  # no Unix sockets: TCP ports
+            km = AsyncKernelManager(kernel_name=self.kernel_name)
         args = [
             "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
             "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
@@ -581,6 +595,9 @@ class KernelPool:
             shutdown(self._next[0])
             self._next = None
         self._stop_server()
+        if self._ipc is not None:
+            shutil.rmtree(self._ipc, ignore_errors=True)
+            self._ipc = None
 
 
 def _alive(km) -> bool:
@@ -640,13 +657,18 @@ def _engine() -> str:
 
 
 def shutdown(km) -> None:
-    """Stop a kernel at once (its notebook is finished; nothing to save)."""
+    """Stop a kernel at once (its notebook is finished; nothing to save): killed, without the
+    interrupt ``shutdown_kernel`` sends first (``KeyboardInterrupt caught in kernel`` on the
+    console otherwise)."""
     from jupyter_core.utils import run_sync
 
     if not getattr(km, "has_kernel", False):
         return
-    try:
-        run_sync(km.shutdown_kernel)(now=True)
+    try:  # shutdown_kernel(now=True) interrupts first: the kernel would log the SIGINT
+        km.shutting_down = True
+        km.stop_restarter()
+        run_sync(km._async_kill_kernel)()
+        run_sync(km._async_cleanup_resources)()
     except Exception:  # already gone
         pid = _kernel_pid(km)
         if pid:
@@ -705,6 +727,8 @@ def _failure(nb_path: Path, err: Exception) -> str:
     ename = getattr(err, "ename", type(err).__name__)
     lines = str(getattr(err, "evalue", err)).splitlines()
     evalue = lines[0][:200] if lines else ""
+    if ename == "ShopNotLoaded":  # nb.open_shop's stop: the loader's sentence is the reason
+        return str(getattr(err, "evalue", err)).strip()
     return f"cell {cell}: {ename}: {evalue}" if cell else f"{ename}: {evalue}"
 
 
@@ -771,11 +795,49 @@ def commit(work: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _retarget(nb_file: Path, work: Path, final: Path) -> None:
-    """Executed notebooks name the folder they will live in, not the temporary one."""
+def _retarget(nb_file: Path, work: Path, final: Path, source: Path | None = None) -> None:
+    """Executed notebooks name the folder they will live in, not the temporary one, and
+    their source by its path: papermill records the notebook it was handed in
+    ``metadata.papermill.input_path``, which for an in-memory notebook is the whole source
+    again, demo outputs and all (half of each file)."""
     text = nb_file.read_text(encoding="utf-8")
+    changed = False
+    if source is not None and '"input_path": {' in text:
+        node = json.loads(text)
+        pm_meta = node.get("metadata", {}).get("papermill", {})
+        if isinstance(pm_meta.get("input_path"), dict):
+            pm_meta["input_path"] = str(source)
+            text = json.dumps(node, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+            changed = True
     if str(work) in text:
-        nb_file.write_text(text.replace(str(work), str(final)), encoding="utf-8")
+        text, changed = text.replace(str(work), str(final)), True
+    if changed:
+        nb_file.write_text(text, encoding="utf-8")
+
+
+WORKER_POOLS: dict[tuple, KernelPool] = {}
+
+
+def worker_pool(playbook_dir: Path) -> KernelPool:
+    """A warm kernel pool per worker process and thread, kept across shops (batch workers, local
+    or Dask)."""
+    import threading
+
+    key = (os.getpid(), threading.get_ident(), str(playbook_dir))
+    if key not in WORKER_POOLS:
+        import atexit
+
+        pool = KernelPool(playbook_dir, notebook_imports(notebooks(None, playbook_dir)))
+        WORKER_POOLS[key] = pool
+        atexit.register(pool.close)
+    return WORKER_POOLS[key]
+
+
+def close_worker_pools() -> None:
+    """Stop this process's worker pools (a Dask worker closing)."""
+    for key, pool in list(WORKER_POOLS.items()):
+        if key[0] == os.getpid():
+            pool.close()
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -808,6 +870,7 @@ def run_shop(
     extra_meta: dict | None = None,
     on_notebook: Callable[[str], None] | None = None,
     jobs: int | None = None,
+    notes: list[str] | None = None,
 ) -> RunResult:
     """Execute the playbook for one shop; returns which notebooks failed and why.
 
@@ -820,7 +883,9 @@ def run_shop(
     notebook (the batch runner's test hook). ``jobs`` notebooks run side by side, each as soon
     as the notebooks whose artifacts it loads are done (:func:`notebook_graph`); by default
     two on a machine with the cores and memory for it (:func:`auto_jobs`), one when the
-    caller brings ``kernels`` (the batch runs shops side by side instead).
+    caller brings ``kernels`` (the batch runs shops side by side instead). ``notes``: message
+    keys of the defaults the shop runs on (:func:`helpers.run.batch.shop_defaults`), shown on
+    its index page.
     """
     light_imports()
     import papermill as pm
@@ -889,7 +954,7 @@ def run_shop(
                 shutdown(km)
             result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
             if dest.exists():
-                _retarget(dest, work, final)
+                _retarget(dest, work, final, nb)
                 page(nb.stem)  # while the other notebook still runs
 
         pages, rendered, html_lock, html_s = (
@@ -950,6 +1015,7 @@ def run_shop(
             result.failures,
             loaded,
             downloads,
+            notes=default_notes(notes or [], lang, currency, shop_dir),
         )
         result.timings["total"] = round(time.perf_counter() - t_start, 3)
         meta = {
@@ -974,6 +1040,17 @@ def run_shop(
         if kernels is None:
             pool.close()
     return result
+
+
+def default_notes(keys: list[str], lang: str, currency: str, shop_dir: Path) -> list[str]:
+    """The sentences for :func:`helpers.run.batch.shop_defaults`' keys, in ``lang``."""
+    if not keys:
+        return []
+    from helpers.load.config import load_config
+    from helpers.present import narrative
+
+    tz = load_config(shop_dir).timezone
+    return [narrative.say(k, lang, currency=currency, timezone=tz) for k in keys]
 
 
 def run_summary(shop) -> dict:
@@ -1048,36 +1125,216 @@ def _pages(work: Path, playbook_dir: Path, result: RunResult) -> list[str]:
     return pages + sorted(have - set(pages))
 
 
+KERNEL_NAME = "ecommerce-playbook"  # registered by scripts/setup.sh and `playbook lab`
+KERNEL_DISPLAY = "Python (ecommerce-playbook)"
+
+
+def source_notebook(nb: Path):
+    """A notebook's source without outputs: the jupytext ``.py`` when present, else the
+    ``.ipynb`` (whose saved outputs :func:`clean_notebook` drops)."""
+    py = nb.with_suffix(".py")
+    return read_notebook(py if py.exists() else nb)
+
+
+def parameters_cell(node) -> int | None:
+    """Index of the cell tagged ``parameters`` (None when the notebook has none)."""
+    for i, cell in enumerate(node.cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return i
+    return None
+
+
+def declared_parameters(node) -> list[str]:
+    """Names the notebook's parameters cell assigns, in order."""
+    i = parameters_cell(node)
+    if i is None:
+        return []
+    tree = ast.parse(node.cells[i].source)
+    return [
+        t.id
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    ]
+
+
+def set_parameters(source: str, values: dict) -> str:
+    """The parameters cell ``source`` with each assignment of a name in ``values`` rewritten
+    to that value (its trailing comment kept); other lines as they were."""
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    for node in reversed(tree.body):  # bottom-up: line numbers stay valid
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in values
+        ):
+            continue
+        name = node.targets[0].id
+        tail = lines[node.end_lineno - 1][node.end_col_offset :]
+        comment = tail if tail.strip().startswith("#") else ""
+        lines[node.lineno - 1 : node.end_lineno] = [f"{name} = {values[name]!r}{comment}"]
+    return "\n".join(lines)
+
+
+def clean_notebook(node, values: dict, header: str | None = None):
+    """A notebook as a consultant opens it: no outputs or execution counts, the parameters
+    cell holding ``values`` (names the notebook declares; ``interactive`` on where it has
+    that parameter), no papermill/jupytext/execution metadata (no embedded copy of the
+    source, no pairing that would write a ``.py`` beside it), the project's named kernel,
+    and ``header`` as a first Markdown cell."""
+    import nbformat
+
+    i = parameters_cell(node)
+    declared = set(declared_parameters(node))
+    mine = {k: v for k, v in values.items() if k in declared}
+    if "interactive" in declared and "interactive" not in values:
+        mine["interactive"] = True
+    cells = []
+    for j, cell in enumerate(node.cells):
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            continue  # a papermill copy of the parameters: there is one parameters cell
+        meta = {k: v for k, v in cell.get("metadata", {}).items() if k in ("tags", "jupyter")}
+        if cell.cell_type == "code":
+            src = set_parameters(cell.source, mine) if j == i else cell.source
+            new = nbformat.v4.new_code_cell(src, metadata=meta)
+        elif cell.cell_type == "markdown":
+            new = nbformat.v4.new_markdown_cell(cell.source, metadata=meta)
+        else:
+            new = nbformat.v4.new_raw_cell(cell.source, metadata=meta)
+        cells.append(new)
+    if header:
+        cells.insert(0, nbformat.v4.new_markdown_cell(header))
+    out = nbformat.v4.new_notebook(cells=cells)
+    out.metadata = {
+        "kernelspec": {"name": KERNEL_NAME, "display_name": KERNEL_DISPLAY, "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    for c in out.cells:  # ids from the cell's position: the same notebook twice is the same file
+        c.id = f"cell-{out.cells.index(c)}"
+    return out
+
+
+def _strip_run_metadata(path: Path) -> None:
+    """An executed prepared notebook without papermill's records (the embedded input path,
+    parameters, per-cell timings), its kernel named as prepared."""
+    import nbformat
+
+    node = nbformat.read(path, as_version=4)
+    node.metadata.pop("papermill", None)
+    node.metadata["kernelspec"] = {
+        "name": KERNEL_NAME,
+        "display_name": KERNEL_DISPLAY,
+        "language": "python",
+    }
+    for cell in node.cells:
+        for key in ("papermill", "execution"):
+            cell.metadata.pop(key, None)
+    nbformat.write(node, path)
+
+
+def _path_for(target: Path, folder: Path) -> str:
+    """``target`` relative to ``folder`` when the two share a folder below the root (the work
+    folder sits beside the shop: the pair can be moved together), else absolute."""
+    target, folder = Path(target).resolve(), Path(folder).resolve()
+    common = Path(os.path.commonpath([target, folder]))
+    if common == Path(common.anchor):
+        return str(target)
+    return os.path.relpath(target, folder)
+
+
+@dataclass
+class Prepared:
+    notebooks: list[Path]
+    failures: dict[str, str] = field(default_factory=dict)  # with execute: stem -> why
+
+
 def prepare_shop(
     shop_dir: str | Path,
     out_dir: str | Path,
     as_of: str | None = None,
     lang: str | None = None,
     params: dict | None = None,
-) -> list[Path]:
-    """Parameter-filled, unexecuted notebooks a consultant opens in JupyterLab."""
-    light_imports()
-    import papermill as pm
+    execute: bool = False,
+    only: list[str] | None = None,
+    playbook_dir: Path = PLAYBOOK_DIR,
+    timeout: int | None = None,
+) -> Prepared:
+    """Clean notebooks for this shop that a consultant opens in JupyterLab (``out_dir``).
 
+    Each holds one parameters cell with this shop's values (paths relative to ``out_dir``
+    when it sits beside the shop; the report folder is ``out_dir/report``), ``interactive``
+    on where the notebook has it, no outputs and no metadata from the demo run, and a first
+    Markdown cell naming the shop and the date and asking for Run All first. With
+    ``execute``, the notebooks are run in order in ``out_dir`` so they hold this shop's
+    outputs only; failures are returned (the notebook keeps the error, later cells no
+    output). A bad shop raises its one-line :class:`~helpers.core.errors.LoadError` before
+    anything is written. ``params`` must be parameters of at least one notebook.
+    """
+    import nbformat
+
+    from helpers.core.errors import LoadError
+    from helpers.present import narrative
+
+    light_imports()
     shop_dir = Path(shop_dir).resolve()
     shop = load_shop(shop_dir, as_of=as_of)
     out = Path(out_dir).resolve()
+    nbs = notebooks(only, playbook_dir)
+    sources = {nb.stem: source_notebook(nb) for nb in nbs}
+    known = {n for node in sources.values() for n in declared_parameters(node)}
+    unknown = sorted(set(params or {}) - known)
+    if unknown:
+        raise LoadError("-p", f"not a parameter of any notebook: {', '.join(unknown)}")
+    lang = lang or shop.config.lang
+    values = {
+        "shop_dir": _path_for(shop_dir, out),
+        "out_dir": _path_for(out / "report", out),
+        "as_of": str(shop.as_of.date()),
+        "lang": lang,
+        **(params or {}),
+    }
+    header = narrative.say(
+        "prep_header",
+        lang,
+        shop=narrative.esc(shop.config.name),
+        as_of=values["as_of"],
+        made=time.strftime("%Y-%m-%d"),
+        folder=narrative.esc(values["shop_dir"]),
+    )
     out.mkdir(parents=True, exist_ok=True)
     made = []
-    for nb in notebooks():
+    for nb in nbs:
         dest = out / f"{nb.stem}.ipynb"
-        pm.execute_notebook(
-            read_notebook(nb),
-            str(dest),
-            prepare_only=True,
-            progress_bar=False,
-            parameters={
-                "shop_dir": str(shop_dir),
-                "out_dir": str(out / "report"),
-                "as_of": str(shop.as_of.date()),
-                "lang": lang or shop.config.lang,
-                **(params or {}),
-            },
-        )
+        nbformat.write(clean_notebook(sources[nb.stem], values, header), dest)
         made.append(dest)
-    return made
+    result = Prepared(made)
+    if execute:
+        import papermill as pm
+
+        backend = os.environ.get("MPLBACKEND")
+        os.environ["MPLBACKEND"] = INLINE  # charts into the notebook, whatever the shell says
+        try:
+            for dest in made:
+                try:
+                    pm.execute_notebook(
+                        str(dest),
+                        str(dest),
+                        kernel_name="python3",  # this interpreter's, registered or not
+                        cwd=str(out),
+                        progress_bar=False,
+                        execution_timeout=timeout,
+                        request_save_on_cell_execute=False,
+                        extra_arguments=["--IPKernelApp.log_level=40"],  # no start-up chatter
+                    )
+                except Exception as err:  # papermill saved the notebook with its error
+                    result.failures[dest.stem] = _failure(dest, err)
+                _strip_run_metadata(dest)
+        finally:
+            if backend is None:
+                os.environ.pop("MPLBACKEND", None)
+            else:
+                os.environ["MPLBACKEND"] = backend
+    return result
