@@ -31,6 +31,11 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "holding_cost_rate": 0.25,
 }
 
+# Credit notes: matched to an earlier purchase of the same customer and product within
+# window_days; invoice_prefix (text or list) marks a credit-note number (None: the defaults
+# C / RET / 退 followed by a digit). A negative quantity or amount is a return in any case.
+RETURNS_DEFAULTS: dict[str, Any] = {"window_days": 90, "invoice_prefix": None}
+
 KNOWN_KEYS = {
     "name": str,
     "currency": str,
@@ -41,6 +46,8 @@ KNOWN_KEYS = {
     "assumptions": dict,
     "festivals": list,
     "owners": dict,
+    "returns": dict,
+    "non_merchandise": dict,
     **{t: (str, list, dict) for t in TABLES},
 }
 
@@ -70,6 +77,10 @@ class ShopConfig:
     assumptions: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_ASSUMPTIONS))
     festivals: list[dict] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
+    # return / credit-note lines: {window_days, invoice_prefix} (see helpers.lines)
+    returns: dict[str, Any] = field(default_factory=lambda: dict(RETURNS_DEFAULTS))
+    # shop-specific non-merchandise lines: {ids: [...], title_patterns: [...]}
+    non_merchandise: dict[str, list] = field(default_factory=dict)
     sources: dict[str, TableSource] = field(default_factory=dict)
 
     @property
@@ -168,6 +179,35 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
     mix = assumptions["role_mix"]
     if not isinstance(mix, dict) or set(mix) - set(ROLES):
         raise ConfigError(file, f"'assumptions.role_mix' keys must be among {', '.join(ROLES)}")
+    returns = dict(RETURNS_DEFAULTS)
+    for key, value in (raw.get("returns") or {}).items():
+        if key not in RETURNS_DEFAULTS:
+            raise ConfigError(file, f"unknown key 'returns.{key}'{_suggest(key, RETURNS_DEFAULTS)}")
+        if key == "window_days" and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise ConfigError(
+                file, f"'returns.window_days' must be a whole number ≥ 0, got {value!r}"
+            )
+        if key == "invoice_prefix" and not (
+            isinstance(value, str)
+            or isinstance(value, list)
+            and all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError(
+                file, f"'returns.invoice_prefix' must be text or a list, got {value!r}"
+            )
+        returns[key] = value
+    non_merch = {}
+    for key, value in (raw.get("non_merchandise") or {}).items():
+        if key not in ("ids", "title_patterns"):
+            raise ConfigError(
+                file,
+                f"unknown key 'non_merchandise.{key}'{_suggest(key, ['ids', 'title_patterns'])}",
+            )
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise ConfigError(file, f"'non_merchandise.{key}' must be a list of texts")
+        non_merch[key] = [str(v) for v in value]
     sources = {}
     for table in TABLES:
         if table in raw:
@@ -187,5 +227,7 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
         assumptions=assumptions,
         festivals=raw.get("festivals", []),
         owners=raw.get("owners", {}),
+        returns=returns,
+        non_merchandise=non_merch,
         sources=sources,
     )

@@ -1,0 +1,181 @@
+"""Returns, cancellations (credit notes) and non-merchandise money, measured.
+
+Definitions (merchandise lines only, as :func:`helpers.metrics.sales_lines` gives them):
+
+* **gross sales**: net of the purchase lines (``is_return`` False), i.e. before credit notes;
+  **returns**: minus the net of the return lines (a positive amount); **net sales** =
+  gross sales − returns.
+* **order return rate**: return documents (distinct order ids of return lines, i.e. credit
+  notes) as a share of all documents (purchase orders + credit notes), the share of invoices
+  that are credit notes; **unit return rate**: units returned ÷ units sold; **money return
+  rate**: returns ÷ gross sales. A return counts in the month it happened.
+* A return is **larger than anything sold** when its units exceed the units of that product
+  sold before it to the same customer (to anyone, when the line has no customer).
+
+Layer: analysis (pure: DataFrames in and out).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import lines as line_rules
+from .metrics import sales_lines
+
+
+def _split(orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    s = sales_lines(orders)
+    back = s["is_return"].to_numpy()
+    return s[~back], s[back]
+
+
+def _rates(buy: pd.DataFrame, back: pd.DataFrame, by: str | None) -> pd.DataFrame:
+    def agg(df: pd.DataFrame, sign: float) -> pd.DataFrame:
+        g = df.groupby(by, sort=True) if by else df.assign(_all=0).groupby("_all")
+        return pd.DataFrame(
+            {
+                "orders": g["order_id"].nunique(),
+                "units": g["quantity"].sum() * sign,
+                "money": g["net"].sum() * sign,
+            }
+        )
+
+    b, r = agg(buy, 1.0), agg(back, -1.0)
+    out = b.add_suffix("_sold").join(r.add_suffix("_returned"), how="outer").fillna(0)
+    out = out.rename(
+        columns={
+            "orders_sold": "orders",
+            "orders_returned": "return_orders",
+            "money_sold": "gross_sales",
+            "money_returned": "returns",
+        }
+    )
+    out["net_sales"] = out["gross_sales"] - out["returns"]
+    docs = out["orders"] + out["return_orders"]
+    out["order_return_rate"] = (out["return_orders"] / docs.where(docs > 0)).astype(float)
+    out["unit_return_rate"] = (
+        out["units_returned"] / out["units_sold"].where(out["units_sold"] > 0)
+    ).astype(float)
+    out["money_return_rate"] = (
+        out["returns"] / out["gross_sales"].where(out["gross_sales"] > 0)
+    ).astype(float)
+    for c in ("orders", "return_orders", "units_sold", "units_returned"):
+        out[c] = out[c].astype(np.int64)
+    return out
+
+
+def return_summary(orders: pd.DataFrame) -> dict:
+    """Shop totals: gross sales, returns, net sales, the three return rates, return lines
+    matched / unmatched to an original order (all merchandise)."""
+    buy, back = _split(orders)
+    t = _rates(buy, back, None).iloc[0].to_dict()
+    matched = back["return_of"].notna() if "return_of" in back else pd.Series(False)
+    t.update(
+        return_lines=len(back),
+        matched_lines=int(matched.sum()),
+        unmatched_lines=int(len(back) - matched.sum()),
+        unmatched_returns=float(-back.loc[~matched.to_numpy(), "net"].sum()) if len(back) else 0.0,
+    )
+    return t
+
+
+def monthly_returns(orders: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month: orders, credit notes, units and money sold and returned, the
+    three return rates (a return in the month it happened)."""
+    buy, back = _split(orders)
+    buy = buy.assign(month=buy["day"].dt.to_period("M").dt.to_timestamp())
+    back = back.assign(month=back["day"].dt.to_period("M").dt.to_timestamp())
+    return _rates(buy, back, "month").reset_index()
+
+
+def product_returns(orders: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """Per product: units and money sold and returned and the return rates, the most
+    returned money first (ties: product id); ``top`` rows when given."""
+    buy, back = _split(orders)
+    out = _rates(buy, back, "product_id")
+    titles = pd.concat([buy, back])[["product_id", "title"]].dropna().drop_duplicates("product_id")
+    out = out.join(titles.set_index("product_id")["title"])
+    out = out[out["units_returned"] > 0].reset_index()
+    out = out.sort_values(["returns", "product_id"], ascending=[False, True], kind="stable")
+    cols = [
+        "product_id",
+        "title",
+        "units_sold",
+        "units_returned",
+        "unit_return_rate",
+        "gross_sales",
+        "returns",
+        "money_return_rate",
+    ]
+    out = out[cols].reset_index(drop=True)
+    return out.head(top) if top else out
+
+
+def over_returns(orders: pd.DataFrame) -> pd.DataFrame:
+    """Return lines larger than anything sold before them: more units than that customer
+    bought of the product up to the return (anyone, for a line without customer).
+
+    Columns: order_id, product_id, order_time, units_returned, units_sold_before.
+    """
+    buy, back = _split(orders)
+    cols = ["order_id", "product_id", "order_time", "units_returned", "units_sold_before"]
+    if back.empty:
+        return pd.DataFrame(columns=cols)
+    cust = back["customer_id"].notna().to_numpy()
+    found = []
+    for keys, b, sub in (
+        (["customer_id", "product_id"], buy[buy["customer_id"].notna()], back[cust]),
+        (["product_id"], buy, back[~cust]),
+    ):
+        if sub.empty:
+            continue
+        sold = b.sort_values("order_time", kind="stable")[[*keys, "order_time", "quantity"]]
+        sold = sold.assign(units_sold_before=sold.groupby(keys)["quantity"].cumsum())
+        left = sub[[*keys, "order_id", "order_time", "quantity"]].sort_values(
+            "order_time", kind="stable"
+        )
+        got = pd.merge_asof(
+            left,
+            sold.drop(columns="quantity"),
+            on="order_time",
+            by=keys,
+            direction="backward",
+        )
+        got["units_sold_before"] = got["units_sold_before"].fillna(0).astype(np.int64)
+        got["units_returned"] = -got["quantity"]
+        found.append(got[got["units_returned"] > got["units_sold_before"]])
+    if not found:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(found, ignore_index=True)[cols]
+    return out.sort_values(["order_time", "order_id"], kind="stable").reset_index(drop=True)
+
+
+def non_merchandise_totals(orders: pd.DataFrame, non_merchandise: dict | None = None):
+    """Money of non-merchandise lines by kind (postage, fees, adjustments, discounts,
+    samples, gift_cards, other): lines, amount charged (positive lines), amount credited
+    (negative lines), net. Lines of every status but cancelled and pending."""
+    cols = ["kind", "lines", "charged", "credited", "net"]
+    if "line_type" not in orders:
+        return pd.DataFrame(columns=cols)
+    nm = orders[
+        (orders["line_type"] == "non_merchandise").to_numpy()
+        & ~orders["status"].isin(["cancelled", "pending"]).to_numpy()
+    ]
+    if nm.empty:
+        return pd.DataFrame(columns=cols)
+    kind = line_rules.charge_kind(nm, non_merchandise).fillna(line_rules.OTHER_KIND)
+    net = nm["paid_amount"] - nm["refund_amount"]
+    df = pd.DataFrame({"kind": kind, "net": net})
+    g = df.groupby("kind", sort=False)
+    out = pd.DataFrame(
+        {
+            "lines": g.size(),
+            "charged": g["net"].agg(lambda v: v[v > 0].sum()),
+            "credited": g["net"].agg(lambda v: -v[v < 0].sum()),
+            "net": g["net"].sum(),
+        }
+    )
+    order = list(dict.fromkeys([*line_rules.rules(non_merchandise), line_rules.OTHER_KIND]))
+    out = out.reindex([k for k in order if k in out.index])
+    return out.rename_axis("kind").reset_index()[cols]
