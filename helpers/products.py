@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import calendar as cal
 from . import metrics
+from .returns import product_lines
 from .schema import ROLES
 
 __all__ = [
@@ -176,12 +177,8 @@ def daily_product_sales(
         (:mod:`helpers.returns` reports it), not from a product's.
     """
     s = metrics.sales_lines(orders)  # the shared, remembered lines: no copy of ours
+    s = product_lines(s)  # unmatched returns: the shop's net sales, not a product's
     back = s["is_return"].to_numpy()
-    if back.any():
-        matched = s["return_of"].notna().to_numpy() if "return_of" in s else np.zeros_like(back)
-        if (back & ~matched).any():
-            s = s[~back | matched]
-            back = s["is_return"].to_numpy()
     if s.empty:
         return pd.DataFrame(
             {

@@ -47,6 +47,7 @@ from .metrics import (
     sales_lines,
     subset_codes,
 )
+from .returns import product_lines
 
 __all__ = [
     "ROLES",
@@ -162,11 +163,12 @@ def daily_funnel(
     s = sales_lines(orders)
     key = "customer_id" if any_filled(s["customer_id"]) else "order_id"
     g = s.groupby("day")
+    b = s[~s["is_return"].to_numpy()] if s["is_return"].any() else s  # credit notes: no buyer
     out = pd.DataFrame(
         {
-            "buyers": nunique_by(s, "day", key),
-            "orders": nunique_by(s, "day", "order_id"),
-            "units": g["quantity"].sum(),
+            "buyers": nunique_by(b, "day", key),
+            "orders": nunique_by(b, "day", "order_id"),
+            "units": b.groupby("day")["quantity"].sum(),
             "paid_amount": g["paid_amount"].sum(),
             "refunds": g["refund_amount"].sum(),
             "net_sales": g["net"].sum(),
@@ -779,7 +781,7 @@ def watchlist_for(
 
 def _recent_product_sales(orders: pd.DataFrame, as_of, window_days: int) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
-    s = sales_lines(orders)[["day", "product_id", "title", "net", "quantity"]]
+    s = product_lines(sales_lines(orders))[["day", "product_id", "title", "net", "quantity"]]
     s = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
     k, ids = _keyed(s, "product_id", ["title", "net", "quantity"])
     g = k.groupby("product_id")
@@ -880,7 +882,9 @@ def hero_forecast(
     """
     rec = _recent_product_sales(orders, as_of, window_days)
     # one pass over the lines: net sales per product and day, totals per product
-    lines, pids = _keyed(sales_lines(orders), "product_id", ["day", "title", "net", "quantity"])
+    lines, pids = _keyed(
+        product_lines(sales_lines(orders)), "product_id", ["day", "title", "net", "quantity"]
+    )
     dp = lines.groupby(["day", "product_id"], sort=True)["net"].sum()
     dp.index = dp.index.set_levels(pids[dp.index.levels[1].to_numpy()], level="product_id")
     day_of = dp.index.get_level_values("day")
@@ -1304,7 +1308,7 @@ def new_customer_offer(
     """
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
-    known = s["customer_id"].notna().to_numpy()
+    known = s["customer_id"].notna().to_numpy() & ~s["is_return"].to_numpy()  # purchases
     cust, order = line_codes(s)[0][known], line_codes(s, "order_id")[0][known]  # shared
     s = s[known]
     cols = ["product_id", "title", "entry_customers", "share", "repeat_rate", "first_order_value"]
@@ -1410,6 +1414,7 @@ def clearance_candidates(
     as_of = pd.Timestamp(as_of).normalize()
     rec = _recent_product_sales(orders, as_of, window_days)
     lines = sales_lines(orders)
+    lines = lines[~lines["is_return"].to_numpy()] if lines["is_return"].any() else lines
     last_sale = lines[lines["day"] <= as_of].groupby("product_id")["day"].max()
     p = products[products["stock"].fillna(0) > 0].copy()
     units = rec["units"].reindex(p["product_id"]).fillna(0).to_numpy()

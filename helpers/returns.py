@@ -179,3 +179,58 @@ def non_merchandise_totals(orders: pd.DataFrame, non_merchandise: dict | None = 
     order = list(dict.fromkeys([*line_rules.rules(non_merchandise), line_rules.OTHER_KIND]))
     out = out.reindex([k for k in order if k in out.index])
     return out.rename_axis("kind").reset_index()[cols]
+
+
+def net_after_returns(
+    lines: pd.DataFrame, use: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per sales line, its net with the matched returns moved onto the purchase they return.
+
+    A return line matched (``return_of``) to an order among ``lines`` adds its (negative)
+    net to that order's line of the same product (else the order's first line) and keeps 0
+    itself; unmatched returns keep their own net. For customer value (CLV, RFM), where a
+    return lowers what the buyer spent, not the day it came back. ``use``: only the return
+    lines where it is True are moved (those up to the analysis date).
+
+    Returns
+    -------
+    (net, touched)
+        ``net`` float array aligned with ``lines``; ``touched`` True on purchase lines that
+        received a return (a line netting to nothing was returned in full).
+    """
+    net = lines["net"].to_numpy(np.float64).copy()
+    touched = np.zeros(len(lines), dtype=bool)
+    back = lines["is_return"].to_numpy()
+    if not back.any() or "return_of" not in lines:
+        return net, touched
+    move = back & lines["return_of"].notna().to_numpy()
+    bidx = np.flatnonzero(move if use is None else move & use)
+    if not len(bidx):
+        return net, touched
+    buy = np.flatnonzero(~back)
+    oid = lines["order_id"].to_numpy()
+    pid = lines["product_id"].to_numpy()
+    same = pd.Series(buy, index=pd.MultiIndex.from_arrays([oid[buy], pid[buy]]))
+    same = same[~same.index.duplicated()]
+    first = pd.Series(buy, index=oid[buy])
+    first = first[~first.index.duplicated()]
+    ref = lines["return_of"].to_numpy()[bidx]
+    target = same.reindex(pd.MultiIndex.from_arrays([ref, pid[bidx]])).to_numpy(np.float64)
+    fallback = first.reindex(ref).to_numpy(np.float64)
+    target = np.where(np.isnan(target), fallback, target)
+    ok = ~np.isnan(target)
+    to = target[ok].astype(np.intp)
+    np.add.at(net, to, net[bidx[ok]])
+    net[bidx[ok]] = 0.0
+    touched[to] = True
+    return net, touched
+
+
+def product_lines(lines: pd.DataFrame) -> pd.DataFrame:
+    """Sales lines as a product's sales count them: purchases and the returns matched to an
+    original order (``return_of``); an unmatched return reduces the shop's net sales only."""
+    back = lines["is_return"].to_numpy()
+    if not back.any():
+        return lines
+    matched = lines["return_of"].notna().to_numpy() if "return_of" in lines else ~back
+    return lines[~back | matched]

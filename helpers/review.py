@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import calendar as cal
 from .metrics import distinct_per_group, factorize, line_codes, sales_lines
+from .returns import product_lines
 
 __all__ = [
     "actual_vs_target",
@@ -210,13 +211,15 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     month = day.to_numpy().astype("datetime64[M]").astype(np.int64)
     # customers and orders as integer codes: grouping on the ids themselves is the slow part
     cust = line_codes(s)[0][rows]
+    back = s["is_return"].to_numpy()[rows]  # credit notes: money, but no buyer or order
     first = np.full(cust.max(initial=-1) + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first, cust, month)  # the month of each customer's first purchase
+    np.minimum.at(first, cust[~back], month[~back])  # the month of each first purchase
     lo = int(month.min()) if len(month) else 0
     present = np.flatnonzero(np.bincount(month - lo)) + lo
     shown = pd.Series(present).tail(months).to_numpy()  # only these months are reported
     r = np.flatnonzero(month >= shown[0]) if len(shown) else np.zeros(0, dtype=np.intp)
     mi, cust = np.searchsorted(shown, month[r]), cust[r]  # month 0, 1, ... of each line
+    buy_mi = np.where(back[r], -1, mi)  # a return line counts no buyer and no order
     new = first[cust] == month[r]
     order, _ = factorize(s["order_id"].to_numpy()[rows[r]])
     net = pd.Series(s["net"].to_numpy()[rows[r]])
@@ -225,9 +228,9 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     np.minimum.at(one, mi, np.arange(len(r)))  # a line of each month, to label it
     out = pd.DataFrame(
         {
-            "buyers": distinct_per_group(mi, cust, len(shown)),
-            "new_buyers": distinct_per_group(mi[new], cust[new], len(shown)),
-            "orders": distinct_per_group(mi, order, len(shown)),
+            "buyers": distinct_per_group(buy_mi, cust, len(shown)),
+            "new_buyers": distinct_per_group(buy_mi[new], cust[new], len(shown)),
+            "orders": distinct_per_group(buy_mi, order, len(shown)),
             "net_sales": net.groupby(mi).sum().reindex(at, fill_value=0.0).to_numpy(),
             "sales_new": net[new].groupby(mi[new]).sum().reindex(at, fill_value=0.0).to_numpy(),
         },
@@ -568,6 +571,7 @@ def drilldown(
         at = np.flatnonzero(((s["day"] >= a) & (s["day"] <= b)).to_numpy())
         w = s.iloc[at]
         if by == "product":
+            w = product_lines(w)  # an unmatched return is the shop's, not a product's
             g = w.groupby("product_id")
             df = pd.DataFrame({"units": g["quantity"].sum(), "sales": g["net"].sum()})
             df["price"] = df["sales"] / df["units"]

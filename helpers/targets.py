@@ -53,6 +53,7 @@ import pandas as pd
 
 from . import calendar as cal
 from .metrics import line_codes, sales_lines, subset_codes
+from .returns import product_lines
 
 __all__ = [
     "CustomerGoals",
@@ -818,7 +819,7 @@ def product_goals(
         over the catalogue's products with a role, ``sales``/``sales_share`` in the window,
         ``gap_count`` / ``gap_sales`` = target − actual share.
     """
-    s = sales_lines(orders)[["product_id", "day", "net"]]  # only what is read: cheap to filter
+    s = product_lines(sales_lines(orders))[["product_id", "day", "net"]]  # what is read
     inside = pd.Series(True, index=s.index)
     if start is not None:
         inside &= s["day"] >= pd.Timestamp(start)
@@ -907,7 +908,7 @@ def _orders_seq(orders: pd.DataFrame, end) -> pd.DataFrame:
     """
     s = sales_lines(orders)
     keep = s["customer_id"].notna() & s["order_id"].notna() & (s["day"] <= pd.Timestamp(end))
-    keep = keep.to_numpy()
+    keep = keep.to_numpy() & ~s["is_return"].to_numpy()  # a credit note is no purchase
     # the shared codes of the ids, renumbered for these rows: no hashing of the text again
     order_code = subset_codes(line_codes(s, "order_id")[0][keep])
     customer = subset_codes(line_codes(s)[0][keep])
