@@ -772,7 +772,9 @@ def crowd_profile(
     has_buyers = bool((cust >= 0).any())
     first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
     inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
-    inside &= ~s["is_return"].to_numpy()  # purchase orders and their buyers: no credit notes
+    inside = (
+        inside & ~s["is_return"].to_numpy()
+    )  # purchase orders and their buyers: no credit notes
     lines = s.loc[inside, ["province", "city", "device", "net"]]
     lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
     o = lines.groupby(subset_codes(line_codes(s, "order_id")[0][inside]), sort=False).agg(
