@@ -504,7 +504,8 @@ def forecast_campaigns(
     seed: int = 0,
     coverage: float = 0.8,
 ) -> pd.DataFrame:
-    """Expected sales per planned campaign = visitors × conversion × order value, with a range.
+    """Expected sales per planned campaign = visitors × conversion × order value, with a range;
+    without traffic data (every funnel day's visitors estimated) = orders × order value.
 
     Parameters
     ----------
@@ -519,7 +520,9 @@ def forecast_campaigns(
     Returns
     -------
     ``plan`` plus ``occurrences`` (past windows learnt from), ``visitors`` (expected, whole
-    window), ``conversion``, ``order_value``, ``expected_sales`` (= their product),
+    window), ``conversion``, ``expected_orders`` (visitors × conversion: buyers with traffic
+    data, orders without), ``order_value`` (sales per buyer; per order without traffic data),
+    ``expected_sales`` (= their product),
     ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` and
     ``vs_target`` (expected / target - 1).
 
@@ -532,8 +535,19 @@ def forecast_campaigns(
     Conversion and order value are pooled over the
     occurrences (Σ buyers / Σ visitors, Σ sales / Σ buyers). A series without history uses the
     last 90 days' funnel with visitors × the node's prior weight.
+
+    Without a traffic table, visitors would be buyers ÷ an assumed conversion rate, a figure
+    not in the data: the forecast then learns orders per day and sales per order instead (the
+    same method with orders in place of visitors and a conversion of 1), ``visitors`` and
+    ``conversion`` are NaN and ``attrs["traffic_measured"]`` is False; the growth applied is
+    the growth of orders.
     """
     as_of = pd.Timestamp(as_of).normalize()
+    measured = not (
+        "visitors_estimated" in funnel and len(funnel) and funnel["visitors_estimated"].all()
+    )
+    if not measured:  # no traffic data: orders × order value, no invented visitors
+        funnel = funnel.assign(visitors=funnel["orders"].astype(float), buyers=funnel["orders"])
     f = funnel.set_index("date")
     days = f.index
     g = _visitor_growth(funnel, as_of)
@@ -605,8 +619,9 @@ def forecast_campaigns(
         out.append(
             {
                 "occurrences": len(occ),
-                "visitors": vis,
-                "conversion": cr,
+                "visitors": vis if measured else np.nan,
+                "conversion": cr if measured else np.nan,
+                "expected_orders": vis * cr,
                 "order_value": aov,
                 "expected_sales": exp,
                 "sales_low": min(lo, exp),
@@ -625,6 +640,7 @@ def forecast_campaigns(
         res["target_sales"] = np.where(covered > 0, sums, np.nan)
     res["vs_target"] = res["expected_sales"] / res["target_sales"] - 1
     res.attrs["visitor_growth"] = g
+    res.attrs["traffic_measured"] = bool(measured)
     return res
 
 

@@ -309,7 +309,7 @@ def operations_summary(
 def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
     """The last ``days`` against the same weekdays a year earlier (364 days before).
 
-    Returns ``visitors, conversion, order_value, net_sales, refund_rate`` of the recent window
+    Returns ``visitors, buyers, conversion, order_value, net_sales, refund_rate`` of the recent window
     and their changes (``*_chg``: recent / year-earlier - 1; NaN without a year of history).
     """
     f = funnel.set_index("date")
@@ -321,6 +321,7 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
         v, b, sales = w["visitors"].sum(), w["buyers"].sum(), w["net_sales"].sum()
         vals = {
             "visitors": v,
+            "buyers": b,
             "conversion": b / v if v else np.nan,
             "order_value": sales / b if b else np.nan,
             "net_sales": sales,
@@ -329,7 +330,7 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
             else np.nan,
         }
         out.update({k + tag: (float(x) if full or not tag else np.nan) for k, x in vals.items()})
-    for k in ("visitors", "conversion", "order_value", "net_sales", "refund_rate"):
+    for k in ("visitors", "buyers", "conversion", "order_value", "net_sales", "refund_rate"):
         out[k + "_chg"] = out[k] / out[k + "_ly"] - 1 if out[k + "_ly"] else np.nan
     return out
 
@@ -480,15 +481,23 @@ def driver_tree(
     contribution`` (LMDI, money) and ``share`` (of the sales change); the contributions add up
     to the sales change exactly. ``info``: ``prev_start, prev_end, cur_start, cur_end,
     sales_prev, sales_cur, change, change_pct, main`` (the factor with the largest absolute
-    contribution) and ``estimated`` (visitors were estimated: the conversion part is then
-    meaningless).
+    contribution), ``estimated`` (some visitors of the current period were estimated) and
+    ``no_traffic`` (every day's visitors were estimated: the factors are then ``buyers`` and
+    ``order_value``, as no visitor count or conversion is in the data).
     """
     (p0, p1), (c0, c1) = _periods(as_of, days, compare)
     f = funnel.set_index("date")
+    # visitors estimated in both periods (no traffic data): buyers × order value, no
+    # invented visitors or conversion
+    no_traffic = "visitors_estimated" in f and bool(
+        f.loc[p0:p1, "visitors_estimated"].all() and f.loc[c0:c1, "visitors_estimated"].all()
+    )
 
     def agg(a, b):
         w = f.loc[a:b]
         v, bu, s = w["visitors"].sum(), w["buyers"].sum(), w["net_sales"].sum()
+        if no_traffic:
+            return pd.DataFrame({"buyers": [bu], "order_value": [s / bu if bu else np.nan]})
         return pd.DataFrame(
             {
                 "visitors": [v],
@@ -498,7 +507,7 @@ def driver_tree(
         )
 
     prev, cur = agg(p0, p1), agg(c0, c1)
-    factors = ["visitors", "conversion", "order_value"]
+    factors = ["buyers", "order_value"] if no_traffic else ["visitors", "conversion", "order_value"]
     res = lmdi(prev, cur, factors).iloc[0]
     change = float(res["change"])
     table = pd.DataFrame(
@@ -524,8 +533,9 @@ def driver_tree(
         "change_pct": change / float(res["sales_prev"]) if res["sales_prev"] else np.nan,
         "main": main,
         "estimated": bool(f.loc[c0:c1, "visitors_estimated"].any())
-        if "visitors_estimated" in f
+        if "visitors_estimated" in f and not no_traffic
         else False,
+        "no_traffic": no_traffic,
     }
     return table, info
 

@@ -202,17 +202,19 @@ ax = charts.line(
     ctx.label("h06_ops_title"),
     {"net_sales": ctx.label("net_sales")},
 )
+no_traffic = bool(funnel["visitors_estimated"].all())  # visitors not in the data: not shown
+hide = ["visitors", "conversion"] if no_traffic else []
 ctx.table(
-    ops_w.tail(8),
+    ops_w.tail(8).drop(columns=hide),
     money=["order_value", "paid_amount", "refunds", "net_sales"],
-    pct=["conversion", "refund_rate"],
-    ints=["visitors", "buyers", "orders", "units"],
+    pct=[c for c in ("conversion", "refund_rate") if c not in hide],
+    ints=[c for c in ("visitors", "buyers", "orders", "units") if c not in hide],
 )
 ctx.table(
-    ops_d.tail(14),
+    ops_d.tail(14).drop(columns=hide),
     money=["order_value", "paid_amount", "refunds", "net_sales"],
-    pct=["conversion", "refund_rate"],
-    ints=["visitors", "buyers", "orders", "units"],
+    pct=[c for c in ("conversion", "refund_rate") if c not in hide],
+    ints=[c for c in ("visitors", "buyers", "orders", "units") if c not in hide],
 )
 
 
@@ -221,8 +223,10 @@ def chg(x):
 
 
 ctx.say(
-    "h06_ops_say",
+    "h14_ops_say_no_traffic" if no_traffic else "h06_ops_say",
     days=compare_days,
+    buyers=f"{head['buyers']:,.0f}",
+    buyers_chg=chg(head["buyers_chg"]),
     visitors=f"{head['visitors']:,.0f}",
     visitors_chg=chg(head["visitors_chg"]),
     conversion=f"{head['conversion']:.2%}",
@@ -232,7 +236,7 @@ ctx.say(
     sales=ctx.money(head["net_sales"]),
     sales_chg=chg(head["net_sales_chg"]),
     refund=f"{head['refund_rate']:.1%}",
-    estimated=ctx.text("h06_visitors_estimated") if funnel["visitors_estimated"].all() else "",
+    estimated="",
 )
 ctx.save("operations_daily", ops_d, sheet="h06_ops_daily_sheet")
 ctx.save("operations_weekly", ops_w, sheet="h06_ops_weekly_sheet")
@@ -255,12 +259,12 @@ if len(results):
         money=True,
     )
     ctx.table(
-        results.drop(columns=["campaign_id"]).assign(
+        results.drop(columns=["campaign_id", *hide]).assign(
             type=results["type"].map(lambda t: lab(t, "ctype_"))
         ),
         money=["spend", "net_sales", "refunds", "order_value", "sales_per_day"],
-        pct=["conversion"],
-        ints=["days", "visitors", "buyers", "orders", "units"],
+        pct=[c for c in ("conversion",) if c not in hide],
+        ints=[c for c in ("days", "visitors", "buyers", "orders", "units") if c not in hide],
     )
     top = results.sort_values("sales_per_day", ascending=False, kind="stable").iloc[0]
     ctx.say(
@@ -294,6 +298,7 @@ ax = charts.driver_waterfall(
 )
 show_value = {
     "visitors": lambda v: narrative.num(v),
+    "buyers": lambda v: narrative.num(v),
     "conversion": lambda v: narrative.pct(v, 2),
     "order_value": ctx.money,
 }
@@ -319,7 +324,11 @@ ctx.say(
     parts="；".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples())
     if lang == "zh"
     else "; ".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples()),
-    estimated=ctx.text("h06_visitors_estimated") if info["estimated"] else "",
+    estimated=ctx.text("h14_drivers_no_traffic")
+    if info["no_traffic"]
+    else ctx.text("h06_visitors_estimated")
+    if info["estimated"]
+    else "",
 )
 ctx.save("driver_tree", tree, sheet="h06_drivers_sheet")
 
