@@ -18,7 +18,7 @@ as_of = "2025-12-31"
 lang = "zh"
 
 # %%
-from helpers import charts, health, nb
+from helpers import charts, health, nb, returns
 from helpers.data import load_report
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
@@ -116,3 +116,70 @@ ctx.say(
     cancel=f"{cancel:.1%}",
     advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok"),
 )
+
+# %%
+# Returns / credit notes and non-merchandise lines: shown when the shop has any
+ret = returns.return_summary(shop.orders)
+if ret["return_lines"]:
+    ctx.say("h14_returns", window=shop.config.returns["window_days"])
+    ctx.say(
+        "h14_returns_say",
+        gross=ctx.money(ret["gross_sales"]),
+        returns=ctx.money(ret["returns"]),
+        net=ctx.money(ret["net_sales"]),
+        order_rate=f"{ret['order_return_rate']:.1%}",
+        unit_rate=f"{ret['unit_return_rate']:.1%}",
+        money_rate=f"{ret['money_return_rate']:.1%}",
+        lines=ret["return_lines"],
+        matched=ret["matched_lines"],
+        unmatched=ret["unmatched_lines"],
+        unmatched_money=ctx.money(ret["unmatched_returns"]),
+    )
+    ret_monthly = returns.monthly_returns(shop.orders)
+    ctx.say("h14_returns_monthly")
+    ctx.table(
+        ret_monthly[
+            [
+                "month",
+                "orders",
+                "return_orders",
+                "order_return_rate",
+                "units_sold",
+                "units_returned",
+                "unit_return_rate",
+                "gross_sales",
+                "returns",
+                "money_return_rate",
+            ]
+        ],
+        money=["gross_sales", "returns"],
+        pct=["order_return_rate", "unit_return_rate", "money_return_rate"],
+        ints=["orders", "return_orders", "units_sold", "units_returned"],
+        rows=24,
+    )
+    ret_products = returns.product_returns(shop.orders)
+    ctx.say("h14_returns_products")
+    ctx.table(
+        ret_products,
+        money=["gross_sales", "returns"],
+        pct=["unit_return_rate", "money_return_rate"],
+        ints=["units_sold", "units_returned"],
+        rows=10,
+    )
+    over = returns.over_returns(shop.orders)
+    if len(over):
+        ctx.say("h14_over_returns", n=len(over))
+        ctx.table(over, ints=["units_returned", "units_sold_before"], rows=10)
+    ctx.save("returns_monthly", ret_monthly)
+    ctx.save("returns_products", ret_products)
+non_merch = returns.non_merchandise_totals(shop.orders, shop.config.non_merchandise)
+if len(non_merch):
+    ctx.say(
+        "h14_non_merch",
+        parts=("；" if lang == "zh" else "; ").join(
+            ctx.text("h14_part", kind=ctx.label(r.kind), money=ctx.money(r.net))
+            for r in non_merch.itertuples()
+        ),
+    )
+    ctx.table(non_merch, money=["charged", "credited", "net"], ints=["lines"], values=["kind"])
+    ctx.save("non_merchandise", non_merch)
