@@ -267,3 +267,47 @@ def test_default_patterns_leave_real_products_alone():
     )
     kinds = lines.charge_kind(o).tolist()
     assert kinds == [None, None, None, None, "postage", "samples", "gift_cards", None]
+
+
+def test_no_postage_fee_or_keying_error_in_heroes_or_bundles(shop):
+    from helpers import basket, promotions
+
+    heroes = promotions.hero_group(shop.orders, shop.as_of, n=5, window_days=90)
+    assert list(heroes["product_id"]) == TOP5
+    pairs, items, n_orders = basket.order_items(shop.orders)
+    assert n_orders == ORDERS  # credit notes are no baskets
+    assert not set(items) & NON_MERCH
+    rules = basket.association_rules(shop.orders, min_orders=1)
+    in_rules = set(rules["antecedent"]) | set(rules["consequent"])
+    assert in_rules and not in_rules & NON_MERCH
+    # 536365 was cakestands + hearts (+ postage): the rule exists, postage has none
+    assert {("85123A", "22423"), ("22423", "85123A")} <= set(
+        zip(rules["antecedent"], rules["consequent"], strict=True)
+    )
+    rec = promotions._recent_product_sales(shop.orders, shop.as_of, 90)
+    assert not set(rec.index) & NON_MERCH
+    assert rec.loc["23843", "units"] == 0 and abs(rec.loc["23843", "net_sales"]) < 0.005
+
+
+def test_kpis_customers_and_clv_count_purchases_only(shop):
+    from helpers import batch, clv, customers
+
+    k, daily = batch.sales_kpis(shop)
+    assert k["net_sales_12m"] == NET and k["orders_12m"] == ORDERS
+    assert k["customers_12m"] == 5  # 17850, 12583, 13047, 12346, 16446: 15311 only returned
+    assert k["return_rate_12m"] == pytest.approx(245_670.60 / 246_010.30, abs=1e-6)
+    assert round(daily.sum(), 2) == NET
+    co = customers.customer_orders(shop.orders).set_index("order_id")["net"].round(2)
+    # returns net onto the order they return; both keying errors net to 0 and drop out
+    assert co.to_dict() == {
+        "536365": 28.05,  # 15.30 + 25.50 − 12.75
+        "536366": 73.88,
+        "536367": 67.50,
+        "536368": 72.92,
+        "536370": 102.00,
+    }
+    summ = clv.customer_summary(shop.orders, as_of=shop.as_of)
+    # 17850: purchases on 1 and 3 December (two days) → frequency 1, monetary 72.92
+    assert summ.loc[lambda d: d["frequency"] > 0].shape[0] == 2  # 17850 and 12583
+    assert sorted(summ["monetary_value"][summ["frequency"] > 0].round(2)) == [72.92, 102.00]
+    assert len(summ) == 3  # 17850, 12583, 13047; keying-error buyers bought nothing net
