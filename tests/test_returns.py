@@ -311,3 +311,25 @@ def test_kpis_customers_and_clv_count_purchases_only(shop):
     assert summ.loc[lambda d: d["frequency"] > 0].shape[0] == 2  # 17850 and 12583
     assert sorted(summ["monetary_value"][summ["frequency"] > 0].round(2)) == [72.92, 102.00]
     assert len(summ) == 3  # 17850, 12583, 13047; keying-error buyers bought nothing net
+
+
+def test_shopify_negative_quantity_is_a_returned_line(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    d = tmp_path / "shopify"
+    shutil.copytree(Path(__file__).parents[1] / "data" / "sample" / "shopify", d)
+    df = pd.read_csv(d / "orders_export.csv", dtype=str, keep_default_na=False)
+    first = df.index[df["Name"] == df["Name"].value_counts().index[0]]
+    name, row = df.loc[first[0], "Name"], first[1]
+    price, disc = float(df.loc[row, "Lineitem price"]), float(df.loc[row, "Lineitem discount"])
+    df.loc[row, "Lineitem quantity"] = "-1"
+    df.to_csv(d / "orders_export.csv", index=False)
+    s = load_shop(d, cache=False)
+    assert len(s.rejects) == 0
+    o = s.orders[s.orders["order_id"] == name.lstrip("#")]
+    back = o[o["status"] == "returned"]
+    assert len(back) == 1 and back["quantity"].iloc[0] == -1
+    assert back["paid_amount"].iloc[0] == pytest.approx(-(price - disc))
+    # the order's lines still add up to its Total
+    assert o["paid_amount"].sum() == pytest.approx(float(df.loc[first[0], "Total"]), abs=0.01)
