@@ -238,8 +238,8 @@ ctx.say(
     refund=f"{head['refund_rate']:.1%}",
     estimated="",
 )
-ctx.save("operations_daily", ops_d, sheet="h06_ops_daily_sheet")
-ctx.save("operations_weekly", ops_w, sheet="h06_ops_weekly_sheet")
+ctx.save("operations_daily", ops_d.drop(columns=hide), sheet="h06_ops_daily_sheet")
+ctx.save("operations_weekly", ops_w.drop(columns=hide), sheet="h06_ops_weekly_sheet")
 
 # %% [markdown]
 # Campaign sales results
@@ -277,7 +277,7 @@ if len(results):
         top_day=ctx.money(top["sales_per_day"]),
         source=ctx.text("h06_campaigns_own" if shop.has("campaigns") else "h06_campaigns_nodes"),
     )
-    ctx.save("campaign_results", results, sheet="h06_campaigns_sheet")
+    ctx.save("campaign_results", results.drop(columns=hide), sheet="h06_campaigns_sheet")
 else:
     ctx.say("h06_campaigns_none")
 
