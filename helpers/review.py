@@ -834,7 +834,9 @@ def anomalies(
     factor against its own baseline), ``driver`` (visitors, conversion or order_value; the
     factor with the largest residual in the direction of the sales residual) and ``metric``
     (the metric with the largest |z| that day); ``daily`` the whole series with ``expected`` for the
-    chart. Without traffic (visitors estimated) the driver is buyers-or-order-value only.
+    chart. Without traffic (visitors estimated on every day) the factors are buyers and
+    order value: ``buyers_change`` replaces ``visitors_change`` and ``conversion_change``, and
+    the driver is ``buyers`` or ``order_value``.
     """
     f = funnel.reset_index(drop=True)
     cols = [
@@ -903,7 +905,15 @@ def anomalies(
         ["_a", "date"], ascending=[False, True], kind="stable"
     )
     daily = f.assign(expected=expected)
-    return out.drop(columns="_a").reset_index(drop=True)[cols], daily
+    out = out.drop(columns="_a").reset_index(drop=True)[cols]
+    if estimated:  # no traffic data: the "visitors" factor is buyers, conversion is nothing
+        named = {"visitors": "buyers", "conversion": "buyers"}
+        out = out.drop(columns="conversion_change").rename(
+            columns={"visitors_change": "buyers_change"}
+        )
+        out["driver"] = out["driver"].replace(named)
+        out["metric"] = out["metric"].replace(named)
+    return out, daily
 
 
 def campaign_lift(

@@ -454,7 +454,12 @@ ctx.table(
         driver=flagged["driver"].map(ctx.label), metric=flagged["metric"].map(ctx.label)
     ),
     money=["net_sales", "expected"],
-    pct=["change", "visitors_change", "conversion_change", "order_value_change"],
+    pct=[
+        c
+        for c in ("change", "visitors_change", "buyers_change", "conversion_change")
+        + ("order_value_change",)
+        if c in flagged
+    ],
     dec={"z": 1},
     rows=12,
 )
