@@ -133,6 +133,10 @@ def product_catalogue(
     if products is not None and len(products):
         base = products.drop_duplicates("product_id").set_index("product_id")
         base = base.reindex(columns=cols)
+        if "line_type" in orders.columns:  # postage, fees… listed as products: not goods
+            nm = orders["line_type"].to_numpy() == "non_merchandise"
+            if nm.any():
+                base = base[~base.index.isin(pd.unique(orders["product_id"].to_numpy()[nm]))]
     else:
         base = pd.DataFrame(columns=cols, index=pd.Index([], name="product_id"))
     ids = base.index.union(seen.index)

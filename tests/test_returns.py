@@ -208,7 +208,11 @@ def test_non_merchandise_money_by_kind(shop):
 def test_top_products_have_no_keying_error_and_no_postage(shop):
     from helpers import products
 
-    cat = products.product_catalogue(shop.orders, None, shop.as_of)
+    listed = pd.DataFrame(  # a products table that lists postage as if it were goods
+        {"product_id": ["POST", "85123A"], "title": ["POSTAGE", "HEART"], "stock": [999, 40]}
+    )
+    cat = products.product_catalogue(shop.orders, listed, shop.as_of)
+    assert "POST" not in set(cat["product_id"]) and "85123A" in set(cat["product_id"])
     daily = products.daily_product_sales(shop.orders, cat)
     abc = products.abc_analysis(daily, cat, shop.as_of)
     assert list(abc["product_id"].head(5)) == TOP5
