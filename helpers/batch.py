@@ -233,7 +233,7 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
     n_orders = _distinct(metrics.line_codes(s, "order_id")[0][buy])
     cust = _distinct(metrics.line_codes(s)[0][buy]) if shop.has_customers else None
     gross = float(s["net"].to_numpy()[buy].sum())
-    returned = -float(s["net"].to_numpy()[win & back].sum())
+    returned = 0.0 - float(s["net"].to_numpy()[win & back].sum())  # 0.0, never -0.0
     t = orders["order_time"]
     rows = ((t >= start) & (t < end)).to_numpy()
     refund = (

@@ -36,8 +36,8 @@ def _rates(buy: pd.DataFrame, back: pd.DataFrame, by: str | None) -> pd.DataFram
         return pd.DataFrame(
             {
                 "orders": g["order_id"].nunique(),
-                "units": g["quantity"].sum() * sign,
-                "money": g["net"].sum() * sign,
+                "units": g["quantity"].sum() * sign + 0,  # + 0: never -0.0
+                "money": g["net"].sum() * sign + 0.0,
             }
         )
 
