@@ -110,11 +110,13 @@ ctx.table(
 )
 rr = health.refund_rate(shop.orders)
 cancel = shares.set_index("status")["order_share"].get("cancelled", 0.0)
+credit = shares.set_index("status")["order_share"].get("returned", 0.0)  # credit notes
 ctx.say(
     "h00_status_say",
     refund=f"{rr:.1%}",
     cancel=f"{cancel:.1%}",
-    advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok"),
+    advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok")
+    + (ctx.text("h14_status_returns", share=f"{credit:.1%}") if credit else ""),
 )
 
 # %%
