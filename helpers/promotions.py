@@ -157,7 +157,8 @@ def daily_funnel(
     Returns
     -------
     DataFrame with ``date, visitors, buyers, orders, units, paid_amount, refunds, net_sales,
-    visitors_estimated``. ``buyers`` are distinct customer ids per day (orders when the shop
+    visitors_estimated``. Buyers, orders, units and paid amount are of purchase lines; net
+    sales are after refunds and after the credit notes of the day (return lines). ``buyers`` are distinct customer ids per day (orders when the shop
     has none), so that ``net_sales = visitors × (buyers / visitors) × (net_sales / buyers)``.
     """
     s = sales_lines(orders)
@@ -169,9 +170,9 @@ def daily_funnel(
             "buyers": nunique_by(b, "day", key),
             "orders": nunique_by(b, "day", "order_id"),
             "units": b.groupby("day")["quantity"].sum(),
-            "paid_amount": g["paid_amount"].sum(),
+            "paid_amount": b.groupby("day")["paid_amount"].sum(),  # purchases (gross)
             "refunds": g["refund_amount"].sum(),
-            "net_sales": g["net"].sum(),
+            "net_sales": g["net"].sum(),  # credit notes deducted on their day
         }
     )
     start = pd.Timestamp(start).normalize() if start is not None else s["day"].min()
