@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import lines, schema
+from . import schema
 from .adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
 from .adapters.clean import row_values_text
 from .config import ShopConfig, load_config
@@ -393,8 +393,9 @@ def _parse(cfg: ShopConfig):
                 tz=cfg.timezone,
                 mapping=src.columns,
                 currency=cfg.currency,
+                returns=cfg.returns,
+                non_merchandise=cfg.non_merchandise,
             )
-            loaded.table = lines.prepare_orders(loaded.table, cfg.returns, cfg.non_merchandise)
         else:
             loaded = adapters.read_table(
                 src.files, table, mapping=src.columns, currency=cfg.currency
