@@ -7,6 +7,7 @@ one line names the key and, for a misspelling, the key that was probably meant.
 from __future__ import annotations
 
 import difflib
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -208,6 +209,13 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
         if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
             raise ConfigError(file, f"'non_merchandise.{key}' must be a list of texts")
         non_merch[key] = [str(v) for v in value]
+        for pattern in non_merch[key] if key == "title_patterns" else []:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ConfigError(
+                    file, f"'non_merchandise.title_patterns': {pattern!r} is not a pattern ({e})"
+                ) from None
     sources = {}
     for table in TABLES:
         if table in raw:

@@ -337,3 +337,22 @@ def test_shopify_negative_quantity_is_a_returned_line(tmp_path):
     assert back["paid_amount"].iloc[0] == pytest.approx(-(price - disc))
     # the order's lines still add up to its Total
     assert o["paid_amount"].sum() == pytest.approx(float(df.loc[first[0], "Total"]), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("returns: {window_day: 30}\n", "unknown key 'returns.window_day' (did you mean"),
+        ("returns: {window_days: -1}\n", "'returns.window_days' must be a whole number"),
+        ("non_merchandise: {id: [POST]}\n", "unknown key 'non_merchandise.id' (did you mean"),
+        ("non_merchandise: {ids: POST}\n", "'non_merchandise.ids' must be a list"),
+        ("non_merchandise: {title_patterns: ['(post']}\n", "'(post' is not a pattern"),
+    ],
+)
+def test_shop_yaml_returns_keys_are_checked(tmp_path, text, message):
+    from helpers.config import load_config
+    from helpers.errors import ConfigError
+
+    (tmp_path / "shop.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(tmp_path)
