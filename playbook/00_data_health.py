@@ -110,7 +110,8 @@ ctx.table(
 )
 rr = health.refund_rate(shop.orders)
 cancel = shares.set_index("status")["order_share"].get("cancelled", 0.0)
-credit = shares.set_index("status")["order_share"].get("returned", 0.0)  # credit notes
+ret = returns.return_summary(shop.orders)  # credit notes of merchandise, as below
+credit = ret["order_return_rate"] if ret["return_lines"] else 0.0
 ctx.say(
     "h00_status_say",
     refund=f"{rr:.1%}",
@@ -121,7 +122,6 @@ ctx.say(
 
 # %%
 # Returns / credit notes and non-merchandise lines: shown when the shop has any
-ret = returns.return_summary(shop.orders)
 if ret["return_lines"]:
     ctx.say("h14_returns", window=shop.config.returns["window_days"])
     ctx.say(
@@ -172,8 +172,8 @@ if ret["return_lines"]:
     if len(over):
         ctx.say("h14_over_returns", n=len(over))
         ctx.table(over, ints=["units_returned", "units_sold_before"], rows=10)
-    ctx.save("returns_monthly", ret_monthly)
-    ctx.save("returns_products", ret_products)
+    ctx.save("returns_monthly", ret_monthly, sheet="h14_returns_monthly_sheet")
+    ctx.save("returns_products", ret_products, sheet="h14_returns_products_sheet")
 non_merch = returns.non_merchandise_totals(shop.orders, shop.config.non_merchandise)
 if len(non_merch):
     ctx.say(
@@ -184,4 +184,4 @@ if len(non_merch):
         ),
     )
     ctx.table(non_merch, money=["charged", "credited", "net"], ints=["lines"], values=["kind"])
-    ctx.save("non_merchandise", non_merch)
+    ctx.save("non_merchandise", non_merch, sheet="h14_non_merch_sheet")
