@@ -21,7 +21,7 @@ lang = "zh"
 import pandas as pd
 
 from helpers import nb
-from helpers.analysis import health
+from helpers.analysis import health, returns
 from helpers.load.shop import load_report, reason_groups
 from helpers.present import charts
 
@@ -123,9 +123,78 @@ ctx.table(
 )
 rr = health.refund_rate(shop.orders)
 cancel = shares.set_index("status")["order_share"].get("cancelled", 0.0)
+ret = returns.return_summary(shop.orders)  # credit notes of merchandise, as below
+credit = ret["order_return_rate"] if ret["return_lines"] else 0.0
 ctx.say(
     "h00_status_say",
     refund=f"{rr:.1%}",
     cancel=f"{cancel:.1%}",
-    advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok"),
+    advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok")
+    + (ctx.text("h14_status_returns", share=f"{credit:.1%}") if credit else ""),
 )
+
+# %%
+# Returns / credit notes and non-merchandise lines: shown when the shop has any
+if ret["return_lines"]:
+    ctx.say("h14_returns", window=shop.config.returns["window_days"])
+    ctx.say(
+        "h14_returns_say",
+        gross=ctx.money(ret["gross_sales"]),
+        returns=ctx.money(ret["returns"]),
+        net=ctx.money(ret["net_sales"]),
+        order_rate=f"{ret['order_return_rate']:.1%}",
+        unit_rate=f"{ret['unit_return_rate']:.1%}",
+        money_rate=f"{ret['money_return_rate']:.1%}",
+        lines=ret["return_lines"],
+        matched=ret["matched_lines"],
+        unmatched=ret["unmatched_lines"],
+        unmatched_money=ctx.money(ret["unmatched_returns"]),
+    )
+    ret_monthly = returns.monthly_returns(shop.orders)
+    ctx.say("h14_returns_monthly")
+    ctx.table(
+        ret_monthly[
+            [
+                "month",
+                "orders",
+                "return_orders",
+                "order_return_rate",
+                "units_sold",
+                "units_returned",
+                "unit_return_rate",
+                "gross_sales",
+                "returns",
+                "money_return_rate",
+            ]
+        ],
+        money=["gross_sales", "returns"],
+        pct=["order_return_rate", "unit_return_rate", "money_return_rate"],
+        ints=["orders", "return_orders", "units_sold", "units_returned"],
+        rows=24,
+    )
+    ret_products = returns.product_returns(shop.orders)
+    ctx.say("h14_returns_products")
+    ctx.table(
+        ret_products,
+        money=["gross_sales", "returns"],
+        pct=["unit_return_rate", "money_return_rate"],
+        ints=["units_sold", "units_returned"],
+        rows=10,
+    )
+    over = returns.over_returns(shop.orders)
+    if len(over):
+        ctx.say("h14_over_returns", n=len(over))
+        ctx.table(over, ints=["units_returned", "units_sold_before"], rows=10)
+    ctx.save("returns_monthly", ret_monthly, sheet="h14_returns_monthly_sheet")
+    ctx.save("returns_products", ret_products, sheet="h14_returns_products_sheet")
+non_merch = returns.non_merchandise_totals(shop.orders, shop.config.non_merchandise)
+if len(non_merch):
+    ctx.say(
+        "h14_non_merch",
+        parts=("；" if lang == "zh" else "; ").join(
+            ctx.text("h14_part", kind=ctx.label(r.kind), money=ctx.money(r.net))
+            for r in non_merch.itertuples()
+        ),
+    )
+    ctx.table(non_merch, money=["charged", "credited", "net"], ints=["lines"], values=["kind"])
+    ctx.save("non_merchandise", non_merch, sheet="h14_non_merch_sheet")

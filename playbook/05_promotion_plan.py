@@ -136,12 +136,14 @@ ax = charts.campaign_forecast(
     ctx.label("h05_forecast_title"),
     {k: ctx.label(k) for k in ("expected_sales", "target_sales")},
 )
+measured = forecast.attrs.get("traffic_measured", True)  # else no visitors are shown
+if not measured:
+    ctx.say("h14_forecast_no_traffic")
 fc_show = forecast[
     [
         name_col,
         "occurrences",
-        "visitors",
-        "conversion",
+        *(["visitors", "conversion"] if measured else ["expected_orders"]),
         "order_value",
         "expected_sales",
         "sales_low",
@@ -150,16 +152,24 @@ fc_show = forecast[
         "vs_target",
     ]
 ]
+fc_show = fc_show.rename(
+    columns={name_col: "campaign", **({} if measured else {"order_value": "value_per_order"})}
+)
 ctx.table(
-    fc_show.rename(columns={name_col: "campaign"}),
-    money=["order_value", "expected_sales", "sales_low", "sales_high", "target_sales"],
-    pct=["conversion", "vs_target"],
-    ints=["occurrences", "visitors"],
+    fc_show,
+    money=[
+        c
+        for c in ("order_value", "value_per_order", "expected_sales", "sales_low", "sales_high")
+        + ("target_sales",)
+        if c in fc_show
+    ],
+    pct=[c for c in ("conversion", "vs_target") if c in fc_show],
+    ints=[c for c in ("occurrences", "visitors", "expected_orders") if c in fc_show],
 )
 biggest = forecast.sort_values("expected_sales", ascending=False, kind="stable").iloc[0]
 short = forecast[forecast["vs_target"] < 0]
 ctx.say(
-    "h05_forecast_say",
+    "h05_forecast_say" if measured else "h14_forecast_say_orders",
     total=ctx.money(forecast["expected_sales"].sum()),
     low=ctx.money(forecast["sales_low"].sum()),
     high=ctx.money(forecast["sales_high"].sum()),

@@ -225,19 +225,21 @@ ax = charts.line(
     ctx.label("h06_ops_title"),
     {"net_sales": ctx.label("net_sales")},
 )
+no_traffic = bool(funnel["visitors_estimated"].all())  # visitors not in the data: not shown
+hide = ["visitors", "conversion"] if no_traffic else []
 ctx.table(
-    ops_w.tail(8),
+    ops_w.tail(8).drop(columns=hide),
     money=["order_value", "paid_amount", "refunds", "net_sales"],
-    pct=["conversion", "refund_rate"],
-    ints=["visitors", "buyers", "orders", "units"],
+    pct=[c for c in ("conversion", "refund_rate") if c not in hide],
+    ints=[c for c in ("visitors", "buyers", "orders", "units") if c not in hide],
 )
 ctx.table(
     ops_d.tail(14)
     .assign(event=ops_d[f"event_{lang}"].fillna(""))
-    .drop(columns=["event_zh", "event_en"]),
+    .drop(columns=["event_zh", "event_en", *hide]),
     money=["order_value", "paid_amount", "refunds", "net_sales"],
-    pct=["conversion", "refund_rate"],
-    ints=["visitors", "buyers", "orders", "units"],
+    pct=[c for c in ("conversion", "refund_rate") if c not in hide],
+    ints=[c for c in ("visitors", "buyers", "orders", "units") if c not in hide],
 )
 
 
@@ -246,8 +248,10 @@ def chg(x):
 
 
 ctx.say(
-    "h06_ops_say",
+    "h14_ops_say_no_traffic" if no_traffic else "h06_ops_say",
     days=compare_days,
+    buyers=f"{head['buyers']:,.0f}",
+    buyers_chg=chg(head["buyers_chg"]),
     visitors=f"{head['visitors']:,.0f}",
     visitors_chg=chg(head["visitors_chg"]),
     conversion=f"{head['conversion']:.2%}",
@@ -257,10 +261,10 @@ ctx.say(
     sales=ctx.money(head["net_sales"]),
     sales_chg=chg(head["net_sales_chg"]),
     refund=f"{head['refund_rate']:.1%}",
-    estimated=ctx.text("h06_visitors_estimated") if funnel["visitors_estimated"].all() else "",
+    estimated="",
 )
-ctx.save("operations_daily", ops_d, sheet="h06_ops_daily_sheet")
-ctx.save("operations_weekly", ops_w, sheet="h06_ops_weekly_sheet")
+ctx.save("operations_daily", ops_d.drop(columns=hide), sheet="h06_ops_daily_sheet")
+ctx.save("operations_weekly", ops_w.drop(columns=hide), sheet="h06_ops_weekly_sheet")
 
 # %% [markdown]
 # Campaign sales results
@@ -280,12 +284,12 @@ if len(results):
         money=True,
     )
     ctx.table(
-        results.drop(columns=["campaign_id"]).assign(
+        results.drop(columns=["campaign_id", *hide]).assign(
             type=results["type"].map(lambda t: lab(t, "ctype_"))
         ),
         money=["spend", "net_sales", "refunds", "order_value", "sales_per_day"],
-        pct=["conversion"],
-        ints=["days", "visitors", "buyers", "orders", "units"],
+        pct=[c for c in ("conversion",) if c not in hide],
+        ints=[c for c in ("days", "visitors", "buyers", "orders", "units") if c not in hide],
     )
     top = results.sort_values("sales_per_day", ascending=False, kind="stable").iloc[0]
     ctx.say(
@@ -298,7 +302,7 @@ if len(results):
         top_day=ctx.money(top["sales_per_day"]),
         source=ctx.text("h06_campaigns_own" if shop.has("campaigns") else "h06_campaigns_nodes"),
     )
-    ctx.save("campaign_results", results, sheet="h06_campaigns_sheet")
+    ctx.save("campaign_results", results.drop(columns=hide), sheet="h06_campaigns_sheet")
 else:
     ctx.say("h06_campaigns_none")
 
@@ -319,6 +323,7 @@ ax = charts.driver_waterfall(
 )
 show_value = {
     "visitors": lambda v: narrative.num(v),
+    "buyers": lambda v: narrative.num(v),
     "conversion": lambda v: narrative.pct(v, 2),
     "order_value": ctx.money,
 }
@@ -344,7 +349,11 @@ ctx.say(
     parts="；".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples())
     if lang == "zh"
     else "; ".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples()),
-    estimated=ctx.text("h06_visitors_estimated") if info["estimated"] else "",
+    estimated=ctx.text("h14_drivers_no_traffic")
+    if info["no_traffic"]
+    else ctx.text("h06_visitors_estimated")
+    if info["estimated"]
+    else "",
 )
 ctx.save("driver_tree", tree, sheet="h06_drivers_sheet")
 
@@ -476,7 +485,12 @@ ctx.table(
         event=flagged[f"event_{lang}"].fillna(""),
     ).drop(columns=["event_zh", "event_en"]),
     money=["net_sales", "expected"],
-    pct=["change", "visitors_change", "conversion_change", "order_value_change"],
+    pct=[
+        c
+        for c in ("change", "visitors_change", "buyers_change", "conversion_change")
+        + ("order_value_change",)
+        if c in flagged
+    ],
     dec={"z": 1},
     rows=12,
 )

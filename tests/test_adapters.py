@@ -631,7 +631,27 @@ def test_shopify_forward_fill_and_values(shopify_file):
     loaded = read_orders([shopify_file], salt=SALT, tz="Asia/Shanghai")
     t = loaded.table.set_index("line_id")
     assert loaded.format == "shopify_orders"
-    assert list(t.index) == ["1001-1", "1001-2", "1002-1", "1003-1", "1004-1", "1005-1", "1005-2"]
+    assert list(t.index) == [
+        "1001-1",
+        "1001-2",
+        "1002-1",
+        "1003-1",
+        "1004-1",
+        "1005-1",
+        "1005-2",
+        "1006-1",
+        "1006-2",
+    ]
+    # a negative quantity is a returned line: -1 × 3.00; the purchase line takes the order's
+    # Total 4.00 plus the 3.00 returned, so the order's lines still add up to its Total
+    back, pen = t.loc["1006-2"], t.loc["1006-1"]
+    assert (back.status, back.quantity, back.unit_price, back.paid_amount) == (
+        "returned",
+        -1,
+        3.0,
+        -3.0,
+    )
+    assert (pen.status, pen.paid_amount) == ("paid", 7.0)
     # the continuation line carries the order's fields
     mug = t.loc["1001-2"]
     assert mug.order_id == "1001"
@@ -668,13 +688,9 @@ def test_shopify_rejects_and_privacy(shopify_file):
     loaded = read_orders([shopify_file], salt=SALT)
     assert_accounting(loaded)
     r = {x.row: x.reason for x in loaded.rejects.itertuples()}
-    assert r == {
-        9: "order 1006 incomplete: orders_export.csv row 10 rejected",
-        10: "negative quantity",
-        11: "blank row",
-    }
+    assert r == {11: "blank row"}  # row 10's negative quantity is a return, kept
     (c,) = loaded.counts
-    assert (c.read, c.kept, c.rejected) == (10, 7, 3)
+    assert (c.read, c.kept, c.rejected) == (10, 9, 1)
     text = all_text(loaded)
     for secret in ("Ann Example", "1 Main St", "555-0100", "ann@example.com", "Ann@Example.com"):
         assert secret not in text

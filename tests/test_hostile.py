@@ -147,8 +147,8 @@ def test_large_file_streams_and_accounts(tmp_path, capsys):
             "refund_amount": "0",
         }
     )
-    bad = i[::10_000]  # 30 negative quantities: their orders go
-    df.loc[bad, "quantity"] = "-1"
+    bad = i[::10_000]  # 30 unreadable payments: their orders go (a negative quantity would
+    df.loc[bad, "paid_amount"] = "ten"  # be a return line, kept)
     d = tmp_path / "big"
     d.mkdir()
     (d / "shop.yaml").write_text(mc.YAML, encoding="utf-8")

@@ -59,18 +59,21 @@ def order_items(
     (pandas.DataFrame, pandas.Index, int)
         ``order`` and ``item`` int64 codes (sorted by order then item); the product ids (item
         code → product_id); the number of orders. Fully refunded lines still count: the buyer
-        chose the products together.
+        chose the products together; return lines (credit notes) and non-merchandise lines
+        (postage, fees) do not.
     """
     s = codes.sales_lines(orders)  # the shared, remembered lines and their id codes
     orders_code = codes.line_codes(s, "order_id")[0]
+    buy = ~s["is_return"].to_numpy()  # a credit note is no basket
     s = s[["product_id", "day"]]
     if as_of is not None:
         end = pd.Timestamp(as_of).normalize()
         keep = s["day"] <= end
         if days is not None:
             keep &= s["day"] > end - pd.Timedelta(days=days)
-        keep = keep.to_numpy()
-        s, orders_code = s[keep], orders_code[keep]
+        buy = buy & keep.to_numpy()
+    if not buy.all():
+        s, orders_code = s[buy], orders_code[buy]
     # numbered in order of first appearance, as factorizing the ids themselves would
     o_codes, o_uni = pd.factorize(orders_code, sort=False)
     i_codes, i_uni = pd.factorize(s["product_id"], sort=True)

@@ -229,11 +229,21 @@ def customer_summary(
     if not keep.any():
         return _empty_summary(time_unit, as_of_ts)
 
-    idx = np.flatnonzero(keep)
-    value = (
-        lines["paid_amount"].to_numpy(dtype=np.float64)[idx]
-        - lines["refund_amount"].to_numpy(dtype=np.float64)[idx]
-    )
+    if "is_return" in lines and lines["is_return"].any():
+        from helpers.analysis.returns import net_after_returns
+
+        # a return lowers the purchase it returns; a line returned in full is no purchase,
+        # as a fully refunded one is not
+        net, touched = net_after_returns(lines, use=day <= as_of_day)
+        keep &= ~(touched & (net <= 0.005))
+        idx = np.flatnonzero(keep)
+        value = net[idx]
+    else:
+        idx = np.flatnonzero(keep)
+        value = (
+            lines["paid_amount"].to_numpy(dtype=np.float64)[idx]
+            - lines["refund_amount"].to_numpy(dtype=np.float64)[idx]
+        )
     if cust.dtype == object:  # sorted codes of all sales lines' ids, kept to those used here
         every, ids = line_codes(lines)
         used = np.zeros(len(ids), dtype=bool)

@@ -150,8 +150,8 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
     pandas.DataFrame
         ``customer_id, order_id, order_time`` (the order's first line), ``day`` (days since
         1970-01-01, int), ``month`` (year * 12 + month - 1, int), ``net`` (the order's net
-        sales). Orders without a buyer id, and orders netting to half a cent or less (fully
-        refunded), are left out. Sorted by customer_id, order_time (input order breaks ties).
+        sales, less the returns matched to it). Orders without a buyer id, orders netting to
+        half a cent or less (fully refunded or returned) and credit notes are left out. Sorted by customer_id, order_time (input order breaks ties).
     """
     s = idcodes.sales_lines(orders)
     keep = s["customer_id"].notna()
@@ -174,8 +174,13 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
         )
     seen = np.maximum.accumulate(codes)
     first = rows[np.r_[True, codes[1:] > seen[:-1]]]  # each order's first line
+    line_net = s["net"].to_numpy()
+    if s["is_return"].any():  # returns lower the order they return; credit notes are no order
+        from helpers.analysis.returns import net_after_returns
+
+        line_net = net_after_returns(s, use=keep.to_numpy())[0]
     g = pd.DataFrame(
-        {"order_time": s["order_time"].to_numpy()[rows], "net": s["net"].to_numpy()[rows]}
+        {"order_time": s["order_time"].to_numpy()[rows], "net": line_net[rows]}
     ).groupby(codes, sort=True)
     t, net = g["order_time"].min().to_numpy(), g["net"].sum().to_numpy()
     buy = np.flatnonzero(net > 0.005)

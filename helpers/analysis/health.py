@@ -49,7 +49,14 @@ def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
     An order's status is its lines' status when they agree; ``refunded`` wins over
     ``partially_refunded`` wins over ``paid`` when lines differ.
     """
-    rank = {"cancelled": 5, "pending": 4, "refunded": 3, "partially_refunded": 2, "paid": 1}
+    rank = {
+        "cancelled": 5,
+        "pending": 4,
+        "refunded": 3,
+        "partially_refunded": 2,
+        "paid": 1,
+        "returned": 0,  # a credit note's own lines; a purchase order keeps its status
+    }
     names = sorted(rank)  # the order grouping on the names gives
     # integer codes throughout: order ids numbered in order of appearance, each line's status
     # by its rank, each order's worst rank by its name's place in ``names``
@@ -83,8 +90,9 @@ def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def refund_rate(orders: pd.DataFrame) -> float:
-    """Refunded amount as a share of the amount paid (cancelled orders excluded)."""
-    paid = orders.loc[orders["status"] != "cancelled", "paid_amount"].sum()
+    """Refunded amount as a share of the amount paid (cancelled orders and return lines
+    excluded: credit notes are measured by :mod:`helpers.analysis.returns`)."""
+    paid = orders.loc[~orders["status"].isin(["cancelled", "returned"]), "paid_amount"].sum()
     return float(orders["refund_amount"].sum() / paid) if paid else float("nan")
 
 

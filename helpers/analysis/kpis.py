@@ -26,8 +26,12 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
     s = codes.sales_lines(orders)  # the notebooks' own, remembered: no copy of the window
     win = ((s["day"] >= start) & (s["day"] < end)).to_numpy()
     net = float(s["net"].to_numpy()[win].sum())
-    n_orders = _distinct(codes.line_codes(s, "order_id")[0][win])
-    cust = _distinct(codes.line_codes(s)[0][win]) if shop.has_customers else None
+    back = s["is_return"].to_numpy()
+    buy = win & ~back  # orders and buyers: purchase lines only
+    n_orders = _distinct(codes.line_codes(s, "order_id")[0][buy])
+    cust = _distinct(codes.line_codes(s)[0][buy]) if shop.has_customers else None
+    gross = float(s["net"].to_numpy()[buy].sum())
+    returned = 0.0 - float(s["net"].to_numpy()[win & back].sum())  # 0.0, never -0.0
     t = orders["order_time"]
     rows = ((t >= start) & (t < end)).to_numpy()
     refund = (
@@ -41,6 +45,7 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "customers_12m": cust,
         "aov_12m": round(net / n_orders, 2) if n_orders else None,
         "refund_rate_12m": None if refund is None or refund != refund else round(refund, 6),
+        "return_rate_12m": round(returned / gross, 6) if gross > 0 else None,
         "target_fy": None,
         "target_annual": None,
         "last_year_actual": None,

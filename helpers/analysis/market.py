@@ -127,7 +127,7 @@ def fallback_rates(
         # order_values of the recent orders, grouped on integer codes of the order ids
         s = sales_lines(orders)
         since = orders["order_time"].max() - pd.Timedelta(days=days)
-        s = s.loc[s["order_time"] > since, ["order_id", "net"]]
+        s = s.loc[(s["order_time"] > since) & ~s["is_return"], ["order_id", "net"]]
         code = factorize(s["order_id"])[0]
         ov = s["net"][code >= 0].groupby(code[code >= 0]).sum()
         ov = ov[ov > 0]
@@ -772,6 +772,9 @@ def crowd_profile(
     has_buyers = bool((cust >= 0).any())
     first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
     inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
+    inside = (
+        inside & ~s["is_return"].to_numpy()
+    )  # purchase orders and their buyers: no credit notes
     lines = s.loc[inside, ["province", "city", "device", "net"]]
     lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
     o = lines.groupby(subset_codes(line_codes(s, "order_id")[0][inside]), sort=False).agg(

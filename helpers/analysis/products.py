@@ -31,6 +31,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.returns import product_lines
 from helpers.core import calendar as cal
 from helpers.core import codes
 from helpers.core.schema import ROLES
@@ -117,6 +118,8 @@ def product_catalogue(
         ``product_id``.
     """
     s = codes.sales_lines(orders)  # the shared, remembered lines: no copy of ours
+    if s["is_return"].any():  # a product is seen where it was sold
+        s = s[~s["is_return"].to_numpy()]
     g = s[["product_id", "day", "unit_price"]].groupby("product_id", sort=True)
     seen = pd.DataFrame(
         {
@@ -134,6 +137,10 @@ def product_catalogue(
     if products is not None and len(products):
         base = products.drop_duplicates("product_id").set_index("product_id")
         base = base.reindex(columns=cols)
+        if "line_type" in orders.columns:  # postage, fees… listed as products: not goods
+            nm = orders["line_type"].to_numpy() == "non_merchandise"
+            if nm.any():
+                base = base[~base.index.isin(pd.unique(orders["product_id"].to_numpy()[nm]))]
     else:
         base = pd.DataFrame(columns=cols, index=pd.Index([], name="product_id"))
     ids = base.index.union(seen.index)
@@ -171,8 +178,15 @@ def daily_product_sales(
         (quantity of lines not fully refunded), orders (distinct order ids) and cost of goods
         sold — cost × quantity × the kept share of the line (net / paid), so a fully refunded
         line costs nothing (the goods came back); NaN when the product has no cost.
+
+        A return line matched to an original order (``return_of``) counts on its own day with
+        negative net, units and cost (a keying error cancelled minutes later nets to 0); it is
+        no order. An unmatched return is deducted from the shop's net sales only
+        (:mod:`helpers.analysis.returns` reports it), not from a product's.
     """
     s = codes.sales_lines(orders)  # the shared, remembered lines: no copy of ours
+    s = product_lines(s)  # unmatched returns: the shop's net sales, not a product's
+    back = s["is_return"].to_numpy()
     if s.empty:
         return pd.DataFrame(
             {
@@ -201,6 +215,7 @@ def daily_product_sales(
     n = len(keys)
     ocode = codes.line_codes(s, "order_id")[0].astype(np.int64)  # shared too
     first = ~pd.Series(ocode * len(pids) + pcode).duplicated().to_numpy()  # one per order
+    first &= ~back  # a credit note is no order
     cogs = unit_cost * qty * kept
     has_cost = np.bincount(gk, weights=np.isfinite(cogs), minlength=n) > 0
     out = pd.DataFrame(
@@ -208,9 +223,9 @@ def daily_product_sales(
             "product_id": pids.to_numpy(dtype=object)[keys // n_days],
             "day": (keys % n_days + d0).astype("datetime64[D]").astype("datetime64[ns]"),
             "net": np.bincount(gk, weights=net, minlength=n),
-            "units": np.bincount(gk, weights=np.where(net > 0, qty, 0), minlength=n).astype(
-                np.int64
-            ),
+            "units": np.bincount(
+                gk, weights=np.where((net > 0) | back, qty, 0), minlength=n
+            ).astype(np.int64),
             "orders": np.bincount(gk, weights=first, minlength=n).astype(np.int64),
             "cogs": np.where(
                 has_cost, np.bincount(gk, weights=np.nan_to_num(cogs), minlength=n), np.nan

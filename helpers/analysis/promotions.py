@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from helpers.analysis.returns import product_lines
 from helpers.core import calendar as cal
 from helpers.core.codes import (
     SALE_STATUSES,
@@ -157,20 +158,22 @@ def daily_funnel(
     Returns
     -------
     DataFrame with ``date, visitors, buyers, orders, units, paid_amount, refunds, net_sales,
-    visitors_estimated``. ``buyers`` are distinct customer ids per day (orders when the shop
+    visitors_estimated``. Buyers, orders, units and paid amount are of purchase lines; net
+    sales are after refunds and after the credit notes of the day (return lines). ``buyers`` are distinct customer ids per day (orders when the shop
     has none), so that ``net_sales = visitors × (buyers / visitors) × (net_sales / buyers)``.
     """
     s = sales_lines(orders)
     key = "customer_id" if any_filled(s["customer_id"]) else "order_id"
     g = s.groupby("day")
+    b = s[~s["is_return"].to_numpy()] if s["is_return"].any() else s  # credit notes: no buyer
     out = pd.DataFrame(
         {
-            "buyers": nunique_by(s, "day", key),
-            "orders": nunique_by(s, "day", "order_id"),
-            "units": g["quantity"].sum(),
-            "paid_amount": g["paid_amount"].sum(),
+            "buyers": nunique_by(b, "day", key),
+            "orders": nunique_by(b, "day", "order_id"),
+            "units": b.groupby("day")["quantity"].sum(),
+            "paid_amount": b.groupby("day")["paid_amount"].sum(),  # purchases (gross)
             "refunds": g["refund_amount"].sum(),
-            "net_sales": g["net"].sum(),
+            "net_sales": g["net"].sum(),  # credit notes deducted on their day
         }
     )
     start = pd.Timestamp(start).normalize() if start is not None else s["day"].min()
@@ -503,7 +506,8 @@ def forecast_campaigns(
     seed: int = 0,
     coverage: float = 0.8,
 ) -> pd.DataFrame:
-    """Expected sales per planned campaign = visitors × conversion × order value, with a range.
+    """Expected sales per planned campaign = visitors × conversion × order value, with a range;
+    without traffic data (every funnel day's visitors estimated) = orders × order value.
 
     Parameters
     ----------
@@ -518,10 +522,11 @@ def forecast_campaigns(
     Returns
     -------
     ``plan`` plus ``occurrences`` (past windows learnt from), ``visitors`` (expected, whole
-    window), ``conversion``, ``order_value``, ``expected_sales`` (= their product),
-    ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` (NaN
-    when the targets do not cover every day of the window) and ``vs_target`` (expected /
-    target - 1).
+    window), ``conversion``, ``expected_orders`` (visitors × conversion: buyers with traffic
+    data, orders without), ``order_value`` (sales per buyer; per order without traffic data),
+    ``expected_sales`` (= their product),
+    ``sales_low``, ``sales_high``, ``basis`` ("history" or "prior"), ``target_sales`` and
+    ``vs_target`` (expected / target - 1).
 
     Notes
     -----
@@ -532,8 +537,19 @@ def forecast_campaigns(
     Conversion and order value are pooled over the
     occurrences (Σ buyers / Σ visitors, Σ sales / Σ buyers). A series without history uses the
     last 90 days' funnel with visitors × the node's prior weight.
+
+    Without a traffic table, visitors would be buyers ÷ an assumed conversion rate, a figure
+    not in the data: the forecast then learns orders per day and sales per order instead (the
+    same method with orders in place of visitors and a conversion of 1), ``visitors`` and
+    ``conversion`` are NaN and ``attrs["traffic_measured"]`` is False; the growth applied is
+    the growth of orders.
     """
     as_of = pd.Timestamp(as_of).normalize()
+    measured = not (
+        "visitors_estimated" in funnel and len(funnel) and funnel["visitors_estimated"].all()
+    )
+    if not measured:  # no traffic data: orders × order value, no invented visitors
+        funnel = funnel.assign(visitors=funnel["orders"].astype(float), buyers=funnel["orders"])
     f = funnel.set_index("date")
     days = f.index
     g = _visitor_growth(funnel, as_of)
@@ -605,8 +621,9 @@ def forecast_campaigns(
         out.append(
             {
                 "occurrences": len(occ),
-                "visitors": vis,
-                "conversion": cr,
+                "visitors": vis if measured else np.nan,
+                "conversion": cr if measured else np.nan,
+                "expected_orders": vis * cr,
                 "order_value": aov,
                 "expected_sales": exp,
                 "sales_low": min(lo, exp),
@@ -628,6 +645,7 @@ def forecast_campaigns(
         res["target_sales"] = np.where((covered > 0) & (covered == n_days), sums, np.nan)
     res["vs_target"] = res["expected_sales"] / res["target_sales"] - 1
     res.attrs["visitor_growth"] = g
+    res.attrs["traffic_measured"] = bool(measured)
     return res
 
 
@@ -806,7 +824,7 @@ def watchlist_for(
 
 def _recent_product_sales(orders: pd.DataFrame, as_of, window_days: int) -> pd.DataFrame:
     as_of = pd.Timestamp(as_of).normalize()
-    s = sales_lines(orders)[["day", "product_id", "title", "net", "quantity"]]
+    s = product_lines(sales_lines(orders))[["day", "product_id", "title", "net", "quantity"]]
     s = s[(s["day"] > as_of - pd.Timedelta(days=window_days)) & (s["day"] <= as_of)]
     k, ids = _keyed(s, "product_id", ["title", "net", "quantity"])
     g = k.groupby("product_id")
@@ -913,7 +931,9 @@ def hero_forecast(
     """
     rec = _recent_product_sales(orders, as_of, window_days)
     # one pass over the lines: net sales per product and day, totals per product
-    lines, pids = _keyed(sales_lines(orders), "product_id", ["day", "title", "net", "quantity"])
+    lines, pids = _keyed(
+        product_lines(sales_lines(orders)), "product_id", ["day", "title", "net", "quantity"]
+    )
     dp = lines.groupby(["day", "product_id"], sort=True)["net"].sum()
     dp.index = dp.index.set_levels(pids[dp.index.levels[1].to_numpy()], level="product_id")
     day_of = dp.index.get_level_values("day")
@@ -1277,7 +1297,7 @@ def new_customer_offer(
     """
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
-    known = s["customer_id"].notna().to_numpy()
+    known = s["customer_id"].notna().to_numpy() & ~s["is_return"].to_numpy()  # purchases
     cust, order = line_codes(s)[0][known], line_codes(s, "order_id")[0][known]  # shared
     s = s[known]
     cols = ["product_id", "title", "entry_customers", "share", "repeat_rate", "first_order_value"]
@@ -1383,6 +1403,7 @@ def clearance_candidates(
     as_of = pd.Timestamp(as_of).normalize()
     rec = _recent_product_sales(orders, as_of, window_days)
     lines = sales_lines(orders)
+    lines = lines[~lines["is_return"].to_numpy()] if lines["is_return"].any() else lines
     last_sale = lines[lines["day"] <= as_of].groupby("product_id")["day"].max()
     p = products[products["stock"].fillna(0) > 0].copy()
     units = rec["units"].reindex(p["product_id"]).fillna(0).to_numpy()

@@ -32,6 +32,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.returns import product_lines
 from helpers.core import calendar as cal
 from helpers.core.codes import distinct_per_group, factorize, line_codes, sales_lines
 
@@ -211,13 +212,15 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     month = day.to_numpy().astype("datetime64[M]").astype(np.int64)
     # customers and orders as integer codes: grouping on the ids themselves is the slow part
     cust = line_codes(s)[0][rows]
+    back = s["is_return"].to_numpy()[rows]  # credit notes: money, but no buyer or order
     first = np.full(cust.max(initial=-1) + 1, np.iinfo(np.int64).max)
-    np.minimum.at(first, cust, month)  # the month of each customer's first purchase
+    np.minimum.at(first, cust[~back], month[~back])  # the month of each first purchase
     lo = int(month.min()) if len(month) else 0
     present = np.flatnonzero(np.bincount(month - lo)) + lo
     shown = pd.Series(present).tail(months).to_numpy()  # only these months are reported
     r = np.flatnonzero(month >= shown[0]) if len(shown) else np.zeros(0, dtype=np.intp)
     mi, cust = np.searchsorted(shown, month[r]), cust[r]  # month 0, 1, ... of each line
+    buy_mi = np.where(back[r], -1, mi)  # a return line counts no buyer and no order
     new = first[cust] == month[r]
     order, _ = factorize(s["order_id"].to_numpy()[rows[r]])
     net = pd.Series(s["net"].to_numpy()[rows[r]])
@@ -226,9 +229,9 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     np.minimum.at(one, mi, np.arange(len(r)))  # a line of each month, to label it
     out = pd.DataFrame(
         {
-            "buyers": distinct_per_group(mi, cust, len(shown)),
-            "new_buyers": distinct_per_group(mi[new], cust[new], len(shown)),
-            "orders": distinct_per_group(mi, order, len(shown)),
+            "buyers": distinct_per_group(buy_mi, cust, len(shown)),
+            "new_buyers": distinct_per_group(buy_mi[new], cust[new], len(shown)),
+            "orders": distinct_per_group(buy_mi, order, len(shown)),
             "net_sales": net.groupby(mi).sum().reindex(at, fill_value=0.0).to_numpy(),
             "sales_new": net[new].groupby(mi[new]).sum().reindex(at, fill_value=0.0).to_numpy(),
         },
@@ -307,7 +310,7 @@ def operations_summary(
 def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
     """The last ``days`` against the same weekdays a year earlier (364 days before).
 
-    Returns ``visitors, conversion, order_value, net_sales, refund_rate`` of the recent window
+    Returns ``visitors, buyers, conversion, order_value, net_sales, refund_rate`` of the recent window
     and their changes (``*_chg``: recent / year-earlier - 1; NaN without a year of history).
     """
     f = funnel.set_index("date")
@@ -319,6 +322,7 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
         v, b, sales = w["visitors"].sum(), w["buyers"].sum(), w["net_sales"].sum()
         vals = {
             "visitors": v,
+            "buyers": b,
             "conversion": b / v if v else np.nan,
             "order_value": sales / b if b else np.nan,
             "net_sales": sales,
@@ -327,7 +331,7 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
             else np.nan,
         }
         out.update({k + tag: (float(x) if full or not tag else np.nan) for k, x in vals.items()})
-    for k in ("visitors", "conversion", "order_value", "net_sales", "refund_rate"):
+    for k in ("visitors", "buyers", "conversion", "order_value", "net_sales", "refund_rate"):
         out[k + "_chg"] = out[k] / out[k + "_ly"] - 1 if out[k + "_ly"] else np.nan
     return out
 
@@ -478,15 +482,23 @@ def driver_tree(
     contribution`` (LMDI, money) and ``share`` (of the sales change); the contributions add up
     to the sales change exactly. ``info``: ``prev_start, prev_end, cur_start, cur_end,
     sales_prev, sales_cur, change, change_pct, main`` (the factor with the largest absolute
-    contribution) and ``estimated`` (visitors were estimated: the conversion part is then
-    meaningless).
+    contribution), ``estimated`` (some visitors of the current period were estimated) and
+    ``no_traffic`` (every day's visitors were estimated: the factors are then ``buyers`` and
+    ``order_value``, as no visitor count or conversion is in the data).
     """
     (p0, p1), (c0, c1) = _periods(as_of, days, compare)
     f = funnel.set_index("date")
+    # visitors estimated in both periods (no traffic data): buyers × order value, no
+    # invented visitors or conversion
+    no_traffic = "visitors_estimated" in f and bool(
+        f.loc[p0:p1, "visitors_estimated"].all() and f.loc[c0:c1, "visitors_estimated"].all()
+    )
 
     def agg(a, b):
         w = f.loc[a:b]
         v, bu, s = w["visitors"].sum(), w["buyers"].sum(), w["net_sales"].sum()
+        if no_traffic:
+            return pd.DataFrame({"buyers": [bu], "order_value": [s / bu if bu else np.nan]})
         return pd.DataFrame(
             {
                 "visitors": [v],
@@ -496,7 +508,7 @@ def driver_tree(
         )
 
     prev, cur = agg(p0, p1), agg(c0, c1)
-    factors = ["visitors", "conversion", "order_value"]
+    factors = ["buyers", "order_value"] if no_traffic else ["visitors", "conversion", "order_value"]
     res = lmdi(prev, cur, factors).iloc[0]
     change = float(res["change"])
     table = pd.DataFrame(
@@ -522,8 +534,9 @@ def driver_tree(
         "change_pct": change / float(res["sales_prev"]) if res["sales_prev"] else np.nan,
         "main": main,
         "estimated": bool(f.loc[c0:c1, "visitors_estimated"].any())
-        if "visitors_estimated" in f
+        if "visitors_estimated" in f and not no_traffic
         else False,
+        "no_traffic": no_traffic,
     }
     return table, info
 
@@ -569,6 +582,7 @@ def drilldown(
         at = np.flatnonzero(((s["day"] >= a) & (s["day"] <= b)).to_numpy())
         w = s.iloc[at]
         if by == "product":
+            w = product_lines(w)  # an unmatched return is the shop's, not a product's
             g = w.groupby("product_id")
             df = pd.DataFrame({"units": g["quantity"].sum(), "sales": g["net"].sum()})
             df["price"] = df["sales"] / df["units"]
@@ -863,8 +877,10 @@ def anomalies(
     factor with the largest residual in the direction of the sales residual), ``metric``
     (the metric with the largest |z| that day) and ``event_zh``/``event_en`` (the day's public
     holiday and retail event in the shop's market, :func:`day_events`: a dip on 25 December
-    is Christmas Day for GB and US, a spike inside BFCM is BFCM); ``daily`` the whole series with ``expected`` for the
-    chart. Without traffic (visitors estimated) the driver is buyers-or-order-value only.
+    is Christmas Day for GB and US, a spike inside BFCM is BFCM); ``daily`` the whole series
+    with ``expected`` for the chart. Without traffic (visitors estimated on every day) the
+    factors are buyers and order value: ``buyers_change`` replaces ``visitors_change`` and
+    ``conversion_change``, and the driver is ``buyers`` or ``order_value``.
     """
     f = funnel.reset_index(drop=True)
     cols = [
@@ -938,7 +954,15 @@ def anomalies(
         ["_a", "date"], ascending=[False, True], kind="stable"
     )
     daily = f.assign(expected=expected)
-    return out.drop(columns="_a").reset_index(drop=True)[cols], daily
+    out = out.drop(columns="_a").reset_index(drop=True)[cols]
+    if estimated:  # no traffic data: the "visitors" factor is buyers, conversion is nothing
+        named = {"visitors": "buyers", "conversion": "buyers"}
+        out = out.drop(columns="conversion_change").rename(
+            columns={"visitors_change": "buyers_change"}
+        )
+        out["driver"] = out["driver"].replace(named)
+        out["metric"] = out["metric"].replace(named)
+    return out, daily
 
 
 def campaign_lift(

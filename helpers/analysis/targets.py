@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.analysis.returns import product_lines
 from helpers.core import calendar as cal
 from helpers.core.codes import line_codes, sales_lines, subset_codes
 
@@ -851,7 +852,7 @@ def product_goals(
         over the catalogue's products with a role, ``sales``/``sales_share`` in the window,
         ``gap_count`` / ``gap_sales`` = target − actual share.
     """
-    s = sales_lines(orders)[["product_id", "day", "net"]]  # only what is read: cheap to filter
+    s = product_lines(sales_lines(orders))[["product_id", "day", "net"]]  # what is read
     inside = pd.Series(True, index=s.index)
     if start is not None:
         inside &= s["day"] >= pd.Timestamp(start)
@@ -940,7 +941,7 @@ def _orders_seq(orders: pd.DataFrame, end) -> pd.DataFrame:
     """
     s = sales_lines(orders)
     keep = s["customer_id"].notna() & s["order_id"].notna() & (s["day"] <= pd.Timestamp(end))
-    keep = keep.to_numpy()
+    keep = keep.to_numpy() & ~s["is_return"].to_numpy()  # a credit note is no purchase
     # the shared codes of the ids, renumbered for these rows: no hashing of the text again
     order_code = subset_codes(line_codes(s, "order_id")[0][keep])
     customer = subset_codes(line_codes(s)[0][keep])

@@ -4,6 +4,14 @@
   (the money moved); pending and cancelled lines are not sales.
 * **Net sales** of a line = paid_amount - refund_amount (a fully refunded line nets to 0).
 * An **order** is an order_id; its value (客单价 numerator) is the sum of its lines' net sales.
+* A **return line** (status ``returned``: a credit note or cancellation, negative quantity
+  and paid_amount, see :mod:`helpers.load.lines`) is a sales line with ``is_return`` True and a
+  negative ``net``: its money reduces net sales (and its product's sales) on the day it
+  happened, but it is never an order, a buyer or a purchase. Counts of orders, buyers and
+  units are taken where ``is_return`` is False.
+* **Merchandise net sales** leave out non-merchandise lines (``line_type``
+  ``non_merchandise``: postage, fees, adjustments, discounts, samples, gift cards): they are
+  not sales lines at all, and their money is reported apart in data health.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 SALE_STATUSES = ("paid", "partially_refunded", "refunded")
+RETURN_STATUS = "returned"
 # Order-line columns no analysis reads (bookkeeping of the export): left out of sales lines,
 # which every notebook keeps in memory (a unique line id alone is ~0.5 GB at 10M lines).
 LEDGER_COLUMNS = ("line_id", "sku", "paid_time", "_source_file", "_source_row")
@@ -26,7 +35,7 @@ def _fingerprint(orders: pd.DataFrame) -> tuple[tuple, list] | None:
     """Where the columns sales_lines reads live, and the arrays (kept, so no new column can
     be allocated at a remembered address); None when a column is not a view (no memo)."""
     fp, keep = [len(orders), tuple(orders.columns), id(orders.index)], [orders.index]
-    for c in ("status", "paid_amount", "refund_amount", "order_time"):
+    for c in ("status", "paid_amount", "refund_amount", "order_time", "line_type"):
         col = orders[c] if c in orders.columns else None
         if col is not None and not isinstance(col.dtype, np.dtype):
             return None  # an extension dtype (a loaded Shop has none): no memo
@@ -39,9 +48,12 @@ def _fingerprint(orders: pd.DataFrame) -> tuple[tuple, list] | None:
 
 
 def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
-    """Purchase lines with a ``net`` column (net sales) and a ``day`` column (midnight).
+    """Purchase and return lines of merchandise, with ``net`` (net sales: negative on a
+    return line), ``day`` (midnight) and ``is_return`` (False on a purchase line).
 
-    The columns are those of ``orders`` but :data:`LEDGER_COLUMNS`.
+    The columns are those of ``orders`` but :data:`LEDGER_COLUMNS`. Non-merchandise lines
+    (``line_type`` ``non_merchandise``) are left out; count orders, buyers and units only
+    where ``is_return`` is False.
 
     Every analysis starts here, so the result is remembered for the frame it was computed
     from (a notebook calls it dozens of times on the same ``shop.orders``) and handed out as a
@@ -53,8 +65,16 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     if hit is not None and hit[0]() is orders and hit[1] == fp[0]:
         return hit[3].copy(deep=False)
     cols = [c for c in orders.columns if c not in LEDGER_COLUMNS]
-    s = orders.loc[orders["status"].isin(SALE_STATUSES).to_numpy(), cols]
-    s = s.assign(net=s["paid_amount"] - s["refund_amount"], day=s["order_time"].dt.normalize())
+    status = orders["status"]
+    keep = status.isin((*SALE_STATUSES, RETURN_STATUS)).to_numpy()
+    if "line_type" in orders.columns:
+        keep = keep & (orders["line_type"] != "non_merchandise").to_numpy()
+    s = orders.loc[keep, cols]
+    s = s.assign(
+        net=s["paid_amount"] - s["refund_amount"],
+        day=s["order_time"].dt.normalize(),
+        is_return=(s["status"] == RETURN_STATUS).to_numpy(),
+    )
     fp = fp and _fingerprint(orders)  # again: indexing may have consolidated its blocks
     if fp is None:
         return s
@@ -67,17 +87,23 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def daily_sales(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
-    """Per day: net sales, orders, buyers, units; every day in [start, end] present (0s)."""
+    """Per day: net sales (returns deducted on their day), orders, buyers and units (of
+    purchase lines); every day in [start, end] present (0s)."""
     s = sales_lines(orders)
-    g = s[["day", "net", "quantity"]].groupby("day")
+    buy = ~s["is_return"].to_numpy()
+    g = s[["day", "net"]].groupby("day")
     days, n = g.ngroup().to_numpy(), g.ngroups  # days in sorted order, as the sums' index
+    gone = np.where(buy, days, -1)  # return lines: no order, buyer or unit
     out = pd.DataFrame(
         {
             "net_sales": g["net"].sum(),
-            "orders": distinct_per_group(days, line_codes(s, "order_id")[0], n),
-            "buyers": distinct_per_group(days, line_codes(s)[0], n),
-            "units": g["quantity"].sum(),
-        }
+            "orders": distinct_per_group(gone, line_codes(s, "order_id")[0], n),
+            "buyers": distinct_per_group(gone, line_codes(s)[0], n),
+            "units": np.bincount(
+                days[buy], weights=s["quantity"].to_numpy()[buy], minlength=n
+            ).astype(np.int64),
+        },
+        index=g["net"].sum().index,
     )
     start = pd.Timestamp(start) if start is not None else s["day"].min()
     end = pd.Timestamp(end) if end is not None else s["day"].max()
@@ -87,8 +113,11 @@ def daily_sales(orders: pd.DataFrame, start=None, end=None) -> pd.DataFrame:
 
 
 def order_values(orders: pd.DataFrame) -> pd.Series:
-    """Net value of each order (index order_id): the basket-value distribution, 客单价 base."""
+    """Net value of each purchase order (index order_id): the basket-value distribution,
+    客单价 base. Return lines (credit notes) are not orders and are left out."""
     s = sales_lines(orders)
+    if s["is_return"].any():
+        s = s[~s["is_return"].to_numpy()]
     return s.groupby("order_id")["net"].sum()
 
 

@@ -15,7 +15,9 @@ from functools import cache
 
 import pandas as pd
 
-ORDER_STATUSES = ("paid", "refunded", "partially_refunded", "cancelled", "pending")
+# "returned": a return / cancellation line (credit note): negative quantity and paid_amount
+ORDER_STATUSES = ("paid", "refunded", "partially_refunded", "cancelled", "pending", "returned")
+LINE_TYPES = ("merchandise", "non_merchandise")  # postage, fees, adjustments… are not goods
 ROLES = ("traffic", "profit", "image", "custom")  # 引流款, 利润款, 形象款, 定制款
 ISSUE_AREAS = ("goals", "analysis", "promotion", "execution")
 ISSUE_STATUSES = ("open", "in_progress", "closed")
@@ -41,6 +43,8 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "city": ("str", False),
         "device": ("cat", False),
         "channel": ("str", False),
+        "return_of": ("id", False),  # a return line: the original order it was matched to
+        "line_type": ("cat", False),  # merchandise / non_merchandise (postage, fees…)
     },
     "products": {
         "product_id": ("id", True),
@@ -124,6 +128,7 @@ COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
 ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("orders", "status"): ORDER_STATUSES,
     ("orders", "device"): DEVICES,
+    ("orders", "line_type"): LINE_TYPES,
     ("products", "role"): ROLES,
     ("issues", "area"): ISSUE_AREAS,
     ("issues", "status"): ISSUE_STATUSES,
@@ -144,6 +149,14 @@ TABLES = tuple(COLUMNS)
 # export): customer, target, calendar and review analyses run on it; product analyses say
 # they need a product column.
 NO_PRODUCT = "(all products)"
+# Columns that may be negative: a return line (status "returned") carries negative quantity
+# and paid_amount; every other line has them positive (checked by the orders schema).
+SIGNED = {("orders", "refund_amount"), ("orders", "quantity"), ("orders", "paid_amount")}
+
+
+def is_return_line(orders: pd.DataFrame):
+    """Whether each order line moves goods or money back (negative quantity or payment)."""
+    return (orders["quantity"] < 0) | (orders["paid_amount"] < -0.005)
 
 
 def required(table: str) -> list[str]:
@@ -210,7 +223,7 @@ def schema(table: str):
         allowed = ALLOWED.get((table, col))
         if allowed:
             checks.append(pa.Check.isin(list(allowed)))
-        if kind in ("money", "int") and col not in ("refund_amount",):
+        if kind in ("money", "int") and (table, col) not in SIGNED:
             checks.append(pa.Check.ge(0))
         if kind == "rate":
             checks.append(pa.Check.in_range(0, 1))
@@ -219,15 +232,22 @@ def schema(table: str):
         if (table, col) == ("reviews", "rating"):
             checks.append(pa.Check.in_range(0, 5))
         if (table, col) == ("orders", "quantity"):
-            checks = [pa.Check.gt(0)]
+            checks = [pa.Check.ne(0)]
         dtype = None if kind == "int" else _DTYPES[kind]  # int may be float with NaN
         cols[col] = pa.Column(dtype, checks=checks, nullable=not req, required=req)
     checks = []
     if table == "orders":
         checks.append(
             pa.Check(
-                lambda d: d["refund_amount"] <= d["paid_amount"] + 0.005,
+                lambda d: d["refund_amount"] <= d["paid_amount"].clip(lower=0) + 0.005,
                 name="refund_not_above_payment",
+                element_wise=False,
+            )
+        )
+        checks.append(
+            pa.Check(
+                lambda d: is_return_line(d) == (d["status"] == "returned"),
+                name="negative_only_on_returned_lines",
                 element_wise=False,
             )
         )

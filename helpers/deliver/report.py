@@ -536,6 +536,7 @@ PORTFOLIO_COLUMNS = [
     ("customers_12m", "客户数", "Customers", "int"),
     ("aov_12m", "客单价", "Average order value", "money"),
     ("refund_rate_12m", "退款率", "Refund rate", "pct"),
+    ("return_rate_12m", "退货率(金额)", "Return rate (money)", "pct"),
     ("target_fy", "目标财年", "Target year", "text"),
     ("target_annual", "年度目标", "Annual target", "money"),
     ("last_year_actual", "上年实际", "Last year actual", "money"),

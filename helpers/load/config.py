@@ -7,6 +7,7 @@ one line names the key and, for a misspelling, the key that was probably meant.
 from __future__ import annotations
 
 import difflib
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,11 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "momentum_damping": 0.5,  # share of the shop's recent trend carried into next year's target
 }
 
+# Credit notes: matched to an earlier purchase of the same customer and product within
+# window_days; invoice_prefix (text or list) marks a credit-note number (None: the defaults
+# C / RET / 退 followed by a digit). A negative quantity or amount is a return in any case.
+RETURNS_DEFAULTS: dict[str, Any] = {"window_days": 90, "invoice_prefix": None}
+
 KNOWN_KEYS = {
     "name": str,
     "currency": str,
@@ -52,6 +58,8 @@ KNOWN_KEYS = {
     "festivals": (list, dict),
     "owners": dict,
     "targets": dict,
+    "returns": dict,
+    "non_merchandise": dict,
     **{t: (str, list, dict) for t in TABLES},
 }
 
@@ -82,6 +90,10 @@ class ShopConfig:
     festivals: list[dict] = field(default_factory=list)
     owners: dict[str, str] = field(default_factory=dict)
     targets: dict[int, float] = field(default_factory=dict)  # fiscal year -> owner's net sales
+    # return / credit-note lines: {window_days, invoice_prefix} (see helpers.load.lines)
+    returns: dict[str, Any] = field(default_factory=lambda: dict(RETURNS_DEFAULTS))
+    # shop-specific non-merchandise lines: {ids: [...], title_patterns: [...]}
+    non_merchandise: dict[str, list] = field(default_factory=dict)
     sources: dict[str, TableSource] = field(default_factory=dict)
     # ISO country code (optionally -subdivision) selecting public holidays and retail calendar
     market: str = cal.DEFAULT_MARKET
@@ -250,6 +262,42 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
     mix = assumptions["role_mix"]
     if not isinstance(mix, dict) or set(mix) - set(ROLES):
         raise ConfigError(file, f"'assumptions.role_mix' keys must be among {', '.join(ROLES)}")
+    returns = dict(RETURNS_DEFAULTS)
+    for key, value in (raw.get("returns") or {}).items():
+        if key not in RETURNS_DEFAULTS:
+            raise ConfigError(file, f"unknown key 'returns.{key}'{_suggest(key, RETURNS_DEFAULTS)}")
+        if key == "window_days" and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            raise ConfigError(
+                file, f"'returns.window_days' must be a whole number ≥ 0, got {value!r}"
+            )
+        if key == "invoice_prefix" and not (
+            isinstance(value, str)
+            or isinstance(value, list)
+            and all(isinstance(v, str) for v in value)
+        ):
+            raise ConfigError(
+                file, f"'returns.invoice_prefix' must be text or a list, got {value!r}"
+            )
+        returns[key] = value
+    non_merch = {}
+    for key, value in (raw.get("non_merchandise") or {}).items():
+        if key not in ("ids", "title_patterns"):
+            raise ConfigError(
+                file,
+                f"unknown key 'non_merchandise.{key}'{_suggest(key, ['ids', 'title_patterns'])}",
+            )
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            raise ConfigError(file, f"'non_merchandise.{key}' must be a list of texts")
+        non_merch[key] = [str(v) for v in value]
+        for pattern in non_merch[key] if key == "title_patterns" else []:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ConfigError(
+                    file, f"'non_merchandise.title_patterns': {pattern!r} is not a pattern ({e})"
+                ) from None
     sources = {}
     for table in TABLES:
         if table in raw:
@@ -270,6 +318,8 @@ def load_config(shop_dir: str | Path) -> ShopConfig:
         festivals=list(festivals),
         owners=raw.get("owners", {}),
         targets=targets,
+        returns=returns,
+        non_merchandise=non_merch,
         sources=sources,
         market=market,
         market_source=market_source,

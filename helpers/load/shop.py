@@ -25,8 +25,9 @@ from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, reject
 from helpers.load.adapters.clean import row_values_text
 from helpers.load.config import ShopConfig, load_config
 
-CACHE_VERSION = "4"  # 2: stamps, dictionary hints; 3: money in another currency rejected;
+CACHE_VERSION = "5"  # 2: stamps, dictionary hints; 3: money in another currency rejected;
 # 4: orders without a product column get the placeholder product
+# 5: return lines kept (status returned, return_of), line_type (non-merchandise lines)
 DATE_COLUMNS = {"orders": "order_time", "traffic": "date", "ads": "date", "reviews": "date"}
 
 
@@ -113,14 +114,18 @@ def _plainly_valid(df: pd.DataFrame, table: str) -> bool:
         if allowed and not s[~na].isin(list(allowed)).all():
             return False
         bounds = []  # (low, high, low inclusive): the same checks schema.schema builds
-        if kind in ("money", "int") or (table, col) == ("orders", "refund_amount"):
+        if kind in ("money", "int") and (table, col) not in schema.SIGNED:
+            bounds.append((0, np.inf, True))
+        if (table, col) == ("orders", "refund_amount"):
             bounds.append((0, np.inf, True))
         if kind == "rate":
             bounds.append((0, 1, True))
         if (table, col) == ("reviews", "rating"):
             bounds.append((0, 5, True))
         if (table, col) == ("orders", "quantity"):
-            bounds = [(0, np.inf, False)]
+            v = s.to_numpy()[~na] if s.dtype.kind in "if" else None
+            if v is None or (v == 0).any():
+                return False
         if bounds:
             if s.dtype.kind not in "if":
                 return False
@@ -129,8 +134,12 @@ def _plainly_valid(df: pd.DataFrame, table: str) -> bool:
                 if not (((v >= lo) if closed else (v > lo)) & (v <= hi)).all():
                     return False
     if table == "orders":
-        rule = df["refund_amount"].to_numpy() <= df["paid_amount"].to_numpy() + 0.005
+        paid = df["paid_amount"].to_numpy()
+        rule = df["refund_amount"].to_numpy() <= np.maximum(paid, 0) + 0.005
         if not rule.all():
+            return False
+        back = schema.is_return_line(df).to_numpy()
+        if not (back == (df["status"] == "returned").to_numpy()).all():
             return False
     key = schema.UNIQUE.get(table)
     if key:
@@ -392,6 +401,8 @@ def _parse(cfg: ShopConfig):
                 tz=cfg.timezone,
                 mapping=src.columns,
                 currency=cfg.currency,
+                returns=cfg.returns,
+                non_merchandise=cfg.non_merchandise,
             )
         else:
             loaded = adapters.read_table(

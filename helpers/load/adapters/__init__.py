@@ -32,6 +32,7 @@ from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, reject
 from helpers.load.adapters.clean import PII_PATTERNS, Part, Source, _clean_header, isin
 from helpers.load.adapters.generic import display_names, read_mapped_orders, read_table
 from helpers.load.adapters.writers import write_shopify, write_taobao_classic
+from helpers.load.lines import prepare_orders
 
 __all__ = [
     "FORMATS",
@@ -178,6 +179,8 @@ def read_orders(
     tz: str = "Asia/Shanghai",
     mapping: dict[str, str] | None = None,
     currency: str | None = None,
+    returns: dict | None = None,
+    non_merchandise: dict | None = None,
 ) -> Loaded:
     """Read order exports of any supported format into the canonical ``orders`` table.
 
@@ -198,6 +201,10 @@ def read_orders(
         The shop's ISO currency (``shop.yaml`` ``currency``): a row whose amount is marked
         with another currency (``$100.00`` in a CNY shop) is rejected, reason naming both
         currencies. None: currency signs are not checked.
+    returns, non_merchandise : shop.yaml ``returns`` and ``non_merchandise``: return lines
+        (negative quantity or amount, credit-note numbers) become status ``returned`` with
+        ``return_of``; postage, fees… get ``line_type`` ``non_merchandise``
+        (:func:`helpers.load.lines.prepare_orders`; None: the defaults).
 
     Returns
     -------
@@ -287,4 +294,5 @@ def read_orders(
         rejects = rejects.drop(columns="_o").reset_index(drop=True)
     notes = [n for p in parts for n in p.notes]
     fmt = "+".join(p.format for p in parts)
-    return Loaded(table.reset_index(drop=True), rejects, counts, fmt, notes)
+    table = prepare_orders(table.reset_index(drop=True), returns, non_merchandise)
+    return Loaded(table, rejects, counts, fmt, notes)

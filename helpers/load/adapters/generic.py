@@ -298,6 +298,11 @@ def _label(cmaps: Sequence[dict], canon: str) -> str:
     return next((m[canon] for m in cmaps if canon in m), canon)
 
 
+# A negative quantity or amount on an order line is a return / credit note
+# (helpers.load.lines.prepare_orders turns it into a "returned" line), not bad data.
+RETURN_SIGNED = {("orders", "quantity"), ("orders", "paid_amount"), ("orders", "unit_price")}
+
+
 def _reject_negative(led: Ledger, v: pd.Series, column: str, what: str) -> None:
     led.reject((v < 0).to_numpy(), f"negative {what}", column)
 
@@ -343,11 +348,13 @@ def _parse_kind(
     elif kind == "int":
         p = parse_int(s)
         led.reject_parsed(p, label)
-        _reject_negative(led, p.values, label, what)
+        if (table, col) not in RETURN_SIGNED:
+            _reject_negative(led, p.values, label, what)
     elif kind == "money":
         p = parse_money(s, currency=currency)
         led.reject_parsed(p, label)
-        _reject_negative(led, p.values, label, what)
+        if (table, col) not in RETURN_SIGNED:
+            _reject_negative(led, p.values, label, what)
     elif kind == "rate":
         p = parse_rate(s)
         led.reject_parsed(p, label)
@@ -568,7 +575,7 @@ def read_mapped_orders(
         unit = (paid / qty).round(2)
     refund = parsed("refund_amount")
     refund = refund.fillna(0.0) if refund is not None else pd.Series(0.0, index=cf.index)
-    over = (refund > paid + 0.005).to_numpy()
+    over = (refund > paid.abs() + 0.005).to_numpy()
     led.reject(over, larger_than("refund", refund, "payment", paid), lab["refund_amount"])
     if "status" in cf:
 
@@ -605,7 +612,7 @@ def read_mapped_orders(
             lab["line_id"],
             "order",
         )
-    extra = {col: parsed(col) for col in ("sku", "device", "channel")}
+    extra = {col: parsed(col) for col in ("sku", "device", "channel", "return_of", "line_type")}
     led.cascade()
 
     a = np.flatnonzero(led.alive)
@@ -638,7 +645,7 @@ def read_mapped_orders(
     lines["refund_amount"] = r
     lines["province"] = take(province, a) if province is not None else None
     lines["city"] = take(city, a) if city is not None else None
-    for col in ("device", "channel"):
+    for col in ("device", "channel", "return_of", "line_type"):
         v = extra[col]
         lines[col] = take(v, a) if v is not None else None
     lines[SOURCE_FILE] = take(raw[SOURCE_FILE], a)

@@ -220,7 +220,7 @@ def read_shopify(
     qp = parse_int(raw[QTY])
     led.reject_parsed(qp, QTY)
     led.reject_missing(qp.values, QTY, "quantity")
-    led.reject((qp.values < 0).to_numpy(), "negative quantity", QTY)
+    # a negative quantity is a returned line (helpers.load.lines makes it status "returned")
     led.reject((qp.values == 0).to_numpy(), "zero quantity", QTY)
     pp = parse_money(raw[LINE_PRICE], currency=currency)
     led.reject_parsed(pp, LINE_PRICE)
@@ -234,9 +234,11 @@ def read_shopify(
     else:
         disc = pd.Series(0.0, index=raw.index)
     gross = pp.values * qp.values
+    back = (qp.values < 0).to_numpy()  # returned lines: money back, net negative
     net = (gross - disc).round(2)
+    net = net.where(~back, (gross + disc).round(2))  # a discount on a returned line: less back
     led.reject(
-        (net < -0.005).to_numpy(),
+        (~back & (net < -0.005).to_numpy()),
         larger_than("Lineitem discount", disc, "price × quantity", gross),
         LINE_DISCOUNT,
     )
@@ -289,7 +291,12 @@ def read_shopify(
     lines["title"] = take(title, a)
     lines["quantity"] = take(qp.values, a).astype(np.int64)
     lines["unit_price"] = take(pp.values, a)
-    paid = apportion(take(total, a), take(net, a).clip(lower=0), group)
+    line_net = take(net, a)
+    back_net = line_net.where(line_net < 0, 0.0)  # returned lines keep their own (negative) net
+    order_back = back_net.groupby(group, sort=False).transform("sum").to_numpy()
+    # the order's Total is after its returned lines: its purchase lines share Total + returns
+    paid = apportion(take(total, a) - order_back, line_net.clip(lower=0), group)
+    paid = paid.where(line_net >= 0, back_net)
     refund = apportion(take(refunded, a), paid, group)
     status = take(code, a).astype("object")
     if cancelled is not None:

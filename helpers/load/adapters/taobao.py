@@ -228,12 +228,14 @@ def device_from(df: pd.DataFrame) -> pd.Series:
 
 
 def _reject_money(
-    led: Ledger, p: Parsed, column: str, what: str, required: bool = True
+    led: Ledger, p: Parsed, column: str, what: str, required: bool = True, signed: bool = False
 ) -> pd.Series:
+    """``signed``: a negative amount is a returned line's (helpers.load.lines), not an error."""
     led.reject_parsed(p, column)
     if required:
         led.reject_missing(p.values, column, what)
-    led.reject((p.values < 0).to_numpy(), f"negative {what}", column)
+    if not signed:
+        led.reject((p.values < 0).to_numpy(), f"negative {what}", column)
     return p.values
 
 
@@ -242,10 +244,12 @@ def _reject_refund_over_paid(led: Ledger, refund: pd.Series, paid: pd.Series, co
     led.reject(over, larger_than("refund", refund, "payment", paid), column)
 
 
-def _reject_quantity(led: Ledger, q: Parsed, column: str) -> pd.Series:
+def _reject_quantity(led: Ledger, q: Parsed, column: str, signed: bool = False) -> pd.Series:
+    """``signed``: a negative quantity is a returned line's (helpers.load.lines), not an error."""
     led.reject_parsed(q, column)
     led.reject_missing(q.values, column, "quantity")
-    led.reject((q.values < 0).to_numpy(), "negative quantity", column)
+    if not signed:
+        led.reject((q.values < 0).to_numpy(), "negative quantity", column)
     led.reject((q.values == 0).to_numpy(), "zero quantity", column)
     return q.values
 
@@ -563,13 +567,13 @@ def read_item_report(
         order_time = pt.values
     led.reject_missing(order_time, created or paid_at, "order time")
     qty_col = pick(raw, *ITEM_QTY)
-    qty = _reject_quantity(led, parse_int(raw[qty_col]), qty_col)
+    qty = _reject_quantity(led, parse_int(raw[qty_col]), qty_col, signed=True)
     price_col = pick(raw, *ITEM_PRICE)
     price = _reject_money(led, parse_money(raw[price_col], currency=currency), price_col, "price")
     paid_col = pick(raw, *LINE_PAID)
     if paid_col:
         paid = _reject_money(
-            led, parse_money(raw[paid_col], currency=currency), paid_col, "payment"
+            led, parse_money(raw[paid_col], currency=currency), paid_col, "payment", signed=True
         )
     else:
         paid = (price * qty).round(2)
@@ -578,7 +582,7 @@ def read_item_report(
     if refund_col:
         rp = parse_money(raw[refund_col], REFUND_ZERO_WORDS, currency)
         refund = _reject_money(led, rp, refund_col, "refund", required=False).fillna(0.0)
-        _reject_refund_over_paid(led, refund, paid, refund_col)
+        _reject_refund_over_paid(led, refund, paid.abs(), refund_col)
     else:
         refund = pd.Series(0.0, index=raw.index)
     fields = _line_fields(led, raw)
