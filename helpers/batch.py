@@ -219,30 +219,29 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
 
 def sales_kpis(shop) -> tuple[dict, pd.Series]:
     """The sales half of :func:`shop_kpis`, and net sales by day (all the target half needs,
-    so a caller can let go of the shop in between)."""
-    from . import health, metrics
+    so a caller can let go of the shop in between).
 
-    orders = shop.orders
+    Every figure is the metric layer's (:mod:`helpers.measures`) for ``last_12m``, so the
+    front page and ``run.json`` state what the pages state: net sales, orders (paid, not
+    fully refunded), buyers, average order value (per order), revenue per buyer and the
+    refund and return rate."""
+    from . import measures, metrics
+
+    def kpi(metric: str, digits: int | None = None):
+        v = measures.compute_for_shop(metric, shop, "last_12m")
+        if not v.known or v.value is None:
+            return None
+        return int(v.value) if digits is None else round(v.value, digits)
+
     end = shop.as_of.normalize() + pd.Timedelta(days=1)
-    start = end - pd.DateOffset(months=12)  # midnight: "day in window" is "time in window"
-    s = metrics.sales_lines(orders)  # the notebooks' own, remembered: no copy of the window
-    win = ((s["day"] >= start) & (s["day"] < end)).to_numpy()
-    net = float(s["net"].to_numpy()[win].sum())
-    n_orders = _distinct(metrics.line_codes(s, "order_id")[0][win])
-    cust = _distinct(metrics.line_codes(s)[0][win]) if shop.has_customers else None
-    t = orders["order_time"]
-    rows = ((t >= start) & (t < end)).to_numpy()
-    refund = (
-        health.refund_rate(orders.loc[rows, ["status", "paid_amount", "refund_amount"]])
-        if rows.any()
-        else None
-    )
+    s = metrics.sales_lines(shop.orders)  # the notebooks' own, remembered: no copy
     out = {
-        "net_sales_12m": round(net, 2),
-        "orders_12m": n_orders,
-        "customers_12m": cust,
-        "aov_12m": round(net / n_orders, 2) if n_orders else None,
-        "refund_rate_12m": None if refund is None or refund != refund else round(refund, 6),
+        "net_sales_12m": kpi("net_sales", 2),
+        "orders_12m": kpi("orders"),
+        "customers_12m": kpi("buyers") if shop.has_customers else None,
+        "aov_12m": kpi("aov", 2),
+        "revenue_per_buyer_12m": kpi("revenue_per_buyer", 2) if shop.has_customers else None,
+        "refund_rate_12m": kpi("refund_rate", 6),
         "target_fy": None,
         "target_annual": None,
         "last_year_actual": None,
@@ -251,6 +250,10 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "actual_to_date": None,
         "attainment": None,
     }
+    if out["net_sales_12m"] is None:
+        out["net_sales_12m"] = 0.0
+    if out["orders_12m"] is None:
+        out["orders_12m"] = 0
     daily = s.loc[(s["day"] < end).to_numpy()].groupby("day")["net"].sum()
     return out, daily
 

@@ -219,7 +219,11 @@ def lines(orders: pd.DataFrame) -> Lines:
         day=day,
         net=s["net"].to_numpy(dtype=float),
         paid=s["paid_amount"].to_numpy(dtype=float),
-        qty=pd.to_numeric(s["quantity"], errors="coerce").fillna(0).to_numpy(dtype=float),
+        qty=(
+            pd.to_numeric(s["quantity"], errors="coerce").fillna(0).to_numpy(dtype=float)
+            if "quantity" in s.columns
+            else np.zeros(n)
+        ),
         live=live,
         is_return=ret,
         order=order,
@@ -447,14 +451,15 @@ def compute(
 
 def compute_for_shop(metric_id: str, shop, period, segment: str = "all", **kw) -> Value:
     """:func:`compute` with the shop's orders, traffic, as_of and fiscal start month."""
+    config, table = getattr(shop, "config", None), getattr(shop, "table", None)
     return compute(
         metric_id,
         shop.orders,
         period,
         segment,
         as_of=shop.as_of,
-        start_month=shop.config.fiscal_year_start_month,
-        traffic=shop.table("traffic"),
+        start_month=getattr(config, "fiscal_year_start_month", 1),
+        traffic=table("traffic") if table is not None else None,
         **kw,
     )
 
