@@ -746,7 +746,8 @@ def crowd_profile(
     ----------
     orders : pandas.DataFrame
         Canonical orders (full history: a buyer is *new* when their first purchase ever falls
-        in the window, else *returning*).
+        in the window, else *returning*; the split is left out when the data does not cover
+        the metric layer's look-back before the window).
     as_of : date-like, optional
         Window end (default: the last purchase day).
     window_days : int
@@ -788,7 +789,12 @@ def crowd_profile(
         if len(uniq):  # else empty in every row: left out
             labels = np.append(np.asarray(uniq, dtype=object), "unknown")
             dims.append((d, np.where(code < 0, len(uniq), code), labels))
-    if has_buyers:
+    # new vs returning only where the history covers the look-back (helpers.measures)
+    from .measures import LOOKBACK_MONTHS
+
+    t0 = orders["order_time"].min()
+    split_known = pd.notna(t0) and t0.normalize() <= start - pd.DateOffset(months=LOOKBACK_MONTHS)
+    if has_buyers and split_known:
         known = ~np.isnan(cust)
         new = known.copy()
         new[known] = first.to_numpy()[cust[known].astype(np.int64)] >= start

@@ -343,9 +343,19 @@ def _returning_share(L, w, seg, ctx):
     return None if not n + r else r / (n + r)
 
 
+def _new_share(L, w, seg, ctx):
+    r = _returning_share(L, w, seg, ctx)
+    return None if r is None else 1.0 - r
+
+
 def _returning_sales_share(L, w, seg, ctx):
     n, r = _net(L, w, seg & ctx["new"], ctx), _net(L, w, seg & ctx["returning"], ctx)
     return None if not n + r else r / (n + r)
+
+
+def _new_sales_share(L, w, seg, ctx):
+    r = _returning_sales_share(L, w, seg, ctx)
+    return None if r is None else 1.0 - r
 
 
 def _visitors(L, w, seg, ctx):
@@ -380,7 +390,9 @@ METRICS: dict[str, Metric] = {
         Metric("new_buyers", "count", _new, _C, segmented=False, split=True),
         Metric("returning_buyers", "count", _returning, _C, segmented=False, split=True),
         Metric("returning_buyer_share", "ratio", _returning_share, _C, False, True),
+        Metric("new_buyer_share", "ratio", _new_share, _C, False, True),
         Metric("returning_sales_share", "ratio", _returning_sales_share, _C, False, True),
+        Metric("new_sales_share", "ratio", _new_sales_share, _C, False, True),
         Metric("visitors", "count", _visitors, _T, segmented=False),
         Metric("conversion_rate", "ratio", _conversion, _C + _T, segmented=False),
         Metric("uv_value", "money", _uv_value, _T, segmented=False),

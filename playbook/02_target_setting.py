@@ -37,7 +37,7 @@ def md(text) -> str:
     return esc(str(text).replace("'", "’"))
 
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="02_target_setting")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 cfg = shop.config
@@ -207,7 +207,7 @@ ctx.say(
     fy=fy,
     target=ctx.money(at["annual_target"]),
     last_fy=ly["fy"],
-    last=ctx.money(ly["actual"]),
+    last=ctx.money(ly["actual"]) if ly["partial"] else ctx.fact("net_sales", f"FY{ly['fy']}"),
     g=pct(at["market_growth"]),
     amb=pct(amb),
     between=ctx.text(
@@ -529,17 +529,18 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
     )
     ctx.save("customer_targets", mt, sheet="h02_customers_sheet")
     ctx.save("member_ladder", cg.ladder, sheet="h02_ladder_sheet")
-    nw = cg.now.set_index("customer_type")
     lad_now = cg.ladder.set_index("rung")["customers"]
     end = mt.iloc[-1]
+    last_fy = f"FY{ly['fy']}"
+    ret_sales = ctx.value("returning_sales_share", last_fy)
     ctx.say(
         "h02_customers_say",
         last_fy=ly["fy"],
         fy=fy,
-        buyers=num(nw["buyers"].sum()),
-        new_share=pct(cg.new_share),
-        ret_share=pct(cg.repeat_rate),
-        ret_sales=pct(nw.loc["returning", "sales_share"]),
+        buyers=ctx.fact("buyers", last_fy),
+        new_share=ctx.fact("new_buyer_share", last_fy),
+        ret_share=ctx.fact("returning_buyer_share", last_fy),
+        ret_sales=ctx.fact("returning_sales_share", last_fy),
         new_total=num(mt["target_new"].sum()),
         gain=f"{repeat_gain * 100:g}",
         ret_total=num(mt["target_returning"].sum()),
@@ -551,7 +552,9 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
         n_fan=num(lad_now["fan"]),
         advice=ctx.text(
             "h02_customers_new_led"
-            if nw.loc["returning", "sales_share"] < 0.3
+            if ret_sales.known and ret_sales.value < 0.3
             else "h02_customers_loyal"
+            if ret_sales.known
+            else "h02_customers_split_unknown"
         ),
     )

@@ -35,7 +35,7 @@ from helpers import products as pr
 from helpers.narrative import esc, num, pct
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="03_product_analysis")
 shop = ctx.shop
 A = shop.config.assumptions
 prods = shop.table("products")
@@ -156,6 +156,15 @@ ctx.say(
         if s_abc["share_a"] <= 0.4
         else "h03_abc_flat"
     ),
+)
+ctx.say(
+    "h03_totals",
+    net=ctx.fact("net_sales", "last_12m"),
+    units=ctx.fact("units", "last_12m"),
+    upo=ctx.fact("units_per_order", "last_12m"),
+    gross=ctx.fact("gross_sales", "last_12m"),
+    rr=ctx.fact("refund_rate", "last_12m"),
+    days=abc_days,
 )
 if s_abc["n_cost"]:
     ctx.say(
