@@ -31,7 +31,7 @@ from helpers import charts, nb
 from helpers import customers as cu
 from helpers.narrative import esc, num, pct
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="04_customer_analysis")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 ctx.say("h04_title", shop=esc(shop.config.name))
@@ -42,8 +42,8 @@ if has_ids:
     ctx.say(
         "h04_intro",
         as_of=shop.as_of.date(),
-        customers=num(len(rfm)),
-        orders=num(len(co)),
+        customers=ctx.fact("buyers", "to_date"),
+        orders=ctx.fact("orders", "to_date"),
         first=co["order_time"].min().date(),
         last=co["order_time"].max().date(),
     )
@@ -87,7 +87,7 @@ if has_ids:
         "h04_pareto_say",
         share=pct(par["share_target"]),
         n=num(par["n_target"]),
-        customers=num(par["customers"]),
+        customers=ctx.fact("buyers", "to_date"),
         n_top=num(par["n_top"]),
         top_share=pct(par["top_sales_share"]),
         advice=ctx.text(advice),
@@ -214,7 +214,6 @@ if has_ids:
 if has_ids:
     ctx.say("h04_newret")
     monthly = cu.new_vs_returning(co, shop.as_of)
-    nr = cu.returning_summary(monthly, months=12)
     parts = monthly.set_index(monthly["month"].dt.strftime("%Y-%m"))[
         ["new_customers", "returning_customers"]
     ]
@@ -234,13 +233,20 @@ if has_ids:
         pct=["returning_share", "returning_sales_share"],
     )
     ctx.save("new_vs_returning", monthly, sheet="h04_newret_sheet")
+    ret_sales = ctx.value("returning_sales_share", "last_12m")
     ctx.say(
         "h04_newret_say",
-        months=nr["months"],
-        new=num(nr["new_customers"]),
-        ret_share=pct(nr["returning_share"]),
-        ret_sales=pct(nr["returning_sales_share"]),
-        advice=ctx.text("h04_newret_low" if nr["returning_sales_share"] < 0.3 else "h04_newret_ok"),
+        new=ctx.fact("new_buyers", "last_12m"),
+        ret=ctx.fact("returning_buyers", "last_12m"),
+        ret_share=ctx.fact("returning_buyer_share", "last_12m"),
+        ret_sales=ctx.fact("returning_sales_share", "last_12m"),
+        advice=ctx.text(
+            "h04_newret_low"
+            if ret_sales.known and ret_sales.value < 0.3
+            else "h04_newret_ok"
+            if ret_sales.known
+            else "h04_newret_unknown"
+        ),
     )
 
 # %% [markdown]
@@ -329,7 +335,7 @@ if has_ids:
         rep=rep_orders,
         to_repeat=num(year["to_repeat"].sum()),
         to_fan=num(year["to_fan"].sum()),
-        joined=num(year["joined"].sum()),
+        joined=ctx.fact("new_buyers", "last_12m"),
         advice=ctx.text("h04_ladder_low" if now["repeat_share"] < 0.3 else "h04_ladder_ok"),
     )
 

@@ -32,7 +32,7 @@ from helpers import charts, nb
 from helpers import promotions as pr
 from helpers.narrative import esc
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="05_promotion_plan")
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions
@@ -353,8 +353,8 @@ if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
     )
     ctx.say(
         "h05_newcust_say",
-        n=f"{newc.get('new_customers', 0):,}",
-        share=f"{newc.get('new_share', 0):.0%}",
+        n=ctx.fact("new_buyers", "last_12m"),
+        share=ctx.fact("new_buyer_share", "last_12m", digits=0),
         median=ctx.money(newc.get("first_order_median")),
         repeat=f"{newc.get('repeat_rate', float('nan')):.0%}",
         x=ctx.money(newc.get("coupon_threshold")),
