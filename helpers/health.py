@@ -148,6 +148,10 @@ def monthly_sales(orders: pd.DataFrame) -> pd.DataFrame:
     unpaid = orders.loc[orders["status"].isin(UNPAID_STATUSES).to_numpy()]
     um = unpaid["order_time"].dt.to_period("M").dt.to_timestamp()
     u = pd.DataFrame({"month": um, "order_id": unpaid["order_id"], "amt": unpaid["paid_amount"]})
+    t = orders["order_time"].dropna()
+    if len(t):  # every month from the first order to the last, whatever its status
+        first, last = t.min().to_period("M"), t.max().to_period("M")
+        out = out.reindex(pd.period_range(first, last, freq="M").to_timestamp())
     out["unpaid_orders"] = nunique_by(u, "month", "order_id") if len(u) else 0
     out["unpaid_amount"] = u.groupby("month")["amt"].sum() if len(u) else 0.0
     out = out.fillna(0).sort_index()

@@ -481,6 +481,27 @@ def data_start(orders: pd.DataFrame) -> pd.Timestamp | None:
     return lines(orders).data_start
 
 
+def split_from(orders: pd.DataFrame, lookback_months: int = LOOKBACK_MONTHS):
+    """The first day from which a period's new/returning split is known (the data's first day
+    plus the look-back); None without orders."""
+    start = data_start(orders)
+    return None if start is None else start + pd.DateOffset(months=lookback_months)
+
+
+def censor_split(table: pd.DataFrame, month_col: str, columns, known_from) -> pd.DataFrame:
+    """``table`` with the new/returning ``columns`` blanked (NaN) in the rows whose period
+    starts before ``known_from``: there everyone would look new."""
+    if known_from is None or not len(table):
+        return table
+    out = table.copy()
+    early = (pd.to_datetime(out[month_col]) < pd.Timestamp(known_from)).to_numpy()
+    if early.any():
+        for c in columns:
+            out[c] = out[c].astype(float)
+            out.loc[early, c] = np.nan
+    return out
+
+
 # --- facts: what the pages state --------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ import warnings
 
 import matplotlib.pyplot as plt
 
-from helpers import charts, nb
+from helpers import charts, measures, nb
 from helpers import customers as cu
 from helpers.narrative import esc, num, pct
 
@@ -213,7 +213,7 @@ if has_ids:
 # %%
 if has_ids:
     ctx.say("h04_newret")
-    monthly = cu.new_vs_returning(co, shop.as_of)
+    monthly = cu.new_vs_returning(co, shop.as_of, known_from=measures.split_from(shop.orders))
     parts = monthly.set_index(monthly["month"].dt.strftime("%Y-%m"))[
         ["new_customers", "returning_customers"]
     ]
