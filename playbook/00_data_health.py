@@ -152,10 +152,15 @@ ctx.say(
     buyers=ctx.fact("buyers", year),
     rpb=ctx.fact("revenue_per_buyer", year),
     aov=ctx.fact("aov", year),
-    new=ctx.fact("new_buyers", year),
-    ret=ctx.fact("returning_buyers", year),
-    ret_sales=ctx.fact("returning_sales_share", year),
     rep=ctx.fact("repurchase_rate", year),
+    split=ctx.text(
+        "h00_kpis_split",
+        new=ctx.fact("new_buyers", year),
+        ret=ctx.fact("returning_buyers", year),
+        ret_sales=ctx.fact("returning_sales_share", year),
+    )
+    if ctx.value("new_buyers", year).known
+    else ctx.text("h00_kpis_split_unknown", why=ctx.fact("new_buyers", year)),
 )
 if ctx.value("visitors", year).known:
     ctx.say(

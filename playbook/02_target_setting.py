@@ -537,10 +537,21 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
         "h02_customers_say",
         last_fy=ly["fy"],
         fy=fy,
-        buyers=ctx.fact("buyers", last_fy),
-        new_share=ctx.fact("new_buyer_share", last_fy),
-        ret_share=ctx.fact("returning_buyer_share", last_fy),
-        ret_sales=ctx.fact("returning_sales_share", last_fy),
+        mix=ctx.text(
+            "h02_customers_mix",
+            last_fy=ly["fy"],
+            buyers=ctx.fact("buyers", last_fy),
+            new_share=ctx.fact("new_buyer_share", last_fy),
+            ret_share=ctx.fact("returning_buyer_share", last_fy),
+            ret_sales=ctx.fact("returning_sales_share", last_fy),
+        )
+        if ret_sales.known
+        else ctx.text(
+            "h02_customers_mix_unknown",
+            last_fy=ly["fy"],
+            buyers=ctx.fact("buyers", last_fy),
+            why=ctx.fact("returning_sales_share", last_fy),
+        ),
         new_total=num(mt["target_new"].sum()),
         gain=f"{repeat_gain * 100:g}",
         ret_total=num(mt["target_returning"].sum()),

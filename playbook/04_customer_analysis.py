@@ -234,20 +234,17 @@ if has_ids:
     )
     ctx.save("new_vs_returning", monthly, sheet="h04_newret_sheet")
     ret_sales = ctx.value("returning_sales_share", "last_12m")
-    ctx.say(
-        "h04_newret_say",
-        new=ctx.fact("new_buyers", "last_12m"),
-        ret=ctx.fact("returning_buyers", "last_12m"),
-        ret_share=ctx.fact("returning_buyer_share", "last_12m"),
-        ret_sales=ctx.fact("returning_sales_share", "last_12m"),
-        advice=ctx.text(
-            "h04_newret_low"
-            if ret_sales.known and ret_sales.value < 0.3
-            else "h04_newret_ok"
-            if ret_sales.known
-            else "h04_newret_unknown"
-        ),
-    )
+    if ret_sales.known:
+        ctx.say(
+            "h04_newret_say",
+            new=ctx.fact("new_buyers", "last_12m"),
+            ret=ctx.fact("returning_buyers", "last_12m"),
+            ret_share=ctx.fact("returning_buyer_share", "last_12m"),
+            ret_sales=ctx.fact("returning_sales_share", "last_12m"),
+            advice=ctx.text("h04_newret_low" if ret_sales.value < 0.3 else "h04_newret_ok"),
+        )
+    else:
+        ctx.say("h04_newret_unknown", why=ctx.fact("returning_sales_share", "last_12m"))
 
 # %% [markdown]
 # Cohort retention

@@ -222,7 +222,7 @@ def test_ctx_fact_formats_and_records(tmp_path):
     assert ctx.fact("net_sales", "2025") == "¥195"
     assert ctx.fact("buyers", "2025") == "2"
     assert ctx.fact("returning_buyer_share", "2025-02") == "50.0%"
-    assert ctx.fact("new_buyers", "2025").startswith("未知——数据始于 2024-01-05")
+    assert ctx.fact("new_buyers", "2025").startswith("未知（数据始于 2024-01-05")
     ctx.fact("net_sales", "2025")  # stated twice: recorded once
     facts = artifacts.load_facts(tmp_path)
     assert len(facts) == 4
