@@ -80,6 +80,9 @@ FACTS = "facts.json"
 
 
 def _write_facts(d: Path, facts: list[dict]) -> None:
+    """Write the facts grouped by page (each page's in the order stated), so the file is the
+    same whichever notebook finished first."""
+    facts = sorted(facts, key=lambda f: str(f.get("page", "")))  # stable: order within a page
     tmp = d / ".facts.tmp"
     tmp.write_text(json.dumps(facts, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     tmp.replace(d / FACTS)
