@@ -63,13 +63,16 @@ class Context:
         for i in ids:
             row = {"metric_name": measures.METRICS[i].name(self.lang)}
             for p in periods:
-                row[str(p)] = self.format_value(self.value(i, p))
+                row[str(p)] = self.format_value(self.value(i, p), short=True)
             rows.append(row)
         return pd.DataFrame(rows)
 
-    def format_value(self, v: measures.Value, digits: int | None = None) -> str:
-        """A :class:`helpers.measures.Value` in the report language."""
+    def format_value(self, v: measures.Value, digits: int | None = None, short=False) -> str:
+        """A :class:`helpers.measures.Value` in the report language (``short``: a not-known
+        value as one word, for table cells)."""
         if not v.known:
+            if short:
+                return self.text("fact_unknown_short")
             if v.reason == "lookback":
                 return self.text(
                     "fact_unknown_lookback",
@@ -79,6 +82,8 @@ class Context:
             return self.text(f"fact_unknown_{v.reason}")
         unit = measures.METRICS[v.metric].unit
         if unit == "money":
+            if abs(v.value) < 100 and v.value:  # UV value and the like: cents matter
+                return self.money(0)[:-1] + f"{v.value:.2f}"
             return self.money(v.value)
         if unit == "ratio":
             return narrative.pct(v.value, 1 if digits is None else digits)
