@@ -245,8 +245,9 @@ def _ns(ts: pd.Timestamp) -> int:
 
 
 def _distinct(codes: np.ndarray) -> int:
+    """Distinct non-negative codes (a bincount: np.unique sorts, ~100x slower at 10M)."""
     codes = codes[codes >= 0]
-    return int(len(np.unique(codes))) if len(codes) else 0
+    return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
 # --- the metrics ------------------------------------------------------------------------------
@@ -321,11 +322,13 @@ def _units_per_order(L, w, seg, ctx):
 
 
 def _repurchase(L, w, seg, ctx):
-    m = w & seg & L.live & (L.cust >= 0)
+    m = w & seg & L.live & (L.cust >= 0) & (L.order >= 0)
     if not m.any():
         return None
-    pairs = np.unique(np.stack([L.cust[m], L.order[m]]), axis=1)
-    per = np.bincount(pairs[0])
+    o, c = L.order[m], L.cust[m]
+    cust_of = np.full(int(o.max()) + 1, -1, np.int64)
+    cust_of[o] = c  # an order has one buyer
+    per = np.bincount(cust_of[cust_of >= 0])  # orders per buyer
     per = per[per > 0]
     return float((per >= 2).sum() / len(per))
 

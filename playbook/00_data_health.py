@@ -122,8 +122,10 @@ ctx.say(
     lookback=measures.LOOKBACK_MONTHS,
     split=ctx.text("h00_lookback_from", from_=span["split_from"].date()),
 )
-if shop.has_customers:
-    ids = health.missing_customer_ids(shop.orders)
+ids = health.missing_customer_ids(shop.orders)
+if shop.has_customers and ids["orders"] == 0:
+    ctx.say("h00_ids_all")
+elif shop.has_customers:
     ctx.say(
         "h00_ids",
         orders=f"{ids['orders']:,}",
