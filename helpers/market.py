@@ -771,8 +771,13 @@ def crowd_profile(
     # group on integer codes: the string ids are hashed once, not once per group-by
     cust = subset_codes(line_codes(s)[0])  # -1: no customer id
     has_buyers = bool((cust >= 0).any())
-    first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
-    inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
+    # as the metric layer counts them: a fully refunded line (net 0) is no purchase, so it
+    # neither makes an order or a buyer nor dates a first purchase
+    live = s["status"].to_numpy() != "refunded"
+    ok = (cust >= 0) & live
+    first = pd.Series(s["day"].to_numpy()[ok]).groupby(cust[ok]).min()
+    first = first.reindex(range(int(cust.max(initial=-1)) + 1), fill_value=pd.Timestamp.max)
+    inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy() & live
     lines = s.loc[inside, ["province", "city", "device", "net"]]
     lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
     o = lines.groupby(subset_codes(line_codes(s, "order_id")[0][inside]), sort=False).agg(
