@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.core import metrics
 from helpers.load import artifacts
 from helpers.load.shop import Shop, load_shop
 from helpers.present import charts, narrative
@@ -24,6 +25,7 @@ class Context:
     shop: Shop
     out_dir: Path
     lang: str
+    page: str | None = None  # the notebook's name: where its stated facts are recorded
 
     @property
     def cur(self) -> str:
@@ -73,6 +75,62 @@ class Context:
     def change(x) -> str:
         """A relative change as a signed percentage (``+12%``); ``–`` when unknown."""
         return "–" if x is None or x != x else f"{x:+.0%}"
+
+    def value(self, metric: str, period, segment: str = "all") -> metrics.Value:
+        """A metric of the metric layer (:mod:`helpers.core.metrics`) for this shop, not recorded:
+        for choosing which sentence to show; state the figure with :meth:`fact`."""
+        return metrics.compute_for_shop(metric, self.shop, period, segment)
+
+    def fact(self, metric: str, period, segment: str = "all", digits: int | None = None) -> str:
+        """State a metric of the metric layer in the text: the formatted figure (or "not
+        known — …"), recorded in ``artifacts/facts.json`` under this page."""
+        v = self.value(metric, period, segment)
+        record = {**v.fact(), "page": self.page or "", **_dates(v, self.shop)}
+        artifacts.add_fact(self.out_dir, record)
+        return self.format_value(v, digits)
+
+    def period_text(self, period) -> str:
+        """The days a period of the metric layer covers, ``2025-01-01 – 2025-12-31``."""
+        w = metrics.window(
+            period, as_of=self.shop.as_of, start_month=self.shop.config.fiscal_year_start_month
+        )
+        return f"{w.start.date()} – {(w.end - pd.Timedelta(days=1)).date()}"
+
+    def values_table(self, periods, ids=None) -> pd.DataFrame:
+        """Metrics (rows; all of the layer's, or ``ids``) by period (columns), formatted, not
+        known ones saying why: for a table, not recorded as facts."""
+        ids = list(ids or metrics.METRICS)
+        rows = []
+        for i in ids:
+            row = {"metric_name": metrics.METRICS[i].name(self.lang)}
+            for p in periods:
+                row[str(p)] = self.format_value(self.value(i, p), short=True)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def format_value(self, v: metrics.Value, digits: int | None = None, short=False) -> str:
+        """A :class:`helpers.core.metrics.Value` in the report language (``short``: a not-known
+        value as one word, for table cells)."""
+        if not v.known:
+            if short:
+                return self.text("fact_unknown_short")
+            if v.reason == "lookback":
+                return self.text(
+                    "fact_unknown_lookback",
+                    start=v.data_start.date(),
+                    needed=v.needed_from.date(),
+                )
+            return self.text(f"fact_unknown_{v.reason}")
+        unit = metrics.METRICS[v.metric].unit
+        if unit == "money":
+            if abs(v.value) < 100 and v.value:  # UV value and the like: cents matter
+                return self.money(0)[:-1] + f"{v.value:.2f}"
+            return self.money(v.value)
+        if unit == "ratio":
+            return narrative.pct(v.value, 1 if digits is None else digits)
+        if unit == "ratio_plain":
+            return narrative.num(v.value, 2 if digits is None else digits)
+        return narrative.num(v.value, digits or 0)
 
     def missing(self, table: str, what: str) -> bool:
         """True (and one line shown) when ``table`` is absent: the section is skipped.
@@ -153,13 +211,31 @@ class ShopNotLoaded(Exception):
         return [str(self)]
 
 
+def _dates(v: metrics.Value, shop: Shop) -> dict:
+    """The days a fact covers (``from``, ``to`` inclusive), so that two period names for
+    the same days (2025 and FY2025 with a January fiscal start) are compared too."""
+    w = metrics.window(
+        v.period,
+        as_of=shop.as_of,
+        start_month=shop.config.fiscal_year_start_month,
+        data_start=v.data_start,
+    )
+    last = w.end - pd.Timedelta(days=1)
+    return {"from": str(w.start.date()), "to": str(last.date())}
+
+
 def _value_key(v) -> str:
     return "paid_status" if v == "paid" else str(v)
 
 
-def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Context:
+def open_shop(
+    shop_dir: str, out_dir: str, as_of: str | None, lang: str, page: str | None = None
+) -> Context:
     """Load the shop (a bad input shows one line and stops the notebook: :class:`ShopNotLoaded`),
-    style the charts."""
+    style the charts.
+
+    ``page`` (the notebook's name) is where :meth:`Context.fact` records the figures the
+    page states; the page's earlier records are cleared, so a re-run does not add twice."""
     from helpers.core.errors import LoadError
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -173,4 +249,6 @@ def open_shop(shop_dir: str, out_dir: str, as_of: str | None, lang: str) -> Cont
         raise ShopNotLoaded(str(e)) from None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return Context(shop, out, lang)
+    if page:
+        artifacts.clear_facts(out, page)
+    return Context(shop, out, lang, page)

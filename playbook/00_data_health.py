@@ -22,10 +22,11 @@ import pandas as pd
 
 from helpers import nb
 from helpers.analysis import health, returns
+from helpers.core import metrics
 from helpers.load.shop import load_report, reason_groups
 from helpers.present import charts
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="00_data_health")
 shop = ctx.shop
 ctx.say("h00_title", shop=shop.config.name)
 ctx.say("h00_intro", as_of=shop.as_of.date(), after=shop.after_as_of.get("orders", 0))
@@ -85,7 +86,7 @@ if gone:
 
 # %%
 ctx.say("h00_coverage")
-monthly = health.monthly_orders(shop.orders)
+monthly = health.monthly_sales(shop.orders)
 gaps = health.daily_gaps(shop.orders)
 ax = charts.bar(
     monthly.assign(m=monthly["month"].dt.strftime("%Y-%m")),
@@ -110,6 +111,80 @@ ctx.say(
     if len(gaps)
     else ctx.text("h00_no_gaps"),
 )
+tail = health.unpaid_tail(shop.orders)
+if tail["days"]:
+    ctx.say(
+        "h00_unpaid_tail",
+        days=tail["days"],
+        start=tail["start"].date(),
+        end=tail["end"].date(),
+        orders=f"{tail['orders']:,}",
+        amount=ctx.money(tail["amount"]),
+        last_sale=tail["last_sale"].date(),
+    )
+else:
+    ctx.say(
+        "h00_unpaid_none",
+        orders=f"{int(monthly['unpaid_orders'].sum()):,}",
+        amount=ctx.money(monthly["unpaid_amount"].sum()),
+    )
+span = health.lookback(shop.orders, shop.as_of, metrics.LOOKBACK_MONTHS)
+ctx.say(
+    "h00_lookback",
+    start=span["data_start"].date(),
+    months=span["months"],
+    lookback=metrics.LOOKBACK_MONTHS,
+    split=ctx.text("h00_lookback_from", from_=span["split_from"].date()),
+)
+ids = health.missing_customer_ids(shop.orders)
+if shop.has_customers and ids["orders"] == 0:
+    ctx.say("h00_ids_all")
+elif shop.has_customers:
+    ctx.say(
+        "h00_ids",
+        orders=f"{ids['orders']:,}",
+        order_share=f"{ids['order_share']:.1%}",
+        net_share=f"{ids['net_share']:.1%}",
+        advice=ctx.text("h00_ids_high" if ids["order_share"] > 0.05 else "h00_ids_ok"),
+    )
+else:
+    ctx.say("h00_ids_none")
+
+# %% [markdown]
+# Key figures, as every page states them
+
+# %%
+ctx.say("h00_kpis")
+year = metrics.last_full_year(shop.as_of)
+ctx.table(ctx.values_table(metrics.year_periods(shop.orders, shop.as_of)), rows=30)
+ctx.say(
+    "h00_kpis_say",
+    year=year,
+    net=ctx.fact("net_sales", year),
+    gross=ctx.fact("gross_sales", year),
+    rr=ctx.fact("refund_rate", year),
+    orders=ctx.fact("orders", year),
+    units=ctx.fact("units", year),
+    buyers=ctx.fact("buyers", year),
+    rpb=ctx.fact("revenue_per_buyer", year),
+    aov=ctx.fact("aov", year),
+    rep=ctx.fact("repurchase_rate", year),
+    split=ctx.text(
+        "h00_kpis_split",
+        new=ctx.fact("new_buyers", year),
+        ret=ctx.fact("returning_buyers", year),
+        ret_sales=ctx.fact("returning_sales_share", year),
+    )
+    if ctx.value("new_buyers", year).known
+    else ctx.text("h00_kpis_split_unknown", why=ctx.fact("new_buyers", year)),
+)
+if ctx.value("visitors", year).known:
+    ctx.say(
+        "h00_kpis_traffic",
+        visitors=ctx.fact("visitors", year),
+        conv=ctx.fact("conversion_rate", year, digits=2),
+        uv=ctx.fact("uv_value", year),
+    )
 
 # %%
 ctx.say("h00_status")
@@ -121,15 +196,15 @@ ctx.table(
     ints=["orders"],
     values=["status"],
 )
-rr = health.refund_rate(shop.orders)
+rr = ctx.value("refund_rate", "to_date")
 cancel = shares.set_index("status")["order_share"].get("cancelled", 0.0)
 ret = returns.return_summary(shop.orders)  # credit notes of merchandise, as below
 credit = ret["order_return_rate"] if ret["return_lines"] else 0.0
 ctx.say(
     "h00_status_say",
-    refund=f"{rr:.1%}",
+    refund=ctx.fact("refund_rate", "to_date"),
     cancel=f"{cancel:.1%}",
-    advice=ctx.text("h00_refund_high" if rr > 0.08 else "h00_refund_ok")
+    advice=ctx.text("h00_refund_high" if float(rr) > 0.08 else "h00_refund_ok")
     + (ctx.text("h14_status_returns", share=f"{credit:.1%}") if credit else ""),
 )
 
@@ -198,3 +273,12 @@ if len(non_merch):
     )
     ctx.table(non_merch, money=["charged", "credited", "net"], ints=["lines"], values=["kind"])
     ctx.save("non_merchandise", non_merch, sheet="h14_non_merch_sheet")
+
+# %% [markdown]
+# Glossary: every metric of the report, from the metric layer
+
+# %%
+ctx.say("h00_glossary")
+glossary = metrics.glossary(lang)
+ctx.table(glossary.drop(columns="metric_id"), rows=len(glossary))
+ctx.save("glossary", metrics.glossary_table(), sheet="h00_glossary_sheet")

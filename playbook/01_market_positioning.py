@@ -36,7 +36,7 @@ def md(text) -> str:
     return esc(str(text).replace("'", "’"))
 
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="01_market_positioning")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 start_month = shop.config.fiscal_year_start_month
@@ -275,6 +275,12 @@ ctx.table(
     pct=["shop_share", "market_share", "share_gap"],
 )
 ctx.save("price_bands", bands, sheet="h01_price_sheet")
+ctx.say(
+    "h01_price_total",
+    net=ctx.fact("net_sales", "last_12m"),
+    orders=ctx.fact("orders", "last_12m"),
+    aov=ctx.fact("aov", "last_12m"),
+)
 shop_top = bands.loc[bands["shop_share"].idxmax()]
 if has_market_price:
     mkt_top = bands.loc[bands["market_share"].idxmax()]
@@ -345,18 +351,30 @@ if "regions" in core:
     )
 if "band" in core:
     parts.append(ctx.text("h01_core_band", band=core["band"], share=pct(core["band_share"])))
-if "returning_share" in core:
+split = ctx.value("returning_sales_share", "last_12m")
+if split.known:
     parts.append(
         ctx.text(
-            "h01_core_type", returning=pct(core["returning_share"]), new=pct(core["new_share"])
+            "h01_core_type",
+            returning=ctx.fact("returning_sales_share", "last_12m"),
+            new=ctx.fact("new_sales_share", "last_12m"),
         )
     )
 ctx.say("h01_core", sentence=("；" if lang == "zh" else "; ").join(parts))
-if "returning_share" in core:
+if shop.has_customers:
     ctx.say(
-        "h01_crowd_say_new" if core["returning_share"] < 0.3 else "h01_crowd_say_loyal",
-        returning=pct(core["returning_share"]),
+        "h01_crowd_kpis",
+        buyers=ctx.fact("buyers", "last_12m"),
+        rpb=ctx.fact("revenue_per_buyer", "last_12m"),
+        rep=ctx.fact("repurchase_rate", "last_12m"),
     )
+if split.known:
+    ctx.say(
+        "h01_crowd_say_new" if split.value < 0.3 else "h01_crowd_say_loyal",
+        returning=ctx.fact("returning_sales_share", "last_12m"),
+    )
+elif shop.has_customers:
+    ctx.say("h01_crowd_say_unknown", why=ctx.fact("returning_sales_share", "last_12m"))
 else:
     ctx.say("h01_crowd_say_noid")
 

@@ -43,7 +43,7 @@ def md(text) -> str:
     return esc(str(text).replace("'", "’"))
 
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="02_target_setting")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 cfg = shop.config
@@ -546,19 +546,19 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
     )
     ctx.save("customer_targets", mt, sheet="h02_customers_sheet")
     ctx.save("member_ladder", cg.ladder, sheet="h02_ladder_sheet")
-    nw = cg.now.set_index("customer_type")
     lad_now = cg.ladder.set_index("rung")["customers"]
     end = mt.iloc[-1]
+    ret_sales = ctx.value("returning_sales_share", "last_12m")
     ctx.say(
         "h02_customers_say",
-        window=window,
+        window=ctx.period_text("last_12m"),
         fy=fy,
         start_share=pct(mix["returning_share"]),
         end_share=pct(mt["target_repeat_rate"].iloc[-1]),
-        buyers=num(nw["buyers"].sum()),
-        new_share=pct(cg.new_share),
-        ret_share=pct(cg.repeat_rate),
-        ret_sales=pct(nw.loc["returning", "sales_share"]),
+        buyers=ctx.fact("buyers", "last_12m"),
+        new_share=ctx.fact("new_buyer_share", "last_12m"),
+        ret_share=ctx.fact("returning_buyer_share", "last_12m"),
+        ret_sales=ctx.fact("returning_sales_share", "last_12m"),
         new_total=num(mt["target_new"].sum()),
         gain=f"{repeat_gain * 100:g}",
         ret_total=num(mt["target_returning"].sum()),
@@ -570,7 +570,9 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
         n_fan=num(lad_now["fan"]),
         advice=ctx.text(
             "h02_customers_new_led"
-            if nw.loc["returning", "sales_share"] < 0.3
+            if ret_sales.known and ret_sales.value < 0.3
             else "h02_customers_loyal"
+            if ret_sales.known
+            else "h02_customers_split_unknown"
         ),
     )

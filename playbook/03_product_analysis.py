@@ -39,7 +39,7 @@ from helpers.present import charts
 from helpers.present.narrative import esc, num, pct, titled
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold-CJK noise
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="03_product_analysis")
 shop = ctx.shop
 A = shop.config.assumptions
 prods = shop.table("products")
@@ -163,6 +163,15 @@ ctx.say(
         if s_abc["share_a"] <= 0.4
         else "h03_abc_flat"
     ),
+)
+ctx.say(
+    "h03_totals",
+    net=ctx.fact("net_sales", "last_12m"),
+    units=ctx.fact("units", "last_12m"),
+    upo=ctx.fact("units_per_order", "last_12m"),
+    gross=ctx.fact("gross_sales", "last_12m"),
+    rr=ctx.fact("refund_rate", "last_12m"),
+    days=abc_days,
 )
 if s_abc["n_cost"]:
     ctx.say(

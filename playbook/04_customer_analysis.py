@@ -29,10 +29,11 @@ import matplotlib.pyplot as plt
 
 from helpers import nb
 from helpers.analysis import customers as cu
+from helpers.core import metrics
 from helpers.present import charts
 from helpers.present.narrative import esc, num, pct
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="04_customer_analysis")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 ctx.say("h04_title", shop=esc(shop.config.name))
@@ -43,8 +44,8 @@ if has_ids:
     ctx.say(
         "h04_intro",
         as_of=shop.as_of.date(),
-        customers=num(len(rfm)),
-        orders=num(len(co)),
+        customers=ctx.fact("buyers", "to_date"),
+        orders=ctx.fact("orders", "to_date"),
         first=co["order_time"].min().date(),
         last=co["order_time"].max().date(),
     )
@@ -88,7 +89,7 @@ if has_ids:
         "h04_pareto_say",
         share=pct(par["share_target"]),
         n=num(par["n_target"]),
-        customers=num(par["customers"]),
+        customers=ctx.fact("buyers", "to_date"),
         n_top=num(par["n_top"]),
         top_share=pct(par["top_sales_share"]),
         advice=ctx.text(advice),
@@ -214,8 +215,7 @@ if has_ids:
 # %%
 if has_ids:
     ctx.say("h04_newret")
-    monthly = cu.new_vs_returning(co, shop.as_of)
-    nr = cu.returning_summary(monthly, months=12)
+    monthly = cu.new_vs_returning(co, shop.as_of, known_from=metrics.split_from(shop.orders))
     parts = monthly.set_index(monthly["month"].dt.strftime("%Y-%m"))[
         ["new_customers", "returning_customers"]
     ]
@@ -235,14 +235,18 @@ if has_ids:
         pct=["returning_share", "returning_sales_share"],
     )
     ctx.save("new_vs_returning", monthly, sheet="h04_newret_sheet")
-    ctx.say(
-        "h04_newret_say",
-        months=nr["months"],
-        new=num(nr["new_customers"]),
-        ret_share=pct(nr["returning_share"]),
-        ret_sales=pct(nr["returning_sales_share"]),
-        advice=ctx.text("h04_newret_low" if nr["returning_sales_share"] < 0.3 else "h04_newret_ok"),
-    )
+    ret_sales = ctx.value("returning_sales_share", "last_12m")
+    if ret_sales.known:
+        ctx.say(
+            "h04_newret_say",
+            new=ctx.fact("new_buyers", "last_12m"),
+            ret=ctx.fact("returning_buyers", "last_12m"),
+            ret_share=ctx.fact("returning_buyer_share", "last_12m"),
+            ret_sales=ctx.fact("returning_sales_share", "last_12m"),
+            advice=ctx.text("h04_newret_low" if ret_sales.value < 0.3 else "h04_newret_ok"),
+        )
+    else:
+        ctx.say("h04_newret_unknown", why=ctx.fact("returning_sales_share", "last_12m"))
 
 # %% [markdown]
 # Cohort retention
@@ -330,7 +334,7 @@ if has_ids:
         rep=rep_orders,
         to_repeat=num(year["to_repeat"].sum()),
         to_fan=num(year["to_fan"].sum()),
-        joined=num(year["joined"].sum()),
+        joined=ctx.fact("new_buyers", "last_12m"),
         advice=ctx.text("h04_ladder_low" if now["repeat_share"] < 0.3 else "h04_ladder_ok"),
     )
 

@@ -36,7 +36,7 @@ from helpers.analysis import targets as tg
 from helpers.present import charts
 from helpers.present.narrative import esc, zhe
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="05_promotion_plan")
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions
@@ -416,8 +416,13 @@ if not ctx.missing("customer_id", ctx.label("h05_newcust_what")):
     )
     ctx.say(
         "h05_newcust_say",
-        n=f"{newc.get('new_customers', 0):,}",
-        share=f"{newc.get('new_share', 0):.0%}",
+        who=ctx.text(
+            "h05_newcust_who",
+            n=ctx.fact("new_buyers", "last_12m"),
+            share=ctx.fact("new_buyer_share", "last_12m", digits=0),
+        )
+        if ctx.value("new_buyers", "last_12m").known
+        else ctx.text("h05_newcust_who_unknown", why=ctx.fact("new_buyers", "last_12m")),
         median=ctx.money(newc.get("first_order_median")),
         repeat=f"{newc.get('repeat_rate', float('nan')):.0%}",
         x=ctx.money(newc.get("coupon_threshold")),

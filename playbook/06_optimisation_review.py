@@ -34,7 +34,7 @@ from helpers.load import plans
 from helpers.present import charts, narrative
 from helpers.present.narrative import esc, num, titled
 
-ctx = nb.open_shop(shop_dir, out_dir, as_of, lang)
+ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="06_optimisation_review")
 shop = ctx.shop
 cfg = shop.config
 A = cfg.assumptions
@@ -112,7 +112,7 @@ if targets is not None:
     worst = done.sort_values("attainment", kind="stable").iloc[0]
     ctx.say(
         "h06_target_say",
-        actual=ctx.money(ytd["actual"]),
+        actual=ctx.fact("net_sales", f"FY{fy}"),
         target=ctx.money(ytd["target_to_date"]),
         attainment=f"{ytd['attainment']:.0%}",
         annual=ctx.money(ytd["target"]),
@@ -163,7 +163,7 @@ if targets is not None:
         pace_key,
         days_left=pace["days_left"],
         annual=ctx.money(pace["annual_target"]),
-        ytd=ctx.money(pace["ytd_actual"]),
+        ytd=ctx.fact("net_sales", f"FY{fy}"),
         projected=ctx.money(pace["projected_at_pace"]),
         flat=ctx.money(pace["projected_flat"]),
         required=ctx.money(pace["required_daily"]) if pace["days_left"] else "–",
@@ -198,13 +198,14 @@ if not ctx.missing("customer_id", ctx.label("h06_customers_what")):
         rows=12,
     )
     last = cs.iloc[-1]
+    m = last["month"].strftime("%Y-%m")
     ctx.say(
         "h06_customers_say",
-        month=last["month"].strftime("%Y-%m"),
-        buyers=f"{last['buyers']:,}",
-        new=f"{last['new_buyers']:,}",
-        returning=f"{last['returning_share']:.0%}",
-        per_buyer=ctx.money(last["sales_per_buyer"]),
+        month=m,
+        buyers=ctx.fact("buyers", m),
+        new=ctx.fact("new_buyers", m),
+        returning=ctx.fact("returning_buyer_share", m, digits=0),
+        per_buyer=ctx.fact("revenue_per_buyer", m),
         avg_returning=f"{cs['returning_share'].mean():.0%}",
     )
     ctx.save("customer_summary", cs, sheet="h06_customers_sheet")

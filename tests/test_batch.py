@@ -285,9 +285,11 @@ def test_shop_kpis_by_hand(tmp_path):
     artifacts.save(tmp_path, "targets_daily", pd.DataFrame({"date": days, "target_sales": 1.0}))
     k = batch.shop_kpis(shop, tmp_path)
     # window 2024-07-01 .. 2025-06-30: A (130 net), B (0 net), C (30); D cancelled; E too old
+    # orders and buyers count orders paid and not fully refunded: A and C, bought by c1
     assert k["net_sales_12m"] == 160.0
-    assert k["orders_12m"] == 3 and k["customers_12m"] == 2
-    assert k["aov_12m"] == pytest.approx(160 / 3, abs=0.01)
+    assert k["orders_12m"] == 2 and k["customers_12m"] == 1
+    assert k["aov_12m"] == pytest.approx(160 / 2, abs=0.01)
+    assert k["revenue_per_buyer_12m"] == pytest.approx(160.0, abs=0.01)
     assert k["refund_rate_12m"] == pytest.approx(100 / 260, abs=1e-6)  # cancelled left out
     assert k["target_fy"] == "2025" and k["target_annual"] == 1000.0
     assert k["last_year_actual"] == 800.0 and k["target_growth"] == 0.25

@@ -246,7 +246,7 @@ def test_price_bands_shop_against_market():
 def test_crowd_profile_and_core_crowd():
     orders = order_lines(
         [
-            ("o0", "c1", "2023-06-01", 100.0, "paid", "广东省", "mobile", 100.0),
+            ("o0", "c1", "2022-12-01", 100.0, "paid", "广东省", "mobile", 100.0),
             ("o1", "c1", "2024-03-01", 100.0, "paid", "广东省", "mobile", 100.0),
             ("o2", "c2", "2024-05-01", 50.0, "paid", "浙江省", "pc", 50.0),
             ("o3", "c2", "2024-06-01", 150.0, "paid", "浙江省", "mobile", 150.0),
@@ -270,6 +270,15 @@ def test_crowd_profile_and_core_crowd():
     assert core["region_share"] == pytest.approx(300 / 600)
     assert core["band"] == "≥100" and core["band_share"] == pytest.approx(0.75)
     assert core["returning_share"] == pytest.approx(100 / 600)
+    # history from 2023-06-01 only: the 12-month look-back before the window is not covered,
+    # so the new/returning split is left out rather than guessed
+    late = orders.assign(
+        order_time=orders["order_time"].replace(
+            pd.Timestamp("2022-12-01"), pd.Timestamp("2023-06-01")
+        )
+    )
+    cp = market.crowd_profile(late, as_of="2024-12-31", window_days=365, value_edges=[100])
+    assert "customer_type" not in cp.dimensions and "returning_share" not in cp.core
 
 
 def test_analyse_in_one_call():

@@ -231,8 +231,12 @@ def test_customer_summary_new_and_returning():
             "refund_amount": 0.0,
         }
     )
+    # the data starts 2025-01-05: with the default 12-month look-back no month's split is known
     cs = rv.customer_summary(o, "2025-02-28").set_index(pd.Index(["jan", "feb"]))
-    assert cs.loc["jan", ["buyers", "new_buyers", "returning_buyers"]].tolist() == [2, 2, 0]
+    assert cs["buyers"].tolist() == [2, 2] and cs["new_buyers"].isna().all()
+    # with no look-back, January (which starts before the data) is still unknown; February not
+    cs = rv.customer_summary(o, "2025-02-28", lookback_months=0).set_index(pd.Index(["jan", "feb"]))
+    assert cs.loc["jan", "buyers"] == 2 and pd.isna(cs.loc["jan", "new_buyers"])
     assert cs.loc["feb", ["buyers", "new_buyers", "returning_buyers"]].tolist() == [2, 1, 1]
     assert cs.loc["feb", "sales_returning"] == 80.0 and cs.loc["feb", "sales_new"] == 20.0
     assert cs.loc["feb", "returning_share"] == 0.5

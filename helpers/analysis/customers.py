@@ -435,11 +435,13 @@ def segment_summary(
     return out.reset_index()
 
 
-def new_vs_returning(co: pd.DataFrame, as_of=None) -> pd.DataFrame:
+def new_vs_returning(co: pd.DataFrame, as_of=None, known_from=None) -> pd.DataFrame:
     """New and returning buyers and their sales per calendar month.
 
     A buyer is *new* in the month of the first purchase (all that month's orders are new
-    sales) and *returning* in any later month with a purchase.
+    sales) and *returning* in any later month with a purchase. Months starting before
+    ``known_from`` (:func:`helpers.core.metrics.split_from`: the data does not cover the
+    look-back before them) get NaN in the split columns instead of counting everyone new.
 
     Returns
     -------
@@ -475,7 +477,9 @@ def new_vs_returning(co: pd.DataFrame, as_of=None) -> pd.DataFrame:
     sales = out["new_sales"] + out["returning_sales"]
     out["returning_share"] = (out["returning_customers"] / buyers.where(buyers > 0)).astype(float)
     out["returning_sales_share"] = (out["returning_sales"] / sales.where(sales > 0)).astype(float)
-    return out
+    from helpers.core.metrics import censor_split
+
+    return censor_split(out, "month", [c for c in out.columns if c != "month"], known_from)
 
 
 def returning_summary(monthly: pd.DataFrame, months: int = 12) -> dict:

@@ -146,3 +146,114 @@ def monthly_orders(orders: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.reset_index()
+
+
+# --- sales apart from unpaid orders (the metric layer's definitions) --------------------------
+
+UNPAID_STATUSES = ("pending",)
+
+
+def monthly_sales(orders: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar month: sales as the metric layer counts them (``orders``: paid, not fully
+    refunded; ``net_sales`` over :func:`helpers.core.codes.sales_lines`) and, apart, the unpaid
+    orders (status pending) and their amount, which are not sales."""
+    from helpers.core.codes import sales_lines
+
+    s = sales_lines(orders)
+    live = s["status"].to_numpy() != "refunded"
+    if "is_return" in s.columns:
+        live &= ~s["is_return"].fillna(False).to_numpy(dtype=bool)
+    m = s["day"].dt.to_period("M").dt.to_timestamp()
+    sales = pd.DataFrame(
+        {"month": m, "net": s["net"].to_numpy(), "order_id": s["order_id"].where(live)}
+    )
+    out = pd.DataFrame(
+        {
+            "orders": nunique_by(sales.dropna(subset=["order_id"]), "month", "order_id"),
+            "net_sales": sales.groupby("month")["net"].sum(),
+        }
+    )
+    unpaid = orders.loc[orders["status"].isin(UNPAID_STATUSES).to_numpy()]
+    um = unpaid["order_time"].dt.to_period("M").dt.to_timestamp()
+    u = pd.DataFrame({"month": um, "order_id": unpaid["order_id"], "amt": unpaid["paid_amount"]})
+    t = orders["order_time"].dropna()
+    if len(t):  # every month from the first order to the last, whatever its status
+        first, last = t.min().to_period("M"), t.max().to_period("M")
+        out = out.reindex(pd.period_range(first, last, freq="M").to_timestamp())
+    out["unpaid_orders"] = nunique_by(u, "month", "order_id") if len(u) else 0
+    out["unpaid_amount"] = u.groupby("month")["amt"].sum() if len(u) else 0.0
+    out = out.fillna(0).sort_index()
+    out["orders"] = out["orders"].astype("int64")
+    out["unpaid_orders"] = out["unpaid_orders"].astype("int64")
+    out.index.name = "month"
+    return out.reset_index()
+
+
+def unpaid_tail(orders: pd.DataFrame) -> dict:
+    """The last days of the data that hold only unpaid orders (no sale): ``days`` (0 when the
+    last day has a sale), ``start``, ``end`` (days), ``orders`` and ``amount`` unpaid in them,
+    and ``last_sale`` (the last day with a sale)."""
+    from helpers.core.codes import sales_lines
+
+    s = sales_lines(orders)
+    last_sale = s["day"].max() if len(s) else pd.NaT
+    last = orders["order_time"].max().normalize() if len(orders) else pd.NaT
+    out = {"days": 0, "start": None, "end": None, "orders": 0, "amount": 0.0}
+    out["last_sale"] = last_sale
+    if pd.isna(last) or (not pd.isna(last_sale) and last_sale >= last):
+        return out
+    after = orders["order_time"] >= (last_sale + pd.Timedelta(days=1) if len(s) else last)
+    tail = orders.loc[after.to_numpy() & orders["status"].isin(UNPAID_STATUSES).to_numpy()]
+    if not len(tail):
+        return out
+    start = tail["order_time"].min().normalize()
+    out.update(
+        days=int((last - start).days) + 1,
+        start=start,
+        end=last,
+        orders=int(tail["order_id"].nunique()),
+        amount=float(tail["paid_amount"].sum()),
+    )
+    return out
+
+
+def missing_customer_ids(orders: pd.DataFrame) -> dict:
+    """Sales without a buyer id: ``orders`` and ``net`` (money) without one, their shares of
+    all sales orders and of net sales (orders counted as the metric layer counts them)."""
+    from helpers.core.codes import sales_lines
+
+    s = sales_lines(orders)
+    live = s["status"].to_numpy() != "refunded"
+    if "is_return" in s.columns:
+        live &= ~s["is_return"].fillna(False).to_numpy(dtype=bool)
+    none = (
+        s["customer_id"].isna().to_numpy() if "customer_id" in s.columns else np.ones(len(s), bool)
+    )
+    all_orders = s.loc[live, "order_id"].nunique()
+    no_id = s.loc[live & none, "order_id"].nunique()
+    net_all = float(s["net"].sum())
+    net_none = float(s.loc[none, "net"].sum())
+    return {
+        "orders": int(no_id),
+        "order_share": no_id / all_orders if all_orders else 0.0,
+        "net": net_none,
+        "net_share": net_none / net_all if net_all else 0.0,
+    }
+
+
+def lookback(orders: pd.DataFrame, as_of, months: int = 12) -> dict:
+    """How far back the data goes: ``data_start`` (first day of any order), ``months``
+    covered up to ``as_of``, and ``split_from``: the first day from which a period's
+    new/returning split is known (``data_start`` + the look-back); None without orders."""
+    from helpers.core.metrics import data_start
+
+    start = data_start(orders)
+    if start is None:
+        return {"data_start": None, "months": 0, "split_from": None}
+    end = pd.Timestamp(as_of).normalize()
+    covered = (end.year - start.year) * 12 + end.month - start.month + (end.day >= start.day)
+    return {
+        "data_start": start,
+        "months": int(max(covered, 0)),
+        "split_from": start + pd.DateOffset(months=months),
+    }

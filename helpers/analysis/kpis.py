@@ -1,51 +1,43 @@
 """The portfolio's key figures of one shop: last-12-month sales KPIs and sales against target.
 
-Net sales, orders, customers and average order value use :mod:`helpers.core.codes`'
-definitions over the 12 months ending at ``shop.as_of``; the refund rate is
-:func:`helpers.analysis.health.refund_rate` over the same window. The target half reads
-notebook 02's targets (handed in by the caller: this module reads no file).
+Every sales figure is the metric layer's (:mod:`helpers.core.metrics`) for ``last_12m``, so
+the front page and ``run.json`` state what the pages state. The target half reads notebook
+02's targets, handed in by the caller: this module reads no file.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from helpers.analysis import health
-from helpers.core import codes
+from helpers.core import codes, metrics
 
 __all__ = ["sales_kpis", "target_kpis"]
 
 
 def sales_kpis(shop) -> tuple[dict, pd.Series]:
     """The sales half of the portfolio KPIs, and net sales by day (all the target half needs,
-    so a caller can let go of the shop in between)."""
-    orders = shop.orders
+    so a caller can let go of the shop in between).
+
+    Net sales, orders (paid, not fully refunded), buyers, average order value (per order),
+    revenue per buyer, the refund and return rate and the return rate (money) over the 12
+    months ending at ``shop.as_of``."""
+
+    def kpi(metric: str, digits: int | None = None):
+        v = metrics.compute_for_shop(metric, shop, "last_12m")
+        if not v.known or v.value is None:
+            return None
+        return int(v.value) if digits is None else round(v.value, digits)
+
     end = shop.as_of.normalize() + pd.Timedelta(days=1)
-    start = end - pd.DateOffset(months=12)  # midnight: "day in window" is "time in window"
-    s = codes.sales_lines(orders)  # the notebooks' own, remembered: no copy of the window
-    win = ((s["day"] >= start) & (s["day"] < end)).to_numpy()
-    net = float(s["net"].to_numpy()[win].sum())
-    back = s["is_return"].to_numpy()
-    buy = win & ~back  # orders and buyers: purchase lines only
-    n_orders = _distinct(codes.line_codes(s, "order_id")[0][buy])
-    cust = _distinct(codes.line_codes(s)[0][buy]) if shop.has_customers else None
-    gross = float(s["net"].to_numpy()[buy].sum())
-    returned = 0.0 - float(s["net"].to_numpy()[win & back].sum())  # 0.0, never -0.0
-    t = orders["order_time"]
-    rows = ((t >= start) & (t < end)).to_numpy()
-    refund = (
-        health.refund_rate(orders.loc[rows, ["status", "paid_amount", "refund_amount"]])
-        if rows.any()
-        else None
-    )
+    s = codes.sales_lines(shop.orders)  # the notebooks' own, remembered: no copy
     out = {
-        "net_sales_12m": round(net, 2),
-        "orders_12m": n_orders,
-        "customers_12m": cust,
-        "aov_12m": round(net / n_orders, 2) if n_orders else None,
-        "refund_rate_12m": None if refund is None or refund != refund else round(refund, 6),
-        "return_rate_12m": round(returned / gross, 6) if gross > 0 else None,
+        "net_sales_12m": kpi("net_sales", 2),
+        "orders_12m": kpi("orders"),
+        "customers_12m": kpi("buyers") if shop.has_customers else None,
+        "aov_12m": kpi("aov", 2),
+        "revenue_per_buyer_12m": kpi("revenue_per_buyer", 2) if shop.has_customers else None,
+        "refund_rate_12m": kpi("refund_rate", 6),
+        "return_rate_12m": kpi("return_rate", 6),
         "target_fy": None,
         "target_annual": None,
         "last_year_actual": None,
@@ -54,14 +46,12 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "actual_to_date": None,
         "attainment": None,
     }
+    if out["net_sales_12m"] is None:
+        out["net_sales_12m"] = 0.0
+    if out["orders_12m"] is None:
+        out["orders_12m"] = 0
     daily = s.loc[(s["day"] < end).to_numpy()].groupby("day")["net"].sum()
     return out, daily
-
-
-def _distinct(codes: np.ndarray) -> int:
-    """Distinct non-missing integer codes (``nunique`` of the ids they stand for)."""
-    codes = codes[codes >= 0]
-    return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
 def target_kpis(out: dict, daily_net: pd.Series, meta, daily, as_of) -> dict:

@@ -746,7 +746,8 @@ def crowd_profile(
     ----------
     orders : pandas.DataFrame
         Canonical orders (full history: a buyer is *new* when their first purchase ever falls
-        in the window, else *returning*).
+        in the window, else *returning*; the split is left out when the data does not cover
+        the metric layer's look-back before the window).
     as_of : date-like, optional
         Window end (default: the last purchase day).
     window_days : int
@@ -770,11 +771,13 @@ def crowd_profile(
     # group on integer codes: the string ids are hashed once, not once per group-by
     cust = subset_codes(line_codes(s)[0])  # -1: no customer id
     has_buyers = bool((cust >= 0).any())
-    first = pd.Series(s["day"].to_numpy()[cust >= 0]).groupby(cust[cust >= 0]).min()
-    inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy()
-    inside = (
-        inside & ~s["is_return"].to_numpy()
-    )  # purchase orders and their buyers: no credit notes
+    # as the metric layer counts them: a fully refunded line (net 0) or a credit note is no
+    # purchase, so it neither makes an order or a buyer nor dates a first purchase
+    live = (s["status"].to_numpy() != "refunded") & ~s["is_return"].to_numpy()
+    ok = (cust >= 0) & live
+    first = pd.Series(s["day"].to_numpy()[ok]).groupby(cust[ok]).min()
+    first = first.reindex(range(int(cust.max(initial=-1)) + 1), fill_value=pd.Timestamp.max)
+    inside = ((s["day"] >= start) & (s["day"] <= end) & s["order_id"].notna()).to_numpy() & live
     lines = s.loc[inside, ["province", "city", "device", "net"]]
     lines["customer"] = np.where(cust < 0, np.nan, cust)[inside]  # NaN: "first" skips it
     o = lines.groupby(subset_codes(line_codes(s, "order_id")[0][inside]), sort=False).agg(
@@ -791,7 +794,12 @@ def crowd_profile(
         if len(uniq):  # else empty in every row: left out
             labels = np.append(np.asarray(uniq, dtype=object), "unknown")
             dims.append((d, np.where(code < 0, len(uniq), code), labels))
-    if has_buyers:
+    # new vs returning only where the history covers the look-back (helpers.core.metrics)
+    from helpers.core.metrics import LOOKBACK_MONTHS
+
+    t0 = orders["order_time"].min()
+    split_known = pd.notna(t0) and t0.normalize() <= start - pd.DateOffset(months=LOOKBACK_MONTHS)
+    if has_buyers and split_known:
         known = ~np.isnan(cust)
         new = known.copy()
         new[known] = first.to_numpy()[cust[known].astype(np.int64)] >= start

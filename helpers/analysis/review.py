@@ -193,11 +193,16 @@ def pacing(
 # the three summary tables
 
 
-def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFrame:
+def customer_summary(
+    orders: pd.DataFrame, as_of, months: int = 12, lookback_months: int | None = None
+) -> pd.DataFrame:
     """客户采购汇总表: per calendar month, buyers new and returning, orders and spend.
 
-    A buyer is *new* in the month of their first purchase ever (in the data), *returning*
-    after. Needs customer ids.
+    As the metric layer (:mod:`helpers.core.metrics`) counts them: buyers and orders over orders
+    paid and not fully refunded (no return lines); a buyer is *new* in the month of their
+    first such purchase ever (in the data), *returning* after; the split is NaN for months
+    the data's look-back (``lookback_months``, default the metric layer's) does not cover.
+    Needs customer ids.
 
     Returns
     -------
@@ -205,9 +210,14 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     orders_per_buyer, net_sales, sales_new, sales_returning, sales_per_buyer`` for the last
     ``months`` months up to ``as_of``.
     """
+    from helpers.core.metrics import LOOKBACK_MONTHS, censor_split, split_from
+
     as_of = pd.Timestamp(as_of).normalize()
     s = sales_lines(orders)
-    rows = np.flatnonzero((s["customer_id"].notna() & (s["day"] <= as_of)).to_numpy())
+    live = s["status"].to_numpy() != "refunded"
+    if "is_return" in s.columns:
+        live &= ~s["is_return"].fillna(False).to_numpy(dtype=bool)
+    rows = np.flatnonzero((s["customer_id"].notna() & (s["day"] <= as_of)).to_numpy() & live)
     day = s["day"].iloc[rows]
     month = day.to_numpy().astype("datetime64[M]").astype(np.int64)
     # customers and orders as integer codes: grouping on the ids themselves is the slow part
@@ -245,6 +255,9 @@ def customer_summary(orders: pd.DataFrame, as_of, months: int = 12) -> pd.DataFr
     for c in ("buyers", "new_buyers", "returning_buyers", "orders"):
         out[c] = out[c].astype("int64")
     out = out.reset_index().tail(months).reset_index(drop=True)
+    split = ["new_buyers", "returning_buyers", "returning_share", "sales_new", "sales_returning"]
+    back = LOOKBACK_MONTHS if lookback_months is None else lookback_months
+    out = censor_split(out, "month", split, split_from(orders, back))
     return out[
         [
             "month",

@@ -74,6 +74,47 @@ def _locked(d: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# --- facts: the figures pages state (helpers.core.metrics) ----------------------------------------
+
+FACTS = "facts.json"
+
+
+def _write_facts(d: Path, facts: list[dict]) -> None:
+    """Write the facts grouped by page (each page's in the order stated), so the file is the
+    same whichever notebook finished first."""
+    facts = sorted(facts, key=lambda f: str(f.get("page", "")))  # stable: order within a page
+    tmp = d / ".facts.tmp"
+    tmp.write_text(json.dumps(facts, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(d / FACTS)
+
+
+def load_facts(out_dir) -> list[dict]:
+    """Every figure the report's pages stated (``metric, period, segment, value, page``)."""
+    f = Path(out_dir) / "artifacts" / FACTS
+    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else []
+
+
+def add_fact(out_dir, fact: dict) -> None:
+    """Record one stated figure (pages running side by side append under the lock); the same
+    record stated twice on a page is kept once."""
+    d = _dir(out_dir)
+    with _locked(d):
+        facts = load_facts(out_dir)
+        if fact not in facts:
+            facts.append(fact)
+            _write_facts(d, facts)
+
+
+def clear_facts(out_dir, page: str) -> None:
+    """Forget what ``page`` stated before (it is being run again)."""
+    d = _dir(out_dir)
+    with _locked(d):
+        facts = load_facts(out_dir)
+        keep = [f for f in facts if f.get("page") != page]
+        if len(keep) != len(facts) or not (d / FACTS).exists():
+            _write_facts(d, keep)
+
+
 def load(out_dir, name: str):
     """The saved DataFrame or dict, or None when absent (the caller then recomputes)."""
     d = Path(out_dir) / "artifacts"

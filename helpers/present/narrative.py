@@ -9,26 +9,8 @@ goes into Markdown, because Markdown passes raw HTML through.
 from __future__ import annotations
 
 import math
-from functools import cache
 
-import yaml
-
-from helpers.data_files import DATA_DIR
-
-MESSAGES_DIR = DATA_DIR / "messages"
-
-
-@cache
-def catalogue() -> dict[str, dict[str, str]]:
-    """All messages, from every file in the messages folder."""
-    out: dict[str, dict[str, str]] = {}
-    for f in sorted(MESSAGES_DIR.glob("*.yaml")):
-        for key, value in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items():
-            if key in out and out[key] != value:
-                raise KeyError(f"message '{key}' defined twice ({f.name})")
-            out[key] = value
-    return out
-
+from helpers.core.catalogue import MESSAGES_DIR, catalogue, label, labels  # noqa: F401 (re-exported)
 
 _ESC = str.maketrans(
     {c: f"&#{ord(c)};" for c in "&<>\"'[]*_`|#\\"}  # one pass: no entity is escaped twice
@@ -106,17 +88,6 @@ def say(key: str, lang: str = "zh", **values) -> str:
     entry = catalogue()[key]
     template = entry.get(lang) or entry["en"]
     return template.format(**values).strip()
-
-
-def label(key: str, lang: str = "zh") -> str:
-    """A short label (column, axis, legend) in the report language; the key if unknown."""
-    entry = catalogue().get(key)
-    return (entry.get(lang) or entry.get("en") or key) if entry else key
-
-
-def labels(keys, lang: str = "zh") -> dict[str, str]:
-    """Map of keys to labels, e.g. for renaming a table's columns for display."""
-    return {k: label(k, lang) for k in keys}
 
 
 def show(text: str) -> None:
