@@ -219,7 +219,7 @@ def shop_kpis(shop, out_dir: Path | None = None) -> dict:
 
 def sales_kpis(shop) -> tuple[dict, pd.Series]:
     """The sales half of :func:`shop_kpis`, and net sales by day (all the target half needs,
-    so a caller can let go of the shop in between)."""
+    so a caller can let go of the shop in between); with :func:`buyer_kpis`."""
     from . import health, metrics
 
     orders = shop.orders
@@ -251,8 +251,78 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "actual_to_date": None,
         "attainment": None,
     }
+    out.update(buyer_kpis(s, orders, start, end, shop.has_customers))
     daily = s.loc[(s["day"] < end).to_numpy()].groupby("day")["net"].sum()
     return out, daily
+
+
+def buyer_kpis(s: pd.DataFrame, orders: pd.DataFrame, start, end, has_customers: bool) -> dict:
+    """The front page's KPIs :func:`sales_kpis` leaves out, and all of them a year earlier.
+
+    Over the 12 months ``[start, end)``: net sales per buyer (客单价) and the repurchase
+    rate (buyers with two or more orders in the window over all buyers in it); for the 12
+    months before (``*_prev12m``): net sales, orders, buyers, net sales per order and per
+    buyer, repurchase rate and refund rate, with the same definitions. Buyer figures are None
+    without buyer ids; last year's figures are None when the data starts more than a week
+    after last year's window does (not comparable).
+    """
+    from . import health, metrics
+
+    prev_start = start - pd.DateOffset(months=12)
+    day = s["day"].to_numpy()
+    cust = metrics.line_codes(s)[0] if has_customers else None
+    order = metrics.line_codes(s, "order_id")[0]
+    net = s["net"].to_numpy()
+
+    def window(lo, hi) -> dict:
+        w = (day >= np.datetime64(lo)) & (day < np.datetime64(hi))
+        n_net = float(net[w].sum())
+        n_orders = _distinct(order[w])
+        res = {"net": n_net, "orders": n_orders, "buyers": None, "repeat": None}
+        if cust is not None:
+            c, o = cust[w], order[w]
+            ok = (c >= 0) & (o >= 0)
+            pairs = np.unique(c[ok].astype(np.int64) * (int(order.max()) + 1) + o[ok])
+            per_buyer = np.bincount(pairs // (int(order.max()) + 1))
+            per_buyer = per_buyer[per_buyer > 0]
+            res["buyers"] = int(len(per_buyer))
+            res["repeat"] = float((per_buyer >= 2).mean()) if len(per_buyer) else None
+        t = orders["order_time"]
+        rows = ((t >= lo) & (t < hi)).to_numpy()
+        refund = (
+            health.refund_rate(orders.loc[rows, ["status", "paid_amount", "refund_amount"]])
+            if rows.any()
+            else None
+        )
+        res["refund"] = None if refund is None or refund != refund else refund
+        return res
+
+    now = window(start, end)
+    out = {
+        "sales_per_buyer_12m": round(now["net"] / now["buyers"], 2) if now["buyers"] else None,
+        "repeat_rate_12m": None if now["repeat"] is None else round(now["repeat"], 6),
+    }
+    first = orders["order_time"].min() if len(orders) else None
+    comparable = first is not None and first <= prev_start + pd.Timedelta(days=7)
+    prev = window(prev_start, start) if comparable else None
+    if prev is None or not prev["orders"]:
+        keys = ("net_sales", "orders", "customers", "aov", "sales_per_buyer", "repeat_rate")
+        out.update({f"{k}_prev12m": None for k in (*keys, "refund_rate")})
+        return out
+    out.update(
+        {
+            "net_sales_prev12m": round(prev["net"], 2),
+            "orders_prev12m": prev["orders"],
+            "customers_prev12m": prev["buyers"],
+            "aov_prev12m": round(prev["net"] / prev["orders"], 2),
+            "sales_per_buyer_prev12m": (
+                round(prev["net"] / prev["buyers"], 2) if prev["buyers"] else None
+            ),
+            "repeat_rate_prev12m": None if prev["repeat"] is None else round(prev["repeat"], 6),
+            "refund_rate_prev12m": None if prev["refund"] is None else round(prev["refund"], 6),
+        }
+    )
+    return out
 
 
 def _distinct(codes: np.ndarray) -> int:

@@ -346,97 +346,20 @@ def index_html(
     return path
 
 
-_INF = float("inf")
+def excel_workbook(
+    path: Path, sheets: list[tuple[str, pd.DataFrame]], lang: str = "zh", contents: bool = True
+) -> Path:
+    """Write tables to one workbook (the raw data: every saved table); text is never turned
+    into a formula or link.
 
-
-def _cells(col: pd.Series) -> list:
-    """A column as plain Python values xlsxwriter writes directly (None for blanks)."""
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        col = col.dt.tz_localize(None)
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return [None if pd.isna(v) else v.to_pydatetime() for v in col]
-    if pd.api.types.is_bool_dtype(col):
-        return [None if pd.isna(v) else bool(v) for v in col]
-    if pd.api.types.is_numeric_dtype(col):
-        vals = (
-            col.astype("float64").tolist()
-            if not pd.api.types.is_integer_dtype(col)
-            else col.tolist()
-        )
-        return [None if v != v else (str(v) if v in (_INF, -_INF) else v) for v in vals]
-    out = []
-    for v in col.tolist():
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v is pd.NA:
-            out.append(None)
-        elif isinstance(v, pd.Timestamp):
-            out.append(v.tz_localize(None).to_pydatetime() if v.tzinfo else v.to_pydatetime())
-        elif isinstance(v, (str, int, float, bool)):
-            out.append(v)
-        else:
-            out.append(str(v))
-    return out
-
-
-def excel_workbook(path: Path, sheets: list[tuple[str, pd.DataFrame]]) -> Path:
-    """Write tables to one workbook; text is never turned into a formula or link.
-
-    Written with xlsxwriter directly, a column at a time (several times faster than
-    ``DataFrame.to_excel``, which styles every cell): a bold frozen header, dates as dates,
-    blanks for missing values; a table whose index is not a plain row number keeps it as
-    its first columns.
+    Written by :func:`helpers.excel.write_workbook`, the one writer: a contents sheet, headers
+    from the catalogue in ``lang``, codes shown by their labels, number formats, a frozen
+    header; a table whose index is not a plain row number keeps it as its first columns.
     """
-    import xlsxwriter
+    from .excel import write_workbook
 
-    used: set[str] = set()
-    wb = xlsxwriter.Workbook(
-        str(path),
-        {
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "nan_inf_to_errors": False,
-        },
-    )
-    head = wb.add_format({"bold": True, "bottom": 1, "text_wrap": False})
-    day = wb.add_format({"num_format": "yyyy-mm-dd"})
-    stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    try:
-        for name, df in sheets:
-            sheet = "".join(ch for ch in name if ch not in "[]:*?/\\")[:31] or "table"
-            base, k = sheet, 2
-            while sheet in used:
-                sheet = f"{base[:28]}_{k}"
-                k += 1
-            used.add(sheet)
-            out = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
-            ws = wb.add_worksheet(sheet)
-            cols = [
-                " / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in out.columns
-            ]
-            ws.write_row(0, 0, cols, head)
-            for j in range(out.shape[1]):
-                col = out.iloc[:, j]
-                fmt = None
-                if pd.api.types.is_datetime64_any_dtype(col):
-                    t = col.dropna()
-                    fmt = day if (t.dt.normalize() == t).all() else stamp
-                values = _cells(col)
-                for i, v in enumerate(values, start=1):
-                    if v is None or v == "":
-                        continue
-                    if isinstance(v, str):
-                        ws.write_string(i, j, v)
-                    elif isinstance(v, bool):
-                        ws.write_boolean(i, j, v)
-                    elif fmt is not None:
-                        ws.write_datetime(i, j, v, fmt)
-                    else:
-                        ws.write(i, j, v)
-                ws.set_column(j, j, min(40, max(10, len(cols[j]) + 2)))
-            ws.freeze_panes(1, 0)
-    finally:
-        wb.close()
-    return Path(path)
+    specs = [{"name": name, "df": df} for name, df in sheets]
+    return write_workbook(path, specs, lang=lang, contents=contents, translate_codes=True)
 
 
 # --- PDF through headless Chromium ------------------------------------------------------------

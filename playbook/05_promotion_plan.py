@@ -426,6 +426,7 @@ xlsx = pr.write_plan_xlsx(
     .rename(columns=ctx.label),
     sheet_names=(ctx.label("h05_plan_sheet"), ctx.label("h05_campaigns_sheet")),
     status_labels={k: ctx.label(f"task_{k}") for k in ("late", "start_now", "planned")},
+    lang=lang,
 )
 ctx.say(
     "h05_execution_say",

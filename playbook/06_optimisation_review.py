@@ -627,5 +627,5 @@ sheets = rv.workbook_sheets(
     },
     ctx.label,
 )
-book = rv.write_review_xlsx(ctx.out_dir / "review.xlsx", sheets)
+book = rv.write_review_xlsx(ctx.out_dir / "review.xlsx", sheets, lang=lang)
 ctx.say("h06_workbook_say", file="review.xlsx", n=len(sheets))
