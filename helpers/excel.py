@@ -167,7 +167,8 @@ def code_labels(df: pd.DataFrame, lang: str, max_codes: int = 40) -> pd.DataFram
             continue
         if out is df:
             out = df.copy()
-        out[c] = col.map(lambda v: narrative.label(keys[v], lang) if isinstance(v, str) else v)
+        names = {v: narrative.label(k, lang) for v, k in keys.items()}
+        out[c] = col.map(lambda v, names=names: names.get(v, v))
     return out
 
 
@@ -381,7 +382,9 @@ def _contents(ws, listed: list[tuple[str, int, str]], fmts: dict, lang: str) -> 
     for j, h in enumerate(heads):
         ws.write_string(0, j, h, fmts["head"])
     for i, (name, rows, about) in enumerate(listed, start=1):
-        ws.write_url(i, 0, f"internal:'{name.replace(chr(39), chr(39) * 2)}'!A1", fmts["link"], name)
+        ws.write_url(
+            i, 0, f"internal:'{name.replace(chr(39), chr(39) * 2)}'!A1", fmts["link"], name
+        )
         ws.write_number(i, 1, rows, fmts["int"])
         ws.write_string(i, 2, str(about or ""))
     w0 = max([text_width(heads[0])] + [text_width(n) for n, _, _ in listed])
