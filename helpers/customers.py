@@ -797,14 +797,19 @@ def segment_lists(segments: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def export_segments(
-    segments: pd.DataFrame, out_dir, sheet_names: dict[str, str] | None = None
+    segments: pd.DataFrame,
+    out_dir,
+    sheet_names: dict[str, str] | None = None,
+    lang: str | None = None,
 ) -> pd.DataFrame:
     """Write re-marketing lists: ``segments/<list>.csv`` and ``segments.xlsx`` in ``out_dir``.
 
     Only the pseudonymised ``customer_id`` leaves: one column, no other field. The workbook
-    (xlsxwriter in constant-memory mode, strings never turned into formulas, numbers or
-    links) has a ``lists`` sheet and one sheet per list (``sheet_names`` maps list keys to
-    sheet titles; lists over :data:`EXCEL_MAX_ROWS` customers continue on further sheets).
+    (:func:`helpers.excel.write_workbook` in constant-memory mode, strings never turned into
+    formulas, numbers or links) has a ``lists`` sheet and one sheet per list (``sheet_names``
+    maps list keys to sheet titles; lists over :data:`EXCEL_MAX_ROWS` customers continue on
+    further sheets). With ``lang`` the headers, the ``lists`` sheet's title and its list
+    names are in the report language (the returned table keeps the keys).
     When the lists hold more than :data:`EXCEL_MAX_IDS` ids together, the workbook has the
     ``lists`` sheet only and ``sheet`` is empty: the lists are in the CSVs.
 
@@ -813,8 +818,6 @@ def export_segments(
     pandas.DataFrame
         ``list, customers, file`` (the CSV path relative to ``out_dir``), ``sheet``.
     """
-    import xlsxwriter
-
     out_dir = Path(out_dir)
     folder = out_dir / "segments"
     folder.mkdir(parents=True, exist_ok=True)
@@ -836,24 +839,38 @@ def export_segments(
         for r in rows:
             r["sheet"] = None
     index = pd.DataFrame(rows)
-    options = {
-        "strings_to_formulas": False,
-        "strings_to_numbers": False,
-        "strings_to_urls": False,
-        "constant_memory": True,
-    }
-    wb = xlsxwriter.Workbook(str(out_dir / "segments.xlsx"), options)
-    try:
-        ws = wb.add_worksheet("lists")
-        ws.write_row(0, 0, list(index.columns))
-        for r, rec in enumerate(index.itertuples(index=False), start=1):  # one row per list
-            ws.write_row(r, 0, list(rec))
-        for row in (r for r in rows if r["sheet"]):
-            part = lists[row["list"]]
-            for j, lo in enumerate(range(0, max(len(part), 1), EXCEL_MAX_ROWS)):
-                ws = wb.add_worksheet(row["sheet"] if j == 0 else f"{row['sheet']}~{j + 1}")
-                ws.write_string(0, 0, "customer_id")
-                ws.write_column(1, 0, [str(x) for x in part[lo : lo + EXCEL_MAX_ROWS]])
-    finally:
-        wb.close()
+    from .excel import write_workbook
+    from .narrative import label
+
+    def say(key: str) -> str:
+        return label(key, lang) if lang else key
+
+    shown = index.assign(
+        list=index["list"].map(lambda k: names.get(k, k)) if lang else index["list"]
+    )
+    specs = [
+        {
+            "name": label("xl_lists", lang) if lang else "lists",
+            "df": shown,
+            "labels": {c: say(c) for c in shown.columns},
+            "ints": ["customers"],
+        }
+    ]
+    for row in (r for r in rows if r["sheet"]):
+        part = lists[row["list"]]
+        for j, lo in enumerate(range(0, max(len(part), 1), EXCEL_MAX_ROWS)):
+            specs.append(
+                {
+                    "name": row["sheet"] if j == 0 else f"{row['sheet']}~{j + 1}",
+                    "df": pd.DataFrame(
+                        {"customer_id": [str(x) for x in part[lo : lo + EXCEL_MAX_ROWS]]}
+                    ),
+                    "labels": {
+                        "customer_id": label("xl_customer_id", lang) if lang else "customer_id"
+                    },
+                }
+            )
+    write_workbook(
+        out_dir / "segments.xlsx", specs, lang=lang or "en", contents=False, constant_memory=True
+    )
     return index

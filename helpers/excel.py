@@ -68,7 +68,7 @@ _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 def sheet_title(name: str, used: set[str]) -> str:
     """A valid, unique (case-insensitively) sheet title for ``name``."""
-    base = _BAD_SHEET.sub(" ", str(name)).strip().strip("'")[:31] or "sheet"
+    base = _BAD_SHEET.sub("", str(name)).strip().strip("'")[:31] or "sheet"
     title, k = base, 2
     while title.lower() in used:
         title = f"{base[:28]}_{k}"

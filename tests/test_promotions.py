@@ -482,7 +482,9 @@ def test_write_plan_xlsx_reads_back(tmp_path):
     due = ws.cell(row=2, column=head.index("截止") + 1)
     assert due.value == t["due"].iloc[0].to_pydatetime() and due.number_format == "yyyy-mm-dd"
     assert ws.column_dimensions["C"].width > 8
-    assert "已逾期" in [c.value for c in ws["I"]]
+    status = openpyxl.utils.get_column_letter(head.index("状态") + 1)  # the catalogue's header
+    assert "已逾期" in [c.value for c in ws[status]]
+    assert "campaign_id" not in head  # the internal id is left out; the campaign's name is there
     assert "campaigns" in wb.sheetnames
 
 

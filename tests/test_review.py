@@ -365,7 +365,7 @@ def test_workbook_sheets_specs_and_readback(tmp_path):
     }
     assert specs[0]["pct"] == ["ATTAINMENT"] and "GAP" in specs[0]["money"]
     wb = openpyxl.load_workbook(rv.write_review_xlsx(tmp_path / "r.xlsx", specs))
-    assert [len(ws._charts) for ws in wb] == [1, 1]
+    assert [len(ws._charts) for ws in wb] == [0, 1, 1]  # the contents sheet first
 
 
 def test_review_workbook_has_native_charts(tmp_path):
@@ -402,7 +402,7 @@ def test_review_workbook_has_native_charts(tmp_path):
         ],
     )
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["实际与目标", "趋势", "无图"]
+    assert wb.sheetnames == ["目录", "实际与目标", "趋势", "无图"]
     assert len(wb["实际与目标"]._charts) == 1 and len(wb["趋势"]._charts) == 1
     assert len(wb["无图"]._charts) == 0
     ws = wb["实际与目标"]
