@@ -570,7 +570,9 @@ def front_items(
                 {
                     "kind": "stock",
                     "text": _say(
-                        "fp_risk_stock",
+                        "fp_risk_stock"
+                        if (short["status"] == "node_late").any()
+                        else "fp_risk_stock_in_time",
                         lang,
                         n=len(short),
                         late=int((short["status"] == "node_late").sum()),
@@ -803,7 +805,13 @@ def front_items(
     # the month's target (02)
     months = _frame(out_dir, "targets_month", {"period", "start", "end", "target_sales"})
     if months is not None:
-        ahead = months[pd.to_datetime(months["end"]) > today].sort_values("start", kind="stable")
+        ahead = months[
+            (pd.to_datetime(months["end"]) > today)
+            & (
+                pd.to_datetime(months["start"])
+                <= today + pd.Timedelta(days=int(rules["month_days"]))
+            )
+        ].sort_values("start", kind="stable")
         if len(ahead):
             m = ahead.iloc[0]
             actions.append(
@@ -820,7 +828,9 @@ def front_items(
                 }
             )
     # data health: rejected rows, pages that did not finish (00)
-    load = _frame(out_dir, "load_report", {"file", "rejected"})
+    load = _frame(out_dir, "load_report", {"file", "table", "rejected"})
+    if load is not None:  # the files' rows, not the total row
+        load = load[load["table"].astype(str).str.len() > 0]
     if load is not None and load["rejected"].sum() > 0:
         bad = load[load["rejected"] > 0]
         risks.append(
@@ -847,7 +857,10 @@ def front_items(
 
 
 def _pick_actions(actions: list[dict], most: int) -> list[dict]:
-    """At most ``most`` actions, one of each kind before a second of any kind."""
+    """At most ``most`` actions, one of each kind before a second of any kind, the kinds in
+    the order of ``action_order`` (``front_page.yaml``)."""
+    rank = {k: i for i, k in enumerate(front_rules()["action_order"])}
+    actions = sorted(actions, key=lambda a: rank.get(a["kind"], len(rank)))
     out, seen = [], set()
     for a in actions:
         if a["kind"] not in seen:
