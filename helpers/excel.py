@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -145,12 +146,32 @@ def _values(col: pd.Series) -> list:
     return out
 
 
-def code_labels(df: pd.DataFrame, lang: str, max_codes: int = 40) -> pd.DataFrame:
-    """Text columns whose every value is a catalogue key (``late``, ``image``, ``declining``)
-    shown by their label in ``lang``; other columns unchanged."""
+@cache
+def _prefixes(lang: str) -> dict[str, frozenset[str]]:
+    """code -> the prefixes ``p`` with ``p + code`` a short label in the catalogue (``""``
+    when the code itself is one; ``task_`` for ``late`` as ``task_late``)."""
     from . import narrative
 
-    cat = narrative.catalogue()
+    out: dict[str, set[str]] = {}
+    for key, entry in narrative.catalogue().items():
+        text = entry.get(lang) if isinstance(entry, dict) else None
+        if not text or "{" in text or "\n" in text or len(text) > 40:
+            continue
+        out.setdefault(key, set()).add("")
+        for k, ch in enumerate(key):
+            if ch == "_" and k + 1 < len(key):
+                out.setdefault(key[k + 1 :], set()).add(key[: k + 1])
+    return {code: frozenset(p) for code, p in out.items()}
+
+
+def code_labels(df: pd.DataFrame, lang: str, max_codes: int = 40) -> pd.DataFrame:
+    """Text columns of codes (``late``, ``image``, ``node_late``, ``declining``) shown by their
+    catalogue labels in ``lang``. A column is translated when one key prefix labels every
+    one of its values (``""`` for the codes themselves, else the shortest shared one, such as
+    ``task_`` for ``late, start_now, planned``); other columns are unchanged."""
+    from . import narrative
+
+    index = _prefixes(lang)
     out = df
     for c in df.columns:
         col = df[c]
@@ -160,14 +181,22 @@ def code_labels(df: pd.DataFrame, lang: str, max_codes: int = 40) -> pd.DataFram
         if vals.empty or not all(isinstance(v, str) for v in vals.head(1000)):
             continue
         distinct = pd.unique(vals)
-        if len(distinct) > max_codes:
+        if len(distinct) > max_codes or not all(isinstance(v, str) for v in distinct):
             continue
         keys = {v: ("paid_status" if v == "paid" else v) for v in distinct}
-        if not all(k in cat and cat[k].get(lang) for k in keys.values()):
+        shared = None
+        for k in keys.values():
+            got = index.get(k)
+            if not got:
+                shared = set()
+                break
+            shared = set(got) if shared is None else shared & got
+        if not shared:
             continue
+        prefix = min(shared, key=lambda p: (len(p), p))
+        names = {v: narrative.label(prefix + k, lang) for v, k in keys.items()}
         if out is df:
             out = df.copy()
-        names = {v: narrative.label(k, lang) for v, k in keys.items()}
         out[c] = col.map(lambda v, names=names: names.get(v, v))
     return out
 
