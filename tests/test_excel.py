@@ -13,9 +13,8 @@ import pytest
 from _sample_reports import SAMPLES, sample_reports  # noqa: F401 (fixture)
 
 from helpers import customers as cu
-from helpers import excel
+from helpers import excel, report
 from helpers import promotions as pr
-from helpers import report
 from helpers import review as rv
 
 SLOW = pytest.mark.slow
@@ -25,7 +24,7 @@ SNAKE = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")  # an internal key left as a header
 def _table():
     return pd.DataFrame(
         {
-            "title": ["法式醋酸裤子女2025新款", "=HYPERLINK(\"x\")"],
+            "title": ["法式醋酸裤子女2025新款", '=HYPERLINK("x")'],
             "product_id": ["6500007946", "6500000001"],
             "net_sales": [386764.69, np.nan],
             "share": [0.07294714312765979, np.inf],
@@ -93,7 +92,9 @@ def test_write_workbook_en_without_contents(tmp_path):
 
 
 def test_review_workbook_contents_and_formats(tmp_path):
-    df = pd.DataFrame({"月份": ["2025-01", "2025-02"], "实际": [100.0, 120.5], "完成率": [1.1, 0.9]})
+    df = pd.DataFrame(
+        {"月份": ["2025-01", "2025-02"], "实际": [100.0, 120.5], "完成率": [1.1, 0.9]}
+    )
     spec = {
         "name": "实际与目标",
         "df": df,
@@ -122,8 +123,12 @@ def test_plan_workbook_highlights_late_tasks_and_labels_codes(tmp_path):
         }
     )
     camps = pd.DataFrame(
-        {"campaign_id": ["2026-nianhuo"], "campaign": ["年货节"], "type": ["festival"],
-         "expected_sales": [187148.2]}
+        {
+            "campaign_id": ["2026-nianhuo"],
+            "campaign": ["年货节"],
+            "type": ["festival"],
+            "expected_sales": [187148.2],
+        }
     )
     path = pr.write_plan_xlsx(
         tmp_path / "p.xlsx",
