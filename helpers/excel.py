@@ -352,7 +352,7 @@ def write_workbook(
             ch = spec.get("chart")
             if ch and len(df) and not constant_memory:
                 _chart(wb, ws, name, ch, heads, lab, len(df))
-            listed.append((name, len(df), spec.get("about") or spec.get("name")))
+            listed.append((name, len(df), spec.get("about")))
         if toc is not None:
             _contents(toc, listed, fmts, lang)
     finally:
@@ -407,20 +407,25 @@ def _contents(ws, listed: list[tuple[str, int, str]], fmts: dict, lang: str) -> 
     """The contents sheet: each sheet linked, with its row count and what it holds."""
     from . import narrative
 
-    heads = [narrative.label(k, lang) for k in ("xl_sheet", "rows", "xl_about")]
+    about = any(a for _, _, a in listed)  # the third column only when some sheet says
+    heads = [narrative.label(k, lang) for k in ("xl_sheet", "rows", "xl_about")][
+        : 3 if about else 2
+    ]
     for j, h in enumerate(heads):
         ws.write_string(0, j, h, fmts["head"])
-    for i, (name, rows, about) in enumerate(listed, start=1):
+    for i, (name, rows, text) in enumerate(listed, start=1):
         ws.write_url(
             i, 0, f"internal:'{name.replace(chr(39), chr(39) * 2)}'!A1", fmts["link"], name
         )
         ws.write_number(i, 1, rows, fmts["int"])
-        ws.write_string(i, 2, str(about or ""))
+        if about and text:
+            ws.write_string(i, 2, str(text))
     w0 = max([text_width(heads[0])] + [text_width(n) for n, _, _ in listed])
-    w2 = max([text_width(heads[2])] + [text_width(str(a or "")) for _, _, a in listed])
     ws.set_column(0, 0, min(40, w0 + 2))
     ws.set_column(1, 1, 10)
-    ws.set_column(2, 2, min(80, w2 + 2))
+    if about:
+        w2 = max([text_width(heads[2])] + [text_width(str(a or "")) for _, _, a in listed])
+        ws.set_column(2, 2, min(80, w2 + 2))
     ws.freeze_panes(1, 0)
 
 

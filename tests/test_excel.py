@@ -217,7 +217,7 @@ def test_sample_workbooks_read_back(sample_reports, name):  # noqa: F811
     head = [c.value for c in month[1]]
     act = head.index("实际" if zh else "actual") + 1
     att = head.index("完成率" if zh else "attainment") + 1
-    assert month.cell(row=2, column=act).number_format == "#,##0"
+    assert month.cell(row=2, column=act).number_format == "#,##0.00"
     assert month.cell(row=2, column=att).number_format == "0.0%"
     assert len(month._charts) == 1
     raw = openpyxl.load_workbook(out / f"{name}_raw_data.xlsx")
