@@ -699,7 +699,9 @@ def front_items(
             (plan["status"].isin(["late", "start_now"]))
             | (pd.to_datetime(plan.get("start", plan["due"])) <= week) & (plan["status"] != "done")
         ].sort_values("due", kind="stable")
-        for _, t in soon.head(int(rules["task_actions"])).iterrows():
+        soon = soon.head(int(rules["task_actions"]))
+        task_text = " ".join(map(str, soon["task"]))
+        for _, t in soon.iterrows():
             actions.append(
                 {
                     "kind": "tasks",
@@ -718,6 +720,9 @@ def front_items(
     if risk is not None and {"shortfall", "reorder_by"} <= set(risk.columns):
         re_ = risk[risk["status"].isin(["node_late", "node_risk"]) & (risk["shortfall"] > 0)]
         re_ = re_.sort_values(["reorder_by", "shortfall"], ascending=[True, False], kind="stable")
+        n_short = len(re_)
+        if plan is not None:  # a product an execution task already reorders is not repeated
+            re_ = re_[[str(p) not in task_text for p in re_["product_id"]]]
         if len(re_):
             r = re_.iloc[0]
             node = nodes.get(str(r.get("node")), narrative.label(str(r.get("node")), lang))
@@ -727,7 +732,7 @@ def front_items(
                     "text": _say(
                         "fp_do_reorder",
                         lang,
-                        n=len(re_),
+                        n=n_short,
                         title=r["title"],
                         id=r["product_id"],
                         qty=f"{math.ceil(float(r['shortfall'])):,}",

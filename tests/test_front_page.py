@@ -363,3 +363,18 @@ def test_sample_front_page(sample_reports, name):  # noqa: F811
         assert not re.search(
             rf"(?<![\w-]){re.escape(bad)}(?![\w-])", re.sub(r"<[^>]+>", " ", text)
         ), bad
+
+
+def test_reorder_action_skips_a_product_a_task_already_reorders(tmp_path):
+    _artifacts(tmp_path)
+    plan = artifacts.load(tmp_path, "execution_plan")
+    plan.loc[0, "task"] = "补货下单: 裙子 (p2) × 30"
+    artifacts.save(tmp_path, "execution_plan", plan)
+    path = report.front_page(
+        tmp_path / "index.html", "店", "2025-05-10", "zh", [], {}, _kpis(), "CNY", None, []
+    )
+    actions = _parse(path).items["week"]
+    stock = [a["text"] for a in actions if a["kind"] == "stock"]
+    # p2 is the task's; the next by order date is p1: 12.4 short -> 13 units by 2025-05-20
+    assert len(stock) == 1 and "衬衫（p1）补货 13 件，2025-05-20 前下单" in stock[0]
+    assert "共 2 个商品需补货" in stock[0]
