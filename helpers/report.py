@@ -1119,7 +1119,7 @@ PORTFOLIO_COLUMNS = [
     ("net_sales_12m", "近12个月净销售额", "Net sales, last 12 months", "money"),
     ("orders_12m", "订单数", "Orders", "int"),
     ("customers_12m", "客户数", "Customers", "int"),
-    ("aov_12m", "客单价", "Average order value", "money"),
+    ("aov_12m", "笔单价", "Sales per order", "money"),
     ("refund_rate_12m", "退款率", "Refund rate", "pct"),
     ("target_fy", "目标财年", "Target year", "text"),
     ("target_annual", "年度目标", "Annual target", "money"),
