@@ -854,6 +854,7 @@ def export_segments(
             "df": shown,
             "labels": {c: say(c) for c in shown.columns},
             "ints": ["customers"],
+            "chart": {"type": "bar", "x": "list", "y": ["customers"], "title": say("customers")},
         }
     ]
     for row in (r for r in rows if r["sheet"]):

@@ -350,8 +350,8 @@ def write_workbook(
             if keys:
                 ws.autofilter(0, 0, max(len(df), 1), len(keys) - 1)
             ch = spec.get("chart")
-            if ch and len(df) and not constant_memory:
-                _chart(wb, ws, name, ch, heads, lab, len(df))
+            if ch and len(df):
+                _chart(wb, ws, name, ch, heads, lab, len(df), lang)
             listed.append((name, len(df), spec.get("about")))
         if toc is not None:
             _contents(toc, listed, fmts, lang)
@@ -360,15 +360,18 @@ def write_workbook(
     return path
 
 
-def _chart(wb, ws, name: str, ch: dict, heads: list[str], lab: dict, n: int) -> None:
-    """A native chart of ``ch``'s columns (raw keys or headers) beside the table."""
+def _chart(
+    wb, ws, name: str, ch: dict, heads: list[str], lab: dict, n: int, lang: str = "zh"
+) -> None:
+    """A native chart of ``ch``'s columns (raw keys, headers or catalogue keys) beside the
+    table."""
+    from . import narrative
 
     def at(c: str) -> int | None:
         c = str(c)
-        if c in heads:
-            return heads.index(c)
-        if c in lab and lab[c] in heads:
-            return heads.index(lab[c])
+        for name_ in (c, lab.get(c), narrative.label(c, lang)):
+            if name_ is not None and name_ in heads:
+                return heads.index(name_)
         return None
 
     xi = at(ch["x"])

@@ -1612,6 +1612,7 @@ def write_plan_xlsx(
     by their labels; the internal campaign id is left out (the campaign's name is there).
     """
     from .excel import write_workbook
+    from .narrative import label
 
     labels = labels or {}
     t = tasks.drop(columns=["campaign_id"], errors="ignore")
@@ -1628,8 +1629,6 @@ def write_plan_xlsx(
         }
     ]
     if campaigns is not None:
-        from .narrative import label
-
         ids = {"campaign_id", labels.get("campaign_id"), label("campaign_id", lang)}
         c = campaigns.drop(columns=[x for x in campaigns.columns if x in ids])
         specs.append(
@@ -1644,6 +1643,13 @@ def write_plan_xlsx(
                     if x
                 ],
                 "ints": ["days"],
+                "chart": {
+                    "type": "column",
+                    "x": "campaign",
+                    "y": ["expected_sales"],
+                    "line": ["target_sales"],
+                    "title": label("expected_sales", lang),
+                },
             }
         )
     return write_workbook(path, specs, lang=lang, translate_codes=True)

@@ -148,6 +148,7 @@ def test_plan_workbook_highlights_late_tasks_and_labels_codes(tmp_path):
     c = wb["活动"]
     assert "campaign_id" not in _head(c) and c["B2"].value == "平台大促"  # ctype_festival
     assert c["C2"].number_format == "#,##0.00"
+    assert len(c._charts) == 1 and len(ws._charts) == 0  # expected sales by campaign
 
 
 def test_segments_workbook_localised(tmp_path):
@@ -168,6 +169,7 @@ def test_segments_workbook_localised(tmp_path):
     assert _head(lists) == ["名单", "客户数", "文件", "工作表"] and lists.freeze_panes == "A2"
     assert lists["A2"].value == "前20%客户" and lists["B2"].value == 1
     assert lists["A3"].value == "champions"  # no name given: the key
+    assert len(lists._charts) == 1  # list sizes, in constant-memory mode too
     top = wb["前20%客户"]
     assert _head(top) == ["客户ID（脱敏）"] and top["A2"].value == "=1+2"
     assert top["A2"].data_type == "s"
