@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 from helpers import nb
 from helpers.analysis import customers as cu
 from helpers.core import metrics
+from helpers.deliver import workbooks
 from helpers.present import charts
 from helpers.present.narrative import esc, num, pct
 
@@ -392,7 +393,7 @@ if has_ids:
     names = {"top": seg_label("top")}
     names.update({k: seg_label(k) for k in cu.SEGMENT_ORDER})
     names.update({f"rfm8_{k}": rfm8_label(k) for k in cu.RFM8_ORDER})
-    lists = cu.export_segments(segments, ctx.out_dir, sheet_names=names)
+    lists = workbooks.export_segments(segments, ctx.out_dir, sheet_names=names, lang=lang)
     ctx.table(lists.assign(list=lists["list"].map(names)), ints=["customers"], rows=len(lists))
     ctx.save("segment_lists", lists, sheet="h04_export_sheet")
     ctx.say(

@@ -33,6 +33,7 @@ from helpers import nb
 from helpers.analysis import products as pm
 from helpers.analysis import promotions as pr
 from helpers.analysis import targets as tg
+from helpers.deliver import workbooks
 from helpers.present import charts
 from helpers.present.narrative import esc, zhe
 
@@ -477,7 +478,7 @@ ctx.table(
     ints=["days"],
     rows=15,
 )
-xlsx = pr.write_plan_xlsx(
+xlsx = workbooks.write_plan_xlsx(
     ctx.out_dir / "execution_plan.xlsx",
     tasks.drop(columns=["role_key"]),
     labels={c: ctx.label(c) for c in tasks.columns},
@@ -501,6 +502,7 @@ xlsx = pr.write_plan_xlsx(
     .rename(columns=ctx.label),
     sheet_names=(ctx.label("h05_plan_sheet"), ctx.label("h05_campaigns_sheet")),
     status_labels={k: ctx.label(f"task_{k}") for k in ("late", "start_now", "planned")},
+    lang=lang,
 )
 ctx.say(
     "h05_execution_say",

@@ -30,6 +30,7 @@ from helpers.analysis import review as rv
 from helpers.analysis import targets as tg
 from helpers.core import codes
 from helpers.core.errors import LoadError
+from helpers.deliver import workbooks
 from helpers.load import plans
 from helpers.present import charts, narrative
 from helpers.present.narrative import esc, num, titled
@@ -718,5 +719,5 @@ sheets = rv.workbook_sheets(
     },
     ctx.label,
 )
-book = rv.write_review_xlsx(ctx.out_dir / "review.xlsx", sheets)
+book = workbooks.write_review_xlsx(ctx.out_dir / "review.xlsx", sheets, lang=lang)
 ctx.say("h06_workbook_say", file="review.xlsx", n=len(sheets))

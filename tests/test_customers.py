@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import customers as C
+from helpers.deliver import workbooks
 
 
 def _orders(rows) -> pd.DataFrame:
@@ -375,7 +376,7 @@ def test_export_segments_writes_only_ids_and_no_formulas(tmp_path):
 
     rfm = _rfm([0, 10, 400], [5, 1, 1], [900.0, 50.0, 20.0], ids=["=1+2", "id2", "id3"])
     seg = C.customer_segments(rfm, C.classify_rfm8(rfm)[0], C.score_rf(rfm))
-    index = C.export_segments(seg, tmp_path, sheet_names={"top": "前20% top"})
+    index = workbooks.export_segments(seg, tmp_path, sheet_names={"top": "前20% top"})
     assert index["list"].iloc[0] == "top" and len(index) == 1 + 10 + 8
     top = pd.read_csv(tmp_path / "segments" / "top.csv", dtype=str)
     assert top.columns.tolist() == ["customer_id"] and top["customer_id"].tolist() == ["=1+2"]
@@ -391,8 +392,8 @@ def test_export_segments_over_the_excel_cap_lists_the_csvs_only(tmp_path, monkey
 
     rfm = _rfm([0, 10, 400], [5, 1, 1], [900.0, 50.0, 20.0], ids=["a", "b", "c"])
     seg = C.customer_segments(rfm, C.classify_rfm8(rfm)[0], C.score_rf(rfm))
-    monkeypatch.setattr(C, "EXCEL_MAX_IDS", 6)  # the lists hold 1 + 3 + 3 = 7 ids
-    index = C.export_segments(seg, tmp_path)
+    monkeypatch.setattr(workbooks, "EXCEL_MAX_IDS", 6)  # the lists hold 1 + 3 + 3 = 7 ids
+    index = workbooks.export_segments(seg, tmp_path)
     assert index["sheet"].isna().all() and index["customers"].sum() == 7
     assert openpyxl.load_workbook(tmp_path / "segments.xlsx").sheetnames == ["lists"]
     every = pd.concat(pd.read_csv(tmp_path / f, dtype=str) for f in index["file"])

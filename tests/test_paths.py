@@ -79,7 +79,7 @@ def test_shop_name_cannot_steer_report_files(tmp_path, empty_playbook, name):
     outside = [p for p in new if not p.resolve().is_relative_to(out.resolve())]
     # the report folder itself and its parent are created; nothing else
     assert set(outside) <= {out, out.parent}, outside
-    assert (out / "index.html").exists() and (out / "shop1.xlsx").exists()
+    assert (out / "index.html").exists() and (out / "shop1_raw_data.xlsx").exists()
     assert not list(tmp_path.glob(".*partial*")) and not list(out.parent.glob(".*partial*"))
 
 
@@ -92,7 +92,7 @@ def test_odd_shop_folder_names_stay_inside_out(tmp_path, empty_playbook, folder)
     runner.run_shop(shop, out, progress=False, playbook_dir=empty_playbook)
     files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert files and all(p.resolve().is_relative_to(out.resolve()) for p in files)
-    assert (out / f"{folder}.xlsx").exists()
+    assert (out / f"{folder}_raw_data.xlsx").exists()
 
 
 def test_batch_slugs_are_plain_names(tmp_path):

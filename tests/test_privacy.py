@@ -147,7 +147,7 @@ def test_excel_workbook_keeps_formulas_as_strings(tmp_path, text):
 
     df = pd.DataFrame({"title": [text], "n": [1]})
     wb = load_workbook(report.excel_workbook(tmp_path / "x.xlsx", [("t", df)]))
-    cell = wb.worksheets[0]["A2"]
+    cell = wb["t"]["A2"]
     assert cell.value == text and cell.data_type == "s"
 
 

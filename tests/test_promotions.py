@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from helpers.analysis import promotions as pr
+from helpers.deliver import workbooks
 
 
 def _orders(rows):
@@ -435,7 +436,7 @@ def test_templates_file_is_valid():
 
 def test_write_plan_xlsx_reads_back(tmp_path):
     t = pr.execution_plan(_one_campaign(), "2026-09-01", "zh", None, TEMPLATES)
-    path = pr.write_plan_xlsx(
+    path = workbooks.write_plan_xlsx(
         tmp_path / "execution_plan.xlsx",
         t.drop(columns="role_key"),
         labels={"task": "任务", "due": "截止"},
@@ -450,7 +451,9 @@ def test_write_plan_xlsx_reads_back(tmp_path):
     due = ws.cell(row=2, column=head.index("截止") + 1)
     assert due.value == t["due"].iloc[0].to_pydatetime() and due.number_format == "yyyy-mm-dd"
     assert ws.column_dimensions["C"].width > 8
-    assert "已逾期" in [c.value for c in ws["I"]]
+    status = openpyxl.utils.get_column_letter(head.index("状态") + 1)  # the catalogue's header
+    assert "已逾期" in [c.value for c in ws[status]]
+    assert "campaign_id" not in head  # the internal id is left out; the campaign's name is there
     assert "campaigns" in wb.sheetnames
 
 

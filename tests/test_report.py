@@ -23,7 +23,7 @@ def test_sheet_names_are_made_valid_and_unique(tmp_path):
     path = report.excel_workbook(
         tmp_path / "r.xlsx", [("a/b:c", df), ("a/b:c", df), ("x" * 40, df)]
     )
-    assert load_workbook(path).sheetnames == ["abc", "abc_2", "x" * 31]
+    assert load_workbook(path).sheetnames == ["目录", "abc", "abc_2", "x" * 31]  # contents first
 
 
 def test_index_escapes_shop_text(tmp_path):

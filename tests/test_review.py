@@ -13,6 +13,7 @@ from helpers.analysis import promotions as pr
 from helpers.analysis import review as rv
 from helpers.core import calendar as cal
 from helpers.datasets import sample
+from helpers.deliver import workbooks
 
 # --------------------------------------------------------------------------------------------
 # the driver tree
@@ -368,8 +369,8 @@ def test_workbook_sheets_specs_and_readback(tmp_path):
         "title": "H06_AVT_MONTH",
     }
     assert specs[0]["pct"] == ["ATTAINMENT"] and "GAP" in specs[0]["money"]
-    wb = openpyxl.load_workbook(rv.write_review_xlsx(tmp_path / "r.xlsx", specs))
-    assert [len(ws._charts) for ws in wb] == [1, 1]
+    wb = openpyxl.load_workbook(workbooks.write_review_xlsx(tmp_path / "r.xlsx", specs))
+    assert [len(ws._charts) for ws in wb] == [0, 1, 1]  # the contents sheet first
 
 
 def test_review_workbook_has_native_charts(tmp_path):
@@ -381,7 +382,7 @@ def test_review_workbook_has_native_charts(tmp_path):
             "完成率": [1.11, 0.92],
         }
     )
-    path = rv.write_review_xlsx(
+    path = workbooks.write_review_xlsx(
         tmp_path / "review.xlsx",
         [
             {
@@ -406,7 +407,7 @@ def test_review_workbook_has_native_charts(tmp_path):
         ],
     )
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["实际与目标", "趋势", "无图"]
+    assert wb.sheetnames == ["目录", "实际与目标", "趋势", "无图"]
     assert len(wb["实际与目标"]._charts) == 1 and len(wb["趋势"]._charts) == 1
     assert len(wb["无图"]._charts) == 0
     ws = wb["实际与目标"]

@@ -22,8 +22,6 @@ Python, so a shop of 10M order lines runs in seconds.
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -773,14 +771,7 @@ def customer_segments(
     return out.reset_index()
 
 
-_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-EXCEL_MAX_ROWS = 1_000_000  # customers per sheet (Excel's limit is 1,048,576 rows)
-# ids in all lists together above which the workbook lists the CSVs only: a multi-million-row
-# workbook opens badly and takes a minute to write; ad platforms import the CSVs anyway
-EXCEL_MAX_IDS = 1_000_000
-
-
-def _list_rows(segments: pd.DataFrame) -> dict[str, np.ndarray]:
+def list_rows(segments: pd.DataFrame) -> dict[str, np.ndarray]:
     """Row positions in ``segments`` of every re-marketing list, best customers first."""
     order = np.argsort(segments["sales_rank"].to_numpy(), kind="stable")
     out = {"top": order[segments["top"].to_numpy(dtype=bool)[order]]}
@@ -799,70 +790,7 @@ def segment_lists(segments: pd.DataFrame) -> dict[str, np.ndarray]:
     ``rfm8_<class>``; every list is present, empty ones too.
     """
     ids = segments["customer_id"].to_numpy()
-    return {k: ids[rows] for k, rows in _list_rows(segments).items()}
+    return {k: ids[rows] for k, rows in list_rows(segments).items()}
 
 
 # --- the list files ---------------------------------------------------------------------------
-
-
-def export_segments(
-    segments: pd.DataFrame, out_dir, sheet_names: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """Write re-marketing lists: ``segments/<list>.csv`` and ``segments.xlsx`` in ``out_dir``.
-
-    Only the pseudonymised ``customer_id`` leaves: one column, no other field. The workbook
-    (xlsxwriter in constant-memory mode, strings never turned into formulas, numbers or
-    links) has a ``lists`` sheet and one sheet per list (``sheet_names`` maps list keys to
-    sheet titles; lists over :data:`EXCEL_MAX_ROWS` customers continue on further sheets).
-    When the lists hold more than :data:`EXCEL_MAX_IDS` ids together, the workbook has the
-    ``lists`` sheet only and ``sheet`` is empty: the lists are in the CSVs.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``list, customers, file`` (the CSV path relative to ``out_dir``), ``sheet``.
-    """
-    import xlsxwriter
-
-    out_dir = Path(out_dir)
-    folder = out_dir / "segments"
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = segments["customer_id"].to_numpy()
-    names = sheet_names or {}
-    rows, used, lists = [], {"lists"}, {}
-    for key, at in _list_rows(segments).items():
-        lists[key] = ids[at]
-        pd.DataFrame({"customer_id": lists[key]}).to_csv(folder / f"{key}.csv", index=False)
-        base = _SHEET_BAD.sub(" ", str(names.get(key, key))).strip()[:28].strip("'") or key[:28]
-        title, i = base, 2
-        while title.lower() in used:
-            title, i = f"{base}~{i}", i + 1
-        used.add(title.lower())
-        rows.append(
-            {"list": key, "customers": len(at), "file": f"segments/{key}.csv", "sheet": title}
-        )
-    if sum(r["customers"] for r in rows) > EXCEL_MAX_IDS:
-        for r in rows:
-            r["sheet"] = None
-    index = pd.DataFrame(rows)
-    options = {
-        "strings_to_formulas": False,
-        "strings_to_numbers": False,
-        "strings_to_urls": False,
-        "constant_memory": True,
-    }
-    wb = xlsxwriter.Workbook(str(out_dir / "segments.xlsx"), options)
-    try:
-        ws = wb.add_worksheet("lists")
-        ws.write_row(0, 0, list(index.columns))
-        for r, rec in enumerate(index.itertuples(index=False), start=1):  # one row per list
-            ws.write_row(r, 0, list(rec))
-        for row in (r for r in rows if r["sheet"]):
-            part = lists[row["list"]]
-            for j, lo in enumerate(range(0, max(len(part), 1), EXCEL_MAX_ROWS)):
-                ws = wb.add_worksheet(row["sheet"] if j == 0 else f"{row['sheet']}~{j + 1}")
-                ws.write_string(0, 0, "customer_id")
-                ws.write_column(1, 0, [str(x) for x in part[lo : lo + EXCEL_MAX_ROWS]])
-    finally:
-        wb.close()
-    return index

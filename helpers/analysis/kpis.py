@@ -22,8 +22,8 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
     revenue per buyer, the refund and return rate and the return rate (money) over the 12
     months ending at ``shop.as_of``."""
 
-    def kpi(metric: str, digits: int | None = None):
-        v = metrics.compute_for_shop(metric, shop, "last_12m")
+    def kpi(metric: str, digits: int | None = None, period="last_12m"):
+        v = metrics.compute_for_shop(metric, shop, period)
         if not v.known or v.value is None:
             return None
         return int(v.value) if digits is None else round(v.value, digits)
@@ -36,6 +36,7 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "customers_12m": kpi("buyers") if shop.has_customers else None,
         "aov_12m": kpi("aov", 2),
         "revenue_per_buyer_12m": kpi("revenue_per_buyer", 2) if shop.has_customers else None,
+        "repurchase_rate_12m": kpi("repurchase_rate", 6) if shop.has_customers else None,
         "refund_rate_12m": kpi("refund_rate", 6),
         "return_rate_12m": kpi("return_rate", 6),
         "target_fy": None,
@@ -46,12 +47,37 @@ def sales_kpis(shop) -> tuple[dict, pd.Series]:
         "actual_to_date": None,
         "attainment": None,
     }
+    out.update(_year_earlier(shop, kpi))
     if out["net_sales_12m"] is None:
         out["net_sales_12m"] = 0.0
     if out["orders_12m"] is None:
         out["orders_12m"] = 0
     daily = s.loc[(s["day"] < end).to_numpy()].groupby("day")["net"].sum()
     return out, daily
+
+
+PREV = ("net_sales", "orders", "buyers", "aov", "revenue_per_buyer", "repurchase_rate")
+
+
+def _year_earlier(shop, kpi) -> dict:
+    """The same figures for the 12 months before the last 12 (the front page's comparison),
+    None when the data starts more than a week after that window does (not comparable)."""
+    now = metrics.last_12m(shop.as_of)
+    prev = metrics.Window(now.start - pd.DateOffset(months=12), now.start, "prev_12m")
+    names = {"buyers": "customers"}
+    first = shop.orders["order_time"].min() if len(shop.orders) else None
+    comparable = first is not None and first <= prev.start + pd.Timedelta(days=7)
+    out = {}
+    for m in (*PREV, "refund_rate"):
+        key = f"{names.get(m, m)}_prev12m"
+        needs_buyers = m in ("buyers", "revenue_per_buyer", "repurchase_rate")
+        if not comparable or (needs_buyers and not shop.has_customers):
+            out[key] = None
+        else:
+            out[key] = kpi(m, None if m in ("orders", "buyers") else 6 if "rate" in m else 2, prev)
+    if not out.get("orders_prev12m"):  # nothing sold then: no comparison at all
+        out = dict.fromkeys(out)
+    return out
 
 
 def target_kpis(out: dict, daily_net: pd.Series, meta, daily, as_of) -> dict:

@@ -78,7 +78,6 @@ __all__ = [
     "threshold_suggestion",
     "watchlist_for",
     "with_heroes",
-    "write_plan_xlsx",
 ]
 
 TEMPLATES_FILE = DATA_DIR / "execution_templates.yaml"
@@ -1600,64 +1599,6 @@ def execution_plan(
     )
     out = out.sort_values(["due", "start", "campaign_id", "order"], kind="stable")
     return out[cols].reset_index(drop=True)
-
-
-def write_plan_xlsx(
-    path: str | Path,
-    tasks: pd.DataFrame,
-    labels: dict[str, str] | None = None,
-    campaigns: pd.DataFrame | None = None,
-    sheet_names: tuple[str, str] = ("execution plan", "campaigns"),
-    status_labels: dict[str, str] | None = None,
-) -> Path:
-    """The execution plan as a workbook a team can work from (xlsxwriter).
-
-    Dates formatted ``yyyy-mm-dd``, column widths fitted, header frozen, autofilter on, late
-    tasks highlighted; text never becomes a formula or a link. ``labels`` renames columns
-    (e.g. to the report language); ``campaigns`` (optional) goes on a second sheet.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    labels = labels or {}
-    t = tasks.copy()
-    raw_status = t["status"].copy() if "status" in t else None
-    if status_labels and "status" in t:
-        t["status"] = t["status"].map(lambda s: status_labels.get(s, s))
-    with pd.ExcelWriter(
-        path,
-        engine="xlsxwriter",
-        datetime_format="yyyy-mm-dd",
-        date_format="yyyy-mm-dd",
-        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
-    ) as xw:
-        book = xw.book
-        head = book.add_format({"bold": True, "bg_color": "#DDE7F3", "border": 1})
-        late = book.add_format({"bg_color": "#F8D7DA"})
-        for df, name in ((t, sheet_names[0]), (campaigns, sheet_names[1])):
-            if df is None:
-                continue
-            out = df.rename(columns=lambda c: labels.get(c, c))
-            out.to_excel(xw, sheet_name=name[:31], index=False)
-            ws = xw.sheets[name[:31]]
-            for j, c in enumerate(out.columns):
-                ws.write(0, j, str(c), head)
-                s = out[c]
-                if pd.api.types.is_datetime64_any_dtype(s):
-                    width = 12
-                else:
-                    lens = s.astype(str).str.len()
-                    # CJK characters are about twice as wide
-                    wide = s.astype(str).str.count(r"[\u3000-\u9fff\uff00-\uffef]")
-                    width = int(
-                        min(60, max(len(str(c)) * 2, (lens + wide).max() if len(s) else 0) + 2)
-                    )
-                ws.set_column(j, j, max(width, 8))
-            ws.freeze_panes(1, 0)
-            ws.autofilter(0, 0, len(out), len(out.columns) - 1)
-            if df is t and raw_status is not None:
-                for i in np.flatnonzero(raw_status.to_numpy() == "late"):
-                    ws.set_row(int(i) + 1, None, late)
-    return path
 
 
 def basket_values(orders: pd.DataFrame, as_of, window_days: int = 365) -> pd.Series:

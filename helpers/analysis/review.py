@@ -57,7 +57,6 @@ __all__ = [
     "rating_trend",
     "review_year",
     "workbook_sheets",
-    "write_review_xlsx",
 ]
 
 LEVELS = ("day", "week", "month", "quarter", "year")
@@ -1471,95 +1470,3 @@ def workbook_sheets(tables: dict[str, pd.DataFrame], label) -> list[dict]:
             }
         )
     return out
-
-
-def write_review_xlsx(path, sheets: list[dict]) -> str:
-    """Every summary table on its own sheet, each with a native Excel chart (xlsxwriter).
-
-    Parameters
-    ----------
-    path : the workbook to write.
-    sheets : dicts with ``name`` (sheet title), ``df`` (the table, columns already in the
-        report language), optional ``chart``: ``{"type": "column"|"line"|"bar", "x": column,
-        "y": [columns], "title": str, "line": [columns]}`` (``line`` columns are drawn as lines
-        on a secondary axis over a column chart), and optional ``money``/``pct`` column lists
-        for number formats.
-
-    Returns
-    -------
-    The path. Text never becomes a formula or a link; the header row is frozen and filtered.
-    """
-    used: set = set()
-    with pd.ExcelWriter(
-        path,
-        engine="xlsxwriter",
-        datetime_format="yyyy-mm-dd",
-        date_format="yyyy-mm-dd",
-        engine_kwargs={
-            "options": {
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "nan_inf_to_errors": True,
-            }
-        },
-    ) as xw:
-        book = xw.book
-        fmt_money = book.add_format({"num_format": "#,##0"})
-        fmt_pct = book.add_format({"num_format": "0.0%"})
-        head = book.add_format({"bold": True, "bg_color": "#DDE7F3", "border": 1})
-        for spec in sheets:
-            df = spec["df"].copy()
-            for c in df.columns:
-                if isinstance(df[c].dtype, pd.DatetimeTZDtype):
-                    df[c] = df[c].dt.tz_localize(None)
-                if df[c].dtype == bool:
-                    df[c] = df[c].astype(int)
-            name = _sheet_name(spec["name"], used)
-            df.to_excel(xw, sheet_name=name, index=False)
-            ws = xw.sheets[name]
-            for j, c in enumerate(df.columns):
-                ws.write(0, j, str(c), head)
-                fmt = (
-                    fmt_money
-                    if c in spec.get("money", ())
-                    else (fmt_pct if c in spec.get("pct", ()) else None)
-                )
-                width = max(10, min(40, len(str(c)) * 2 + 2))
-                ws.set_column(j, j, width, fmt)
-            ws.freeze_panes(1, 0)
-            if len(df.columns):
-                ws.autofilter(0, 0, max(len(df), 1), len(df.columns) - 1)
-            ch = spec.get("chart")
-            if not ch or df.empty:
-                continue
-            n = len(df)
-            cols = list(df.columns)
-            chart = book.add_chart({"type": ch.get("type", "column")})
-            xi = cols.index(ch["x"])
-            for y in ch["y"]:
-                yi = cols.index(y)
-                chart.add_series(
-                    {
-                        "name": [name, 0, yi],
-                        "categories": [name, 1, xi, n, xi],
-                        "values": [name, 1, yi, n, yi],
-                    }
-                )
-            if ch.get("line"):
-                line = book.add_chart({"type": "line"})
-                for y in ch["line"]:
-                    yi = cols.index(y)
-                    line.add_series(
-                        {
-                            "name": [name, 0, yi],
-                            "categories": [name, 1, xi, n, xi],
-                            "values": [name, 1, yi, n, yi],
-                            "y2_axis": True,
-                        }
-                    )
-                chart.combine(line)
-            chart.set_title({"name": ch.get("title", spec["name"])})
-            chart.set_legend({"position": "bottom"})
-            chart.set_size({"width": 720, "height": 360})
-            ws.insert_chart(1, len(cols) + 1, chart)
-    return str(path)

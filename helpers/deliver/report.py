@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.data_files import DATA_DIR
+
 FONT = (
     '-apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC", "Hiragino Sans GB", '
     '"Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif'
@@ -312,10 +314,13 @@ def index_html(
     load_table: pd.DataFrame | None = None,
     extras: list[str] | None = None,
     notes: list[str] | None = None,
+    front: str | None = None,
 ) -> Path:
     """The shop's index page: the table of contents across notebooks (with their sections),
-    the notebooks that did not finish, and the downloads. ``notes``: sentences shown first in
-    a box (the defaults a shop without its own settings runs on)."""
+    the notebooks that did not finish, and the downloads; ``front`` (HTML of the front
+    page, :func:`front_page`) goes before the contents and replaces the downloads list.
+    ``notes``: sentences shown first in a box (the defaults a shop without its own settings
+    runs on)."""
     path = Path(path)
     items = []
     for p in pages:
@@ -336,12 +341,18 @@ def index_html(
         )
     downloads = "".join(f'<li><a href="{_esc(e)}">{_esc(e)}</a></li>' for e in (extras or []))
     boxed = "".join(f"<li>{_esc(n)}</li>" for n in notes or [])
-    body = (
-        f"{_header(shop, as_of, lang, pages, None)}<main>"
-        + (f'<div class="pb-defaults"><ul>{boxed}</ul></div>' if boxed else "")
-        + f"<h1>{word('report', lang)}</h1><ol class=pb-toc>{''.join(items)}</ol>"
-        f"<h2>{word('downloads', lang)}</h2><ul>{downloads}</ul>"
-    )
+    box = f'<div class="pb-defaults"><ul>{boxed}</ul></div>' if boxed else ""
+    if front is None:
+        body = (
+            f"{_header(shop, as_of, lang, pages, None)}<main>{box}"
+            f"<h1>{word('report', lang)}</h1><ol class=pb-toc>{''.join(items)}</ol>"
+            f"<h2>{word('downloads', lang)}</h2><ul>{downloads}</ul>"
+        )
+    else:
+        body = (
+            f"{_header(shop, as_of, lang, pages, None)}<main>{box}{FRONT_CSS}{front}"
+            f'<h2 id="contents">{word("report", lang)}</h2><ol class=pb-toc>{"".join(items)}</ol>'
+        )
     if load_table is not None:
         shown = load_table.rename(columns=lambda c: _label(str(c), lang))
         table = shown.to_html(
@@ -357,97 +368,689 @@ def index_html(
     return path
 
 
-_INF = float("inf")
+def excel_workbook(
+    path: Path, sheets: list[tuple[str, pd.DataFrame]], lang: str = "zh", contents: bool = True
+) -> Path:
+    """Write tables to one workbook (the raw data: every saved table); text is never turned
+    into a formula or link.
 
-
-def _cells(col: pd.Series) -> list:
-    """A column as plain Python values xlsxwriter writes directly (None for blanks)."""
-    if isinstance(col.dtype, pd.DatetimeTZDtype):
-        col = col.dt.tz_localize(None)
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return [None if pd.isna(v) else v.to_pydatetime() for v in col]
-    if pd.api.types.is_bool_dtype(col):
-        return [None if pd.isna(v) else bool(v) for v in col]
-    if pd.api.types.is_numeric_dtype(col):
-        vals = (
-            col.astype("float64").tolist()
-            if not pd.api.types.is_integer_dtype(col)
-            else col.tolist()
-        )
-        return [None if v != v else (str(v) if v in (_INF, -_INF) else v) for v in vals]
-    out = []
-    for v in col.tolist():
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NaT or v is pd.NA:
-            out.append(None)
-        elif isinstance(v, pd.Timestamp):
-            out.append(v.tz_localize(None).to_pydatetime() if v.tzinfo else v.to_pydatetime())
-        elif isinstance(v, (str, int, float, bool)):
-            out.append(v)
-        else:
-            out.append(str(v))
-    return out
-
-
-def excel_workbook(path: Path, sheets: list[tuple[str, pd.DataFrame]]) -> Path:
-    """Write tables to one workbook; text is never turned into a formula or link.
-
-    Written with xlsxwriter directly, a column at a time (several times faster than
-    ``DataFrame.to_excel``, which styles every cell): a bold frozen header, dates as dates,
-    blanks for missing values; a table whose index is not a plain row number keeps it as
-    its first columns.
+    Written by :func:`helpers.deliver.excel.write_workbook`, the one writer: a contents sheet, headers
+    from the catalogue in ``lang``, codes shown by their labels, number formats, a frozen
+    header; a table whose index is not a plain row number keeps it as its first columns.
     """
-    import xlsxwriter
+    from helpers.deliver.excel import write_workbook
 
-    used: set[str] = set()
-    wb = xlsxwriter.Workbook(
-        str(path),
-        {
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "nan_inf_to_errors": False,
-        },
-    )
-    head = wb.add_format({"bold": True, "bottom": 1, "text_wrap": False})
-    day = wb.add_format({"num_format": "yyyy-mm-dd"})
-    stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    specs = [{"name": name, "df": df} for name, df in sheets]
+    return write_workbook(path, specs, lang=lang, contents=contents, translate_codes=True)
+
+
+# --- the front page -------------------------------------------------------------------------
+
+FRONT_CSS = """<style>
+ .fp-meta { color: var(--muted); font-size: 0.92em; margin: 0.2em 0; }
+ .fp-kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(128px, 1fr));
+            gap: 10px; margin: 10px 0 6px; }
+ .fp-kpi { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px;
+           background: #fafbfc; min-width: 0; }
+ .fp-kpi .k { color: var(--muted); font-size: 0.85em; }
+ .fp-kpi .v { font-size: 1.45em; font-weight: 700; line-height: 1.25;
+              font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+ .fp-kpi .d { font-size: 0.82em; color: var(--muted); }
+ .fp-kpi .d.up { color: var(--ok); } .fp-kpi .d.down { color: var(--bad); }
+ .fp-target { border-left: 4px solid var(--accent); background: #f3f6fa; padding: 8px 14px;
+              margin: 8px 0; }
+ .fp-list { padding-left: 1.3em; } .fp-list li { margin: 0.45em 0; }
+ .fp-risks li::marker { color: var(--bad); }
+ .fp-why { font-size: 0.85em; white-space: nowrap; }
+ .fp-files li { margin: 0.35em 0; } .fp-files .note { color: var(--muted); font-size: 0.9em; }
+ @media (max-width: 600px) {
+   .fp-kpis { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }
+   .fp-kpi { padding: 8px 9px; } .fp-kpi .v { font-size: 1.2em; }
+   .fp-kpi:last-child:nth-child(odd) { grid-column: span 2; }
+   .fp-why { white-space: normal; }
+ }
+</style>"""
+
+# (KPI key in run.json, last year's key, label key, kind: money | int | pct)
+FRONT_KPIS = [
+    ("net_sales_12m", "net_sales_prev12m", "fp_net_sales", "money"),
+    ("orders_12m", "orders_prev12m", "fp_orders", "int"),
+    ("customers_12m", "customers_prev12m", "fp_buyers", "int"),
+    ("revenue_per_buyer_12m", "revenue_per_buyer_prev12m", "fp_per_buyer", "money"),
+    ("aov_12m", "aov_prev12m", "fp_per_order", "money"),
+    ("repurchase_rate_12m", "repurchase_rate_prev12m", "fp_repeat", "pct"),
+    ("refund_rate_12m", "refund_rate_prev12m", "fp_refund", "pct"),
+]
+LOWER_IS_BETTER = {"refund_rate_12m"}
+# workbooks a shop owner opens first, in this order; then the PDF, other workbooks, raw data
+HANDOVER = ["review.xlsx", "execution_plan.xlsx", "segments.xlsx"]
+RAW_SUFFIX = "_raw_data.xlsx"
+
+
+@cache
+def front_rules() -> dict:
+    """Thresholds of the front page's risks and actions (``data_files/front_page.yaml``)."""
+    import yaml
+
+    f = DATA_DIR / "front_page.yaml"
+    return yaml.safe_load(f.read_text(encoding="utf-8"))
+
+
+def _say(key: str, lang: str, **values) -> str:
+    from helpers.present import narrative
+
+    return narrative.say(key, lang, **values)
+
+
+def _num(v) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
     try:
-        for name, df in sheets:
-            sheet = "".join(ch for ch in name if ch not in "[]:*?/\\")[:31] or "table"
-            base, k = sheet, 2
-            while sheet in used:
-                sheet = f"{base[:28]}_{k}"
-                k += 1
-            used.add(sheet)
-            out = df if isinstance(df.index, pd.RangeIndex) else df.reset_index()
-            ws = wb.add_worksheet(sheet)
-            cols = [
-                " / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in out.columns
-            ]
-            ws.write_row(0, 0, cols, head)
-            for j in range(out.shape[1]):
-                col = out.iloc[:, j]
-                fmt = None
-                if pd.api.types.is_datetime64_any_dtype(col):
-                    t = col.dropna()
-                    fmt = day if (t.dt.normalize() == t).all() else stamp
-                values = _cells(col)
-                for i, v in enumerate(values, start=1):
-                    if v is None or v == "":
-                        continue
-                    if isinstance(v, str):
-                        ws.write_string(i, j, v)
-                    elif isinstance(v, bool):
-                        ws.write_boolean(i, j, v)
-                    elif fmt is not None:
-                        ws.write_datetime(i, j, v, fmt)
-                    else:
-                        ws.write(i, j, v)
-                ws.set_column(j, j, min(40, max(10, len(cols[j]) + 2)))
-            ws.freeze_panes(1, 0)
-    finally:
-        wb.close()
-    return Path(path)
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def kpi_change(now, before, kind: str) -> float | None:
+    """Relative change for amounts and counts; the difference (in shares) for rates."""
+    a, b = _num(now), _num(before)
+    if a is None or b is None:
+        return None
+    if kind == "pct":
+        return a - b
+    return (a - b) / b if b else None
+
+
+def _kpi_value(v, kind: str, cur: str, lang: str) -> str:
+    from helpers.present import narrative
+
+    v = _num(v)
+    if v is None:
+        return "–"
+    if kind == "money":
+        return narrative.money(v, cur, lang)
+    if kind == "pct":
+        return narrative.pct(v)
+    return f"{v:,.0f}"
+
+
+def _change_text(change: float, kind: str, lang: str) -> str:
+    if kind == "pct":
+        pts = change * 100
+        return f"{pts:+.1f} {_say('fp_pp', lang)}"
+    return f"{change:+.1%}"
+
+
+def kpi_tiles(kpis: dict, cur: str, lang: str) -> str:
+    """The KPI tiles: value (``data-v`` holds run.json's number) and the change on last year."""
+    tiles = []
+    for key, prev, lab, kind in FRONT_KPIS:
+        if key not in kpis:
+            continue
+        v = kpis.get(key)
+        ch = kpi_change(v, kpis.get(prev), kind)
+        if ch is None:
+            delta, cls = _say("fp_no_ly", lang), ""
+        else:
+            good = ch < 0 if key in LOWER_IS_BETTER else ch > 0
+            cls = "" if ch == 0 else (" up" if good else " down")
+            delta = _say("fp_vs_ly", lang, change=_change_text(ch, kind, lang))
+        dv = "" if _num(v) is None else repr(_num(v))
+        tiles.append(
+            f'<div class="fp-kpi" data-key="{_esc(key)}" data-v="{dv}">'
+            f'<div class="k">{_esc(_say(lab, lang))}</div>'
+            f'<div class="v">{_esc(_kpi_value(v, kind, cur, lang))}</div>'
+            f'<div class="d{cls}">{_esc(delta)}</div></div>'
+        )
+    return f'<div class="fp-kpis">{"".join(tiles)}</div>'
+
+
+def section_href(out_dir: Path, stem: str, key: str, lang: str) -> str:
+    """``NN_page.html#anchor`` of the section whose heading is message ``key`` (the page
+    alone when the page does not show that section)."""
+    from helpers.present import narrative
+
+    entry = narrative.catalogue().get(key) or {}
+    text = (entry.get(lang) or entry.get("en") or "").split("\n", 1)[0]
+    head = text.lstrip("#").strip()
+    for anchor, label in sections(Path(out_dir) / f"{stem}.html"):
+        if head and label == head:
+            return f"{stem}.html#{anchor}"
+    return f"{stem}.html"
+
+
+def _art(out_dir: Path, name: str):
+    from helpers.load import artifacts
+
+    try:
+        return artifacts.load(out_dir, name)
+    except (OSError, ValueError):  # a damaged artifact costs its risk, not the page
+        return None
+
+
+def _frame(out_dir: Path, name: str, cols: set[str]) -> pd.DataFrame | None:
+    df = _art(out_dir, name)
+    if isinstance(df, pd.DataFrame) and len(df) and cols <= set(df.columns):
+        return df
+    return None
+
+
+def _day(v) -> str:
+    try:
+        t = pd.Timestamp(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return "–" if pd.isna(t) else str(t.date())
+
+
+def _node_names(out_dir: Path, lang: str) -> dict[str, str]:
+    """Festival series code -> its name in ``lang`` (from 05's campaign plan)."""
+    plan = _frame(out_dir, "campaign_plan", {"series"})
+    col = "name_zh" if lang == "zh" else "name_en"
+    if plan is None or col not in plan:
+        return {}
+    return {str(s): str(n) for s, n in zip(plan["series"], plan[col], strict=False)}
+
+
+def front_items(
+    out_dir: Path, as_of: str, lang: str, kpis: dict, cur: str, failed: dict[str, str]
+) -> tuple[list[dict], list[dict]]:
+    """(risks, actions) of the front page, each ``{"text", "href", "kind"}``, from the
+    artifacts the pages saved and the run's KPIs; the most pressing first."""
+    from helpers.present import narrative
+
+    out_dir = Path(out_dir)
+    rules = front_rules()
+    today = pd.Timestamp(as_of).normalize()
+    money = lambda x: narrative.money(float(x), cur, lang)  # noqa: E731
+    nodes = _node_names(out_dir, lang)
+    risks: list[dict] = []
+    actions: list[dict] = []
+
+    def href(stem: str, key: str) -> str:
+        return section_href(out_dir, stem, key, lang)
+
+    # stock-outs before a festival node (03's stock model)
+    risk = _frame(out_dir, "product_stock_risk", {"status", "title", "product_id"})
+    if risk is not None:
+        short = risk[risk["status"].isin(["node_late", "node_risk"])]
+        if "shortfall" in short:
+            short = short.sort_values("shortfall", ascending=False, kind="stable")
+        if len(short):
+            top = short.iloc[0]
+            node = nodes.get(str(top.get("node")), narrative.label(str(top.get("node")), lang))
+            risks.append(
+                {
+                    "kind": "stock",
+                    "text": _say(
+                        "fp_risk_stock"
+                        if (short["status"] == "node_late").any()
+                        else "fp_risk_stock_in_time",
+                        lang,
+                        n=len(short),
+                        late=int((short["status"] == "node_late").sum()),
+                        node=node,
+                        title=top["title"],
+                        id=top["product_id"],
+                        short=f"{float(top.get('shortfall', 0) or 0):,.0f}",
+                        by=_day(top.get("reorder_by")),
+                    ),
+                    "href": href("03_product_analysis", "h03_stock"),
+                }
+            )
+    # a hero (a top seller) in decline (03's life-cycle)
+    life = _frame(out_dir, "product_lifecycle", {"product_id", "lifecycle"})
+    roles = _frame(out_dir, "product_roles", {"product_id", "net_sales"})
+    if life is not None and roles is not None:
+        top_n = int(rules["hero_top"])
+        heroes = roles.sort_values("net_sales", ascending=False, kind="stable").head(top_n)
+        dec = heroes[
+            heroes["product_id"].isin(life.loc[life["lifecycle"] == "declining", "product_id"])
+        ]
+        if len(dec):
+            h = dec.iloc[0]
+            risks.append(
+                {
+                    "kind": "hero",
+                    "text": _say(
+                        "fp_risk_hero",
+                        lang,
+                        n=len(dec),
+                        top=top_n,
+                        title=h.get("title", h["product_id"]),
+                        id=h["product_id"],
+                    ),
+                    "href": href("03_product_analysis", "h03_lifecycle"),
+                }
+            )
+            actions.append(
+                {
+                    "kind": "hero",
+                    "text": _say(
+                        "fp_do_hero",
+                        lang,
+                        title=h.get("title", h["product_id"]),
+                        id=h["product_id"],
+                    ),
+                    "href": href("03_product_analysis", "h03_lifecycle"),
+                }
+            )
+    # a KPI moving the wrong way on last year, then the latest anomalous day (06)
+    for key, prev, lab, kind in FRONT_KPIS:
+        ch = kpi_change(kpis.get(key), kpis.get(prev), kind)
+        limit = rules["kpi_alarm"].get(key)
+        if ch is None or limit is None:
+            continue
+        bad = ch >= float(limit) if key in LOWER_IS_BETTER else ch <= float(limit)
+        if bad:
+            risks.append(
+                {
+                    "kind": "kpi",
+                    "text": _say(
+                        "fp_risk_kpi",
+                        lang,
+                        kpi=_say(lab, lang),
+                        change=_change_text(ch, kind, lang),
+                        now=_kpi_value(kpis.get(key), kind, cur, lang),
+                        before=_kpi_value(kpis.get(prev), kind, cur, lang),
+                    ),
+                    "href": href("06_optimisation_review", "h06_drivers"),
+                }
+            )
+    anom = _frame(out_dir, "anomalies", {"date", "net_sales", "expected"})
+    if anom is not None:
+        recent = anom[
+            pd.to_datetime(anom["date"]) > today - pd.Timedelta(days=int(rules["anomaly_days"]))
+        ]
+        if len(recent):
+            a = recent.sort_values("date", ascending=False, kind="stable").iloc[0]
+            change = float(a["net_sales"]) / float(a["expected"]) - 1 if a["expected"] else 0.0
+            driver = narrative.label(str(a.get("driver", "")), lang)
+            text = dict(
+                date=_day(a["date"]),
+                actual=money(a["net_sales"]),
+                expected=money(a["expected"]),
+                change=f"{change:+.0%}",
+                driver=driver,
+            )
+            risks.append(
+                {
+                    "kind": "anomaly",
+                    "text": _say("fp_risk_anomaly", lang, **text),
+                    "href": href("06_optimisation_review", "h06_anomalies"),
+                }
+            )
+            actions.append(
+                {
+                    "kind": "anomaly",
+                    "text": _say("fp_do_anomaly", lang, **text),
+                    "href": href("06_optimisation_review", "h06_anomalies"),
+                }
+            )
+    # execution tasks overdue or due to start (05)
+    plan = _frame(out_dir, "execution_plan", {"status", "task", "due"})
+    if plan is not None:
+        late = plan[plan["status"] == "late"].sort_values("due", kind="stable")
+        if len(late):
+            t = late.iloc[0]
+            risks.append(
+                {
+                    "kind": "tasks",
+                    "text": _say(
+                        "fp_risk_tasks",
+                        lang,
+                        n=len(late),
+                        task=t["task"],
+                        owner=t.get("owner", ""),
+                        due=_day(t["due"]),
+                    ),
+                    "href": href("05_promotion_plan", "h05_execution"),
+                }
+            )
+        week = today + pd.Timedelta(days=7)
+        soon = plan[
+            (plan["status"].isin(["late", "start_now"]))
+            | (pd.to_datetime(plan.get("start", plan["due"])) <= week) & (plan["status"] != "done")
+        ].sort_values("due", kind="stable")
+        soon = soon.head(int(rules["task_actions"]))
+        task_text = " ".join(map(str, soon["task"]))
+        for _, t in soon.iterrows():
+            actions.append(
+                {
+                    "kind": "tasks",
+                    "text": _say(
+                        "fp_do_task",
+                        lang,
+                        task=t["task"],
+                        owner=t.get("owner", ""),
+                        due=_day(t["due"]),
+                        status=narrative.label(f"task_{t['status']}", lang),
+                    ),
+                    "href": href("05_promotion_plan", "h05_execution"),
+                }
+            )
+    # reorders (03's stock model: shortfall before the node, latest order date)
+    if risk is not None and {"shortfall", "reorder_by"} <= set(risk.columns):
+        re_ = risk[risk["status"].isin(["node_late", "node_risk"]) & (risk["shortfall"] > 0)]
+        re_ = re_.sort_values(["reorder_by", "shortfall"], ascending=[True, False], kind="stable")
+        n_short = len(re_)
+        if plan is not None:  # a product an execution task already reorders is not repeated
+            re_ = re_[[str(p) not in task_text for p in re_["product_id"]]]
+        if len(re_):
+            r = re_.iloc[0]
+            node = nodes.get(str(r.get("node")), narrative.label(str(r.get("node")), lang))
+            actions.append(
+                {
+                    "kind": "stock",
+                    "text": _say(
+                        "fp_do_reorder",
+                        lang,
+                        n=n_short,
+                        title=r["title"],
+                        id=r["product_id"],
+                        qty=f"{math.ceil(float(r['shortfall'])):,}",
+                        by=_day(r["reorder_by"]),
+                        node=node,
+                    ),
+                    "href": href("03_product_analysis", "h03_stock"),
+                }
+            )
+    # clearance (05)
+    clear = _frame(out_dir, "clearance_candidates", {"product_id", "title"})
+    if clear is not None:
+        if "stock_value" in clear:
+            clear = clear.sort_values("stock_value", ascending=False, kind="stable")
+        c = clear.iloc[0]
+        value = clear["stock_value"].sum() if "stock_value" in clear else float("nan")
+        actions.append(
+            {
+                "kind": "clearance",
+                "text": _say(
+                    "fp_do_clear",
+                    lang,
+                    n=len(clear),
+                    value=money(value) if value == value else "–",
+                    title=c["title"],
+                    id=c["product_id"],
+                ),
+                "href": href("05_promotion_plan", "h05_threshold"),
+            }
+        )
+    # re-marketing lists (04)
+    lists = _frame(out_dir, "segment_lists", {"list", "customers"})
+    if lists is not None:
+        pick = lists[lists["list"].isin(rules["remarketing_lists"])]
+        pick = pick[pick["customers"] > 0]
+        if len(pick):
+            order = {k: i for i, k in enumerate(rules["remarketing_lists"])}
+            r = pick.assign(_o=pick["list"].map(order)).sort_values("_o", kind="stable").iloc[0]
+            name = r.get("sheet") if isinstance(r.get("sheet"), str) else r["list"]
+            actions.append(
+                {
+                    "kind": "lists",
+                    "text": _say("fp_do_lists", lang, list=name, n=f"{int(r['customers']):,}"),
+                    "href": href("04_customer_analysis", "h04_export"),
+                }
+            )
+    # issues past their due date (06)
+    issues = _frame(out_dir, "open_issues", {"overdue_days", "description"})
+    if issues is not None:
+        over = issues[issues["overdue_days"] > 0].sort_values(
+            "overdue_days", ascending=False, kind="stable"
+        )
+        if len(over):
+            i = over.iloc[0]
+            vals = dict(
+                n=len(over),
+                days=int(i["overdue_days"]),
+                desc=i["description"],
+                owner=i.get("owner", ""),
+            )
+            risks.append(
+                {
+                    "kind": "issues",
+                    "text": _say("fp_risk_issues", lang, **vals),
+                    "href": href("06_optimisation_review", "h06_issues"),
+                }
+            )
+            actions.append(
+                {
+                    "kind": "issues",
+                    "text": _say("fp_do_issues", lang, **vals),
+                    "href": href("06_optimisation_review", "h06_issues"),
+                }
+            )
+    # the month's target (02)
+    months = _frame(out_dir, "targets_month", {"period", "start", "end", "target_sales"})
+    if months is not None:
+        ahead = months[
+            (pd.to_datetime(months["end"]) > today)
+            & (
+                pd.to_datetime(months["start"])
+                <= today + pd.Timedelta(days=int(rules["month_days"]))
+            )
+        ].sort_values("start", kind="stable")
+        if len(ahead):
+            m = ahead.iloc[0]
+            actions.append(
+                {
+                    "kind": "target",
+                    "text": _say(
+                        "fp_do_month",
+                        lang,
+                        month=m["period"],
+                        target=money(m["target_sales"]),
+                        start=_day(m["start"]),
+                    ),
+                    "href": href("02_target_setting", "h02_split"),
+                }
+            )
+    # data health: rejected rows, pages that did not finish (00)
+    load = _frame(out_dir, "load_report", {"file", "table", "rejected"})
+    if load is not None:  # the files' rows, not the total row
+        load = load[load["table"].astype(str).str.len() > 0]
+    if load is not None and load["rejected"].sum() > 0:
+        bad = load[load["rejected"] > 0]
+        risks.append(
+            {
+                "kind": "data",
+                "text": _say(
+                    "fp_risk_rejected",
+                    lang,
+                    n=f"{int(bad['rejected'].sum()):,}",
+                    files=", ".join(map(str, bad["file"])),
+                ),
+                "href": href("00_data_health", "h00_accounting"),
+            }
+        )
+    for stem, why in failed.items():
+        risks.append(
+            {
+                "kind": "data",
+                "text": _say("fp_risk_failed", lang, page=title(stem, lang), why=why),
+                "href": f"{stem}.html",
+            }
+        )
+    return risks[: int(rules["max_risks"])], _pick_actions(actions, int(rules["max_actions"]))
+
+
+def _pick_actions(actions: list[dict], most: int) -> list[dict]:
+    """At most ``most`` actions, one of each kind before a second of any kind, the kinds in
+    the order of ``action_order`` (``front_page.yaml``)."""
+    rank = {k: i for i, k in enumerate(front_rules()["action_order"])}
+    actions = sorted(actions, key=lambda a: rank.get(a["kind"], len(rank)))
+    out, seen = [], set()
+    for a in actions:
+        if a["kind"] not in seen:
+            out.append(a)
+            seen.add(a["kind"])
+    for a in actions:
+        if len(out) >= most:
+            break
+        if a not in out:
+            out.append(a)
+    return out[:most]
+
+
+def target_status(out_dir: Path, kpis: dict, as_of: str, cur: str, lang: str) -> str:
+    """One or two sentences on the target (02's saved targets) and the pacing to date."""
+    from helpers.present import narrative
+
+    money = lambda x: narrative.money(float(x), cur, lang)  # noqa: E731
+    meta = _art(Path(out_dir), "targets_meta")
+    if not isinstance(meta, dict) or _num(kpis.get("target_annual")) is None:
+        return _say("fp_no_target", lang)
+    parts = [
+        _say(
+            "fp_target_set",
+            lang,
+            fy=kpis.get("target_fy") or meta.get("fy"),
+            target=money(kpis["target_annual"]),
+            last=money(kpis["last_year_actual"])
+            if _num(kpis.get("last_year_actual")) is not None
+            else "–",
+            growth=narrative.pct(_num(kpis.get("target_growth")) or 0.0),
+            low=money(meta["target_low"]) if _num(meta.get("target_low")) is not None else "–",
+            high=money(meta["target_high"]) if _num(meta.get("target_high")) is not None else "–",
+        )
+    ]
+    att = _num(kpis.get("attainment"))
+    if att is not None:
+        parts.append(
+            _say(
+                "fp_target_pace",
+                lang,
+                as_of=as_of,
+                actual=money(kpis["actual_to_date"]),
+                target=money(kpis["target_to_date"]),
+                att=narrative.pct(att),
+                verdict=_say("fp_pace_ahead" if att >= 1 else "fp_pace_behind", lang),
+            )
+        )
+    elif meta.get("start"):
+        parts.append(_say("fp_target_not_started", lang, start=_day(meta["start"])))
+    return " ".join(parts)
+
+
+def _downloads(out_dir: Path, lang: str, extras: list[str]) -> str:
+    """Every workbook in the report folder (hand-over ones first, raw data last), the other
+    downloads and the executed notebooks."""
+    out_dir = Path(out_dir)
+    books = sorted(p.name for p in out_dir.glob("*.xlsx"))
+    files = [f for f in HANDOVER if f in books]
+    files += [e for e in extras if e not in files and not e.endswith(RAW_SUFFIX)]
+    files += [b for b in books if b not in files and not b.endswith(RAW_SUFFIX)]
+    files += [b for b in [*books, *extras] if b.endswith(RAW_SUFFIX) and b not in files]
+    notes = {
+        "review.xlsx": "fp_wb_review",
+        "execution_plan.xlsx": "fp_wb_plan",
+        "segments.xlsx": "fp_wb_segments",
+        "report.pdf": "fp_wb_pdf",
+    }
+    items = []
+    for f in dict.fromkeys(files):
+        key = "fp_wb_raw" if f.endswith(RAW_SUFFIX) else notes.get(f)
+        note = f' <span class="note">— {_esc(_say(key, lang))}</span>' if key else ""
+        items.append(f'<li><a href="{_esc(f)}">{_esc(f)}</a>{note}</li>')
+    nbs = sorted((out_dir / "notebooks").glob("*.ipynb"))
+    if nbs:
+        links = " · ".join(
+            f'<a href="notebooks/{_esc(p.name)}">{_esc(title(p.stem, lang))}</a>' for p in nbs
+        )
+        items.append(f"<li>{_esc(_say('fp_notebooks', lang))}: {links}</li>")
+    return f'<ul class="fp-files">{"".join(items)}</ul>'
+
+
+def _coverage(out_dir: Path, as_of: str, lang: str, load_table: pd.DataFrame | None) -> str:
+    """Period compared and the data behind it (00's monthly orders and load report)."""
+    end = pd.Timestamp(as_of).normalize()
+    start = end - pd.DateOffset(months=12) + pd.Timedelta(days=1)
+    pstart, pend = start - pd.DateOffset(months=12), start - pd.Timedelta(days=1)
+    lines = [
+        _say(
+            "fp_period",
+            lang,
+            start=str(start.date()),
+            end=str(end.date()),
+            pstart=str(pstart.date()),
+            pend=str(pend.date()),
+        )
+    ]
+    months = _frame(Path(out_dir), "monthly_orders", {"month", "orders", "lines"})
+    files = (
+        [str(f) for f, t in zip(load_table["file"], load_table["table"], strict=False) if t]
+        if load_table is not None and {"file", "table"} <= set(load_table.columns)
+        else []
+    )
+    tables = ", ".join(dict.fromkeys(f for f in files if f and f != "nan"))
+
+    if months is not None:
+        m = pd.to_datetime(months["month"])
+        lines.append(
+            _say(
+                "fp_coverage",
+                lang,
+                first=m.min().strftime("%Y-%m"),
+                last=m.max().strftime("%Y-%m"),
+                orders=f"{int(months['orders'].sum()):,}",
+                lines=f"{int(months['lines'].sum()):,}",
+                tables=tables or "–",
+            )
+        )
+    return "".join(f'<p class="fp-meta">{_esc(t)}</p>' for t in lines)
+
+
+def front_page(
+    path: Path,
+    shop: str,
+    as_of: str,
+    lang: str,
+    pages: list[str],
+    failed: dict[str, str],
+    kpis: dict,
+    currency: str = "CNY",
+    load_table: pd.DataFrame | None = None,
+    extras: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> Path:
+    """The shop's front page (``index.html``): period and data coverage, KPI tiles against
+    last year, target status, the top risks, this week's actions (each linked to the section
+    that justifies it), the workbooks and notebooks, then the contents and the load report;
+    ``notes`` (the defaults a shop without its own settings runs on) in a box first.
+    Every piece of shop text is escaped."""
+    path = Path(path)
+    out_dir = path.parent
+    risks, actions = front_items(out_dir, as_of, lang, kpis, currency, failed)
+
+    def items(rows: list[dict], cls: str) -> str:
+        if not rows:
+            return f"<p>{_esc(_say('fp_none', lang))}</p>"
+        lis = "".join(
+            f'<li data-kind="{_esc(r["kind"])}">{_esc(r["text"])} '
+            f'<a class="fp-why" href="{_esc(r["href"])}">{_esc(_say("fp_why", lang))} →</a></li>'
+            for r in rows
+        )
+        return f'<ol class="fp-list {cls}">{lis}</ol>'
+
+    body = (
+        f"<h1>{_esc(_say('fp_title', lang))}</h1>"
+        + _coverage(out_dir, as_of, lang, load_table)
+        + f'<h2 id="kpis">{_esc(_say("fp_kpis", lang))}</h2>'
+        + kpi_tiles(kpis, currency, lang)
+        + f'<p class="pb-foot">{_esc(_say("fp_kpi_note", lang))}</p>'
+        + f'<h2 id="target">{_esc(_say("fp_target", lang))}</h2>'
+        + f'<div class="fp-target">{_esc(target_status(out_dir, kpis, as_of, currency, lang))}</div>'
+        + f'<h2 id="risks">{_esc(_say("fp_risks", lang))}</h2>'
+        + items(risks, "fp-risks")
+        + f'<h2 id="week">{_esc(_say("fp_week", lang))}</h2>'
+        + items(actions, "fp-actions")
+        + f'<h2 id="downloads">{_esc(_say("fp_workbooks", lang))}</h2>'
+        + _downloads(out_dir, lang, extras or [])
+    )
+    return index_html(
+        path, shop, as_of, lang, pages, failed, load_table, None, notes=notes, front=body
+    )
 
 
 # --- PDF through headless Chromium ------------------------------------------------------------

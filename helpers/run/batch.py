@@ -695,9 +695,9 @@ def write_portfolio(result: BatchResult, lang: str | None = None) -> None:
     report.portfolio_html(tmp, rows, lang, stamp).replace(out / "index.html")
     tmp = out / ".portfolio.tmp.xlsx"
     sheet = "店铺组合" if lang == "zh" else "portfolio"
-    report.excel_workbook(tmp, [(sheet, report.portfolio_frame(rows, lang))]).replace(
-        out / "portfolio.xlsx"
-    )
+    report.excel_workbook(
+        tmp, [(sheet, report.portfolio_frame(rows, lang))], lang=lang, contents=False
+    ).replace(out / "portfolio.xlsx")
     (out / ".summary.tmp").write_text(result.summary() + "\n", encoding="utf-8")
     (out / ".summary.tmp").replace(out / "summary.txt")
     report.write_json(

@@ -2,11 +2,12 @@
 
 Output folder layout (``reports/<shop>/`` by default)::
 
-    index.html            table of contents, failures, downloads, load report
+    index.html            front page: KPIs, target, risks, this week's actions, workbooks,
+                          contents, load report
     NN_name.html          one page per notebook, no code
     notebooks/NN_name.ipynb   executed notebooks (failures keep papermill's error banner)
     artifacts/            Parquet/JSON tables later notebooks and other tools read
-    <shop>.xlsx           the key tables
+    <shop>_raw_data.xlsx  every table the pages saved (the raw data)
     run.json              as_of, lang, failures, KPIs, timings, input hash
 
 The report is written into a hidden folder beside the destination
@@ -996,9 +997,9 @@ def run_shop(
                 page(stem)
         result.timings["html"] = round(html_s[0], 3)
         t1 = time.perf_counter()
-        xlsx = work / f"{shop_dir.name}.xlsx"
+        xlsx = work / f"{shop_dir.name}{report.RAW_SUFFIX}"
         tables = artifacts.sheets(work, notebook_graph(notebooks(None, playbook_dir)).order)
-        report.excel_workbook(xlsx, tables or [("load", loaded)])
+        report.excel_workbook(xlsx, tables or [("load", loaded)], lang=lang)
         result.timings["excel"] = round(time.perf_counter() - t1, 3)
         result.kpis = report_target_kpis(kpis, daily_net, work, as_of)
         downloads = [xlsx.name]
@@ -1006,13 +1007,15 @@ def run_shop(
             made = report.pdf_report(work, name, as_of, lang, pages)
             if made is not None:
                 downloads.append(made.name)
-        report.index_html(
+        report.front_page(
             work / "index.html",
             name,
             as_of,
             lang,
             pages,
             result.failures,
+            result.kpis,
+            currency,
             loaded,
             downloads,
             notes=default_notes(notes or [], lang, currency, shop_dir),
