@@ -311,7 +311,7 @@ def test_front_page_on_hand_made_artifacts(tmp_path):
 
 def test_front_page_risks_below_the_alarms_and_rejects(tmp_path):
     _artifacts(tmp_path)
-    k = _kpis(orders_12m=950, sales_per_buyer_12m=240.0, refund_rate_12m=0.06)
+    k = _kpis(orders_12m=950, revenue_per_buyer_12m=240.0, refund_rate_12m=0.06)
     path = report.front_page(
         tmp_path / "index.html", "店", "2025-05-10", "en", [], {}, k, "CNY", None, []
     )
