@@ -26,6 +26,7 @@ class Context:
     out_dir: Path
     lang: str
     page: str | None = None  # the notebook's name: where its stated facts are recorded
+    own_labels: tuple[str, frozenset] = ("", frozenset())  # (prefix, columns): see columns()
 
     @property
     def cur(self) -> str:
@@ -63,13 +64,38 @@ class Context:
         return text if len(text) <= n else text[: n - 1] + "…"
 
     def lab(self, key, prefix: str = "") -> str:
-        """A value's label: ``prefix + key`` when the catalogue has it, else ``key``'s own."""
+        """A value's label: ``prefix + key`` when the catalogue has it, else ``key``'s own;
+        ``–`` for a missing value."""
+        if key is None or key != key:
+            return "–"
         full = prefix + str(key)
         return self.label(full) if full in narrative.catalogue() else self.label(str(key))
 
     def labels(self, values: pd.Series, prefix: str = "") -> pd.Series:
         """Codes (a stage, a status, a segment …) as labels in the report language."""
         return values.map(lambda v: "–" if v is None or v != v else self.lab(v, prefix))
+
+    def row_name(self, row, prefix: str = "") -> str:
+        """A drill-down row's name: its product title when it has one, else its key's label."""
+        title = row.get("title") if hasattr(row, "get") else None
+        return narrative.esc(title if isinstance(title, str) else self.lab(row["key"], prefix))
+
+    def columns(self, df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+        """The columns to show, renamed to the page's own label keys (``prefix + column``)
+        for the columns the page declared in ``own_labels = (prefix, columns)``."""
+        prefix, own = self.own_labels
+        return df[cols].rename(columns={c: f"{prefix}{c}" for c in cols if c in own})
+
+    def event_labels(self, names: pd.Series, holiday: pd.Series, phases: pd.Series) -> pd.Series:
+        """Calendar events as the pages name them: ``name（节假日）`` for a public holiday,
+        else ``name · phase`` (``phases``: catalogue keys of the phase)."""
+        left, right = ("（", "）") if self.lang == "zh" else (" (", ")")
+        hol = self.label("tg_holiday")
+        out = [
+            f"{n}{left}{hol}{right}" if h else f"{n} · {self.label(ph)}"
+            for n, h, ph in zip(names.astype(str), holiday.to_numpy(dtype=bool), phases)
+        ]
+        return pd.Series(out, index=names.index)
 
     @staticmethod
     def change(x) -> str:

@@ -30,23 +30,13 @@ from helpers.analysis import market, text
 from helpers.present import charts
 from helpers.present.narrative import esc, pct
 
-
-def md(text) -> str:
-    """Shop text inside Markdown (the apostrophe kept out of esc's entities)."""
-    return esc(str(text).replace("'", "’"))
-
-
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="01_market_positioning")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
 start_month = shop.config.fiscal_year_start_month
 A = shop.config.assumptions
-ctx.say("h01_title", shop=md(shop.config.name))
+ctx.say("h01_title", shop=ctx.md(shop.config.name))
 ctx.say("h01_intro", as_of=shop.as_of.date(), start_month=start_month)
-
-
-def group_label(key: str) -> str:
-    return ctx.label("mk_total") if key == market.TOTAL else key
 
 
 JOIN = "、" if lang == "zh" else ", "
@@ -100,9 +90,9 @@ if has_kw:
         change=ctx.text("h01_size_first")
         if pd.isna(change)
         else ctx.text("h01_size_up" if change >= 0 else "h01_size_down", g=pct(abs(change))),
-        top=md(groups.iloc[0]["key"]),
+        top=ctx.md(groups.iloc[0]["key"]),
         top_share=pct(groups.iloc[0]["market_last_year"] / tot["market_last_year"]),
-        fastest=md(fastest["key"]),
+        fastest=ctx.md(fastest["key"]),
         fastest_growth=pct(fastest["growth_mean"]),
     )
 
@@ -113,7 +103,9 @@ if has_kw:
 ctx.say("h01_forecast")
 if has_kw:
     fcast = view.artifact
-    show = fc.assign(key=fc["key"].map(group_label)).rename(columns={"key": "group"})
+    show = fc.assign(key=fc["key"].replace({market.TOTAL: ctx.label("mk_total")})).rename(
+        columns={"key": "group"}
+    )
     charts.range_bars(
         show[show["group"] != ctx.label("mk_total")],
         "group",
@@ -233,16 +225,16 @@ if has_kw:
     best = kw.iloc[0]
     ctx.say(
         "h01_opportunity_say",
-        top=md(best["keyword"]),
-        top_group=md(best["group"]),
+        top=ctx.md(best["keyword"]),
+        top_group=ctx.md(best["group"]),
         top_size=ctx.money(best["market_last_year"]),
         top_growth=pct(best["growth_mean"]),
-        top3=JOIN.join(md(k) for k in kw["keyword"].head(3)),
+        top3=JOIN.join(ctx.md(k) for k in kw["keyword"].head(3)),
         shrinking=(
             ctx.text(
                 "h01_opportunity_shrinking",
                 n=len(shrink),
-                names=JOIN.join(md(k) for k in shrink["keyword"].head(5)),
+                names=JOIN.join(ctx.md(k) for k in shrink["keyword"].head(5)),
             )
             if len(shrink)
             else ctx.text("h01_opportunity_none_shrinking")
@@ -345,7 +337,7 @@ if "regions" in core:
     parts.append(
         ctx.text(
             "h01_core_region",
-            regions=JOIN.join(md(r) for r in core["region_list"]),
+            regions=JOIN.join(ctx.md(r) for r in core["region_list"]),
             share=pct(core["region_share"]),
         )
     )
@@ -435,8 +427,8 @@ if not ctx.missing("reviews", ctx.label("h01_what_reviews")):
             n=f"{mined.n_reviews:,}",
             high=f"{mined.n_high:,}",
             low=f"{mined.n_low:,}",
-            points=JOIN.join(md(x) for x in pts["example"].head(3)),
-            complaints=JOIN.join(md(x) for x in cps["example"].head(3)),
+            points=JOIN.join(ctx.md(x) for x in pts["example"].head(3)),
+            complaints=JOIN.join(ctx.md(x) for x in cps["example"].head(3)),
             advice=ctx.text(
                 "h01_reviews_advice_high" if low_share > 0.10 else "h01_reviews_advice_low",
                 low_share=pct(low_share),
@@ -494,10 +486,10 @@ if has_kw:
     lead = lead.sort_values(["growth", "term"], ascending=[False, True])
     ctx.say(
         "h01_search_say",
-        terms=JOIN.join(md(t) for t in attrs["term"].head(5)),
+        terms=JOIN.join(ctx.md(t) for t in attrs["term"].head(5)),
         fast=ctx.text(
             "h01_search_fast",
-            fast=md(lead.iloc[0]["term"]),
+            fast=ctx.md(lead.iloc[0]["term"]),
             fast_growth=pct(lead.iloc[0]["growth"]),
         )
         if len(lead)

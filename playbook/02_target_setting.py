@@ -37,12 +37,6 @@ from helpers.present import charts
 from helpers.present import target_whatif as tw
 from helpers.present.narrative import esc, num, pct
 
-
-def md(text) -> str:
-    """Shop or config text inside Markdown (the apostrophe kept out of esc's entities)."""
-    return esc(str(text).replace("'", "’"))
-
-
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="02_target_setting")
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)  # no bold CJK face: fine
 shop = ctx.shop
@@ -55,7 +49,7 @@ daily = codes.daily_sales(shop.orders, end=shop.as_of)
 fy = targets.target_fiscal_year(shop.as_of, sm)
 fy_start, fy_end = cal.fiscal_year_bounds(fy, sm)
 ly = targets.last_year_actual(daily, shop.as_of, sm)
-ctx.say("h02_title", shop=md(cfg.name), fy=fy)
+ctx.say("h02_title", shop=ctx.md(cfg.name), fy=fy)
 ctx.say(
     "h02_intro_momentum",
     as_of=shop.as_of.date(),
@@ -80,14 +74,6 @@ WEEKDAYS = ctx.label("weekday_names").split(",")
 SEP = "" if lang == "zh" else " "
 
 
-def event_name(row) -> str:
-    if row["kind"] == "holiday":
-        return f"{row[name_col]}{'（' if lang == 'zh' else ' ('}{ctx.label('tg_holiday')}" + (
-            "）" if lang == "zh" else ")"
-        )
-    return f"{row[name_col]} · {ctx.label(PHASES[row['phase']])}"
-
-
 # %% [markdown]
 # The shop's own seasonality
 
@@ -95,7 +81,9 @@ def event_name(row) -> str:
 ctx.say("h02_season")
 seas = targets.learn_seasonality(daily, cfg.calendar)
 ef = targets.event_factors(seas, fy_start, fy_end, cfg.calendar)
-ef_show = ef.assign(event=ef.apply(event_name, axis=1))
+ef_show = ef.assign(
+    event=ctx.event_labels(ef[name_col], ef["kind"] == "holiday", ef["phase"].map(PHASES))
+)
 chart_ef = ef_show.sort_values(["uplift", "event"], ascending=[False, True], kind="stable")
 charts.uplift_bars(
     chart_ef,
@@ -136,9 +124,9 @@ if len(days_) and len(mains):
     node_text = (
         ctx.text(
             "h02_season_nodes",
-            top_day=md(top_day[name_col]),
+            top_day=ctx.md(top_day[name_col]),
             top_day_x=f"{top_day['uplift']:.1f}",
-            top_main=md(top_main[name_col]),
+            top_main=ctx.md(top_main[name_col]),
             top_main_x=f"{top_main['uplift']:.1f}",
             top_main_days=top_main["target_days"],
         )
@@ -150,7 +138,7 @@ ctx.say(
     "h02_season_say",
     nodes=node_text,
     holiday=ctx.text(
-        "h02_season_holiday", name=md(hols.iloc[0][name_col]), x=f"{hols.iloc[0]['uplift']:.2f}"
+        "h02_season_holiday", name=ctx.md(hols.iloc[0][name_col]), x=f"{hols.iloc[0]['uplift']:.2f}"
     )
     + SEP
     if len(hols) and hols.iloc[0]["uplift"] < 0.8
@@ -166,7 +154,12 @@ ctx.say(
         "h02_season_prior",
         n=len(prior),
         names=("、" if lang == "zh" else ", ").join(
-            md(n) for n in dict.fromkeys(prior.apply(event_name, axis=1))
+            ctx.md(n)
+            for n in dict.fromkeys(
+                ctx.event_labels(
+                    prior[name_col], prior["kind"] == "holiday", prior["phase"].map(PHASES)
+                )
+            )
         ),
     )
     if len(prior)

@@ -93,21 +93,7 @@ MINE = {  # column -> this notebook's label key (p03_<column>)
 }
 
 
-def view(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """The columns to show, renamed to this notebook's label keys where they are its own."""
-    return df[cols].rename(columns={c: f"p03_{c}" for c in cols if c in MINE})
-
-
-def short(text, n: int = 14) -> str:
-    """A title cut to ``n`` characters for chart labels."""
-    text = str(text)
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def role_name(v) -> str:
-    return "–" if v is None or v != v else ctx.label("p03_tail" if v == "tail" else str(v))
-
-
+ctx.own_labels = ("p03_", MINE)  # ctx.columns renames these columns to p03_<column>
 ctx.say("h03_title", shop=esc(shop.config.name))
 ctx.say(
     "h03_intro",
@@ -128,8 +114,8 @@ s_abc = pr.abc_summary(abc)
 charts.pareto(abc, "share", "cum_share", ctx.label("h03_abc_title"))
 plt.show()
 ctx.table(
-    view(
-        abc.assign(role=abc["role"].map(role_name)),
+    ctx.columns(
+        abc.assign(role=ctx.labels(abc["role"], "p03_")),
         [
             "rank",
             "title",
@@ -220,13 +206,13 @@ charts.role_map(
     "price",
     "behaviour_role",
     ctx.label("h03_roles_title"),
-    labels={k: role_name(k) for k in ("traffic", "profit", "image", "custom", "tail")},
+    labels={k: ctx.lab(k, "p03_") for k in ("traffic", "profit", "image", "custom", "tail")},
     xlabel=ctx.label("visitors" if has_vis else "units"),
     ylabel=ctx.label("p03_price"),
     size="net_sales",
 )
 plt.show()
-shown_mix = mix.assign(role=mix["role"].map(role_name))
+shown_mix = mix.assign(role=ctx.labels(mix["role"], "p03_"))
 charts.paired_bars(
     shown_mix,
     "role",
@@ -242,7 +228,7 @@ mix_cols = ["role", "products", "product_share", "target_share", "mix_gap", "sal
 if s_role["basis"] == "assigned":  # with behaviour as the basis every product "behaves"
     mix_cols += ["behaving", "behaving_share"]
 ctx.table(
-    view(shown_mix, mix_cols),
+    ctx.columns(shown_mix, mix_cols),
     pct=[
         c
         for c in (
@@ -260,7 +246,7 @@ ctx.say(f"h03_target_from_{target_from}")
 gap_text = (
     ctx.text(
         "h03_roles_over" if s_role["gap"] > 0 else "h03_roles_under",
-        role=role_name(s_role["gap_role"]),
+        role=ctx.lab(s_role["gap_role"], "p03_"),
         gap=pct(abs(s_role["gap"])),
     )
     if s_role["gap_role"] is not None and abs(s_role["gap"]) >= 0.05
@@ -281,10 +267,10 @@ if s_role["basis"] == "assigned":
     if len(off):
         ctx.say("h03_roles_mismatch")
         ctx.table(
-            view(
+            ctx.columns(
                 off.assign(
-                    role=off["role"].map(role_name),
-                    behaviour_role=off["behaviour_role"].map(role_name),
+                    role=ctx.labels(off["role"], "p03_"),
+                    behaviour_role=ctx.labels(off["behaviour_role"], "p03_"),
                 ),
                 ["title", "role", "behaviour_role", "net_sales", "units", "price", "margin"],
             ),
@@ -313,7 +299,7 @@ if not ctx.missing("traffic", ctx.label("h03_what_funnel")):
 if has_funnel:
     weak = fun[fun["stage"].isin(pr.FUNNEL_STAGES)].head(15)
     if len(weak):
-        hm = weak.set_index(pd.Index(titled(weak["title"].map(short), weak["product_id"])))[
+        hm = weak.set_index(pd.Index(titled(weak["title"].map(ctx.short), weak["product_id"])))[
             ["ctr_vs_norm", "cart_rate_vs_norm", "pay_rate_vs_norm"]
         ]
         hm.columns = [ctx.label("p03_ctr"), ctx.label("p03_cart_rate"), ctx.label("p03_pay_rate")]
@@ -325,7 +311,7 @@ if has_funnel:
         fix=fun["stage"].map(lambda s: ctx.label(f"p03_fix_{s}")),
     )
     ctx.table(
-        view(
+        ctx.columns(
             shown,
             ["title", "visitors", "ctr", "cart_rate", "pay_rate", "conversion", "stage", "fix"],
         ),
@@ -358,10 +344,10 @@ s_lc = pr.lifecycle_summary(lc)
 stages = [s for s in pr.LIFECYCLE_STAGES if (lc["lifecycle"] == s).any()]
 grid = pd.crosstab(lc["lifecycle"], lc["role"].fillna("none")).reindex(stages)
 grid = grid[[r for r in (*charts.ROLE_COLORS, "none") if r in grid.columns]]
-colors = {role_name(r): c for r, c in charts.ROLE_COLORS.items()}
+colors = {ctx.lab(r, "p03_"): c for r, c in charts.ROLE_COLORS.items()}
 grid = grid.rename(
     index=lambda s: ctx.label(f"p03_lc_{s}"),
-    columns=lambda r: ctx.label("p03_no_role") if r == "none" else role_name(r),
+    columns=lambda r: ctx.label("p03_no_role") if r == "none" else ctx.lab(r, "p03_"),
 )
 charts.stacked_bar(grid, ctx.label("h03_lifecycle_title"), colors=colors).margins(y=0.25)
 plt.show()
@@ -369,9 +355,9 @@ lc_view = lc.sort_values(
     ["long_seller", "sales_recent", "product_id"], ascending=[False, False, True], kind="stable"
 )
 ctx.table(
-    view(
+    ctx.columns(
         lc_view.assign(
-            role=lc_view["role"].map(role_name),
+            role=ctx.labels(lc_view["role"], "p03_"),
             lifecycle=lc_view["lifecycle"].map(lambda s: ctx.label(f"p03_lc_{s}")),
         ),
         [
@@ -456,7 +442,7 @@ if len(shown):
     cols = ["title", "age_days", "orders_4w", "sales_4w", "growth", "share_4w", "hot_score"]
     cols += [c for c in ("conversion_vs_peers", "cart_rate_vs_peers") if c in shown.columns]
     ctx.table(
-        view(shown, cols),
+        ctx.columns(shown, cols),
         money=["p03_sales_4w"],
         pct=["growth", "p03_share_4w"],
         ints=["p03_age_days", "p03_orders_4w"],
@@ -564,7 +550,7 @@ if has_stock:
     node_name = dict(zip(nodes["key"], nodes[name_col].astype(str)))
     risky = stock[stock["status"].isin(["node_late", "node_risk", "low_cover"])]
     if len(risky):
-        r = risky.head(15).assign(label=risky["title"].map(short))
+        r = risky.head(15).assign(label=risky["title"].map(ctx.short))
         charts.stock_runway(
             r,
             "label",
@@ -581,7 +567,7 @@ if has_stock:
         status=stock["status"].map(lambda s: ctx.label(f"p03_stock_{s}")),
     )
     ctx.table(
-        view(
+        ctx.columns(
             shown,
             [
                 "title",
@@ -652,7 +638,7 @@ charts.paired_bars(
 )
 plt.show()
 ctx.table(
-    view(
+    ctx.columns(
         bands,
         [
             "band",
@@ -698,7 +684,7 @@ best = rules[rules["lift"] > 1].groupby("antecedent", sort=False).head(3)
 if len(best):
     b = best.assign(hero=best["antecedent"].map(title_of), partner=best["consequent"].map(title_of))
     charts.bar(
-        b.head(12).assign(pair=b["hero"].map(short) + " → " + b["partner"].map(short)),
+        b.head(12).assign(pair=b["hero"].map(ctx.short) + " → " + b["partner"].map(ctx.short)),
         "pair",
         "lift",
         ctx.label("h03_bundles_title"),
@@ -706,7 +692,7 @@ if len(best):
     )
     plt.show()
     ctx.table(
-        view(
+        ctx.columns(
             b.assign(support=b["support"].map(lambda v: pct(v, 2))),
             ["hero", "partner", "orders_both", "support", "confidence", "lift"],
         ),

@@ -52,14 +52,6 @@ if has_ids:
     )
 
 
-def seg_label(key: str) -> str:
-    return ctx.label(f"seg_{key}")
-
-
-def rfm8_label(key: str) -> str:
-    return ctx.label(f"rfm8_{key}")
-
-
 # %% [markdown]
 # Pareto of customers
 
@@ -119,7 +111,7 @@ if has_ids:
     tiers8 = dict(zip(cu.RFM8_RULES["rfm8"], cu.RFM8_RULES["tier"]))
     s8 = cu.segment_summary(rfm, rfm8["rfm8"], cu.RFM8_ORDER, tiers8)
     shown8 = s8.assign(
-        segment=s8["segment"].map(rfm8_label),
+        segment=ctx.labels(s8["segment"], "rfm8_"),
         tier=s8["tier"].map(lambda t: ctx.label(f"tier_{t}")),
         action=s8["segment"].map(lambda k: ctx.label(f"act_rfm8_{k}")),
     )
@@ -164,16 +156,16 @@ if has_ids:
     scores = cu.score_rf(rfm)
     charts.rf_grid(
         cu.rf_grid_counts(scores),
-        cu.RF_GRID.map(seg_label),
+        cu.RF_GRID.map(lambda k: ctx.lab(k, "seg_")),
         ctx.label("h04_rf_title"),
         ctx.label("h04_rf_x"),
         ctx.label("h04_rf_y"),
-        colors={seg_label(k): c for k, c in charts.SEGMENT_COLORS.items()},
+        colors={ctx.lab(k, "seg_"): c for k, c in charts.SEGMENT_COLORS.items()},
     )
     plt.show()
     s10 = cu.segment_summary(rfm, scores["segment"], cu.SEGMENT_ORDER, cu.SEGMENT_TIER)
     shown10 = s10.assign(
-        segment=s10["segment"].map(seg_label),
+        segment=ctx.labels(s10["segment"], "seg_"),
         tier=s10["tier"].map(lambda t: ctx.label(f"tier_{t}")),
         action=s10["segment"].map(lambda k: ctx.label(f"act_{k}")),
     )
@@ -357,7 +349,7 @@ if has_ids:
     if value is not None:
         ctx.save("clv_params", clv_params)
         sv = cu.segment_value(segments, "segment", cu.SEGMENT_ORDER)
-        shown_v = sv.assign(segment=sv["segment"].map(seg_label))
+        shown_v = sv.assign(segment=ctx.labels(sv["segment"], "seg_"))
         charts.segment_shares(
             shown_v, "segment", ["clv_share"], [ctx.label("clv_share")], ctx.label("h04_clv_title")
         )
@@ -377,7 +369,7 @@ if has_ids:
             purchases=num(fv["purchases"]),
             spend=ctx.money(fv["spend"]),
             top=pct(fv["top_clv_share"]),
-            best=seg_label(best["segment"]),
+            best=ctx.lab(best["segment"], "seg_"),
             best_share=pct(best["clv_share"]),
             repeat=num(fv["repeat_customers"]),
             lapsed=num(fv["lapsed"]),
@@ -390,9 +382,9 @@ if has_ids:
 # %%
 if has_ids:
     ctx.say("h04_export")
-    names = {"top": seg_label("top")}
-    names.update({k: seg_label(k) for k in cu.SEGMENT_ORDER})
-    names.update({f"rfm8_{k}": rfm8_label(k) for k in cu.RFM8_ORDER})
+    names = {"top": ctx.lab("top", "seg_")}
+    names.update({k: ctx.lab(k, "seg_") for k in cu.SEGMENT_ORDER})
+    names.update({f"rfm8_{k}": ctx.lab(k, "rfm8_") for k in cu.RFM8_ORDER})
     lists = workbooks.export_segments(segments, ctx.out_dir, sheet_names=names, lang=lang)
     ctx.table(lists.assign(list=lists["list"].map(names)), ints=["customers"], rows=len(lists))
     ctx.save("segment_lists", lists, sheet="h04_export_sheet")

@@ -66,11 +66,6 @@ margin = pr.gross_margin(shop.orders, shop.table("products"), A["gross_margin"],
 cat = narrative.catalogue()
 
 
-def lab(key, prefix=""):
-    """A value's label: ``prefix + key`` when the catalogue has it, else ``key``'s."""
-    return ctx.label(prefix + str(key)) if prefix + str(key) in cat else ctx.label(str(key))
-
-
 ctx.say("h06_title", shop=esc(cfg.name), fy=fy)
 ctx.say(
     "h06_intro",
@@ -245,23 +240,19 @@ ctx.table(
 )
 
 
-def chg(x):
-    return "–" if x != x else f"{x:+.0%}"
-
-
 ctx.say(
     "h14_ops_say_no_traffic" if no_traffic else "h06_ops_say",
     days=compare_days,
     buyers=f"{head['buyers']:,.0f}",
-    buyers_chg=chg(head["buyers_chg"]),
+    buyers_chg=ctx.change(head["buyers_chg"]),
     visitors=f"{head['visitors']:,.0f}",
-    visitors_chg=chg(head["visitors_chg"]),
+    visitors_chg=ctx.change(head["visitors_chg"]),
     conversion=f"{head['conversion']:.2%}",
-    conversion_chg=chg(head["conversion_chg"]),
+    conversion_chg=ctx.change(head["conversion_chg"]),
     aov=ctx.money(head["order_value"]),
-    aov_chg=chg(head["order_value_chg"]),
+    aov_chg=ctx.change(head["order_value_chg"]),
     sales=ctx.money(head["net_sales"]),
-    sales_chg=chg(head["net_sales_chg"]),
+    sales_chg=ctx.change(head["net_sales_chg"]),
     refund=f"{head['refund_rate']:.1%}",
     estimated="",
 )
@@ -273,8 +264,9 @@ ctx.save("operations_weekly", ops_w.drop(columns=hide), sheet="h06_ops_weekly_sh
 
 # %%
 ctx.say("h06_campaigns")
-windows = rv.campaign_windows(
-    shop.table("campaigns"), funnel["date"].min(), end, cfg.calendar, lang
+windows = rv.campaign_windows(shop.table("campaigns"), funnel["date"].min(), end, cfg.calendar)
+windows = windows.assign(name=windows["name_en" if lang == "en" else "name"]).drop(
+    columns="name_en"
 )
 results = rv.campaign_results(windows, funnel)
 if len(results):
@@ -287,7 +279,7 @@ if len(results):
     )
     ctx.table(
         results.drop(columns=["campaign_id", *hide]).assign(
-            type=results["type"].map(lambda t: lab(t, "ctype_"))
+            type=results["type"].map(lambda t: ctx.lab(t, "ctype_"))
         ),
         money=["spend", "net_sales", "refunds", "order_value", "sales_per_day"],
         pct=[c for c in ("conversion",) if c not in hide],
@@ -345,7 +337,7 @@ ctx.say(
     sales_cur=ctx.money(info["sales_cur"]),
     sales_prev=ctx.money(info["sales_prev"]),
     change=ctx.money(info["change"]),
-    change_pct=chg(info["change_pct"]),
+    change_pct=ctx.change(info["change_pct"]),
     main=ctx.label(info["main"]) if info["main"] else "–",
     main_value=ctx.money(tree.set_index("factor")["contribution"].get(info["main"], 0.0)),
     parts="；".join(f"{ctx.label(r.factor)} {ctx.money(r.contribution)}" for r in tree.itertuples())
@@ -384,7 +376,7 @@ for by in ("channel", "product", "segment"):
     drills[by] = d
     prefix = "seg_" if by == "segment" and segments is not None else ""
     shown = d.assign(
-        key=d["key"].map(lambda k, p=prefix: lab(k, p)),
+        key=d["key"].map(lambda k, p=prefix: ctx.lab(k, p)),
         main=d["main"].map(lambda k: ctx.label(k) if isinstance(k, str) else "–"),
     )
     if by == "product":
@@ -397,19 +389,14 @@ for by in ("channel", "product", "segment"):
     ext = rv.drill_extremes(d)
     up, down = ext["up"], ext["down"]
 
-    def name(r, by=by, prefix=prefix):
-        return esc(
-            r["title"] if by == "product" and isinstance(r["title"], str) else lab(r["key"], prefix)
-        )
-
     ctx.say(
         {"mixed": "h06_drill_say", "all_up": "h06_drill_say_up", "all_down": "h06_drill_say_down"}[
             ext["case"]
         ],
-        up=name(up),
+        up=ctx.row_name(up if by == "product" else up.drop("title", errors="ignore"), prefix),
         up_change=ctx.money(up["change"]),
         up_main=ctx.label(up["main"]) if up["main"] else "–",
-        down=name(down),
+        down=ctx.row_name(down if by == "product" else down.drop("title", errors="ignore"), prefix),
         down_change=ctx.money(down["change"]),
         down_main=ctx.label(down["main"]) if down["main"] else "–",
     )
@@ -502,7 +489,7 @@ if len(flagged):
         "h06_anomalies_say",
         n=len(flagged),
         date=a0["date"].date(),
-        change=chg(a0["change"]),
+        change=ctx.change(a0["change"]),
         sales=ctx.money(a0["net_sales"]),
         expected=ctx.money(a0["expected"]),
         driver=ctx.label(a0["driver"]),

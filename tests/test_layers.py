@@ -123,3 +123,24 @@ def test_the_checker_finds_lazy_relative_and_upward_imports(tmp_path):
         "helpers.present.charts",
     }
     assert _upward("helpers.core.fake", found) == ["helpers.present.charts", "helpers.run.runner"]
+
+
+# --- notebooks are thin ---------------------------------------------------------------------
+
+NOTEBOOKS = sorted((ROOT.parent / "playbook").glob("[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_define_no_function(path):
+    """What every notebook needs lives in ``helpers.nb``; a notebook only calls."""
+    defs = [
+        f"{n.name} (line {n.lineno})"
+        for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    ]
+    assert not defs, f"{path.name} defines {defs}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_record_their_facts_under_their_name(path):
+    assert f'page="{path.stem}"' in path.read_text(encoding="utf-8")

@@ -349,13 +349,14 @@ def ops_headline(funnel: pd.DataFrame, as_of, days: int = 28) -> dict:
 
 
 def campaign_windows(
-    campaigns: pd.DataFrame | None, first_day, as_of, festival_overrides=None, lang: str = "zh"
+    campaigns: pd.DataFrame | None, first_day, as_of, festival_overrides=None
 ) -> pd.DataFrame:
     """Past campaigns to report on: the shop's campaigns table, else the festival nodes.
 
-    Returns ``campaign_id, name, type, start, end, spend`` for windows inside
-    [``first_day``, ``as_of``] (a campaign still running is cut at ``as_of``); festival nodes
-    are named in ``lang``.
+    Returns ``campaign_id, name, name_en, type, start, end, spend`` for windows inside
+    [``first_day``, ``as_of``] (a campaign still running is cut at ``as_of``); a festival
+    node's ``name`` is its Chinese name and ``name_en`` its English one (a campaign of the
+    shop's table has its own name in both).
     """
     first_day, as_of = pd.Timestamp(first_day).normalize(), pd.Timestamp(as_of).normalize()
     cols = ["campaign_id", "name", "type", "start", "end", "spend"]
@@ -363,24 +364,27 @@ def campaign_windows(
         c = campaigns[campaigns["start"].notna() & campaigns["end"].notna()]
         c = c[(c["start"] <= as_of) & (c["start"] >= first_day) & (c["end"] >= c["start"])]
         out = c.assign(end=c["end"].clip(upper=as_of), type=c["type"].fillna("other"))
-        return out[cols].sort_values(["start", "campaign_id"], kind="stable").reset_index(drop=True)
+        out = out.assign(name_en=out["name"])
+        return (
+            out[[*cols, "name_en"]]
+            .sort_values(["start", "campaign_id"], kind="stable")
+            .reset_index(drop=True)
+        )
     n = cal.festival_nodes(first_day, as_of, festival_overrides)
     n = n.assign(start=n["presale_start"].fillna(n["start"]))
     n = n[(n["start"] >= first_day) & (n["start"] <= as_of)]
     out = pd.DataFrame(
         {
             "campaign_id": [f"{p.year}-{k}" for k, p in zip(n["key"], n["peak"])],
-            "name": [
-                f"{p.year} {z}"
-                for z, p in zip(n["name_en" if lang == "en" else "name_zh"], n["peak"])
-            ],
+            "name": [f"{p.year} {z}" for z, p in zip(n["name_zh"], n["peak"])],
+            "name_en": [f"{p.year} {z}" for z, p in zip(n["name_en"], n["peak"])],
             "type": "festival",
             "start": n["start"].to_numpy(),
             "end": n["end"].clip(upper=as_of).to_numpy(),
             "spend": np.nan,
         }
     )
-    return out[cols].reset_index(drop=True)
+    return out[[*cols, "name_en"]].reset_index(drop=True)
 
 
 def _window_index(windows: pd.DataFrame, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
