@@ -75,9 +75,10 @@ class Context:
         """Codes (a stage, a status, a segment …) as labels in the report language."""
         return values.map(lambda v: "–" if v is None or v != v else self.lab(v, prefix))
 
-    def row_name(self, row, prefix: str = "") -> str:
-        """A drill-down row's name: its product title when it has one, else its key's label."""
-        title = row.get("title") if hasattr(row, "get") else None
+    def row_name(self, row, prefix: str = "", titled: bool = False) -> str:
+        """A drill-down row's name (escaped): its product title when ``titled`` and it has
+        one, else its key's label."""
+        title = row.get("title") if titled else None
         return narrative.esc(title if isinstance(title, str) else self.lab(row["key"], prefix))
 
     def columns(self, df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:

@@ -393,10 +393,10 @@ for by in ("channel", "product", "segment"):
         {"mixed": "h06_drill_say", "all_up": "h06_drill_say_up", "all_down": "h06_drill_say_down"}[
             ext["case"]
         ],
-        up=ctx.row_name(up if by == "product" else up.drop("title", errors="ignore"), prefix),
+        up=ctx.row_name(up, prefix, titled=by == "product"),
         up_change=ctx.money(up["change"]),
         up_main=ctx.label(up["main"]) if up["main"] else "–",
-        down=ctx.row_name(down if by == "product" else down.drop("title", errors="ignore"), prefix),
+        down=ctx.row_name(down, prefix, titled=by == "product"),
         down_change=ctx.money(down["change"]),
         down_main=ctx.label(down["main"]) if down["main"] else "–",
     )
