@@ -103,7 +103,7 @@ def naive_loop(shops: list[Path], out: Path, only: list[str] | None) -> dict:
 
     from helpers.load import artifacts
     from helpers.load.shop import load_shop
-    from helpers.run.runner import PLAYBOOK_DIR
+    from helpers.run.notebooks import PLAYBOOK_DIR
 
     steps = {
         "imports": time.perf_counter() - t_imp,

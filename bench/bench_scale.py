@@ -274,7 +274,7 @@ class _Peak:
 
 def _code_cells(nb_path: Path) -> list[tuple[str, str]]:
     """(tag, source) of the notebook's code cells, as the runner reads it."""
-    from helpers.run.runner import read_notebook
+    from helpers.run.notebooks import read_notebook
 
     out = []
     for cell in read_notebook(nb_path).cells:
@@ -356,7 +356,7 @@ def child_helpers(nb_path: str, shop_dir: str, out_dir: str) -> None:
         render[0] += time.perf_counter() - t0
 
     plt.show = lambda *a, **k: flush_figures()
-    from helpers.run.runner import notebook_imports
+    from helpers.run.notebooks import notebook_imports
 
     for m in notebook_imports([Path(nb_path)]):  # what the runner's warm kernels import first
         with contextlib.suppress(ImportError):
@@ -458,7 +458,7 @@ def make_floor(dest: Path) -> Path:
     import nbformat
 
     sys.path.insert(0, str(ROOT))
-    from helpers.run.runner import notebooks, read_notebook
+    from helpers.run.notebooks import notebooks, read_notebook
 
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
@@ -527,7 +527,7 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
 
 def _papermill_cmd(nb: Path, shop: Path, out_dir: Path, dest: Path) -> list[str]:
     code = (
-        "import sys; from helpers.run.runner import light_imports, read_notebook; light_imports(); "
+        "import sys; from helpers.run.runner import light_imports; from helpers.run.notebooks import read_notebook; light_imports(); "
         "import papermill as pm; "
         f"pm.execute_notebook(read_notebook(__import__('pathlib').Path({str(nb)!r})), "
         f"{str(dest)!r}, parameters=dict(shop_dir={str(shop)!r}, out_dir={str(out_dir)!r}, "
@@ -538,7 +538,7 @@ def _papermill_cmd(nb: Path, shop: Path, out_dir: Path, dest: Path) -> list[str]
 
 
 def step_notebooks(label: str, res: dict, timeout: float) -> None:
-    from helpers.run.runner import notebooks
+    from helpers.run.notebooks import notebooks
 
     shop, env = shop_path(label), cache_env(label)
     base = OUT / "reports" / label
@@ -557,7 +557,7 @@ def step_notebooks(label: str, res: dict, timeout: float) -> None:
 
 
 def step_helpers(label: str, res: dict, timeout: float) -> None:
-    from helpers.run.runner import notebooks
+    from helpers.run.notebooks import notebooks
 
     shop, env = shop_path(label), cache_env(label)
     base = OUT / "reports" / label

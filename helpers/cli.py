@@ -178,7 +178,7 @@ def cmd_batch(a) -> int:
 
 
 def cmd_prepare(a) -> int:
-    from helpers.run.runner import prepare_shop
+    from helpers.run.prepare import prepare_shop
 
     res = prepare_shop(
         a.shop_dir,
@@ -202,7 +202,7 @@ def cmd_prepare(a) -> int:
 
 def cmd_lab(a) -> int:
     from helpers.run import lab
-    from helpers.run.runner import prepare_shop
+    from helpers.run.prepare import prepare_shop
 
     shop = Path(a.shop_dir)
     work = Path(a.out or Path("work") / shop.resolve().name)

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 
 from helpers.datasets import sample
 from helpers.load import artifacts
-from helpers.run import batch, runner
+from helpers.run import batch, notebooks
 
 SIZE = sample.SampleSize(n_customers=300, n_products=30)
 
@@ -65,7 +65,7 @@ def playbook(tmp_path_factory) -> Path:
 def real_playbook(tmp_path_factory) -> Path:
     """Notebook 00 as committed."""
     d = tmp_path_factory.mktemp("real_playbook")
-    src = runner.notebooks(["00"])[0]
+    src = notebooks.notebooks(["00"])[0]
     shutil.copy(src, d / src.name)
     return d
 
@@ -108,7 +108,7 @@ def test_discover_folder_and_list_file(shops, tmp_path):
 def test_input_hash_follows_inputs_settings_and_notebooks(shops, playbook, tmp_path):
     shop = tmp_path / "shop"
     shutil.copytree(shops / "alpha", shop)
-    nbs = runner.notebooks(None, playbook)
+    nbs = notebooks.notebooks(None, playbook)
     h = batch.input_hash(shop, {"lang": None}, nbs, "helpers-v1")
     assert h == batch.input_hash(shop, {"lang": None}, nbs, "helpers-v1")
     assert h != batch.input_hash(shop, {"lang": "en"}, nbs, "helpers-v1")

@@ -16,7 +16,7 @@ from helpers import cli
 from helpers.datasets import sample
 from helpers.deliver import report
 from helpers.present import narrative
-from helpers.run import batch, runner
+from helpers.run import batch, notebooks
 
 SIZE = sample.SampleSize(n_customers=300, n_products=30)
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +176,7 @@ def test_a_healthy_batch_prints_no_traceback_or_kernel_noise(shops, tmp_path):
     assert "2 shops: 2 done, 0 skipped, 0 failed" in proc.stdout
     for shop in ("good", "bare"):  # the executed notebook names its source, not a copy of it
         node = nbformat.read(tmp_path / "o" / shop / "notebooks" / "00_data_health.ipynb", 4)
-        assert node.metadata.papermill.input_path == str(runner.notebooks(["00"])[0])
+        assert node.metadata.papermill.input_path == str(notebooks.notebooks(["00"])[0])
 
 
 def test_dask_workers_are_warmed_by_preload_and_run_a_batch(shops, mini_playbook, tmp_path):
@@ -197,7 +197,7 @@ def test_dask_workers_are_warmed_by_preload_and_run_a_batch(shops, mini_playbook
         distributed.Client(cluster) as client,
     ):
         warm = client.run(lambda dask_worker: getattr(dask_worker, "_playbook_warm", None))
-        assert list(warm.values()) == [str(runner.PLAYBOOK_DIR)]  # before any batch
+        assert list(warm.values()) == [str(notebooks.PLAYBOOK_DIR)]  # before any batch
         res = batch.run_batch(
             [shops / "good"],
             tmp_path / "o",

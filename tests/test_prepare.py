@@ -18,7 +18,7 @@ import pytest
 
 from helpers import cli, nb
 from helpers.core.errors import LoadError
-from helpers.run import lab, runner
+from helpers.run import engine, lab, notebooks, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 TAOBAO = ROOT / "data" / "sample" / "taobao"
@@ -30,8 +30,8 @@ def prepared(tmp_path_factory) -> Path:
     """The Taobao sample copied to shops/taobao, prepared beside it into work/taobao."""
     root = tmp_path_factory.mktemp("consultant")
     shutil.copytree(TAOBAO, root / "shops" / "taobao")
-    res = runner.prepare_shop(root / "shops" / "taobao", root / "work" / "taobao")
-    assert not res.failures and len(res.notebooks) == len(runner.notebooks())
+    res = prepare.prepare_shop(root / "shops" / "taobao", root / "work" / "taobao")
+    assert not res.failures and len(res.notebooks) == len(notebooks.notebooks())
     return root / "work" / "taobao"
 
 
@@ -72,7 +72,7 @@ def test_prepared_taobao_notebooks_are_clean_and_this_shops(prepared):
 
 def test_prepare_far_from_the_shop_uses_absolute_paths(tmp_path):
     far = Path("/") / "tmp" / "h20-prepare-far" if str(ROOT).startswith("/tmp") else tmp_path
-    res = runner.prepare_shop(TAOBAO, far / "w", only=["00"], params=None, lang="en")
+    res = prepare.prepare_shop(TAOBAO, far / "w", only=["00"], params=None, lang="en")
     node = nbformat.read(res.notebooks[0], as_version=4)
     p = _params(node)
     if os.path.commonpath([str(TAOBAO), str(far)]) == "/":
@@ -82,7 +82,7 @@ def test_prepare_far_from_the_shop_uses_absolute_paths(tmp_path):
 
 def test_set_parameters_rewrites_values_and_keeps_comments():
     src = 'shop_dir = "../x"\n# a comment line\nambition = None  # growth, # inside\nn = 3'
-    out = runner.set_parameters(src, {"shop_dir": "淘宝/店", "ambition": 0.2, "other": 1})
+    out = prepare.set_parameters(src, {"shop_dir": "淘宝/店", "ambition": 0.2, "other": 1})
     assert out.splitlines() == [
         "shop_dir = '淘宝/店'",
         "# a comment line",
@@ -93,11 +93,11 @@ def test_set_parameters_rewrites_values_and_keeps_comments():
 
 def test_prepare_refuses_an_unknown_parameter_and_a_bad_shop(tmp_path):
     with pytest.raises(LoadError, match="not a parameter of any notebook: ambitoin"):
-        runner.prepare_shop(TAOBAO, tmp_path / "w", params={"ambitoin": 0.2})
+        prepare.prepare_shop(TAOBAO, tmp_path / "w", params={"ambitoin": 0.2})
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "orders.csv").write_text("foo,bar\n1,2\n")
     with pytest.raises(LoadError, match="headers not recognised"):
-        runner.prepare_shop(tmp_path / "bad", tmp_path / "w2")
+        prepare.prepare_shop(tmp_path / "bad", tmp_path / "w2")
     assert not (tmp_path / "w2").exists()  # nothing written for a shop that does not load
 
 
@@ -134,17 +134,17 @@ def test_a_shop_that_does_not_load_stops_the_notebook_with_one_line(tmp_path):
     with pytest.raises(nb.ShopNotLoaded) as e:
         nb.open_shop(str(tmp_path / "bad"), str(tmp_path / "o"), None, "zh")
     assert e.value._render_traceback_() == [str(want.value)]
-    src = runner.notebooks(["00"])[0].with_suffix(".py")
+    src = notebooks.notebooks(["00"])[0].with_suffix(".py")
     dest = tmp_path / "00.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as err:
         pm.execute_notebook(
-            runner.read_notebook(src),
+            notebooks.read_notebook(src),
             str(dest),
             parameters={"shop_dir": str(tmp_path / "bad"), "out_dir": str(tmp_path / "o")},
             kernel_name="python3",
             progress_bar=False,
         )
-    assert runner._failure(src, err.value) == str(want.value)  # the loader's line, alone
+    assert engine._failure(src, err.value) == str(want.value)  # the loader's line, alone
     errors = [
         o
         for c in nbformat.read(dest, as_version=4).cells
@@ -178,7 +178,7 @@ def test_lab_starts_jupyterlab_with_the_named_kernel_and_stops(tmp_path, monkeyp
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jdata"))  # not the user's kernels
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jrun"))
     work = tmp_path / "work"
-    runner.prepare_shop(TAOBAO, work, only=["00", "01"])
+    prepare.prepare_shop(TAOBAO, work, only=["00", "01"])
     spec = lab.ensure_kernel()
     assert Path(spec).is_relative_to(tmp_path / "jdata")
     assert json.loads((Path(spec) / "kernel.json").read_text())["argv"][0] == sys.executable

@@ -17,7 +17,7 @@ import pytest
 
 from helpers.datasets import sample
 from helpers.load.adapters import writers
-from helpers.run import runner
+from helpers.run import kernels, notebooks, runner
 
 SLOW = pytest.mark.slow  # ~100 s: three report runs
 
@@ -53,8 +53,8 @@ def reports(tmp_path_factory):
     for p in (d, d2):
         (p / "shop.yaml").write_text("name: 隐私店\nsalt: s\n", encoding="utf-8")
     shops["taobao"], shops["shopify"] = d, d2
-    nbs = runner.notebooks(["00", "04"])
-    pool = runner.KernelPool(runner.PLAYBOOK_DIR, runner.notebook_imports(nbs))
+    nbs = notebooks.notebooks(["00", "04"])
+    pool = kernels.KernelPool(notebooks.PLAYBOOK_DIR, notebooks.notebook_imports(nbs))
     outs = {}
     try:
         for k, s in shops.items():

@@ -12,7 +12,7 @@ import pytest
 
 from helpers.deliver import report
 from helpers.load.shop import load_report, load_shop
-from helpers.run import batch, runner
+from helpers.run import batch, kernels, memory, notebooks, output, runner
 
 
 def _nb(path: Path, *sources: str) -> Path:
@@ -36,7 +36,7 @@ def _nb(path: Path, *sources: str) -> Path:
 def playbook(tmp_path_factory) -> Path:
     """Notebook 00 as committed plus small notebooks that probe the runner."""
     d = tmp_path_factory.mktemp("playbook")
-    src = runner.notebooks(["00"])[0]
+    src = notebooks.notebooks(["00"])[0]
     shutil.copy(src, d / src.name)
     _nb(
         d / "01_probe.ipynb",
@@ -67,10 +67,10 @@ def test_notebooks_use_ipynb_else_the_py_source(tmp_path):
     (tmp_path / "01_b.py").write_text("# %%\ny = 2\n")
     _nb(tmp_path / "01_b.ipynb")
     (tmp_path / "notes.py").write_text("")
-    got = runner.notebooks(None, tmp_path)
+    got = notebooks.notebooks(None, tmp_path)
     assert [p.name for p in got] == ["00_a.py", "01_b.ipynb"]
-    assert [p.name for p in runner.notebooks(["1"], tmp_path)] == ["01_b.ipynb"]
-    assert runner.read_notebook(got[0]).cells[0].source == "x = 1"
+    assert [p.name for p in notebooks.notebooks(["1"], tmp_path)] == ["01_b.ipynb"]
+    assert notebooks.read_notebook(got[0]).cells[0].source == "x = 1"
 
 
 def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
@@ -134,7 +134,7 @@ def test_a_cached_shop_is_loaded_by_the_kernel_server_alone(
 
 def test_the_kernel_servers_summary_or_none(small_shop_dir, tmp_path):
     shop = load_shop(small_shop_dir)  # cached: the server preloads it
-    pool = runner.KernelPool(tmp_path, ["helpers.nb"], preload={"shop_dir": small_shop_dir})
+    pool = kernels.KernelPool(tmp_path, ["helpers.nb"], preload={"shop_dir": small_shop_dir})
     try:
         assert pool.preloaded(timeout=0) is None  # still importing: the run loads its own
         info = pool.preloaded()
@@ -142,7 +142,7 @@ def test_the_kernel_servers_summary_or_none(small_shop_dir, tmp_path):
         assert info["loaded"].equals(load_report(shop))
     finally:
         pool.close()
-    assert runner.KernelPool(tmp_path, fork=False, preload={"shop_dir": "x"}).preloaded() is None
+    assert kernels.KernelPool(tmp_path, fork=False, preload={"shop_dir": "x"}).preloaded() is None
 
 
 def test_failed_run_leaves_the_previous_report_intact(
@@ -170,7 +170,7 @@ def test_failed_run_leaves_the_previous_report_intact(
 
 
 def test_stale_partial_folder_of_a_dead_run_is_removed(small_shop_dir, playbook, tmp_path):
-    dead = tmp_path / f".r.partial-{runner._host()}-999999999-abcd1234"
+    dead = tmp_path / f".r.partial-{output._host()}-999999999-abcd1234"
     dead.mkdir()
     runner.run_shop(
         small_shop_dir, tmp_path / "r", only=["00"], progress=False, playbook_dir=playbook
@@ -245,7 +245,7 @@ def test_pdf_through_chromium(small_shop_dir, playbook, tmp_path):
 
 def test_notebook_graph_of_the_playbook():
     """Who loads whose artifacts, read from the notebooks' ctx.save/ctx.load calls."""
-    g = runner.notebook_graph(runner.notebooks())
+    g = notebooks.notebook_graph(notebooks.notebooks())
     assert g.needs == {
         "00_data_health": set(),
         "01_market_positioning": set(),
@@ -270,7 +270,7 @@ def test_notebook_graph_matches_fstring_names(tmp_path):
     a = _nb(tmp_path / "01_a.ipynb", "for by in ('x', 'y'):\n    ctx.save(f'drill_{by}', 1)")
     b = _nb(tmp_path / "02_b.ipynb", "ctx.load('drill_x')\nctx.load('other')")
     c = _nb(tmp_path / "03_c.ipynb", "ctx.save('other', 2)\nctx.load('drillx')")
-    g = runner.notebook_graph([a, b, c])
+    g = notebooks.notebook_graph([a, b, c])
     assert g.needs == {"01_a": set(), "02_b": {"01_a"}, "03_c": set()}
     assert g.order == ["drill_.*", "other"]
 
@@ -326,8 +326,8 @@ def test_auto_jobs_by_cores_and_memory(monkeypatch):
     # 1000 + (0.00065 + 2 * 0.00021) MB per line against 0.6 x 23 GB = 14131 MB:
     # 12M lines need 13840 MB (two), 13M 14910 MB (one)
     sizes = (10_000, 1_000_000, 10_000_000, 12_000_000, 13_000_000)
-    assert [runner.auto_jobs(n) for n in sizes] == [2, 2, 2, 2, 1]
+    assert [memory.auto_jobs(n) for n in sizes] == [2, 2, 2, 2, 1]
     # the shop already in the kernel server's memory: 1000 + 0.00042 MB a line, two to ~31M
-    assert [runner.auto_jobs(n, shop_loaded=True) for n in (13_000_000, 32_000_000)] == [2, 1]
+    assert [memory.auto_jobs(n, shop_loaded=True) for n in (13_000_000, 32_000_000)] == [2, 1]
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
-    assert runner.auto_jobs(10_000) == 1
+    assert memory.auto_jobs(10_000) == 1

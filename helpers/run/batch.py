@@ -45,14 +45,9 @@ import pandas as pd
 
 from helpers.analysis import kpis
 from helpers.deliver import report
-from helpers.run.runner import (
-    PLAYBOOK_DIR,
-    WORKER_POOLS,
-    notebooks,
-    report_target_kpis,
-    run_shop,
-    worker_pool,
-)
+from helpers.run.kernels import WORKER_POOLS, worker_pool
+from helpers.run.notebooks import PLAYBOOK_DIR, notebooks
+from helpers.run.runner import report_target_kpis, run_shop
 
 STATE = ".batch"
 HELPERS_DIR = Path(__file__).resolve().parent.parent

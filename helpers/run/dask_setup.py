@@ -22,7 +22,8 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from helpers.run.runner import PLAYBOOK_DIR, close_worker_pools, worker_pool
+from helpers.run.kernels import close_worker_pools, worker_pool
+from helpers.run.notebooks import PLAYBOOK_DIR
 
 
 def warm(playbook_dir: str = str(PLAYBOOK_DIR)) -> None:

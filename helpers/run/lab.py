@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers.run.runner import KERNEL_DISPLAY, KERNEL_NAME
+from helpers.run.prepare import KERNEL_DISPLAY, KERNEL_NAME
 
 
 def ensure_kernel() -> str:

@@ -1,0 +1,453 @@
+"""Kernels for the run: a fork server that has imported what the notebooks import (and the
+shop, when cached) forks each notebook's kernel; the pool hands them out and shuts them down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from helpers.load.shop import load_report
+from helpers.run.notebooks import PLAYBOOK_DIR, notebook_imports, notebooks
+
+INLINE = "module://matplotlib_inline.backend_inline"
+
+
+# Run in each forked kernel before the notebook: the inline backend hooks into the IPython
+# shell when pyplot is imported inside a kernel; pyplot was imported before the shell existed.
+_INLINE_HOOK = (
+    "__import__('matplotlib_inline.backend_inline').backend_inline"
+    "._enable_matplotlib_integration() if 'matplotlib.pyplot' in __import__('sys').modules "
+    "else None"
+)
+
+
+# The "kernel process" jupyter_client launches when kernels come from the fork server: a bare
+# interpreter (-I -S, ~20 ms) that asks the server for a kernel, passes signals on to it
+# (interrupts) and exits with it. Killing it makes the server kill its kernel.
+_ATTACH = r"""
+import json, os, signal, socket, sys, time
+path, argv = sys.argv[1], sys.argv[2:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+end = time.monotonic() + 300
+while True:
+    try:
+        s.connect(path)
+        break
+    except OSError:
+        if time.monotonic() > end:
+            sys.exit("playbook kernel server not reachable: " + path)
+        time.sleep(0.02)
+req = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}
+s.sendall(json.dumps(req).encode() + b"\n")
+f = s.makefile("rb")
+pid = int(f.readline())
+def forward(sig, frame):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+            signal.SIGUSR2):
+    signal.signal(sig, forward)
+line = f.readline()
+sys.exit(int(line) if line.strip() else 1)
+"""
+
+
+def _warm(modules: list[str]) -> None:
+    """Import each module; call each ``module:function``; a failure only costs time later."""
+    import importlib
+
+    for m in modules:
+        try:
+            mod, _, fn = m.partition(":")
+            obj = importlib.import_module(mod)
+            if fn:
+                getattr(obj, fn)()
+        except Exception:
+            pass
+
+
+def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) -> None:
+    """The kernel fork server: import once, then fork a fresh kernel process per request.
+
+    Each child is a new IPython kernel (its own process, empty namespace) that starts with
+    the imports already in memory, shared copy-on-write with this process. Single-threaded
+    on purpose (forking a threaded process is unsafe).
+    """
+    import selectors
+
+    parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
+    _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
+    spec = json.loads(os.environ.pop("PLAYBOOK_PRELOAD", "") or "{}")
+    if spec.get("shop_dir"):  # the shop every kernel opens: loaded once, shared copy-on-write
+        summary = None
+        try:
+            from helpers.load.shop import preload
+
+            shop = preload(spec["shop_dir"], spec.get("as_of") or None)
+            summary = None if shop is None else run_summary(shop)
+        except Exception:  # the run's own load reports a bad shop; kernels then load theirs
+            pass
+        if spec.get("summary"):  # the run waits for it: written whatever happened
+            import pickle
+
+            tmp = f"{spec['summary']}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump(summary, fh)
+            os.replace(tmp, spec["summary"])
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(sock_path)
+    srv.listen(64)
+    sel = selectors.DefaultSelector()
+    sel.register(srv, selectors.EVENT_READ)
+    children: dict[int, socket.socket] = {}
+
+    def drop(pid: int, code: int | None = None) -> None:
+        conn = children.pop(pid, None)
+        if conn is None:
+            return
+        try:
+            sel.unregister(conn)
+            if code is not None:
+                conn.sendall(f"{code}\n".encode())
+        except (OSError, KeyError, ValueError):
+            pass
+        conn.close()
+
+    while True:
+        for key, _ in sel.select(0.5):
+            if key.fileobj is srv:
+                conn, _ = srv.accept()
+                req = json.loads(conn.makefile("rb").readline() or b"{}")
+                if not req:
+                    conn.close()
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    _zygote_child(srv, [c for c in children.values()] + [conn], req)
+                conn.sendall(f"{pid}\n".encode())
+                children[pid] = conn
+                sel.register(conn, selectors.EVENT_READ, pid)
+            else:  # the attach process went away (killed): so does its kernel
+                try:
+                    gone = not key.fileobj.recv(16)
+                except OSError:
+                    gone = True
+                if gone:
+                    try:
+                        os.kill(key.data, signal.SIGKILL)
+                    except OSError:
+                        pass
+                    drop(key.data)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            drop(pid, os.waitstatus_to_exitcode(status))
+        if os.getppid() != parent:  # the worker is gone: take the kernels along
+            for pid in list(children):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os._exit(0)
+
+
+def _zygote_child(srv, conns, req: dict) -> None:
+    code = 1
+    try:
+        srv.close()
+        for c in conns:
+            c.close()
+        os.setsid()
+        try:  # die with the server
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        argv = [*req["argv"], f"--IPKernelApp.exec_lines={_INLINE_HOOK}"]
+        parent = req["env"].get("JPY_PARENT_PID")
+        if parent:  # read from the environment when ipykernel was imported: set it here
+            argv.append(f"--IPKernelApp.parent_handle={parent}")
+        sys.argv = ["ipykernel_launcher", *argv]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=argv)
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _fork_server_wanted() -> bool:
+    return hasattr(os, "fork") and os.environ.get("PLAYBOOK_KERNEL_FORK", "1") != "0"
+
+
+class KernelPool:
+    """Python kernels started ahead of need, with the notebooks' imports already done.
+
+    ``take()`` hands out a started kernel and at once starts the next one, so a kernel's
+    start-up overlaps the previous notebook's execution. A kernel is used for one notebook
+    only, then shut down: every notebook gets a fresh process and an empty namespace.
+
+    Kernels come from a fork server (``_zygote_main``): one process per pool imports the
+    notebooks' modules once, and each kernel is forked from it, so the seconds of CPU that
+    ``import pandas, matplotlib, seaborn, helpers...`` cost are paid once per worker instead
+    of once per notebook. Where ``fork`` is missing, or with ``PLAYBOOK_KERNEL_FORK=0``,
+    each kernel is a normal ``ipykernel`` process that imports the modules while it boots
+    (``exec_lines``; nothing is bound in the user namespace).
+    """
+
+    def __init__(
+        self,
+        cwd: Path = PLAYBOOK_DIR,
+        modules: list[str] | None = None,
+        kernel_name: str = "python3",
+        max_idle: float = 300.0,
+        fork: bool | None = None,
+        preload: dict | None = None,
+    ):
+        self.cwd = Path(cwd)
+        self.modules = list(modules) if modules is not None else ["helpers.nb"]
+        self.kernel_name = kernel_name
+        self.max_idle = max_idle
+        self.fork = _fork_server_wanted() if fork is None else fork
+        self.preload = preload  # {"shop_dir", "as_of"}: the server loads it before forking
+        self._next = None  # (km, started_at)
+        self._server = None  # (Popen, socket path, folder)
+        self._ipc: str | None = None  # the kernels' sockets' folder
+
+    def _env(self) -> dict:
+        # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
+        return {**os.environ, "MPLBACKEND": INLINE}
+
+    def _server_path(self) -> str:
+        import subprocess
+        import tempfile
+
+        if self._server is not None and self._server[0].poll() is None:
+            return self._server[1]
+        self._stop_server()
+        folder = tempfile.mkdtemp(prefix="pb-kernels-")
+        path = os.path.join(folder, "s")
+        spec = {**self.preload, "summary": os.path.join(folder, "summary")} if self.preload else {}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from helpers.run.kernels import _zygote_main; "
+                "_zygote_main(sys.argv[2], sys.argv[3:], int(sys.argv[1]))",
+                str(os.getpid()),
+                path,
+                *self.modules,
+            ],
+            cwd=str(self.cwd),
+            env={**self._env(), "PLAYBOOK_PRELOAD": json.dumps(spec, default=str)},
+            start_new_session=True,
+        )
+        self._server = (proc, path, folder)
+        return path
+
+    def _ipc_folder(self) -> str:
+        import tempfile
+
+        if self._ipc is None or not os.path.isdir(self._ipc):
+            self._ipc = tempfile.mkdtemp(prefix="pb-ipc-")
+        return self._ipc
+
+    def _stop_server(self) -> None:
+        if self._server is None:
+            return
+        proc, _, folder = self._server
+        self._server = None
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _launch(self):
+        from jupyter_client import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        # Unix sockets, not TCP ports: kernels booting at once in several worker processes
+        # cannot pick the same port (zmq "Address already in use" and a dead kernel).
+        if os.name == "posix":
+            km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+            km.ip = os.path.join(self._ipc_folder(), f"k{uuid.uuid4().hex[:12]}")
+        else:  # no Unix sockets: TCP ports
+            km = AsyncKernelManager(kernel_name=self.kernel_name)
+        args = [
+            "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
+            "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
+        ]
+        if self.fork:
+            from jupyter_client.kernelspec import KernelSpec
+
+            spec = km.kernel_spec
+            km._kernel_spec = KernelSpec(
+                argv=[
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    _ATTACH,
+                    self._server_path(),
+                    "-f",
+                    "{connection_file}",
+                ],
+                display_name=spec.display_name,
+                language=spec.language,
+                interrupt_mode="signal",
+                metadata=spec.metadata,
+                env=spec.env,
+            )
+        else:
+            warm = f"__import__('helpers.run.kernels', fromlist=['_warm'])._warm({self.modules!r})"
+            args.append(f"--IPKernelApp.exec_lines={warm}")
+        run_sync(km.start_kernel)(cwd=str(self.cwd), env=self._env(), extra_arguments=args)
+        return km, time.monotonic()
+
+    def preloaded(self, timeout: float = 300.0) -> dict | None:
+        """The :func:`run_summary` of the shop the kernel server preloaded, once it has; None
+        when it did not (no server, no preload, shop not in the cache, or a load error) or
+        has not within ``timeout`` seconds (kernels give up waiting for it then too)."""
+        if not (self.fork and self.preload):
+            return None
+        self._server_path()  # started by now, normally
+        proc, _, folder = self._server
+        path = os.path.join(folder, "summary")
+        end = time.monotonic() + timeout
+        while not os.path.exists(path):
+            if proc.poll() is not None or time.monotonic() > end:
+                return None
+            time.sleep(0.02)
+        import pickle
+
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # written by our own server process
+
+    def take(self, more: bool = True):
+        """A started kernel manager; with ``more``, the next kernel starts booting now."""
+        km = None
+        if self._next is not None:
+            km, started = self._next
+            self._next = None
+            if time.monotonic() - started > self.max_idle or not _alive(km):
+                shutdown(km)
+                km = None
+        if km is None:
+            km, _ = self._launch()
+        if more:
+            self._next = self._launch()
+        return km
+
+    def prefetch(self) -> None:
+        """Start booting a kernel now (e.g. while a worker process is still importing)."""
+        if self._next is None:
+            self._next = self._launch()
+
+    def close(self) -> None:
+        if self._next is not None:
+            shutdown(self._next[0])
+            self._next = None
+        self._stop_server()
+        if self._ipc is not None:
+            shutil.rmtree(self._ipc, ignore_errors=True)
+            self._ipc = None
+
+
+def _alive(km) -> bool:
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    return proc is not None and proc.poll() is None
+
+
+def _kernel_pid(km) -> int | None:
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    return getattr(proc, "pid", None)
+
+
+def shutdown(km) -> None:
+    """Stop a kernel at once (its notebook is finished; nothing to save): killed, without the
+    interrupt ``shutdown_kernel`` sends first (``KeyboardInterrupt caught in kernel`` on the
+    console otherwise)."""
+    from jupyter_core.utils import run_sync
+
+    if not getattr(km, "has_kernel", False):
+        return
+    try:  # shutdown_kernel(now=True) interrupts first: the kernel would log the SIGINT
+        km.shutting_down = True
+        km.stop_restarter()
+        run_sync(km._async_kill_kernel)()
+        run_sync(km._async_cleanup_resources)()
+    except Exception:  # already gone
+        pid = _kernel_pid(km)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+WORKER_POOLS: dict[tuple, KernelPool] = {}
+
+
+def worker_pool(playbook_dir: Path) -> KernelPool:
+    """A warm kernel pool per worker process and thread, kept across shops (batch workers, local
+    or Dask)."""
+
+    key = (os.getpid(), threading.get_ident(), str(playbook_dir))
+    if key not in WORKER_POOLS:
+        import atexit
+
+        pool = KernelPool(playbook_dir, notebook_imports(notebooks(None, playbook_dir)))
+        WORKER_POOLS[key] = pool
+        atexit.register(pool.close)
+    return WORKER_POOLS[key]
+
+
+def close_worker_pools() -> None:
+    """Stop this process's worker pools (a Dask worker closing)."""
+    for key, pool in list(WORKER_POOLS.items()):
+        if key[0] == os.getpid():
+            pool.close()
+
+
+def run_summary(shop) -> dict:
+    """What a run needs of its shop besides the notebooks: names, the row accounting, the
+    portfolio KPIs (:func:`helpers.analysis.kpis.sales_kpis`) and the order-line count."""
+    from helpers.analysis.kpis import sales_kpis
+
+    kpis, daily_net = sales_kpis(shop)
+    return {
+        "name": shop.config.name,
+        "currency": shop.config.currency,
+        "lang": shop.config.lang,
+        "as_of": str(shop.as_of.date()),
+        "loaded": load_report(shop),
+        "kpis": kpis,
+        "daily_net": daily_net,
+        "lines": len(shop.orders),
+    }

@@ -1,0 +1,163 @@
+"""The playbook's notebooks: discovery, reading (jupytext sources too), the imports they need and
+the graph of artifacts they hand each other (which notebook waits for which).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.deliver.imports import light_imports
+
+PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbook"
+
+
+# Imported by kernels while they boot, besides the notebooks' own import statements: modules
+# the helpers import lazily inside functions a notebook importing the key module will call
+# (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
+# "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook).
+WARM_AFTER = {
+    "helpers.nb": ("matplotlib.pyplot", "seaborn", "helpers.present.charts"),
+    "helpers.analysis.text": ("helpers.analysis.text:tokenizer",),
+    "helpers.analysis.review": ("helpers.analysis.text:tokenizer",),
+}
+
+
+def notebooks(only: list[str] | None = None, playbook_dir: Path = PLAYBOOK_DIR) -> list[Path]:
+    """The numbered notebooks in order, optionally only those whose number is in ``only``.
+
+    An ``NN_name.ipynb`` is used when present, else its jupytext source ``NN_name.py``.
+    """
+    playbook_dir = Path(playbook_dir)
+    found = {p.stem: p for p in playbook_dir.glob("[0-9][0-9]_*.py")}
+    found.update({p.stem: p for p in playbook_dir.glob("[0-9][0-9]_*.ipynb")})
+    nbs = [found[s] for s in sorted(found)]
+    if only:
+        nbs = [p for p in nbs if p.name[:2] in {str(o).zfill(2) for o in only}]
+    return nbs
+
+
+_NB_CACHE: dict[tuple[str, int, int], object] = {}
+
+
+def read_notebook(path: Path):
+    """The notebook as an nbformat node (jupytext for a ``.py`` source); parsed once a process."""
+    import copy
+
+    light_imports()
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _NB_CACHE:
+        if path.suffix == ".ipynb":
+            import nbformat
+
+            nb = nbformat.read(path, as_version=4)
+        else:
+            import jupytext
+
+            nb = jupytext.read(path)
+        _NB_CACHE[key] = nb
+    return copy.deepcopy(_NB_CACHE[key])
+
+
+def _code_trees(nb):
+    """The syntax tree of each code cell that parses (magics and shell lines left out)."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
+        try:
+            yield ast.parse(src)
+        except SyntaxError:
+            continue
+
+
+def notebook_imports(paths: list[Path]) -> list[str]:
+    """Modules the notebooks import at the top level of their code cells (for warm kernels)."""
+    mods: list[str] = []
+    for p in paths:
+        for tree in _code_trees(read_notebook(p)):
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    mods += [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    mods.append(node.module)
+                    mods += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    for key, extra in WARM_AFTER.items():
+        if key in mods:
+            mods += extra
+    return list(dict.fromkeys(mods))
+
+
+def _ctx_calls(nb) -> list[tuple[str, str]]:
+    """(``save``/``load``, name pattern) of each ``ctx.save(...)``/``ctx.load(...)``, in order.
+
+    A name is a regular expression: a literal escaped, an f-string's fields ``.*``."""
+    import re
+
+    calls = []
+    for i, tree in enumerate(_code_trees(nb)):
+        for node in ast.walk(tree):
+            f = getattr(node, "func", None)
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(f, ast.Attribute)
+                and f.attr in ("save", "load")
+                and isinstance(f.value, ast.Name)
+                and f.value.id == "ctx"
+                and node.args
+            ):
+                continue
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                pat = re.escape(arg.value)
+            elif isinstance(arg, ast.JoinedStr):
+                pat = "".join(
+                    re.escape(v.value) if isinstance(v, ast.Constant) else ".*" for v in arg.values
+                )
+            else:
+                pat = ".*"  # a name we cannot read: assume it may be anything
+            calls.append(((i, node.lineno, node.col_offset), f.attr, pat))
+    return [(kind, pat) for _, kind, pat in sorted(calls)]
+
+
+@dataclass
+class NotebookGraph:
+    """Which notebooks need which (from the names they ``ctx.save``/``ctx.load``).
+
+    ``needs[stem]`` holds the earlier notebooks of the run that save a name ``stem`` loads;
+    ``order`` is every saved name pattern in playbook order (the workbook's sheet order).
+    """
+
+    needs: dict[str, set[str]]
+    order: list[str]
+
+
+def notebook_graph(paths: list[Path]) -> NotebookGraph:
+    """The dependency graph of ``paths`` (in playbook order) read from their code."""
+
+    needs: dict[str, set[str]] = {}
+    saved: list[tuple[str, str]] = []  # (stem, pattern)
+    order: list[str] = []
+    for p in paths:
+        calls = _ctx_calls(read_notebook(p))
+        loads = [pat for kind, pat in calls if kind == "load"]
+        needs[p.stem] = {stem for stem, sp in saved for lp in loads if _may_meet(sp, lp)}
+        for kind, pat in calls:
+            if kind == "save":
+                saved.append((p.stem, pat))
+                order.append(pat)
+    return NotebookGraph(needs, list(dict.fromkeys(order)))
+
+
+def _may_meet(a: str, b: str) -> bool:
+    """Whether two name patterns can name the same artifact (a literal against a pattern)."""
+    import re
+
+    lit = re.compile(r"(?:\\.|[A-Za-z0-9_])*")  # an escaped literal: no bare metacharacter
+    if lit.fullmatch(b):
+        return bool(re.fullmatch(a, re.sub(r"\\(.)", r"\1", b)))
+    if lit.fullmatch(a):
+        return bool(re.fullmatch(b, re.sub(r"\\(.)", r"\1", a)))
+    return True  # two patterns: assume they may meet
