@@ -219,7 +219,13 @@ ctx.save("target_scenarios", sc, sheet="h02_scenarios_sheet")
 ctx.say(
     "h02_momentum_say" if base.method == "momentum" else "h02_profile_say",
     fy=fy,
-    last12=ctx.money(base.last12) if base.method == "momentum" else "",
+    last12=(
+        ctx.fact("net_sales", "last_12m")  # the same days as the metric layer's window
+        if base.last12_end is not None and base.last12_end.normalize() == shop.as_of.normalize()
+        else ctx.money(base.last12)
+    )
+    if base.method == "momentum"
+    else "",
     l12_start=base.last12_start.date() if base.last12_start is not None else "",
     l12_end=base.last12_end.date() if base.last12_end is not None else "",
     trend=ctx.text(

@@ -691,7 +691,9 @@ sheets = rv.workbook_sheets(
         "avt_month": None if avt is None else avt["month"],
         "pacing": path,
         "ops_weekly": ops_w,
-        "ops_daily": ops_d,
+        "ops_daily": ops_d.assign(event=ops_d[f"event_{lang}"].fillna("")).drop(
+            columns=["event_zh", "event_en", *hide]
+        ),
         "drivers": tree.assign(factor=tree["factor"].map(ctx.label)),
         "customers": cs if shop.has_customers else None,
         "campaigns": results,

@@ -220,7 +220,9 @@ def prepare_shop(
                         progress_bar=False,
                         execution_timeout=timeout,
                         request_save_on_cell_execute=False,
-                        extra_arguments=["--IPKernelApp.log_level=40"],  # no start-up chatter
+                        extra_arguments=[
+                            "--IPKernelApp.log_level=50"
+                        ],  # no chatter (a failing cell is reported from the notebook itself)
                     )
                 except Exception as err:  # papermill saved the notebook with its error
                     result.failures[dest.stem] = _failure(dest, err)
