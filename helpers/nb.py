@@ -19,6 +19,8 @@ from helpers.load import artifacts
 from helpers.load.shop import Shop, load_shop
 from helpers.present import charts, narrative
 
+__all__ = ["Context", "ShopNotLoaded", "open_shop"]
+
 
 @dataclass
 class Context:

@@ -144,3 +144,21 @@ def test_notebooks_define_no_function(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebooks_record_their_facts_under_their_name(path):
     assert f'page="{path.stem}"' in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("mod", sorted(m for m in MODULES if not m.endswith("__init__")))
+def test_modules_declare_their_api_and_big_ones_say_why(mod):
+    path = MODULES[mod]
+    if path.name == "__init__.py":
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc, f"{mod}: a package says what its layer is for"
+        return
+    src = path.read_text(encoding="utf-8")
+    tree = ast.parse(src)
+    assert any(
+        isinstance(n, ast.Assign | ast.AnnAssign)
+        and "__all__" in ast.unparse(n.targets[0] if isinstance(n, ast.Assign) else n.target)
+        for n in tree.body
+    ), f"{mod} has no __all__"
+    if len(src.splitlines()) > 600:
+        assert "Above 600 lines:" in (ast.get_docstring(tree) or ""), f"{mod}: say why"

@@ -22,6 +22,8 @@ Typical use (what the notebook calls)::
 
     table, params = score_customers(orders, as_of="2024-06-30", horizon_days=90)
     save_params(params, "out/clv_params.json")
+
+Above 600 lines: one model (BG/NBD + Gamma-Gamma), its fitting and its simulation for tests, as lifetimes keeps them.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ buyer) and :func:`rfm_table` (one row per customer). Definitions used throughout
 The two RFM schemes are written out as tables below (:data:`RFM8_RULES`, :data:`RF_GRID`).
 All computations are vectorised (one sort, then NumPy on integer codes): no per-customer
 Python, so a shop of 10M order lines runs in seconds.
+
+Above 600 lines: one domain (customers: orders per customer, RFM, cohorts, ladder) on shared integer codes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,40 @@ import pandas as pd
 
 from helpers.core import codes as idcodes
 from helpers.core.codes import factorize, line_codes
+
+__all__ = [
+    "TOP_SHARE",
+    "RFM8_RULES",
+    "RFM8_ORDER",
+    "RF_GRID",
+    "SEGMENT_ORDER",
+    "SEGMENT_TIER",
+    "TIERS",
+    "STAGES",
+    "INTERVAL_EDGES",
+    "INTERVAL_LABELS",
+    "customer_orders",
+    "rfm_table",
+    "customer_pareto",
+    "rfm8_thresholds",
+    "classify_rfm8",
+    "quintile_score",
+    "score_rf",
+    "rf_grid_counts",
+    "segment_summary",
+    "new_vs_returning",
+    "returning_summary",
+    "cohort_retention",
+    "retention_curve",
+    "repurchase_intervals",
+    "member_stage",
+    "member_ladder",
+    "forward_value",
+    "segment_value",
+    "customer_segments",
+    "list_rows",
+    "segment_lists",
+]
 
 #: Share of customers that counts as "the top customers" (the article's 20%).
 TOP_SHARE = 0.2

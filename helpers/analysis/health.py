@@ -8,6 +8,22 @@ import pandas as pd
 from helpers.core.codes import any_filled, factorize, nunique_by
 from helpers.load.shop import DATE_COLUMNS, Shop
 
+__all__ = [
+    "table_overview",
+    "daily_gaps",
+    "status_shares",
+    "refund_rate",
+    "reject_reasons",
+    "OPTIONAL_ORDER_COLUMNS",
+    "missing_columns",
+    "monthly_orders",
+    "UNPAID_STATUSES",
+    "monthly_sales",
+    "unpaid_tail",
+    "missing_customer_ids",
+    "lookback",
+]
+
 
 def table_overview(shop: Shop) -> pd.DataFrame:
     """Per canonical table: rows kept, first and last date, columns filled."""

@@ -21,6 +21,8 @@ The article's product ideas, each a pure function over small aggregates:
 Everything heavy happens once, in :func:`daily_product_sales` (order lines → product × day);
 the analyses then work on that small table, so a 10M-line shop costs one group-by.
 Sales are :func:`helpers.core.codes.sales_lines` net sales throughout.
+
+Above 600 lines: one domain (catalogue, ABC, roles, life cycle, hot products, the stock model, funnel, bundles); the stock model is the candidate to split next.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ Models, stated once
 * **Fallbacks** for artifacts of notebooks 02/03 (used only when neither the artifact nor the
   other module's function is there): target = the same calendar day a year earlier × (1 +
   ambition); heroes = top products by the last 90 days' net sales.
+
+Above 600 lines: one domain (campaign calendar, forecast, heroes, stock plan, levers, execution plan); the execution plan is the candidate to split next.
 """
 
 from __future__ import annotations

@@ -23,6 +23,16 @@ import pandas as pd
 from helpers.core.codes import sales_lines
 from helpers.load import lines as line_rules
 
+__all__ = [
+    "return_summary",
+    "monthly_returns",
+    "product_returns",
+    "over_returns",
+    "non_merchandise_totals",
+    "net_after_returns",
+    "product_lines",
+]
+
 
 def _split(orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     s = sales_lines(orders)

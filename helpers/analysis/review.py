@@ -23,6 +23,8 @@ Models, stated once
 * **Campaign baseline** (post-mortem): the same weekday + year-month model fitted only on
   clean days (no campaign, no festival phase, no holiday), months without clean days
   interpolated, re-transformed with Duan's smearing factor.
+
+Above 600 lines: one domain (the optimisation review: pacing, drivers, anomalies, campaigns, reviews, DSR).
 """
 
 from __future__ import annotations

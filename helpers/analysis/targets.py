@@ -45,6 +45,8 @@ by their days' weights, each half's cents over its quarters, then months, then w
 scheme: four per month) and days; the parts add up to the whole exactly at every level. ISO
 weeks straddle months, so with ``week_scheme="iso"`` months split straight to days and a week's
 target is the sum of its days (weeks then add up exactly to the year, not to months).
+
+Above 600 lines: one domain (momentum baseline, scenarios, split to days, product and customer goals, backtest).
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ Four things live here, each a pure function returning plain pandas objects:
   level add up to the level above to the cent.
 
 All dates are naive ``datetime64[ns]`` at midnight.
+
+Above 600 lines: fiscal periods, public holidays and retail calendars per market are one date model.
 """
 
 from __future__ import annotations

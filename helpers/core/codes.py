@@ -23,6 +23,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+__all__ = [
+    "SALE_STATUSES",
+    "RETURN_STATUS",
+    "LEDGER_COLUMNS",
+    "sales_lines",
+    "daily_sales",
+    "order_values",
+    "factorize",
+    "line_codes",
+    "subset_codes",
+    "any_filled",
+    "distinct_per_group",
+    "nunique_by",
+]
+
 SALE_STATUSES = ("paid", "partially_refunded", "refunded")
 RETURN_STATUS = "returned"
 # Order-line columns no analysis reads (bookkeeping of the export): left out of sales lines,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+__all__ = ["rows_text", "LoadError", "ConfigError"]
+
 
 def rows_text(rows: Iterable[int], limit: int = 5) -> str:
     """``rows 3, 7, 12 (+4 more)`` from 1-based file line numbers."""

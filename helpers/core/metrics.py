@@ -20,6 +20,8 @@ Definitions (all over :func:`helpers.core.codes.sales_lines`, the purchase lines
 
 Analyses stay pure: DataFrames and plain values in, :class:`Value` out; words come from the
 catalogue through :func:`Metric.name` / :func:`Metric.definition` / :func:`glossary`.
+
+Above 600 lines: the metric layer is one table of definitions by design (one module, one place to read every definition).
 """
 
 from __future__ import annotations
@@ -34,6 +36,36 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import codes
+
+__all__ = [
+    "LOOKBACK_MONTHS",
+    "SEGMENTS",
+    "Window",
+    "year",
+    "fiscal_year",
+    "month",
+    "last_12m",
+    "to_date",
+    "last_full_year",
+    "year_periods",
+    "window",
+    "Value",
+    "Lines",
+    "lines",
+    "Metric",
+    "METRICS",
+    "ALIASES",
+    "shop_visitors",
+    "compute",
+    "compute_for_shop",
+    "data_start",
+    "split_from",
+    "censor_split",
+    "canonical",
+    "clashes",
+    "glossary_table",
+    "glossary",
+]
 
 LOOKBACK_MONTHS = 12
 SEGMENTS = ("all", "new", "returning")

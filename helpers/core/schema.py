@@ -15,6 +15,26 @@ from functools import cache
 
 import pandas as pd
 
+__all__ = [
+    "ORDER_STATUSES",
+    "LINE_TYPES",
+    "ROLES",
+    "ISSUE_AREAS",
+    "ISSUE_STATUSES",
+    "DEVICES",
+    "COLUMNS",
+    "ALLOWED",
+    "UNIQUE",
+    "TABLES",
+    "NO_PRODUCT",
+    "SIGNED",
+    "is_return_line",
+    "required",
+    "empty",
+    "conform",
+    "schema",
+]
+
 # "returned": a return / cancellation line (credit note): negative quantity and paid_amount
 ORDER_STATUSES = ("paid", "refunded", "partially_refunded", "cancelled", "pending", "returned")
 LINE_TYPES = ("merchandise", "non_merchandise")  # postage, fees, adjustments… are not goods

@@ -19,6 +19,8 @@ import yaml
 from helpers.datasets import sample
 from helpers.load.adapters import writers
 
+__all__ = ["SHOPS", "write_demo", "write_taobao", "write_shopify", "main"]
+
 SHOPS = {
     "demo": dict(seed=7, size=sample.SampleSize(n_customers=4500, n_products=150)),
     "taobao": dict(seed=11, size=sample.SampleSize(n_customers=1800, n_products=90)),

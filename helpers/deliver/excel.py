@@ -35,6 +35,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "MONEY_KEYS",
+    "PCT_KEYS",
+    "INT_KEYS",
+    "NOT_MONEY",
+    "OPTIONS",
+    "HEAD",
+    "MAX_ROWS",
+    "sheet_title",
+    "text_width",
+    "id_beside_title",
+    "kind_of",
+    "code_labels",
+    "write_workbook",
+    "labelled",
+]
+
 # Column keys recognised as amounts / shares / counts when a sheet does not list them.
 MONEY_KEYS = re.compile(
     r"(^|_)(net_sales|net|sales|paid_amount|paid|refund_amount|refunds?|revenue|spend|cost|"

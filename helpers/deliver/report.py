@@ -8,6 +8,8 @@ across notebooks; readable on a phone. Words come from the notebooks' message ca
 the report language, so the pages read in zh or en. Cells' Markdown output passes through
 nbconvert unchanged, so shop text is escaped where notebooks write it (:func:`narrative.esc`);
 DataFrame HTML is escaped by pandas; everything this module writes itself is escaped here.
+
+Above 600 lines: the HTML pages, index, portfolio and front page share one page template and style.
 """
 
 from __future__ import annotations
@@ -25,6 +27,41 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data_files import DATA_DIR
+
+__all__ = [
+    "FONT",
+    "CSS",
+    "TITLES",
+    "WORDS",
+    "word",
+    "title",
+    "notebook_html",
+    "sections",
+    "index_html",
+    "excel_workbook",
+    "FRONT_CSS",
+    "FRONT_KPIS",
+    "LOWER_IS_BETTER",
+    "HANDOVER",
+    "RAW_SUFFIX",
+    "front_rules",
+    "kpi_change",
+    "kpi_tiles",
+    "section_href",
+    "front_items",
+    "target_status",
+    "front_page",
+    "PDF_HINT",
+    "chromium",
+    "chromium_cmd",
+    "html_to_pdf",
+    "pdf_report",
+    "PORTFOLIO_COLUMNS",
+    "STATUS_WORDS",
+    "portfolio_frame",
+    "portfolio_html",
+    "write_json",
+]
 
 FONT = (
     '-apple-system, BlinkMacSystemFont, "Segoe UI", "PingFang SC", "Hiragino Sans GB", '

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = ["SAFE", "save", "FACTS", "load_facts", "add_fact", "clear_facts", "load", "sheets"]
+
 SAFE = re.compile(r"^[A-Za-z0-9_]+$")
 
 

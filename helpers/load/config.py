@@ -19,6 +19,16 @@ from helpers.core import calendar as cal
 from helpers.core.errors import ConfigError
 from helpers.core.schema import ROLES, TABLES
 
+__all__ = [
+    "DEFAULT_ASSUMPTIONS",
+    "RETURNS_DEFAULTS",
+    "KNOWN_KEYS",
+    "TableSource",
+    "ShopConfig",
+    "EXPORT_SUFFIXES",
+    "load_config",
+]
+
 # Assumptions later notebooks use when the shop's own data cannot tell them.
 DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "conversion_rate": 0.03,  # category 支付转化率 when no traffic data

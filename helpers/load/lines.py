@@ -31,6 +31,19 @@ import yaml
 from helpers.core import schema
 from helpers.data_files import DATA_DIR
 
+__all__ = [
+    "RULES_FILE",
+    "DEFAULT_PREFIX",
+    "SALE_STATUSES",
+    "OTHER_KIND",
+    "default_rules",
+    "rules",
+    "charge_kind",
+    "credit_note_marker",
+    "match_returns",
+    "prepare_orders",
+]
+
 RULES_FILE = DATA_DIR / "non_merchandise.yaml"
 DEFAULT_PREFIX = r"^(?:C|RET|退)[-_ ]?\d"
 SALE_STATUSES = ("paid", "partially_refunded", "refunded")  # as helpers.core.codes

@@ -15,6 +15,8 @@ Public API
     The shop's currency, IANA timezone and market (ISO country code), each with its evidence.
 :func:`norm_header`
     The form headers are compared in.
+
+Above 600 lines: new-shop's proposals: synonym tables and the value checks they are scored with.
 """
 
 from __future__ import annotations
@@ -37,6 +39,26 @@ from helpers.load.adapters.clean import (
     parse_int,
     parse_money,
 )
+
+__all__ = [
+    "SAMPLE",
+    "SYNONYMS",
+    "CURRENCY_HEADERS",
+    "COUNTRY_HEADERS",
+    "KIND",
+    "CURRENCY_HOME",
+    "COUNTRY_HOME",
+    "COUNTRY_NAMES",
+    "norm_header",
+    "Guess",
+    "Proposal",
+    "values_fit",
+    "propose_mapping",
+    "Inferred",
+    "infer_currency",
+    "infer_timezone",
+    "infer_market",
+]
 
 SAMPLE = 500  # rows whose values are checked
 

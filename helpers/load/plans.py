@@ -20,6 +20,8 @@ import yaml
 from helpers.core import calendar as cal
 from helpers.core.errors import ConfigError, LoadError
 
+__all__ = ["load_saved_plan", "save_assumptions"]
+
 
 def load_saved_plan(shop_dir, fy: int, start_month: int) -> pd.DataFrame | None:
     """The saved daily targets of fiscal year ``fy`` from ``<shop>/plans/`` (None: none).

@@ -4,6 +4,8 @@ Every file is accounted for: rows read = rows kept + rows rejected, and each rej
 kept in ``shop.rejects`` with its reason. Parsed tables are cached as Parquet under
 ``$PLAYBOOK_CACHE`` (default ``~/.cache/playbook``), keyed by the input files' content, so a
 re-run skips parsing; the cache is never inside the shop folder (inputs are never modified).
+
+Above 600 lines: one loader: reading, validation, row accounting, the Parquet cache and the kernel server's preload share the load report's state.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ from helpers.core.errors import LoadError
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
 from helpers.load.adapters.clean import row_values_text
 from helpers.load.config import ShopConfig, load_config
+
+__all__ = [
+    "CACHE_VERSION",
+    "DATE_COLUMNS",
+    "Shop",
+    "load_shop",
+    "reason_groups",
+    "cached",
+    "preload",
+    "load_report",
+]
 
 CACHE_VERSION = "5"  # 2: stamps, dictionary hints; 3: money in another currency rejected;
 # 4: orders without a product column get the placeholder product

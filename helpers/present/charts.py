@@ -2,6 +2,8 @@
 
 One style for the whole playbook (:func:`use_style`): a seaborn theme, fixed colours per role,
 segment and channel, and a CJK font found on the machine so Chinese labels render.
+
+Above 600 lines: one function per chart, each short; split by page would scatter the shared style.
 """
 
 from __future__ import annotations
@@ -445,6 +447,42 @@ def legend_outside(ax, loc: str = "right"):
 # --- promotion & review charts ---
 # (notebooks 05 and 06; every function takes a computed table and returns an Axes)
 import numpy as np  # noqa: E402
+
+__all__ = [
+    "CJK_FONTS",
+    "PALETTE",
+    "ROLE_COLORS",
+    "cjk_font",
+    "use_style",
+    "axis_amount",
+    "line",
+    "bar",
+    "stacked_bar",
+    "pareto",
+    "heatmap",
+    "range_bars",
+    "paired_bars",
+    "share_panels",
+    "bars_with_line",
+    "calendar_heatmap",
+    "uplift_bars",
+    "money_axis",
+    "legend_outside",
+    "ROLE_TASK_COLORS",
+    "campaign_timeline",
+    "campaign_forecast",
+    "threshold_chart",
+    "execution_gantt",
+    "driver_waterfall",
+    "anomaly_chart",
+    "ads_scatter",
+    "SEGMENT_COLORS",
+    "customer_curve",
+    "segment_shares",
+    "rf_grid",
+    "role_map",
+    "stock_runway",
+]
 
 ROLE_TASK_COLORS = {
     "ops": PALETTE[0],

@@ -12,6 +12,8 @@ import math
 
 from helpers.core.catalogue import MESSAGES_DIR, catalogue, label, labels  # noqa: F401 (re-exported)
 
+__all__ = ["esc", "titled", "money", "pct", "num", "zhe", "say", "show"]
+
 _ESC = str.maketrans(
     {c: f"&#{ord(c)};" for c in "&<>\"'[]*_`|#\\"}  # one pass: no entity is escaped twice
 )

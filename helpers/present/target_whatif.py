@@ -23,6 +23,8 @@ import pandas as pd
 from helpers.analysis import targets as tg
 from helpers.load import plans
 
+__all__ = ["widgets_wanted", "TargetWhatIf"]
+
 
 def widgets_wanted(interactive: bool | None) -> bool:
     """``interactive`` when set; None: True in a Jupyter server's kernel with ipywidgets."""

@@ -28,6 +28,8 @@ How the pieces hold up:
   same :func:`input_hash` (its files' content, the run's parameters, the notebooks' sources,
   the helpers package's version and sources) and recorded no failure; ``force`` runs it
   anyway.
+
+Above 600 lines: the portfolio run: local pool, Dask and skip-unchanged share the task and outcome types.
 """
 
 from __future__ import annotations
@@ -48,6 +50,25 @@ from helpers.deliver import report
 from helpers.run.kernels import WORKER_POOLS, worker_pool
 from helpers.run.notebooks import PLAYBOOK_DIR, notebooks
 from helpers.run.runner import report_target_kpis, run_shop
+
+__all__ = [
+    "STATE",
+    "HELPERS_DIR",
+    "ShopTask",
+    "ShopOutcome",
+    "BatchResult",
+    "NO_SHOP_YAML",
+    "shop_defaults",
+    "discover",
+    "helpers_fingerprint",
+    "input_hash",
+    "shop_kpis",
+    "run_task",
+    "run_batch",
+    "portfolio_rows",
+    "write_portfolio",
+    "artifact_differences",
+]
 
 STATE = ".batch"
 HELPERS_DIR = Path(__file__).resolve().parent.parent

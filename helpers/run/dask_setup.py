@@ -25,6 +25,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from helpers.run.kernels import close_worker_pools, worker_pool
 from helpers.run.notebooks import PLAYBOOK_DIR
 
+__all__ = ["warm", "WarmPlaybook", "dask_setup", "dask_teardown"]
+
 
 def warm(playbook_dir: str = str(PLAYBOOK_DIR)) -> None:
     """On the calling thread: the kernel pool its shops will use (a first kernel booting,

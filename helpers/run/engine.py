@@ -12,6 +12,8 @@ from pathlib import Path
 from helpers.run.kernels import _kernel_pid
 from helpers.run.notebooks import read_notebook
 
+__all__: list[str] = []  # the run layer's own machinery (runner and prepare use it)
+
 _ENGINE = "playbook"
 
 

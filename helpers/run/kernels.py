@@ -18,6 +18,16 @@ from pathlib import Path
 from helpers.load.shop import load_report
 from helpers.run.notebooks import PLAYBOOK_DIR, notebook_imports, notebooks
 
+__all__ = [
+    "INLINE",
+    "KernelPool",
+    "shutdown",
+    "WORKER_POOLS",
+    "worker_pool",
+    "close_worker_pools",
+    "run_summary",
+]
+
 INLINE = "module://matplotlib_inline.backend_inline"
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from helpers.run.prepare import KERNEL_DISPLAY, KERNEL_NAME
 
+__all__ = ["ensure_kernel", "free_port", "lab_command", "lab_url", "has_notebooks", "start_lab"]
+
 
 def ensure_kernel() -> str:
     """Register the named kernel for this interpreter (user-level) unless it is there;

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+__all__ = ["MEMORY_SHARE", "auto_jobs"]
+
 # Memory of a run, for auto_jobs (MB; fitted in bench/RESULTS.md).
 NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1000, 0.00065, 0.00021
 

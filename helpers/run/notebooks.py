@@ -10,6 +10,16 @@ from pathlib import Path
 
 from helpers.deliver.imports import light_imports
 
+__all__ = [
+    "PLAYBOOK_DIR",
+    "WARM_AFTER",
+    "notebooks",
+    "read_notebook",
+    "notebook_imports",
+    "NotebookGraph",
+    "notebook_graph",
+]
+
 PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbook"
 
 

@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+__all__ = ["commit"]
+
 
 def _host() -> str:
     return socket.gethostname().replace("-", "_")[:40]

@@ -16,6 +16,18 @@ from helpers.run.engine import _failure
 from helpers.run.kernels import INLINE
 from helpers.run.notebooks import PLAYBOOK_DIR, notebooks, read_notebook
 
+__all__ = [
+    "KERNEL_NAME",
+    "KERNEL_DISPLAY",
+    "source_notebook",
+    "parameters_cell",
+    "declared_parameters",
+    "set_parameters",
+    "clean_notebook",
+    "Prepared",
+    "prepare_shop",
+]
+
 KERNEL_NAME = "ecommerce-playbook"  # registered by scripts/setup.sh and `playbook lab`
 
 

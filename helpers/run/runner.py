@@ -53,6 +53,8 @@ from helpers.run.notebooks import (
 )
 from helpers.run.output import _retarget, _work_dir, commit
 
+__all__ = ["RunResult", "report_target_kpis", "run_shop", "default_notes"]
+
 
 @dataclass
 class RunResult:

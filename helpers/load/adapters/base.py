@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+__all__ = ["REJECT_COLUMNS", "FileCount", "Loaded", "rejects_frame"]
+
 REJECT_COLUMNS = ["table", "file", "row", "column", "reason", "values"]
 
 

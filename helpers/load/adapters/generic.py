@@ -28,6 +28,8 @@ The other tables (products, traffic, ads, keywords, campaigns, reviews, issues) 
 :func:`read_table` from canonical headers, a mapping, or the Chinese header names of the usual
 exports (生意参谋 traffic: 日期, 商品ID, 流量来源, 展现量, 点击量, 访客数, 浏览量, 加购人数,
 支付买家数; see :data:`ALIASES`).
+
+Above 600 lines: the mapped-CSV reader: aliases, derivations of missing columns and their checks belong together.
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ from helpers.load.adapters.clean import (
 )
 from helpers.load.adapters.taobao import STATUS_MAP as TAOBAO_STATUS
 from helpers.load.adapters.taobao import derive_status, split_address
+
+__all__ = [
+    "ALIASES",
+    "CATEGORY_ALIASES",
+    "STATUS_ALIASES",
+    "display_names",
+    "RETURN_SIGNED",
+    "read_table",
+    "read_mapped_orders",
+]
 
 # canonical column -> Chinese (and a few English) header names accepted without a mapping
 ALIASES: dict[str, dict[str, tuple[str, ...]]] = {

@@ -52,6 +52,32 @@ from helpers.load.adapters.clean import (
     text_or_none,
 )
 
+__all__ = [
+    "NAME",
+    "EMAIL",
+    "FINANCIAL",
+    "PAID_AT",
+    "CREATED",
+    "CANCELLED",
+    "TOTAL",
+    "REFUNDED",
+    "CURRENCY",
+    "QTY",
+    "LINE_NAME",
+    "LINE_PRICE",
+    "LINE_SKU",
+    "LINE_DISCOUNT",
+    "SOURCE",
+    "CUSTOMER_ID",
+    "PROVINCE",
+    "CITY",
+    "HEADER",
+    "ORDER_LEVEL",
+    "FINANCIAL_MAP",
+    "CANONICAL_TO_FINANCIAL",
+    "read_shopify",
+]
+
 NAME = "Name"
 EMAIL = "Email"
 FINANCIAL = "Financial Status"

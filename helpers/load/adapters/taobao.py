@@ -21,6 +21,8 @@ Statuses: 等待买家付款 → pending; 买家已付款，等待卖家发货 /
 (订单付款时间 set) or a refund was paid; any paid line with 0 < refund < paid →
 partially_refunded, refund ≥ paid → refunded. A line "refunded" without a refund amount gets
 refund = paid.
+
+Above 600 lines: the Taobao/Tmall export dialects (classic, item report, short report) share their column maps and status rules.
 """
 
 from __future__ import annotations
@@ -61,6 +63,41 @@ from helpers.load.adapters.clean import (
     take,
     text_or_none,
 )
+
+__all__ = [
+    "ORDER_ID",
+    "BUYER_COLUMNS",
+    "PAID_COLUMNS",
+    "ORDER_STATUS",
+    "CREATED",
+    "PAID_AT",
+    "REFUND",
+    "ADDRESS",
+    "MOBILE_FLAG",
+    "ORIGIN",
+    "ORDER_TITLE",
+    "ORDER_QTY",
+    "ITEM_TITLE",
+    "ITEM_PRICE",
+    "ITEM_QTY",
+    "MERCHANT_CODE",
+    "OUTER_ID",
+    "ATTRS",
+    "ITEM_ID",
+    "SUB_ORDER",
+    "MAIN_ORDER",
+    "LINE_STATUS",
+    "LINE_PAID",
+    "REFUND_ZERO_WORDS",
+    "STATUS_MAP",
+    "CANONICAL_TO_CHINESE",
+    "map_status",
+    "derive_status",
+    "split_address",
+    "device_from",
+    "read_classic",
+    "read_item_report",
+]
 
 ORDER_ID = "订单编号"
 BUYER_COLUMNS = ("买家会员名", "买家昵称", "买家会员ID", "买家ID")

@@ -25,6 +25,8 @@ import pandas as pd
 from helpers.core import schema
 from helpers.load.adapters import shopify, taobao
 
+__all__ = ["ORDER_REPORT_HEADER", "ITEM_REPORT_HEADER", "write_taobao_classic", "write_shopify"]
+
 ORDER_REPORT_HEADER = [
     "订单编号", "买家会员名", "买家支付宝账号", "买家应付货款", "买家应付邮费", "买家支付积分",
     "总金额", "返点积分", "买家实际支付金额", "买家实际支付积分", "订单状态", "买家留言",
