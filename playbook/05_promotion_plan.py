@@ -34,7 +34,7 @@ from helpers.analysis import products as pm
 from helpers.analysis import promotions as pr
 from helpers.analysis import targets as tg
 from helpers.deliver import workbooks
-from helpers.present import charts
+from helpers.present import charts, narrative
 from helpers.present.narrative import esc, zhe
 
 ctx = nb.open_shop(shop_dir, out_dir, as_of, lang, page="05_promotion_plan")
@@ -458,12 +458,11 @@ ctx.say("h05_execution")
 tasks = pr.execution_plan(
     forecast,
     end,
-    lang,
     cfg.owners,
     reorders=stock_check,
     reorder_label=ctx.label("h05_reorder_task"),
     calendar=cfg.calendar,
-)
+).pipe(narrative.in_language, lang)
 upcoming = forecast.iloc[0]["campaign_id"] if len(forecast) else None
 ax = charts.execution_gantt(
     tasks[tasks["campaign_id"] == upcoming],

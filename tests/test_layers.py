@@ -162,3 +162,30 @@ def test_modules_declare_their_api_and_big_ones_say_why(mod):
     ), f"{mod} has no __all__"
     if len(src.splitlines()) > 600:
         assert "Above 600 lines:" in (ast.get_docstring(tree) or ""), f"{mod}: say why"
+
+
+WRITERS = {"open", "to_csv", "to_excel", "to_parquet", "write_text", "write_bytes", "Workbook"}
+
+
+@pytest.mark.parametrize(
+    "mod", sorted(m for m in MODULES if m.count(".") > 1 and _layer(m) == "analysis")
+)
+def test_analyses_are_pure(mod):
+    """No file written, no report language taken, no failure swallowed whole."""
+    tree = ast.parse(MODULES[mod].read_text(encoding="utf-8"))
+    bad = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.FunctionDef) and any(
+            a.arg == "lang" for a in n.args.args + n.args.kwonlyargs
+        ):
+            bad.append(f"{n.name} takes lang")
+        if isinstance(n, ast.Call):
+            f = n.func
+            name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+            if name in WRITERS:
+                bad.append(f"line {n.lineno} calls {name}")
+        if isinstance(n, ast.ExceptHandler) and (
+            n.type is None or getattr(n.type, "id", "") in ("Exception", "BaseException")
+        ):
+            bad.append(f"line {n.lineno} catches everything")
+    assert not bad, f"{mod}: {bad}"

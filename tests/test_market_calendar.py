@@ -339,7 +339,7 @@ def test_gbp_shop_plan_is_bfcm_christmas_january_sales(gb_shop):
     assert not history["series"].isin(["618", "double11", "nianhuo"]).any()
     assert history["series"].isin(["black_friday"]).sum() == 2  # 2024 and 2025
 
-    tasks = pr.execution_plan(forecast, end, "en", calendar=cfg.calendar)
+    tasks = narrative.in_language(pr.execution_plan(forecast, end, calendar=cfg.calendar), "en")
     text = " | ".join(tasks["task"])
     assert "Sign up for the platform event" not in text and "paid-search" not in text
     assert "submit marketplace deals" in text
@@ -350,7 +350,7 @@ def test_gbp_shop_plan_is_bfcm_christmas_january_sales(gb_shop):
     ] == T("2026-11-27")
     assert xmas.loc["Last shipping day: dispatch every open order", "start"] == T("2026-12-18")
     # a CN shop's plan is unchanged: platform sign-up, no Christmas template
-    cn_tasks = pr.execution_plan(forecast.assign(series="x"), end, "zh")
+    cn_tasks = narrative.in_language(pr.execution_plan(forecast.assign(series="x"), end), "zh")
     assert "报名平台活动、确认活动规则与价格" in set(cn_tasks["task"])
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from helpers.analysis import promotions as pr
 from helpers.deliver import workbooks
+from helpers.present import narrative
 
 
 def _orders(rows):
@@ -386,7 +387,9 @@ def _one_campaign():
 
 
 def test_execution_plan_dates_counted_back_from_the_node():
-    t = pr.execution_plan(_one_campaign(), "2026-08-25", "zh", {"运营": "张三"}, TEMPLATES)
+    t = narrative.in_language(
+        pr.execution_plan(_one_campaign(), "2026-08-25", {"运营": "张三"}, TEMPLATES), "zh"
+    )
     by = t.set_index("task")
     # launch 2026-10-20 - 60 days = 2026-08-21, - 50 days = 2026-08-31
     assert (by.loc["定目标", "start"], by.loc["定目标", "due"]) == (
@@ -404,7 +407,9 @@ def test_execution_plan_dates_counted_back_from_the_node():
         pd.Timestamp("2026-11-14"),
     )
     assert t["due"].is_monotonic_increasing
-    late = pr.execution_plan(_one_campaign(), "2026-09-01", "en", None, TEMPLATES)
+    late = narrative.in_language(
+        pr.execution_plan(_one_campaign(), "2026-09-01", None, TEMPLATES), "en"
+    )
     assert late.set_index("task").loc["Set goal", "status"] == "late"
     assert late.set_index("task").loc["Set goal", "owner"] == "Operations"
 
@@ -420,7 +425,9 @@ def test_execution_plan_adds_reorders_and_uses_the_major_template():
             "latest_order_date": [pd.Timestamp("2026-09-20")],
         }
     )
-    t = pr.execution_plan(_one_campaign(), "2026-08-01", "zh", reorders=reorders)
+    t = narrative.in_language(
+        pr.execution_plan(_one_campaign(), "2026-08-01", reorders=reorders), "zh"
+    )
     r = t[t["task"].str.contains("连衣裙")].iloc[0]
     assert r["due"] == pd.Timestamp("2026-09-20") and r["role_key"] == "warehouse"
     assert "120" in r["task"]
@@ -435,7 +442,9 @@ def test_templates_file_is_valid():
 
 
 def test_write_plan_xlsx_reads_back(tmp_path):
-    t = pr.execution_plan(_one_campaign(), "2026-09-01", "zh", None, TEMPLATES)
+    t = narrative.in_language(
+        pr.execution_plan(_one_campaign(), "2026-09-01", None, TEMPLATES), "zh"
+    )
     path = workbooks.write_plan_xlsx(
         tmp_path / "execution_plan.xlsx",
         t.drop(columns="role_key"),

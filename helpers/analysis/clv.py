@@ -21,7 +21,7 @@ over customers; there is no per-customer Python loop.
 Typical use (what the notebook calls)::
 
     table, params = score_customers(orders, as_of="2024-06-30", horizon_days=90)
-    save_params(params, "out/clv_params.json")
+    Path("out/clv_params.json").write_text(params_to_json(params))
 
 Above 600 lines: one model (BG/NBD + Gamma-Gamma), its fitting and its simulation for tests, as lifetimes keeps them.
 """
@@ -32,7 +32,6 @@ import json
 import math
 import warnings
 from collections.abc import Mapping
-from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -56,8 +55,8 @@ __all__ = [
     "expected_spend",
     "clv",
     "score_customers",
-    "save_params",
-    "load_params",
+    "params_to_json",
+    "params_from_json",
     "simulate_bgnbd",
     "simulate_orders",
 ]
@@ -876,7 +875,7 @@ def score_customers(
         undiscounted).
     params : dict
         ``{"time_unit", "bgnbd": {r, alpha, a, b}, "gamma_gamma": {p, q, v},
-        "n_customers"}`` -- JSON-ready, see :func:`save_params`.
+        "n_customers"}`` -- JSON-ready, see :func:`params_to_json`.
 
     Raises
     ------
@@ -926,24 +925,21 @@ def _check_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def save_params(params: Mapping[str, Any], path: str | PathLike) -> None:
-    """Write the params of :func:`score_customers` as JSON (floats round-trip exactly).
+def params_to_json(params: Mapping[str, Any]) -> str:
+    """The params of :func:`score_customers` as JSON text (floats round-trip exactly); the
+    caller writes it (the notebook saves it as the ``clv_params`` artifact).
 
     Raises
     ------
     ValueError
         When ``params`` does not have the documented shape or holds NaN/inf.
     """
-    clean = _check_params(params)
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(clean, fh, indent=2, allow_nan=False)
-        fh.write("\n")
+    return json.dumps(_check_params(params), indent=2, allow_nan=False) + "\n"
 
 
-def load_params(path: str | PathLike) -> dict[str, Any]:
-    """Read params written by :func:`save_params` (validated, same shape)."""
-    with open(path, encoding="utf-8") as fh:
-        return _check_params(json.load(fh))
+def params_from_json(text: str) -> dict[str, Any]:
+    """Params written by :func:`params_to_json` (validated, same shape)."""
+    return _check_params(json.loads(text))
 
 
 # ----------------------------------------------------------------------------------------

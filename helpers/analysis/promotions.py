@@ -815,7 +815,7 @@ def watchlist_for(
         cat = pm.product_catalogue(orders, products, as_of)
         hot = pm.hot_tendency(pm.daily_product_sales(orders, cat), cat, as_of, traffic)
         return hot[hot["flag"]].reset_index(drop=True)
-    except Exception:  # noqa: BLE001 - the fallback (top sellers) needs no watchlist
+    except (KeyError, ValueError):  # a table 03 needs is missing: heroes from top sellers
         return None
 
 
@@ -1481,7 +1481,6 @@ def _template_name(
 def execution_plan(
     plan: pd.DataFrame,
     as_of,
-    lang: str = "zh",
     owners: dict | None = None,
     templates: dict | None = None,
     reorders: pd.DataFrame | None = None,
@@ -1494,7 +1493,6 @@ def execution_plan(
     ----------
     plan : :func:`campaign_calendar` (or the forecast built on it).
     as_of : analysis date; sets each task's status.
-    lang : task and role wording (``zh`` or ``en``).
     owners : ``shop.yaml`` ``owners``: role key (``ops``) or role name (``运营``) → person.
     templates : :func:`load_templates` (default file).
     calendar : the shop's :class:`helpers.core.calendar.MarketCalendar` (None: CN). Tasks marked
@@ -1503,12 +1501,14 @@ def execution_plan(
         counted back from the last shipping day) uses it.
     reorders : :func:`hero_stock` rows; each ``reorder``/``too_late`` row adds a
         warehouse task due on its latest order date, worded ``reorder_label`` (the notebook's
-        catalogue text), else the templates' ``reorder_<lang>``.
+        catalogue text, in the report's language), else the templates' ``reorder_zh`` /
+        ``reorder_en``.
 
     Returns
     -------
     DataFrame ``campaign_id, campaign, task, role, owner, start, due, days, status, role_key``
-    sorted by due date. Each template task's dates are its ``anchor`` day (launch = first day including
+    sorted by due date, the words in both languages (``campaign_zh``/``campaign_en`` and so
+    on; :func:`helpers.present.narrative.in_language` keeps the report's). Each template task's dates are its ``anchor`` day (launch = first day including
     pre-sale, start, peak or end) plus its ``start``/``due`` offsets in days. Status: ``late``
     (due by ``as_of``), ``start_now`` (started by ``as_of``) or ``planned``.
     """
@@ -1516,12 +1516,10 @@ def execution_plan(
     templates = templates or load_templates()
     roles = templates["roles"]
     owners = owners or {}
+    words = [f"{c}_{lang}" for c in ("campaign", "task", "role", "owner") for lang in ("zh", "en")]
     cols = [
         "campaign_id",
-        "campaign",
-        "task",
-        "role",
-        "owner",
+        *words,
         "start",
         "due",
         "days",
@@ -1530,7 +1528,6 @@ def execution_plan(
     ]
     if plan.empty:
         return pd.DataFrame(columns=cols)
-    name_col = "name_en" if lang == "en" else "name_zh"
     tname = _template_name(plan["type"], plan["weight"], templates, plan.get("series"))
     group = "cn" if cal.as_calendar(calendar).is_cn else "west"
     task_rows = []
@@ -1545,10 +1542,14 @@ def execution_plan(
         tt["order"] = np.arange(len(tt))
         task_rows.append(tt)
     tasks = pd.concat(task_rows, ignore_index=True)
-    p = plan.assign(template=tname.to_numpy(), campaign=plan[name_col].to_numpy())
-    x = p[["campaign_id", "campaign", "template", "launch", "start", "peak", "end"]].merge(
-        tasks, on="template", how="inner"
+    p = plan.assign(
+        template=tname.to_numpy(),
+        campaign_zh=plan["name_zh"].to_numpy(),
+        campaign_en=plan["name_en"].to_numpy(),
     )
+    x = p[
+        ["campaign_id", "campaign_zh", "campaign_en", "template", "launch", "start", "peak", "end"]
+    ].merge(tasks, on="template", how="inner")
     anchor = np.select(
         [x["anchor"] == a for a in ANCHORS], [x[a] for a in ANCHORS], default=x["launch"]
     )
@@ -1561,8 +1562,10 @@ def execution_plan(
     out = pd.DataFrame(
         {
             "campaign_id": x["campaign_id"],
-            "campaign": x["campaign"],
-            "task": x[lang if lang in x else "en"],
+            "campaign_zh": x["campaign_zh"],
+            "campaign_en": x["campaign_en"],
+            "task_zh": x["zh"] if "zh" in x else x["en"],
+            "task_en": x["en"],
             "role_key": x["role"],
             "start": anchor + pd.to_timedelta(x["start_off"], unit="D"),
             "due": due_anchor + pd.to_timedelta(x["due_off"], unit="D"),
@@ -1571,16 +1574,22 @@ def execution_plan(
     )
     if reorders is not None and len(reorders):
         r = reorders[reorders["status"].isin(["reorder", "too_late"])]
-        r = r.merge(p[["campaign_id", "campaign"]], on="campaign_id", how="left")
-        word = reorder_label or roles["warehouse"].get("reorder_" + lang) or "reorder"
+        r = r.merge(p[["campaign_id", "campaign_zh", "campaign_en"]], on="campaign_id", how="left")
+        what = [
+            f"{t} ({pid}) × {int(q):,}"
+            for t, pid, q in zip(r["title"].fillna(""), r["product_id"], r["reorder_qty"])
+        ]
+        word = {
+            lang: reorder_label or roles["warehouse"].get("reorder_" + lang) or "reorder"
+            for lang in ("zh", "en")
+        }
         extra = pd.DataFrame(
             {
                 "campaign_id": r["campaign_id"],
-                "campaign": r["campaign"],
-                "task": [
-                    f"{word}: {t} ({pid}) × {int(q):,}"
-                    for t, pid, q in zip(r["title"].fillna(""), r["product_id"], r["reorder_qty"])
-                ],
+                "campaign_zh": r["campaign_zh"],
+                "campaign_en": r["campaign_en"],
+                "task_zh": [f"{word['zh']}: {w}" for w in what],
+                "task_en": [f"{word['en']}: {w}" for w in what],
                 "role_key": "warehouse",
                 "start": r["latest_order_date"] - pd.Timedelta(days=7),
                 "due": r["latest_order_date"],
@@ -1588,13 +1597,13 @@ def execution_plan(
             }
         )
         out = pd.concat([out, extra], ignore_index=True)
-    out["role"] = out["role_key"].map(
-        lambda k: roles[k][lang] if lang in roles[k] else roles[k]["en"]
-    )
+    for lang in ("zh", "en"):
+        out[f"role_{lang}"] = out["role_key"].map(lambda k, g=lang: roles[k].get(g, roles[k]["en"]))
     by_key = {
         k: owners.get(k) or owners.get(roles[k]["zh"]) or owners.get(roles[k]["en"]) for k in roles
     }
-    out["owner"] = out["role_key"].map(by_key).fillna(out["role"])
+    person = out["role_key"].map(by_key)
+    out["owner_zh"], out["owner_en"] = person.fillna(out["role_zh"]), person.fillna(out["role_en"])
     out["days"] = (out["due"] - out["start"]).dt.days + 1
     out["status"] = np.select(
         [out["due"] <= as_of, out["start"] <= as_of], ["late", "start_now"], "planned"

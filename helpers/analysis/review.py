@@ -1155,7 +1155,7 @@ def _segment(texts: pd.Series) -> pd.DataFrame:
         from helpers.analysis import text
 
         return text.segment(texts)
-    except Exception:  # the jieba miner is optional: fall back to clauses
+    except ImportError:  # the jieba miner is optional: fall back to clauses
         return _clause_terms(texts)
 
 

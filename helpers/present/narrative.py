@@ -12,7 +12,7 @@ import math
 
 from helpers.core.catalogue import MESSAGES_DIR, catalogue, label, labels  # noqa: F401 (re-exported)
 
-__all__ = ["esc", "titled", "money", "pct", "num", "zhe", "say", "show"]
+__all__ = ["esc", "titled", "money", "pct", "num", "zhe", "say", "show", "in_language"]
 
 _ESC = str.maketrans(
     {c: f"&#{ord(c)};" for c in "&<>\"'[]*_`|#\\"}  # one pass: no entity is escaped twice
@@ -105,3 +105,18 @@ def show(text: str) -> None:
         display(Markdown(text))
     except ImportError:  # pragma: no cover
         print(text)
+
+
+def in_language(df, lang: str = "zh", words=("campaign", "task", "role", "owner")):
+    """A table whose words come in both languages (``task_zh``/``task_en`` …) with the
+    report's kept under the plain name (``task``), in the same place."""
+    cols = []
+    for c in df.columns:
+        base, _, tag = str(c).rpartition("_")
+        if base in words and tag in ("zh", "en"):
+            if tag == "zh":
+                cols.append(base)
+            continue
+        cols.append(c)
+    out = df.assign(**{w: df[f"{w}_{lang if lang == 'en' else 'zh'}"] for w in words})
+    return out[cols]
