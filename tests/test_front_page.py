@@ -356,6 +356,10 @@ def test_sample_front_page(sample_reports, name):  # noqa: F811
     # 5-8 actions where the data supports them; never more than 8, never invented
     assert 1 <= len(actions) <= 8, [a["text"] for a in actions]
     assert len(actions) >= 5 or name == "shopify", [a["text"] for a in actions]
+    plan = out / "artifacts" / "campaign_plan.parquet"
+    codes = set(pd.read_parquet(plan)["campaign_id"].astype(str)) if plan.exists() else set()
+    shown = " ".join(i["text"] for i in risks + actions)
+    assert not [c for c in codes if c in shown], "internal campaign ids on the front page"
     for item in risks + actions:
         target, _, anchor = item["href"].partition("#")
         html_text = (out / target).read_text(encoding="utf-8")

@@ -100,6 +100,23 @@ __all__ = [
     "targets_by_level",
 ]
 
+# the columns of an event-effects table (learn_seasonality), in order
+EVENT_EFFECT_COLUMNS = (
+    "event",
+    "kind",
+    "node",
+    "phase",
+    "name_zh",
+    "name_en",
+    "uplift",
+    "learned",
+    "prior",
+    "target_days",
+    "hist_days",
+    "hist_years",
+    "source",
+)
+
 LEVELS = ("year", "half", "quarter", "month", "week", "day")
 
 
@@ -516,23 +533,7 @@ def event_factors(
             rows.append((e, kind, int(n)))
     t = pd.DataFrame(rows, columns=["event", "kind", "target_days"])
     if t.empty:
-        return pd.DataFrame(
-            columns=[
-                "event",
-                "kind",
-                "node",
-                "phase",
-                "name_zh",
-                "name_en",
-                "uplift",
-                "learned",
-                "prior",
-                "target_days",
-                "hist_days",
-                "hist_years",
-                "source",
-            ]
-        )
+        return pd.DataFrame(columns=list(EVENT_EFFECT_COLUMNS))
     parts = t["event"].str.split(":", n=1, expand=True)
     t["node"] = np.where(t["kind"] == "node", parts[0], None)
     t["phase"] = np.where(t["kind"] == "node", parts[1], None)
@@ -559,21 +560,7 @@ def event_factors(
         if ref > 0:
             t.loc[mine, "uplift"] = t.loc[mine, "uplift"] * float(w) / ref
             t.loc[mine, "source"] = "set"
-    order = [
-        "event",
-        "kind",
-        "node",
-        "phase",
-        "name_zh",
-        "name_en",
-        "uplift",
-        "learned",
-        "prior",
-        "target_days",
-        "hist_days",
-        "hist_years",
-        "source",
-    ]
+    order = list(EVENT_EFFECT_COLUMNS)
     return (
         t[order]
         .sort_values(["kind", "event"], ascending=[False, True], kind="stable")

@@ -582,12 +582,16 @@ def _day(v) -> str:
 
 
 def _node_names(out_dir: Path, lang: str) -> dict[str, str]:
-    """Festival series code -> its name in ``lang`` (from 05's campaign plan)."""
+    """Festival series code and campaign id (``2026-nianhuo``, what the stock model plans
+    on) -> its name in ``lang`` (from 05's campaign plan): no internal code on the page."""
     plan = _frame(out_dir, "campaign_plan", {"series"})
     col = "name_zh" if lang == "zh" else "name_en"
     if plan is None or col not in plan:
         return {}
-    return {str(s): str(n) for s, n in zip(plan["series"], plan[col], strict=False)}
+    names = {str(s): str(n) for s, n in zip(plan["series"], plan[col], strict=False)}
+    if "campaign_id" in plan:
+        names.update({str(c): str(n) for c, n in zip(plan["campaign_id"], plan[col], strict=False)})
+    return names
 
 
 def front_items(
@@ -607,6 +611,10 @@ def front_items(
 
     def href(stem: str, key: str) -> str:
         return section_href(out_dir, stem, key, lang)
+
+    def item(kind: str, key: str, vals: dict, stem: str, section: str) -> dict:
+        """A risk or an action: its sentence and the section of the page that justifies it."""
+        return {"kind": kind, "text": _say(key, lang, **vals), "href": href(stem, section)}
 
     # stock-outs before a festival node (03's stock model)
     risk = _frame(out_dir, "product_stock_risk", {"status", "title", "product_id"})
@@ -712,18 +720,10 @@ def front_items(
                 driver=driver,
             )
             risks.append(
-                {
-                    "kind": "anomaly",
-                    "text": _say("fp_risk_anomaly", lang, **text),
-                    "href": href("06_optimisation_review", "h06_anomalies"),
-                }
+                item("anomaly", "fp_risk_anomaly", text, "06_optimisation_review", "h06_anomalies")
             )
             actions.append(
-                {
-                    "kind": "anomaly",
-                    "text": _say("fp_do_anomaly", lang, **text),
-                    "href": href("06_optimisation_review", "h06_anomalies"),
-                }
+                item("anomaly", "fp_do_anomaly", text, "06_optimisation_review", "h06_anomalies")
             )
     # execution tasks overdue or due to start (05)
     plan = _frame(out_dir, "execution_plan", {"status", "task", "due"})
@@ -845,18 +845,10 @@ def front_items(
                 owner=i.get("owner", ""),
             )
             risks.append(
-                {
-                    "kind": "issues",
-                    "text": _say("fp_risk_issues", lang, **vals),
-                    "href": href("06_optimisation_review", "h06_issues"),
-                }
+                item("issues", "fp_risk_issues", vals, "06_optimisation_review", "h06_issues")
             )
             actions.append(
-                {
-                    "kind": "issues",
-                    "text": _say("fp_do_issues", lang, **vals),
-                    "href": href("06_optimisation_review", "h06_issues"),
-                }
+                item("issues", "fp_do_issues", vals, "06_optimisation_review", "h06_issues")
             )
     # the month's target (02)
     months = _frame(out_dir, "targets_month", {"period", "start", "end", "target_sales"})
