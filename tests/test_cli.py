@@ -19,14 +19,14 @@ def test_new_shop_detects_formats_and_check_loads(tmp_path, capsys):
     assert cfg["products"] == "products.csv"
     assert len(cfg["salt"]) == 32  # a fresh secret salt per shop
     capsys.readouterr()
-    assert main(["check", str(dest)]) == 0
+    assert main(["check", str(dest), "--rejects", str(tmp_path / "rejects.csv")]) == 0
     out = capsys.readouterr().out
     assert "订单报表.csv" in out and "summary row (合计)" in out
 
 
 def test_check_bad_input_is_one_line(tmp_path, capsys):
     (tmp_path / "orders.csv").write_text("order_id,foo\n1,2\n", encoding="utf-8")
-    assert main(["check", str(tmp_path)]) == 2
+    assert main(["check", str(tmp_path), "--rejects", str(tmp_path / "rejects.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "orders.csv" in err and "\n" not in err
 

@@ -344,7 +344,7 @@ def test_no_usable_rows_says_why_and_names_the_currency_key(tmp_path, capsys):
     (shop / "orders.csv").write_text(
         CANON + "\n".join(f"A{k},1,c,2024-01-01 10:00:00,paid,p,1,$5.00,$5.00,0" for k in range(7))
     )
-    assert main(["check", str(shop)]) == 2
+    assert main(["check", str(shop), "--rejects", str(tmp_path / "rejects.csv")]) == 2
     err = capsys.readouterr().err
     assert "no usable order rows: all 7 rows rejected: 7 × amount '$5.00' is in USD" in err
     assert "set 'currency: USD' in shop.yaml (it says CNY)" in err
