@@ -277,7 +277,7 @@ def test_front_page_on_hand_made_artifacts(tmp_path):
     assert stock["href"] == "03_product_analysis.html#stock-anchor"
     # KPIs past the alarms: orders -10% (limit -10%), per buyer -12%, refunds +3 pts (limit 2)
     kpi = [r["text"] for r in risks if r["kind"] == "kpi"]
-    assert len(kpi) == 3 and any("退款率比上年同期 +3.0 个百分点" in t for t in kpi)
+    assert len(kpi) == 3 and any("退款退货率比上年同期 +3.0 个百分点" in t for t in kpi)
     # the anomaly of 2025-05-03 is within 30 days (250 against 1,000: -75%); 2025-01-02 is
     # not; the rejected rows' risk is the seventh, past max_risks
     assert kinds == ["stock", "kpi", "kpi", "kpi", "anomaly", "tasks"]
