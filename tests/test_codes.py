@@ -53,7 +53,7 @@ def test_memo_serves_the_same_lines_and_callers_cannot_change_them(orders):
     first["net"] = -1.0  # a caller scribbling on its copy
     first["extra"] = 1
     again = idcodes.sales_lines(orders)
-    assert id(orders) in idcodes._MEMO
+    assert id(orders) in idcodes.SALES_LINES
     assert again["net"].tolist() == [100.0, 0.0, 60.0, 30.0]
     assert "extra" not in again.columns
 
@@ -74,17 +74,17 @@ def test_no_memo_for_extension_dtypes(orders):
     text = orders.astype({"status": "str"})
     assert idcodes._fingerprint(text) is None
     assert idcodes.sales_lines(text)["net"].tolist() == [100.0, 0.0, 60.0, 30.0]
-    assert id(text) not in idcodes._MEMO
+    assert id(text) not in idcodes.SALES_LINES
 
 
 def test_memo_forgets_a_collected_frame(orders):
     frame = orders.copy()
     idcodes.sales_lines(frame)
     key = id(frame)
-    assert key in idcodes._MEMO
+    assert key in idcodes.SALES_LINES
     del frame
     gc.collect()
-    assert key not in idcodes._MEMO
+    assert key not in idcodes.SALES_LINES
 
 
 @pytest.mark.parametrize(

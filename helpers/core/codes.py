@@ -24,6 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
+    "CODES",
+    "Memo",
+    "SALES_LINES",
+    "clear_caches",
     "SALE_STATUSES",
     "RETURN_STATUS",
     "LEDGER_COLUMNS",
@@ -43,7 +47,41 @@ RETURN_STATUS = "returned"
 # Order-line columns no analysis reads (bookkeeping of the export): left out of sales lines,
 # which every notebook keeps in memory (a unique line id alone is ~0.5 GB at 10M lines).
 LEDGER_COLUMNS = ("line_id", "sku", "paid_time", "_source_file", "_source_row")
-_MEMO: dict[int, tuple] = {}  # id(orders) -> (weakref to orders, fingerprint, keep, lines)
+
+
+class Memo:
+    """What this module remembers between calls in one notebook: sales lines per orders frame
+    (:data:`SALES_LINES`) and id codes per array (:data:`CODES`).
+
+    Frames and arrays cannot be hashed, so an entry is found by the object's identity and
+    checked with a weak reference to it (a recycled address never hits a stale entry); the
+    entry goes when the object does. :meth:`clear` forgets everything (a benchmark that must
+    pay for its own lines; a test); ``key in memo`` tells whether a key is remembered.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict = {}
+
+    def get(self, key):
+        return self._items.get(key)
+
+    def put(self, key, obj, value: tuple) -> tuple:
+        """Remember ``value`` for ``obj`` under ``key``: ``(weakref to obj, *value)``."""
+        item = (weakref.ref(obj, lambda _, k=key: self._items.pop(k, None)), *value)
+        self._items[key] = item
+        return item
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __contains__(self, key) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+SALES_LINES = Memo()  # id(orders) -> (weakref to orders, fingerprint, keep, lines)
 
 
 def _fingerprint(orders: pd.DataFrame) -> tuple[tuple, list] | None:
@@ -76,7 +114,7 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     A frame whose read columns were replaced since is computed afresh.
     """
     key, fp = id(orders), _fingerprint(orders)
-    hit = _MEMO.get(key) if fp is not None else None
+    hit = SALES_LINES.get(key) if fp is not None else None
     if hit is not None and hit[0]() is orders and hit[1] == fp[0]:
         return hit[3].copy(deep=False)
     cols = [c for c in orders.columns if c not in LEDGER_COLUMNS]
@@ -94,10 +132,9 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     if fp is None:
         return s
     try:
-        ref = weakref.ref(orders, lambda _, k=key: _MEMO.pop(k, None))
+        SALES_LINES.put(key, orders, (fp[0], fp[1], s))
     except TypeError:  # not weak-referenceable: no memo
         return s
-    _MEMO[key] = (ref, fp[0], fp[1], s)
     return s.copy(deep=False)
 
 
@@ -189,7 +226,7 @@ def _sorted_runs(arr: np.ndarray) -> np.ndarray | None:
     return np.concatenate([[True], arr[1:] != arr[:-1]])
 
 
-_CODES: dict[tuple, tuple] = {}  # (column, id of the array, data offset) -> codes
+CODES = Memo()  # (column, id of the array, data offset, shape, strides) -> codes
 
 
 def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.ndarray, np.ndarray]:
@@ -207,12 +244,11 @@ def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.nda
     if root is a or a.dtype != object:  # an array made for us: nothing lasting to key on
         return factorize(a, sort=True)
     key = (column, id(root), a.__array_interface__["data"][0], a.shape, a.strides)
-    hit = _CODES.get(key)
+    hit = CODES.get(key)
     if hit is None or hit[0]() is not root:
         codes, uniques = factorize(a, sort=True)
         codes.flags.writeable = uniques.flags.writeable = False  # shared: read only
-        hit = (weakref.ref(root, lambda _, k=key: _CODES.pop(k, None)), codes, uniques)
-        _CODES[key] = hit
+        hit = CODES.put(key, root, (codes, uniques))
     return hit[1], hit[2]
 
 
@@ -247,3 +283,9 @@ def nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
     groups, keys = pd.factorize(df[by], sort=True)
     counts = distinct_per_group(groups, factorize(df[col])[0], len(keys))
     return pd.Series(counts, index=keys.rename(by), name=col)
+
+
+def clear_caches() -> None:
+    """Forget every remembered sales-lines table and id code (:class:`Memo`)."""
+    SALES_LINES.clear()
+    CODES.clear()

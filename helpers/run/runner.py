@@ -53,7 +53,7 @@ from helpers.run.notebooks import (
 )
 from helpers.run.output import _retarget, _work_dir, commit
 
-__all__ = ["RunResult", "report_target_kpis", "run_shop", "default_notes"]
+__all__ = ["RunResult", "report_target_kpis", "run_shop", "default_notes", "schedule"]
 
 
 @dataclass
@@ -216,7 +216,7 @@ def run_shop(
         if jobs is None:
             jobs = 1 if kernels is not None else auto_jobs(lines, shop_loaded=preloaded)
         result.timings["jobs"] = jobs
-        _schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
+        schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
         bar.close()
         rank = {stem: i for i, stem in enumerate(pages)}  # failures in page order
         result.failures = dict(sorted(result.failures.items(), key=lambda f: rank.get(f[0], 99)))
@@ -293,7 +293,7 @@ def _cached(shop_dir: Path) -> bool:
         return False
 
 
-def _schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None:
+def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None:
     """Run ``execute(nb, km)`` for every notebook, at most ``jobs`` at once, each after the
     notebooks it needs (a failed one counts as done: its dependants recompute what is
     missing), earliest number first. Kernels are taken from ``pool`` on this thread."""
