@@ -311,7 +311,7 @@ class KernelPool:
             km = AsyncKernelManager(kernel_name=self.kernel_name)
         args = [
             "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
-            "--IPKernelApp.log_level=40",  # no start-up chatter on the batch's stderr
+            "--IPKernelApp.log_level=50",  # quiet on the batch's stderr: a cell's error is in its notebook
         ]
         if self.fork:
             from jupyter_client.kernelspec import KernelSpec
