@@ -612,6 +612,10 @@ def front_items(
     def href(stem: str, key: str) -> str:
         return section_href(out_dir, stem, key, lang)
 
+    def node_name(code) -> str:
+        """A campaign or festival by its name, never its code."""
+        return nodes.get(str(code), narrative.label(str(code), lang))
+
     def item(kind: str, key: str, vals: dict, stem: str, section: str) -> dict:
         """A risk or an action: its sentence and the section of the page that justifies it."""
         return {"kind": kind, "text": _say(key, lang, **vals), "href": href(stem, section)}
@@ -624,7 +628,7 @@ def front_items(
             short = short.sort_values("shortfall", ascending=False, kind="stable")
         if len(short):
             top = short.iloc[0]
-            node = nodes.get(str(top.get("node")), narrative.label(str(top.get("node")), lang))
+            node = node_name(top.get("node"))
             risks.append(
                 {
                     "kind": "stock",
@@ -776,7 +780,7 @@ def front_items(
             re_ = re_[[str(p) not in task_text for p in re_["product_id"]]]
         if len(re_):
             r = re_.iloc[0]
-            node = nodes.get(str(r.get("node")), narrative.label(str(r.get("node")), lang))
+            node = node_name(r.get("node"))
             actions.append(
                 {
                     "kind": "stock",

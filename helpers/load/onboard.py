@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.core import calendar as cal
 from helpers.load.adapters.clean import (
     CURRENCY_MARKERS,
     is_pii,
@@ -823,7 +824,7 @@ def infer_market(
                         str(top.index[0]),
                         f"column '{col}': {top.index[0]} in {share:.0%} of rows",
                     )
-    if currency:
-        code = CURRENCY_HOME.get(currency.upper(), ("CN", ""))[0]
+    if currency:  # the calendar's own currency -> market table (markets.yaml)
+        code, _ = cal.market_of(currency.upper(), None)
         return Inferred(code, f"the main market of {currency.upper()}", sure=False)
     return Inferred("", "no country in the file", sure=False)
