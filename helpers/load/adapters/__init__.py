@@ -31,6 +31,7 @@ from helpers.load.adapters import shopify, taobao
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
 from helpers.load.adapters.clean import PII_PATTERNS, Part, Source, _clean_header, isin
 from helpers.load.adapters.generic import display_names, read_mapped_orders, read_table
+from helpers.load.adapters.stream import read_streamed
 from helpers.load.adapters.writers import write_shopify, write_taobao_classic
 from helpers.load.lines import prepare_orders
 
@@ -225,6 +226,25 @@ def read_orders(
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("read_orders needs at least one file")
+
+    def read(fmt: str, sources: list[Source]) -> Part:
+        if fmt == "shopify_orders":
+            return shopify.read_shopify(sources, salt, tz, currency)
+        cmap = mapping if fmt == "generic" else None
+        return read_mapped_orders(sources, cmap, salt, tz, fmt, currency)
+
+    streamed = read_streamed(paths, display_names(paths), mapping, read, detect)
+    if streamed is not None:
+        return _loaded(
+            streamed.lines,
+            streamed.rejects,
+            streamed.counts,
+            [streamed.format],
+            streamed.notes,
+            paths,
+            returns,
+            non_merchandise,
+        )
     groups: dict[str, list[Source]] = {}
     for path, name in zip(paths, display_names(paths), strict=True):
         src = Source.read(path, name)
@@ -272,6 +292,32 @@ def read_orders(
     frames = [p.lines for p in parts if len(p.lines)]
     table = pd.concat(frames, ignore_index=True) if frames else schema.empty("orders")
     table = schema.conform(table, "orders")
+    ledgers = [led for p in parts for led in p.ledgers]
+    counts = [c for led in ledgers for c in led.counts()]
+    notes = [n for p in parts for n in p.notes]
+    return _loaded(
+        table,
+        [led.rejects() for led in ledgers],
+        counts,
+        [p.format for p in parts],
+        notes,
+        paths,
+        returns,
+        non_merchandise,
+    )
+
+
+def _loaded(
+    table: pd.DataFrame,
+    rej: list[pd.DataFrame],
+    counts: list[FileCount],
+    formats: list[str],
+    notes: list[str],
+    paths: list[Path],
+    returns: dict | None,
+    non_merchandise: dict | None,
+) -> Loaded:
+    """The conformed lines of every format, in file order, with their rejects and counts."""
     table["_source_file"] = (
         table["_source_file"].astype("object")
         if "_source_file" in table
@@ -279,20 +325,14 @@ def read_orders(
     )
     if "_source_row" not in table:
         table["_source_row"] = pd.Series(dtype="int64")
-    ledgers = [led for p in parts for led in p.ledgers]
-    rej = [led.rejects() for led in ledgers]
     rej = [r for r in rej if len(r)]
     rejects = pd.concat(rej, ignore_index=True) if rej else rejects_frame()
     order = {n: i for i, n in enumerate(display_names(paths))}
-    counts = sorted(
-        (c for led in ledgers for c in led.counts()), key=lambda c: order.get(c.file, 0)
-    )
+    counts = sorted(counts, key=lambda c: order.get(c.file, 0))
     if len(rejects):
         rejects = rejects.assign(_o=rejects["file"].map(order)).sort_values(
             ["_o", "row"], kind="stable"
         )
         rejects = rejects.drop(columns="_o").reset_index(drop=True)
-    notes = [n for p in parts for n in p.notes]
-    fmt = "+".join(p.format for p in parts)
     table = prepare_orders(table.reset_index(drop=True), returns, non_merchandise)
-    return Loaded(table, rejects, counts, fmt, notes)
+    return Loaded(table, rejects, counts, "+".join(formats), notes)

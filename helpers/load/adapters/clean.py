@@ -45,11 +45,13 @@ __all__ = [
     "Source",
     "apportion",
     "as_text",
+    "body_frame",
     "concat_sources",
     "drop_pii",
     "duplicate_first",
     "extract_groups",
     "first_filled",
+    "header_names",
     "is_pii",
     "is_summary_row",
     "isin",
@@ -70,6 +72,7 @@ __all__ = [
     "read_raw",
     "row_values_text",
     "says",
+    "sniff_csv",
     "sniff_encoding",
     "summary_label",
     "take",
@@ -484,6 +487,28 @@ def _all_blank(cols: Sequence[pd.Series], n: int) -> np.ndarray:
     return out
 
 
+def sniff_csv(path: Path, name: str) -> tuple[str, str, int]:
+    """A text export's encoding, separator (comma or tab) and header width, from its head.
+
+    Raises
+    ------
+    LoadError
+        Empty file, or text in no known encoding.
+    """
+    with path.open("rb") as fh:
+        head_bytes = fh.read(1 << 20)
+    blank_head = not head_bytes.strip(b" \t\r\n\x00" + codecs.BOM_UTF8)
+    if blank_head and path.stat().st_size <= len(head_bytes):
+        raise LoadError(name, "empty file")
+    try:
+        encoding = sniff_encoding(head_bytes)
+    except ValueError as err:
+        raise LoadError(name, f"cannot decode: {err}") from None
+    head = head_bytes[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
+    sep, width = _sep_and_width(head)
+    return encoding, sep, width
+
+
 def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, str]:
     """Read an export as text, exactly as it is, with its row numbers.
 
@@ -519,17 +544,7 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
         if grid.empty:
             raise LoadError(name, "empty file")
     else:
-        with path.open("rb") as fh:
-            head_bytes = fh.read(1 << 20)
-        blank_head = not head_bytes.strip(b" \t\r\n\x00" + codecs.BOM_UTF8)
-        if blank_head and path.stat().st_size <= len(head_bytes):
-            raise LoadError(name, "empty file")
-        try:
-            encoding = sniff_encoding(head_bytes)
-        except ValueError as err:
-            raise LoadError(name, f"cannot decode: {err}") from None
-        head = head_bytes[:65536].decode(encoding, errors="ignore").lstrip("\ufeff")
-        sep, width = _sep_and_width(head)
+        encoding, sep, width = sniff_csv(path, name)
         try:
             grid = _read_csv(path, name, encoding, sep, width)
         except UnicodeDecodeError:
@@ -540,32 +555,54 @@ def read_raw(path: str | Path, sheet: str | None = None) -> tuple[pd.DataFrame, 
                 grid = _read_csv(path, name, encoding, sep, width)
             except UnicodeDecodeError:
                 raise LoadError(name, "cannot decode: not UTF-8 nor GB18030 text") from None
-    header = [_clean_header(h) for h in grid.iloc[0].tolist()]
-    body = grid.iloc[1:].reset_index(drop=True)
-    named = [i for i, h in enumerate(header) if h]
-    if not named:
+    header = header_names(grid.iloc[0].tolist(), name)
+    return body_frame(grid.iloc[1:].reset_index(drop=True), header, 2), encoding
+
+
+def header_names(cells: Sequence[object], name: str) -> list[str]:
+    """The cleaned header of a file (``""`` for a column without a name).
+
+    Raises
+    ------
+    LoadError
+        No named column, or a name used twice.
+    """
+    header = [_clean_header(h) for h in cells]
+    names = [h for h in header if h]
+    if not names:
         raise LoadError(name, "no header row (the first row is empty)")
-    names = [header[i] for i in named]
     counts: dict[str, int] = {}
     for h in names:
         counts[h] = counts.get(h, 0) + 1
     dups = [h for h, k in counts.items() if k > 1]
     if dups:
         raise LoadError(name, "duplicated column name", column=dups[0])
+    return header
+
+
+def body_frame(body: pd.DataFrame, header: Sequence[str], first_row: int) -> pd.DataFrame:
+    """Records below the header (columns by position) as :func:`read_raw`'s frame.
+
+    ``first_row`` is the file row number of ``body``'s first record (2 for the whole file;
+    later for a batch of a file read in parts), so ``_source_row``, ``blank_rows`` and
+    ``overlong_rows`` are the file's own row numbers whatever part of it ``body`` is.
+    """
+    named = [i for i, h in enumerate(header) if h]
+    names = [header[i] for i in named]
     named_set = set(named)
-    unnamed = [c for i, c in enumerate(grid.columns) if i not in named_set]
-    df = body[[grid.columns[i] for i in named]]
+    unnamed = [c for i, c in enumerate(body.columns) if i not in named_set]
+    df = body[[body.columns[i] for i in named]]
     df.columns = names
     df = df.fillna("") if df.isna().any().any() else df
     n = len(df)
-    rows_no = np.arange(2, n + 2, dtype=np.int64)
+    rows_no = np.arange(first_row, n + first_row, dtype=np.int64)
     over = ~_all_blank([body[c].fillna("") for c in unnamed], n) if unnamed else np.zeros(n, bool)
     blank = _all_blank([df[c] for c in names], n) & ~over
     df = df.assign(**{SOURCE_ROW: rows_no})
     out = df.loc[~blank].reset_index(drop=True) if blank.any() else df
     out.attrs["blank_rows"] = rows_no[blank].tolist()
     out.attrs["overlong_rows"] = rows_no[over & ~blank].tolist()
-    return out, encoding
+    return out
 
 
 # --------------------------------------------------------------------------------------------

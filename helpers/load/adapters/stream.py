@@ -1,0 +1,360 @@
+"""Large CSV order exports read in row batches, with the same result as reading them whole.
+
+A 10M-line export read whole holds its text, the canonical frame and the parsed columns at
+once (16 GB at 10M lines). Here a file is read twice with Arrow's streaming CSV reader:
+
+1. **Keys.** Only the order-id column (the buyer id when orders are built from buyer +
+   time), each id normalised as the adapter will read it and hashed to 8 bytes. An order
+   whose rows fall in more than one batch is a *straddler*.
+2. **Batches.** Every batch of about :data:`BATCH_ROWS` records goes through the format's
+   own adapter, less its straddlers' rows, which wait. The checks that look across rows —
+   duplicates, a repeated line id, an incomplete order taking all its lines to the rejects,
+   line numbers within an order — all look within one order, so a batch that holds every
+   row of its orders gets them exactly as the whole file would. Each batch leaves its
+   canonical lines (as an Arrow table), its rejects and its row counts; its text is freed.
+   The straddlers' rows go through the adapter last, as one more batch.
+
+Lines are put back in file order, so the table, the rejects and the counts are the ones the
+whole-file reader gives (``tests/test_stream.py`` checks them equal, forcing tiny batches).
+
+Streamed: UTF-8 / GB18030 CSV files of one format whose lines carry their order's key in
+one file: ``canonical``, ``generic`` (a shop.yaml mapping) and ``shopify_orders``, together at least
+:data:`STREAM_BYTES`. Everything else, and a file the streaming reader cannot read exactly
+(a ragged row, text that is not valid in its encoding, an order id in scientific notation,
+which must be checked against every other order), is read whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pv
+
+from helpers.core import schema
+from helpers.core.errors import LoadError
+from helpers.load.adapters.base import FileCount
+from helpers.load.adapters.clean import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    XLSX_SUFFIXES,
+    Part,
+    Source,
+    body_frame,
+    header_names,
+    parse_id,
+    re_sub,
+    sniff_csv,
+)
+from helpers.load.adapters.shopify import NAME
+
+__all__ = ["BATCH_ROWS", "STREAM_BYTES", "FORMATS", "Streamed", "read_streamed"]
+
+BATCH_ROWS = 1_000_000
+"""Records per batch (``PLAYBOOK_BATCH_ROWS`` overrides it)."""
+
+STREAM_BYTES = 256 << 20
+"""Order files smaller than this in all are read whole (``PLAYBOOK_STREAM_BYTES``)."""
+
+FORMATS = ("canonical", "generic", "shopify_orders")
+
+_BLOCK = 16 << 20  # bytes Arrow reads at a time
+
+
+class _NotStreamable(Exception):
+    """The file needs the whole-file reader."""
+
+
+@dataclass
+class Streamed:
+    """What :func:`read_streamed` gives :func:`helpers.load.adapters.read_orders`."""
+
+    format: str
+    lines: pd.DataFrame
+    rejects: list[pd.DataFrame]
+    counts: list[FileCount]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _File:
+    path: Path
+    name: str
+    encoding: str
+    sep: str
+    width: int
+    header: list[str]
+
+
+def _setting(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _reader(f: _File, ragged: list, columns: Sequence[int] | None = None) -> pv.CSVStreamingReader:
+    names = [str(i) for i in range(f.width)]
+
+    def skip(row: object) -> str:
+        ragged.append(row)
+        return "skip"
+
+    return pv.open_csv(
+        f.path,
+        read_options=pv.ReadOptions(
+            column_names=names,
+            encoding="utf8" if f.encoding.startswith("utf-8") else f.encoding,
+            block_size=_BLOCK,
+        ),
+        parse_options=pv.ParseOptions(
+            delimiter=f.sep,
+            ignore_empty_lines=False,
+            newlines_in_values=True,
+            invalid_row_handler=skip,
+        ),
+        convert_options=pv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.large_string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            include_columns=[names[i] for i in columns] if columns is not None else None,
+        ),
+    )
+
+
+def _chunks(f: _File, rows: int, columns: Sequence[int] | None = None) -> Iterator[pd.DataFrame]:
+    """The file's records (header included) as text frames of ``rows`` records (the last
+    may be shorter), columns named by position."""
+    try:
+        ragged: list = []
+        reader = _reader(f, ragged, columns)
+        pending: list[pa.RecordBatch] = []
+        have = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            if ragged:
+                raise _NotStreamable("a row with more cells than the header")
+            pending.append(batch)
+            have += batch.num_rows
+            while have >= rows:
+                table = pa.Table.from_batches(pending)
+                yield _frame(table.slice(0, rows))
+                rest = table.slice(rows)
+                pending, have = rest.to_batches(), rest.num_rows
+        if have:
+            yield _frame(pa.Table.from_batches(pending))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError, UnicodeError) as err:
+        raise _NotStreamable(str(err)) from None
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    return pd.DataFrame(
+        {int(n): pd.array(table.column(n), dtype="str") for n in table.column_names}
+    )
+
+
+def _open(path: Path, name: str) -> _File:
+    enc, sep, width = sniff_csv(path, name)
+    if enc.startswith("utf-16"):
+        raise _NotStreamable(enc)
+    f = _File(path, name, enc, sep, width, [])
+    first = next(_chunks(f, 1), None)
+    if first is None:
+        raise _NotStreamable("empty")
+    f.header = header_names(first.iloc[0].tolist(), name)
+    return f
+
+
+def _key_column(files: Sequence[_File], fmt: str, mapping: dict | None) -> str:
+    if fmt == "shopify_orders":
+        return NAME
+    if fmt == "generic":
+        col = mapping.get("order_id") or mapping.get("customer_id")
+    else:
+        col = "order_id" if "order_id" in files[0].header else "customer_id"
+    if not col or any(col not in f.header for f in files):
+        raise _NotStreamable("no order key")
+    return col
+
+
+def _key_hashes(s: pd.Series) -> np.ndarray:
+    """An order's rows get one hash: the id as the adapters read it (Excel guards, ``.0``,
+    full-width digits, a leading ``#`` removed)."""
+    p = parse_id(s)
+    if p.bad.any():
+        raise _NotStreamable("order id in scientific notation")
+    k = re_sub(p.values.fillna(""), r"^#", "")
+    return pd.util.hash_array(k.to_numpy(dtype=object))
+
+
+def _straddlers(files: Sequence[_File], key: str, rows: int) -> list[np.ndarray]:
+    """Per file, a boolean per record below the header: does its order have rows in more
+    than one batch?"""
+    hashes, batch, sizes = [], [], []
+    b = 0
+    for f in files:
+        col = f.header.index(key)
+        n = 0
+        for chunk in _chunks(f, rows, [col]):
+            h = _key_hashes(chunk[0].iloc[1:] if n == 0 else chunk[0])
+            hashes.append(h)
+            batch.append(np.full(len(h), b, dtype=np.int32))
+            n += len(chunk)
+            b += 1
+        sizes.append(max(n - 1, 0))
+    if not hashes:
+        return [np.zeros(0, bool) for _ in files]
+    h, bt = np.concatenate(hashes), np.concatenate(batch)
+    codes, uniq = pd.factorize(h)
+    lo = np.full(len(uniq), np.iinfo(np.int32).max, dtype=np.int32)
+    hi = np.full(len(uniq), -1, dtype=np.int32)
+    np.minimum.at(lo, codes, bt)
+    np.maximum.at(hi, codes, bt)
+    spread = (lo != hi)[codes]
+    return np.split(spread, np.cumsum(sizes)[:-1])
+
+
+def _batches(f: _File, spread: np.ndarray, rows: int) -> Iterator[tuple[Source, Source]]:
+    """Per batch of the file: its rows whose orders lie within it, and the others."""
+    start = 0  # records below the header read so far
+    for i, chunk in enumerate(_chunks(f, rows)):
+        body = chunk.iloc[1:].reset_index(drop=True) if i == 0 else chunk
+        frame = body_frame(body, f.header, start + 2)
+        late = spread[frame[SOURCE_ROW].to_numpy() - 2]
+        over = np.asarray(frame.attrs["overlong_rows"], dtype=np.int64)
+        over_late = spread[over - 2]
+        blank = frame.attrs["blank_rows"]
+        start += len(body)
+        yield (
+            _source(f, frame.loc[~late], blank, over[~over_late].tolist()),
+            _source(f, frame.loc[late], [], over[over_late].tolist()),
+        )
+
+
+def _source(f: _File, raw: pd.DataFrame, blank: list[int], over: list[int]) -> Source:
+    raw = raw.reset_index(drop=True)
+    raw.attrs = {}
+    return Source(f.name, "", raw, f.encoding, list(blank), list(over))
+
+
+def _joined(parts: Sequence[Source]) -> Source:
+    first = parts[0]
+    raw = pd.concat([p.raw for p in parts], ignore_index=True)
+    blank = [r for p in parts for r in p.blank_rows]
+    over = [r for p in parts for r in p.overlong_rows]
+    return Source(first.file, "", raw, first.encoding, blank, over)
+
+
+@dataclass
+class _Collected:
+    lines: list[pa.Table] = field(default_factory=list)
+    rejects: list[pd.DataFrame] = field(default_factory=list)
+    counts: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    format: str = ""
+
+    def add(self, part: Part) -> None:
+        self.format = part.format
+        if len(part.lines):
+            lines = schema.conform(part.lines, "orders")
+            lines[SOURCE_FILE] = part.lines[SOURCE_FILE].astype("object").to_numpy()
+            self.lines.append(pa.Table.from_pandas(lines, preserve_index=False))
+        for led in part.ledgers:
+            r = led.rejects()
+            if len(r):
+                self.rejects.append(r)
+            for c in led.counts():
+                tot = self.counts.setdefault(c.file, [0, 0, 0])
+                tot[0] += c.read
+                tot[1] += c.kept
+                tot[2] += c.rejected
+        self.notes += [n for n in part.notes if n not in self.notes]
+
+
+def read_streamed(
+    paths: Sequence[Path],
+    names: Sequence[str],
+    mapping: dict[str, str] | None,
+    read: Callable[[str, list[Source]], Part],
+    detect: Callable[..., str],
+) -> Streamed | None:
+    """Order files read in batches, or None when they must be read whole.
+
+    Parameters
+    ----------
+    paths, names : the order files and their display names.
+    mapping : shop.yaml's column mapping of the orders, if any.
+    read : callable ``read(fmt, sources) -> Part``: the format's adapter, with the shop's
+        salt, timezone and currency already bound.
+    detect : :func:`helpers.load.adapters.detect`.
+    """
+    if sum(p.stat().st_size for p in paths) < _setting("PLAYBOOK_STREAM_BYTES", STREAM_BYTES):
+        return None
+    if any(p.suffix.lower() in XLSX_SUFFIXES for p in paths):
+        return None
+    rows = max(_setting("PLAYBOOK_BATCH_ROWS", BATCH_ROWS), 2)
+
+    try:
+        files = [_open(p, n) for p, n in zip(paths, names, strict=True)]
+        fmts = set()
+        for f in files:
+            heads = [h for h in f.header if h]
+            if mapping and set(mapping.values()) <= set(heads):
+                fmts.add("generic")
+            else:
+                try:
+                    fmts.add(detect(heads, file=f.name, table="orders"))
+                except LoadError:
+                    return None  # the whole-file reader words the error
+        if len(fmts) != 1 or not fmts <= set(FORMATS):
+            return None
+        fmt = fmts.pop()
+        spread = _straddlers(files, _key_column(files, fmt, mapping), rows)
+        got, late = _Collected(), {}
+        for f, sp in zip(files, spread, strict=True):
+            for now, wait in _batches(f, sp, rows):
+                if len(now.raw) or now.blank_rows:
+                    got.add(read(fmt, [_with(now, fmt)]))
+                if len(wait.raw):
+                    late.setdefault(f.name, []).append(wait)
+        if late:
+            got.add(read(fmt, [_with(_joined(v), fmt) for v in late.values()]))
+    except _NotStreamable:
+        return None
+    return _assemble(got.format or fmt, got, [f.name for f in files])
+
+
+def _with(src: Source, fmt: str) -> Source:
+    src.format = fmt
+    return src
+
+
+def _assemble(fmt: str, got: _Collected, order: Sequence[str]) -> Streamed:
+    pos = {n: i for i, n in enumerate(order)}
+    counts = [
+        FileCount(file=n, table="orders", format=fmt, read=c[0], kept=c[1], rejected=c[2])
+        for n, c in sorted(got.counts.items(), key=lambda kv: pos.get(kv[0], 0))
+    ]
+    if not got.lines:
+        lines = schema.conform(schema.empty("orders"), "orders")
+        return Streamed(fmt, lines, got.rejects, counts, got.notes)
+    table = pa.concat_tables(got.lines, promote_options="permissive")
+    files = np.asarray(
+        [pos[v] for v in table.column(SOURCE_FILE).to_pylist()]
+        if table.num_rows < 1000
+        else pd.Series(table.column(SOURCE_FILE).to_numpy(zero_copy_only=False)).map(pos),
+        dtype=np.int64,
+    )
+    ix = np.lexsort((table.column(SOURCE_ROW).to_numpy(), files))
+    table = table.take(pa.array(ix))
+    del got.lines[:]
+    lines = schema.conform(table.to_pandas(), "orders")
+    return Streamed(fmt, lines, got.rejects, counts, got.notes)
