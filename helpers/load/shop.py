@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import schema
-from helpers.core.errors import LoadError
+from helpers.core.errors import ConfigError, LoadError
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
 from helpers.load.adapters.clean import row_values_text
 from helpers.load.config import ShopConfig, load_config
@@ -30,6 +30,7 @@ from helpers.load.config import ShopConfig, load_config
 __all__ = [
     "CACHE_VERSION",
     "DATE_COLUMNS",
+    "fill_cache",
     "Shop",
     "load_shop",
     "reason_groups",
@@ -562,6 +563,42 @@ def cached(shop_dir: str | Path) -> bool:
     """Whether the shop's exports, as they are now, are in the Parquet cache (a fast load)."""
     root = _cache_dir()
     return root is not None and (root / _cache_key(load_config(shop_dir))[0] / "meta.json").exists()
+
+
+def _parse_only(shop_dir: str) -> tuple | None:
+    try:
+        load_shop(shop_dir)
+    except LoadError as err:
+        return (isinstance(err, ConfigError), err.file, err.message, err.column, err.rows)
+    return None
+
+
+def fill_cache(shop_dir: str | Path) -> bool:
+    """Parse a shop that is not yet in the Parquet cache in a child process, and cache it.
+
+    A first run's parse peaks well above the loaded shop (the exports' text, the adapters'
+    columns); done in a child process, that memory goes back to the system before the kernel
+    server loads the shop from the cache, so it never adds to the notebooks' memory.
+
+    Returns whether the cache now holds the shop (False when caching is off).
+
+    Raises
+    ------
+    LoadError
+        The shop cannot be loaded: the child's one-line error.
+    """
+    if _cache_dir() is None:
+        return False
+    if cached(shop_dir):
+        return True
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        err = pool.apply(_parse_only, (str(shop_dir),))
+    if err is not None:
+        config, file, message, column, rows = err
+        raise (ConfigError if config else LoadError)(file, message, column, rows)
+    return cached(shop_dir)
 
 
 def preload(shop_dir: str | Path, as_of: str | None = None) -> Shop | None:

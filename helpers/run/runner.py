@@ -40,7 +40,7 @@ from pathlib import Path
 from helpers.deliver import report
 from helpers.deliver.imports import light_imports
 from helpers.load import artifacts
-from helpers.load.shop import load_shop
+from helpers.load.shop import fill_cache, load_shop
 from helpers.run.engine import _engine, _failure, _Watchdog, _write_unexecuted
 from helpers.run.kernels import KernelPool, run_summary, shutdown
 from helpers.run.memory import auto_jobs
@@ -123,6 +123,8 @@ def run_shop(
     t_start = time.perf_counter()
     shop_dir = Path(shop_dir).resolve()
     nbs = notebooks(only, playbook_dir)
+    if kernels is None and nbs:  # a first run parses in a child process, then reads the cache
+        fill_cache(shop_dir)
     pool = kernels or KernelPool(
         playbook_dir, notebook_imports(nbs), preload={"shop_dir": shop_dir, "as_of": as_of}
     )
