@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 SHOPS ?= demo taobao shopify
 LANG_RUN ?=
 
-.PHONY: setup playbook test lint format sample notebooks bench clean
+.PHONY: setup playbook test lint format sample notebooks bench bench-large clean
 
 setup:
 	@bash scripts/setup.sh
@@ -40,6 +40,10 @@ notebooks: setup
 bench: setup
 	$(BIN)/python bench/bench_scale.py --sizes demo,10k,100k,1M
 	$(BIN)/python bench/bench_peers.py
+
+## A client's first contact with a large shop: generate, cold load, first run (~1 h; 24 GB machine).
+bench-large: setup
+	$(BIN)/python bench/bench_scale.py --sizes 10M,30M --cold
 
 clean:
 	rm -rf reports .pytest_cache

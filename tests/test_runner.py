@@ -10,6 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
+from helpers.core.errors import ConfigError
 from helpers.deliver import report
 from helpers.load.shop import load_report, load_shop
 from helpers.run import batch, kernels, memory, notebooks, output, runner
@@ -329,5 +330,17 @@ def test_auto_jobs_by_cores_and_memory(monkeypatch):
     assert [memory.auto_jobs(n) for n in sizes] == [2, 2, 2, 2, 1]
     # the shop already in the kernel server's memory: 1000 + 0.00042 MB a line, two to ~31M
     assert [memory.auto_jobs(n, shop_loaded=True) for n in (13_000_000, 32_000_000)] == [2, 1]
+    # a cap below the machine's: 8 GB = 8192 MB; 1M lines need 2070 MB, 10M 11700 MB
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "8G")
+    assert [memory.auto_jobs(n) for n in (1_000_000, 10_000_000)] == [2, 1]
+    assert memory.memory_budget() == 8 * 2**30
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2070MB")
+    assert memory.memory_budget() == 2070 * 2**20 and memory.auto_jobs(1_000_000) == 2
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2069")
+    assert memory.auto_jobs(1_000_000) == 1
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "lots")
+    with pytest.raises(ConfigError, match="^PLAYBOOK_MAX_MEMORY: 'lots' is not a size"):
+        memory.auto_jobs(1_000_000)
+    monkeypatch.delenv("PLAYBOOK_MAX_MEMORY")
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
     assert memory.auto_jobs(10_000) == 1

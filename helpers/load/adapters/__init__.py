@@ -327,6 +327,10 @@ def _loaded(
         table["_source_row"] = pd.Series(dtype="int64")
     rej = [r for r in rej if len(r)]
     rejects = pd.concat(rej, ignore_index=True) if rej else rejects_frame()
+    if len(rejects):  # no column named: None, however the parts were concatenated
+        rejects["column"] = (
+            rejects["column"].astype("object").where(rejects["column"].notna(), None)
+        )
     order = {n: i for i, n in enumerate(display_names(paths))}
     counts = sorted(counts, key=lambda c: order.get(c.file, 0))
     if len(rejects):
