@@ -34,6 +34,9 @@ class LoadError(ValueError):
             parts.append(rows_text(self.rows))
         super().__init__(": ".join(parts) + ": " + message)
 
+    def __reduce__(self):  # the same error out of a worker process
+        return (type(self), (self.file, self.message, self.column, self.rows))
+
 
 class ConfigError(LoadError):
     """A shop.yaml that is wrong (bad type, unknown key)."""

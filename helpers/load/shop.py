@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import schema
-from helpers.core.errors import ConfigError, LoadError
+from helpers.core.errors import LoadError
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
 from helpers.load.adapters.clean import row_values_text
 from helpers.load.config import ShopConfig, load_config
@@ -565,12 +565,13 @@ def cached(shop_dir: str | Path) -> bool:
     return root is not None and (root / _cache_key(load_config(shop_dir))[0] / "meta.json").exists()
 
 
-def _parse_only(shop_dir: str) -> tuple | None:
+def _parse_only(shop_dir: str, conn) -> None:
     try:
         load_shop(shop_dir)
     except LoadError as err:
-        return (isinstance(err, ConfigError), err.file, err.message, err.column, err.rows)
-    return None
+        conn.send(err)
+    else:
+        conn.send(None)
 
 
 def fill_cache(shop_dir: str | Path) -> bool:
@@ -593,11 +594,20 @@ def fill_cache(shop_dir: str | Path) -> bool:
         return True
     import multiprocessing
 
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        err = pool.apply(_parse_only, (str(shop_dir),))
+    ctx = multiprocessing.get_context("fork")  # the parent's imports, no re-import
+    here, there = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_parse_only, args=(str(shop_dir), there))  # not daemonic:
+    child.start()  # it may start the batch reader's workers
+    there.close()
+    try:
+        err = here.recv()
+    except EOFError:  # the child died (killed for memory, say): parse here instead
+        err = None
+    child.join()
     if err is not None:
-        config, file, message, column, rows = err
-        raise (ConfigError if config else LoadError)(file, message, column, rows)
+        raise err
+    if not cached(shop_dir):  # the child died before caching it (killed for memory, say)
+        load_shop(shop_dir)
     return cached(shop_dir)
 
 

@@ -20,6 +20,7 @@ and per-file counts where ``read == kept + rejected``. File-level problems raise
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -227,12 +228,7 @@ def read_orders(
     if not paths:
         raise ValueError("read_orders needs at least one file")
 
-    def read(fmt: str, sources: list[Source]) -> Part:
-        if fmt == "shopify_orders":
-            return shopify.read_shopify(sources, salt, tz, currency)
-        cmap = mapping if fmt == "generic" else None
-        return read_mapped_orders(sources, cmap, salt, tz, fmt, currency)
-
+    read = functools.partial(_read_format, salt=salt, tz=tz, currency=currency, mapping=mapping)
     streamed = read_streamed(paths, display_names(paths), mapping, read, detect)
     if streamed is not None:
         return _loaded(
@@ -305,6 +301,16 @@ def read_orders(
         returns,
         non_merchandise,
     )
+
+
+def _read_format(
+    fmt: str, sources: list[Source], *, salt: str, tz: str, currency: str | None, mapping
+) -> Part:
+    """The orders adapter of ``fmt`` (the streamed reader's ``read``: picklable)."""
+    if fmt == "shopify_orders":
+        return shopify.read_shopify(sources, salt, tz, currency)
+    cmap = mapping if fmt == "generic" else None
+    return read_mapped_orders(sources, cmap, salt, tz, fmt, currency)
 
 
 def _loaded(

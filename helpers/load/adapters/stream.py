@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from helpers.core import schema
@@ -346,15 +347,22 @@ def _assemble(fmt: str, got: _Collected, order: Sequence[str]) -> Streamed:
     if not got.lines:
         lines = schema.conform(schema.empty("orders"), "orders")
         return Streamed(fmt, lines, got.rejects, counts, got.notes)
-    table = pa.concat_tables(got.lines, promote_options="permissive")
+    table = _dictionary_text(pa.concat_tables(got.lines, promote_options="permissive"))
+    del got.lines[:]
     files = np.asarray(
-        [pos[v] for v in table.column(SOURCE_FILE).to_pylist()]
-        if table.num_rows < 1000
-        else pd.Series(table.column(SOURCE_FILE).to_numpy(zero_copy_only=False)).map(pos),
-        dtype=np.int64,
+        pd.Series(table.column(SOURCE_FILE).to_pandas()).map(pos).to_numpy(), dtype=np.int64
     )
     ix = np.lexsort((table.column(SOURCE_ROW).to_numpy(), files))
-    table = table.take(pa.array(ix))
-    del got.lines[:]
+    if (np.diff(ix) < 0).any():  # the straddlers' lines go back to their places
+        table = table.take(pa.array(ix))
     lines = schema.conform(table.to_pandas(), "orders")
     return Streamed(fmt, lines, got.rejects, counts, got.notes)
+
+
+def _dictionary_text(table: pa.Table) -> pa.Table:
+    """Text columns dictionary-encoded: sorting moves small integers, and pandas gets one
+    ``str`` per distinct value (a Categorical, which :func:`schema.conform` makes objects)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            table = table.set_column(i, f.name, pc.dictionary_encode(table.column(i)))
+    return table
