@@ -36,6 +36,7 @@ from helpers.core.errors import LoadError
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount
 
 __all__ = [
+    "arrow_csv_options",
     "CURRENCY_MARKERS",
     "NULL_TOKENS",
     "PII_PATTERNS",
@@ -397,41 +398,60 @@ def _count_records_upper(path: Path) -> int:
     return n + (1 if last not in (b"\n", b"") else 0)
 
 
-def _read_csv_arrow(
-    path: Path, enc: str, sep: str, width: int, newlines: bool
-) -> pd.DataFrame | None:
-    """Fast path (pyarrow, multi-threaded). None when some row is ragged or blank-but-short
-    (the pandas path then reads the file, keeping every row) or the text is not valid."""
+def arrow_csv_options(
+    enc: str,
+    sep: str,
+    width: int,
+    newlines: bool,
+    invalid: list,
+    block_size: int | None = None,
+    columns: Sequence[int] | None = None,
+) -> dict:
+    """Arrow's CSV options for an export read as text: ``width`` columns named by position,
+    every cell a string (``""`` when empty), blank lines kept, rows of another width
+    appended to ``invalid`` and skipped; ``columns``: only these positions."""
     names = [str(i) for i in range(width)]
-    invalid = []
 
     def handler(row: object) -> str:
         invalid.append(row)
         return "skip"
 
+    return {
+        "read_options": pv.ReadOptions(
+            column_names=names,
+            encoding="utf8" if enc.startswith("utf-8") else enc,
+            **({"block_size": block_size} if block_size else {}),
+        ),
+        "parse_options": pv.ParseOptions(
+            delimiter=sep,
+            ignore_empty_lines=False,
+            newlines_in_values=newlines,
+            invalid_row_handler=handler,
+        ),
+        "convert_options": pv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.large_string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            include_columns=[names[i] for i in columns] if columns is not None else None,
+        ),
+    }
+
+
+def _read_csv_arrow(
+    path: Path, enc: str, sep: str, width: int, newlines: bool
+) -> pd.DataFrame | None:
+    """Fast path (pyarrow, multi-threaded). None when some row is ragged or blank-but-short
+    (the pandas path then reads the file, keeping every row) or the text is not valid."""
+    invalid: list = []
     try:
-        table = pv.read_csv(
-            path,
-            read_options=pv.ReadOptions(
-                column_names=names, encoding="utf8" if enc.startswith("utf-8") else enc
-            ),
-            parse_options=pv.ParseOptions(
-                delimiter=sep,
-                ignore_empty_lines=False,
-                newlines_in_values=newlines,
-                invalid_row_handler=handler,
-            ),
-            convert_options=pv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.large_string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        table = pv.read_csv(path, **arrow_csv_options(enc, sep, width, newlines, invalid))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, LookupError, UnicodeError):
         return None
     if invalid:
         return None
-    return pd.DataFrame({int(n): pd.array(table.column(n), dtype="str") for n in names})
+    return pd.DataFrame(
+        {int(n): pd.array(table.column(n), dtype="str") for n in table.column_names}
+    )
 
 
 def _read_csv(path: Path, name: str, enc: str, sep: str, width: int) -> pd.DataFrame:

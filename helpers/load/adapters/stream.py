@@ -46,6 +46,7 @@ from helpers.load.adapters.clean import (
     XLSX_SUFFIXES,
     Part,
     Source,
+    arrow_csv_options,
     body_frame,
     header_names,
     parse_id,
@@ -100,31 +101,8 @@ def _setting(name: str, default: int) -> int:
 
 
 def _reader(f: _File, ragged: list, columns: Sequence[int] | None = None) -> pv.CSVStreamingReader:
-    names = [str(i) for i in range(f.width)]
-
-    def skip(row: object) -> str:
-        ragged.append(row)
-        return "skip"
-
     return pv.open_csv(
-        f.path,
-        read_options=pv.ReadOptions(
-            column_names=names,
-            encoding="utf8" if f.encoding.startswith("utf-8") else f.encoding,
-            block_size=_BLOCK,
-        ),
-        parse_options=pv.ParseOptions(
-            delimiter=f.sep,
-            ignore_empty_lines=False,
-            newlines_in_values=True,
-            invalid_row_handler=skip,
-        ),
-        convert_options=pv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.large_string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-            include_columns=[names[i] for i in columns] if columns is not None else None,
-        ),
+        f.path, **arrow_csv_options(f.encoding, f.sep, f.width, True, ragged, _BLOCK, columns)
     )
 
 
