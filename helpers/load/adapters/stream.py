@@ -1,7 +1,7 @@
 """Large CSV order exports read in row batches, with the same result as reading them whole.
 
 A 10M-line export read whole holds its text, the canonical frame and the parsed columns at
-once (16 GB at 10M lines). Here a file is read twice with Arrow's streaming CSV reader:
+once (19 GB at 10M lines). Here a file is read twice with Arrow's streaming CSV reader:
 
 1. **Keys.** Only the order-id column (the buyer id when orders are built from buyer +
    time), each id normalised as the adapter will read it and hashed to 8 bytes. An order
