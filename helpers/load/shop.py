@@ -596,17 +596,17 @@ def fill_cache(shop_dir: str | Path) -> bool:
 
     ctx = multiprocessing.get_context("fork")  # the parent's imports, no re-import
     here, there = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_parse_only, args=(str(shop_dir), there))  # not daemonic:
-    child.start()  # it may start the batch reader's workers
+    child = ctx.Process(target=_parse_only, args=(str(shop_dir), there))
+    child.start()
     there.close()
     try:
         err = here.recv()
-    except EOFError:  # the child died (killed for memory, say): parse here instead
+    except EOFError:  # the child died without a word
         err = None
     child.join()
     if err is not None:
         raise err
-    if not cached(shop_dir):  # the child died before caching it (killed for memory, say)
+    if not cached(shop_dir):  # it died before caching (killed for memory, say): parse here
         load_shop(shop_dir)
     return cached(shop_dir)
 
