@@ -330,14 +330,17 @@ def test_auto_jobs_by_cores_and_memory(monkeypatch):
     assert [memory.auto_jobs(n) for n in sizes] == [2, 2, 2, 2, 1]
     # the shop already in the kernel server's memory: 1000 + 0.00042 MB a line, two to ~31M
     assert [memory.auto_jobs(n, shop_loaded=True) for n in (13_000_000, 32_000_000)] == [2, 1]
-    # a cap below the machine's: 8 GB = 8192 MB; 1M lines need 2070 MB, 10M 11700 MB
+    # a cap below the machine's, for the whole run (shop included, loaded or not):
+    # 1M lines need 1000 + 1070 = 2070 MB, 10M 11700 MB; 8 GB = 8192 MB
     monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "8G")
+    assert memory.memory_cap() == 8 * 2**30
     assert [memory.auto_jobs(n) for n in (1_000_000, 10_000_000)] == [2, 1]
-    assert memory.memory_budget() == 8 * 2**30
-    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2070MB")
-    assert memory.memory_budget() == 2070 * 2**20 and memory.auto_jobs(1_000_000) == 2
+    assert memory.auto_jobs(10_000_000, shop_loaded=True) == 1
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2071MB")
+    assert memory.memory_cap() == 2071 * 2**20 and memory.auto_jobs(1_000_000) == 2
     monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2069")
     assert memory.auto_jobs(1_000_000) == 1
+    assert memory.auto_jobs(1_000_000, shop_loaded=True) == 1
     monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "lots")
     with pytest.raises(ConfigError, match="^PLAYBOOK_MAX_MEMORY: 'lots' is not a size"):
         memory.auto_jobs(1_000_000)
