@@ -34,7 +34,7 @@ class LoadError(ValueError):
             parts.append(rows_text(self.rows))
         super().__init__(": ".join(parts) + ": " + message)
 
-    def __reduce__(self):  # the same error out of a worker process
+    def __reduce__(self):  # the same error out of a child process (load.shop.fill_cache)
         return (type(self), (self.file, self.message, self.column, self.rows))
 
 

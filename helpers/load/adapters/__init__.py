@@ -267,12 +267,9 @@ def read_orders(
         )
     if groups.get("taobao_item_report"):
         parts.append(taobao.read_item_report(groups["taobao_item_report"], salt, tz, currency))
-    if groups.get("shopify_orders"):
-        parts.append(shopify.read_shopify(groups["shopify_orders"], salt, tz, currency))
-    if groups.get("generic"):
-        parts.append(read_mapped_orders(groups["generic"], mapping, salt, tz, "generic", currency))
-    if groups.get("canonical"):
-        parts.append(read_mapped_orders(groups["canonical"], None, salt, tz, "canonical", currency))
+    for fmt in ("shopify_orders", "generic", "canonical"):
+        if groups.get(fmt):
+            parts.append(read(fmt, groups[fmt]))
 
     seen = pd.Series(dtype="object")  # order id -> where it was first loaded
     for part in parts:
@@ -306,7 +303,7 @@ def read_orders(
 def _read_format(
     fmt: str, sources: list[Source], *, salt: str, tz: str, currency: str | None, mapping
 ) -> Part:
-    """The orders adapter of ``fmt`` (the streamed reader's ``read``: picklable)."""
+    """The orders adapter of a Shopify, mapped or canonical export."""
     if fmt == "shopify_orders":
         return shopify.read_shopify(sources, salt, tz, currency)
     cmap = mapping if fmt == "generic" else None

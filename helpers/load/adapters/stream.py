@@ -91,6 +91,7 @@ class _File:
     sep: str
     width: int
     header: list[str]
+    format: str = ""
 
 
 def _setting(name: str, default: int) -> int:
@@ -221,7 +222,7 @@ def _batches(f: _File, spread: np.ndarray, rows: int) -> Iterator[tuple[Source, 
 def _source(f: _File, raw: pd.DataFrame, blank: list[int], over: list[int]) -> Source:
     raw = raw.reset_index(drop=True)
     raw.attrs = {}
-    return Source(f.name, "", raw, f.encoding, list(blank), list(over))
+    return Source(f.name, f.format, raw, f.encoding, list(blank), list(over))
 
 
 def _joined(parts: Sequence[Source]) -> Source:
@@ -229,7 +230,7 @@ def _joined(parts: Sequence[Source]) -> Source:
     raw = pd.concat([p.raw for p in parts], ignore_index=True)
     blank = [r for p in parts for r in p.blank_rows]
     over = [r for p in parts for r in p.overlong_rows]
-    return Source(first.file, "", raw, first.encoding, blank, over)
+    return Source(first.file, first.format, raw, first.encoding, blank, over)
 
 
 @dataclass
@@ -238,10 +239,8 @@ class _Collected:
     rejects: list[pd.DataFrame] = field(default_factory=list)
     counts: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    format: str = ""
 
     def add(self, part: Part) -> None:
-        self.format = part.format
         if len(part.lines):
             lines = schema.conform(part.lines, "orders")
             lines[SOURCE_FILE] = part.lines[SOURCE_FILE].astype("object").to_numpy()
@@ -296,24 +295,21 @@ def read_streamed(
         if len(fmts) != 1 or not fmts <= set(FORMATS):
             return None
         fmt = fmts.pop()
+        for f in files:
+            f.format = fmt
         spread = _straddlers(files, _key_column(files, fmt, mapping), rows)
         got, late = _Collected(), {}
         for f, sp in zip(files, spread, strict=True):
             for now, wait in _batches(f, sp, rows):
                 if len(now.raw) or now.blank_rows:
-                    got.add(read(fmt, [_with(now, fmt)]))
+                    got.add(read(fmt, [now]))
                 if len(wait.raw):
                     late.setdefault(f.name, []).append(wait)
         if late:
-            got.add(read(fmt, [_with(_joined(v), fmt) for v in late.values()]))
+            got.add(read(fmt, [_joined(v) for v in late.values()]))
     except _NotStreamable:
         return None
-    return _assemble(got.format or fmt, got, [f.name for f in files])
-
-
-def _with(src: Source, fmt: str) -> Source:
-    src.format = fmt
-    return src
+    return _assemble(fmt, got, [f.name for f in files])
 
 
 def _assemble(fmt: str, got: _Collected, order: Sequence[str]) -> Streamed:
