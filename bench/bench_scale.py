@@ -64,19 +64,21 @@ STEPS = ("gen", "load_cold", "load_warm", "first_run", "run", "floor", "notebook
 COLD_STEPS = "gen,load_cold,first_run"  # --cold: what a client's first contact costs
 # modules whose public functions are "helpers" (computations), not display
 HELPER_MODULES = (
-    "health",
-    "metrics",
-    "market",
-    "text",
-    "targets",
-    "calendar",
-    "products",
-    "basket",
-    "customers",
-    "clv",
-    "promotions",
-    "review",
-    "data",
+    "analysis.health",
+    "analysis.kpis",
+    "analysis.returns",
+    "core.metrics",
+    "core.codes",
+    "core.calendar",
+    "analysis.market",
+    "analysis.text",
+    "analysis.targets",
+    "analysis.products",
+    "analysis.basket",
+    "analysis.customers",
+    "analysis.clv",
+    "analysis.promotions",
+    "analysis.review",
 )
 
 

@@ -138,3 +138,27 @@ def test_preloaded_shop_is_handed_out_only_while_it_is_the_same(
     orders = (shop_dir / "orders.csv").read_text(encoding="utf-8").splitlines()
     (shop_dir / "orders.csv").write_text("\n".join(orders[:-5]) + "\n", encoding="utf-8")
     assert load_shop(shop_dir) is not pre  # inputs changed: read afresh
+
+
+def test_cached_ids_that_repeat_share_one_string_per_value(tmp_path):
+    """A cached id column that repeats (an order's lines, a buyer's orders) is read back with
+    one str per distinct value; a unique id keeps one per cell; values and None are as stored."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from helpers.load.shop import _read_table
+
+    n = 120_000  # more than the 100k rows the repeat test samples
+    order = [f"o{i // 3:06d}" for i in range(n)]  # three lines an order
+    buyer = [None if i % 7 == 0 else f"b{i % 500}" for i in range(n)]
+    line = [f"l{i}" for i in range(n)]  # unique
+    pq.write_table(
+        pa.table({"order_id": order, "customer_id": buyer, "line_id": line}), tmp_path / "o.pq"
+    )
+    df = _read_table(tmp_path / "o.pq", "orders", [])
+    assert df["order_id"].tolist() == order and df["customer_id"].tolist() == buyer
+    assert df["line_id"].tolist() == line and df["order_id"].dtype == object
+    assert len({id(v) for v in df["order_id"]}) == n // 3
+    assert len({id(v) for v in df["customer_id"] if v is not None}) == 500
+    assert sum(v is None for v in df["customer_id"]) == len(range(0, n, 7))
+    assert len({id(v) for v in df["line_id"]}) == n

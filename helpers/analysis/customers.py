@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import codes as idcodes
-from helpers.core.codes import factorize, line_codes
+from helpers.core.codes import line_codes, subset_codes
 
 __all__ = [
     "TOP_SHARE",
@@ -192,9 +192,12 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
     if as_of is not None:
         keep &= s["order_time"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
     rows = np.flatnonzero(keep.to_numpy())
-    # one row per order, in order of first appearance (a groupby on order_id, on int codes)
-    codes, order_ids = factorize(s["order_id"].to_numpy()[rows])
-    rows, codes = rows[codes >= 0], codes[codes >= 0]
+    # one row per order, in order of first appearance (a groupby on order_id, on the codes
+    # of the sales lines' order ids: hashed once per shop, not once per call)
+    ocodes, oids = line_codes(s, "order_id")
+    sub = ocodes[rows]
+    codes = subset_codes(sub)
+    rows, sub, codes = rows[codes >= 0], sub[codes >= 0], codes[codes >= 0]
     if len(rows) == 0:
         return pd.DataFrame(
             {
@@ -207,7 +210,8 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
             }
         )
     seen = np.maximum.accumulate(codes)
-    first = rows[np.r_[True, codes[1:] > seen[:-1]]]  # each order's first line
+    new = np.r_[True, codes[1:] > seen[:-1]]
+    first, order_ids = rows[new], oids[sub[new]]  # each order's first line, and its id
     line_net = s["net"].to_numpy()
     if s["is_return"].any():  # returns lower the order they return; credit notes are no order
         from helpers.analysis.returns import net_after_returns

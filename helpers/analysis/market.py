@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import calendar as cal
-from helpers.core.codes import distinct_per_group, factorize, line_codes, sales_lines, subset_codes
+from helpers.core.codes import distinct_per_group, line_codes, sales_lines, subset_codes
 
 __all__ = [
     "TOTAL",
@@ -129,9 +129,9 @@ def fallback_rates(
         # order_values of the recent orders, grouped on integer codes of the order ids
         s = sales_lines(orders)
         since = orders["order_time"].max() - pd.Timedelta(days=days)
-        s = s.loc[(s["order_time"] > since) & ~s["is_return"], ["order_id", "net"]]
-        code = factorize(s["order_id"])[0]
-        ov = s["net"][code >= 0].groupby(code[code >= 0]).sum()
+        keep = ((s["order_time"] > since) & ~s["is_return"]).to_numpy()
+        code = subset_codes(line_codes(s, "order_id")[0][keep])
+        ov = pd.Series(s["net"].to_numpy()[keep][code >= 0]).groupby(code[code >= 0]).sum()
         ov = ov[ov > 0]
         if len(ov):
             out["order_value"] = (float(ov.mean()), "orders")

@@ -36,7 +36,7 @@ import pandas as pd
 
 from helpers.analysis.returns import product_lines
 from helpers.core import calendar as cal
-from helpers.core.codes import distinct_per_group, factorize, line_codes, sales_lines
+from helpers.core.codes import distinct_per_group, line_codes, sales_lines, subset_codes
 
 __all__ = [
     "actual_vs_target",
@@ -233,7 +233,7 @@ def customer_summary(
     mi, cust = np.searchsorted(shown, month[r]), cust[r]  # month 0, 1, ... of each line
     buy_mi = np.where(back[r], -1, mi)  # a return line counts no buyer and no order
     new = first[cust] == month[r]
-    order, _ = factorize(s["order_id"].to_numpy()[rows[r]])
+    order = subset_codes(line_codes(s, "order_id")[0][rows[r]])
     net = pd.Series(s["net"].to_numpy()[rows[r]])
     at = range(len(shown))
     one = np.full(len(shown), len(r))

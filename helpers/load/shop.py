@@ -306,16 +306,35 @@ def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
     text = [c for c in tb.column_names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
     rest = [c for c in tb.column_names if c not in text]
     df = tb.select(rest).to_pandas() if rest else pd.DataFrame(index=pd.RangeIndex(tb.num_rows))
-    objs = {c: _object_array(tb.column(c)) for c in text}
+    objs = {c: _object_array(tb.column(c), _repeats(tb.column(c), kinds[c][0])) for c in text}
     for c in text:
         df[c] = pd.Series(objs.pop(c), index=df.index, dtype=object, copy=False)
     return df[tb.column_names]
 
 
-def _object_array(col) -> np.ndarray:
-    """An Arrow text column as a numpy object array (str values, None for missing)."""
+def _repeats(col, kind: str, sample: int = 100_000) -> bool:
+    """Whether an id column repeats its values (an order's lines, a buyer's orders), judged
+    on its first rows: such a column is worth one shared ``str`` per distinct value."""
     import pyarrow as pa
 
+    if kind != "id" or len(col) <= sample or pa.types.is_dictionary(col.type):
+        return False
+    head = col.slice(0, sample)
+    return len(head.unique()) < 0.9 * sample
+
+
+def _object_array(col, shared: bool = False) -> np.ndarray:
+    """An Arrow text column as a numpy object array (str values, None for missing).
+
+    ``shared``: one ``str`` per distinct value (Arrow builds one per cell otherwise). At 10M
+    lines this keeps a buyer id in 1.2M strings instead of 10M (~0.6 GB) for ~2.5 s.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if shared and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pc.dictionary_encode(col.combine_chunks())
+        col = pa.chunked_array([col])
     parts = []
     for chunk in col.chunks:
         if pa.types.is_dictionary(chunk.type):
