@@ -441,7 +441,7 @@ def step_first_run(label: str, res: dict, timeout: float) -> None:
     shutil.rmtree(OUT / "cache" / label, ignore_errors=True)
     m = measure(_run_cmd(shop, OUT / "reports" / f"{label}-first"), env, timeout)
     _check(m, f"first run {label}")
-    res["first_run"] = {**_strip(m), **last_json(m["stdout"])}
+    res["first_run"] = {**_strip(m), **last_json(m["stdout"]), "max_memory": _cap()}
     print(f"  first run: {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
 
 
@@ -520,7 +520,7 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
             _check(m, f"floor (runner) {label}")
             rfloors.append({**_strip(m), **last_json(m["stdout"])})
         print(f"  run {i + 1}/{repeats}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr, flush=True)
-    res["run"] = _median_of(runs)
+    res["run"] = {**_median_of(runs), "max_memory": _cap()}
     res["run"]["timings_runs"] = [r.get("timings", {}) for r in runs]
     if floors:
         res["floor"] = _median_of(floors)
@@ -596,6 +596,11 @@ def step_helpers(label: str, res: dict, timeout: float) -> None:
         )
     shutil.rmtree(scratch, ignore_errors=True)
     res["helpers"] = out
+
+
+def _cap() -> str | None:
+    """PLAYBOOK_MAX_MEMORY as the runs saw it (it may choose one notebook at a time)."""
+    return os.environ.get("PLAYBOOK_MAX_MEMORY") or None
 
 
 def _strip(m: dict) -> dict:

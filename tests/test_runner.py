@@ -324,21 +324,21 @@ def test_auto_jobs_by_cores_and_memory(monkeypatch):
 
     monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=23 * 2**30))
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0, 1}, raising=False)
-    # 1000 + (0.00065 + 2 * 0.00021) MB per line against 0.6 x 23 GB = 14131 MB:
-    # 12M lines need 13840 MB (two), 13M 14910 MB (one)
-    sizes = (10_000, 1_000_000, 10_000_000, 12_000_000, 13_000_000)
+    # 1000 + (0.00053 + 2 * 0.00016) MB per line against 0.6 x 23 GB = 14131 MB:
+    # 15M lines need 13750 MB (two), 16M 14600 MB (one)
+    sizes = (10_000, 1_000_000, 10_000_000, 15_000_000, 16_000_000)
     assert [memory.auto_jobs(n) for n in sizes] == [2, 2, 2, 2, 1]
-    # the shop already in the kernel server's memory: 1000 + 0.00042 MB a line, two to ~31M
-    assert [memory.auto_jobs(n, shop_loaded=True) for n in (13_000_000, 32_000_000)] == [2, 1]
+    # the shop already in the kernel server's memory: 1000 + 0.00032 MB a line, two to ~41M
+    assert [memory.auto_jobs(n, shop_loaded=True) for n in (16_000_000, 42_000_000)] == [2, 1]
     # a cap below the machine's, for the whole run (shop included, loaded or not):
-    # 1M lines need 1000 + 1070 = 2070 MB, 10M 11700 MB; 8 GB = 8192 MB
+    # 1M lines need 1000 + 850 = 1850 MB, 10M 9500 MB; 8 GB = 8192 MB
     monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "8G")
     assert memory.memory_cap() == 8 * 2**30
     assert [memory.auto_jobs(n) for n in (1_000_000, 10_000_000)] == [2, 1]
     assert memory.auto_jobs(10_000_000, shop_loaded=True) == 1
-    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2071MB")
-    assert memory.memory_cap() == 2071 * 2**20 and memory.auto_jobs(1_000_000) == 2
-    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "2069")
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "1851MB")
+    assert memory.memory_cap() == 1851 * 2**20 and memory.auto_jobs(1_000_000) == 2
+    monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "1849")
     assert memory.auto_jobs(1_000_000) == 1
     assert memory.auto_jobs(1_000_000, shop_loaded=True) == 1
     monkeypatch.setenv("PLAYBOOK_MAX_MEMORY", "lots")

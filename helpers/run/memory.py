@@ -12,7 +12,7 @@ from helpers.core.errors import ConfigError
 __all__ = ["MEMORY_SHARE", "auto_jobs", "memory_cap"]
 
 # Memory of a run, for auto_jobs (MB; fitted in bench/RESULTS.md).
-NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1000, 0.00065, 0.00021
+NB_BASE_MB, SHOP_MB_PER_LINE, NB_MB_PER_LINE = 1000, 0.00053, 0.00016
 
 
 MEMORY_SHARE = 0.6  # of the available memory a run may plan to use
@@ -42,10 +42,10 @@ def auto_jobs(order_lines: int, shop_loaded: bool = False) -> int:
 
     Memory of a run ~ ``NB_BASE_MB`` + the shop (``SHOP_MB_PER_LINE`` per order line, loaded
     once by the kernel server and shared) + each running notebook's own
-    (``NB_MB_PER_LINE`` per line), fitted on the 1M and 10M bench shops (bench/RESULTS.md:
-    2.0 GB and 11.6 GB with two notebooks at once, 9.5 GB with one at 10M). Two run at once
+    (``NB_MB_PER_LINE`` per line), fitted on the 10M bench shop (bench/RESULTS.md: 9.4 GiB
+    PSS with two notebooks at once, 7.8 GiB with one). Two run at once
     only when what is still to come fits in ``MEMORY_SHARE`` of the memory available now
-    (on a 24 GB machine, up to about 12M order lines; see the test) and the whole run, shop
+    (on a 24 GB machine, up to about 15M order lines; see the test) and the whole run, shop
     included, fits in :func:`memory_cap` when ``PLAYBOOK_MAX_MEMORY`` is set.
     ``shop_loaded``: the kernel server holds the shop already, so its memory is no longer
     available and is not counted again against it. One notebook at a time is the least a
