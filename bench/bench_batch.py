@@ -62,20 +62,31 @@ proportions):
 """
 
 
-def make_shops(n: int, customers: int, products: int) -> Path:
-    """``n`` shops of the given size (seeds 100, 101, ...), reused while the size is the same."""
+def shop_sizes(n: int, customers: int, customers_max: int | None) -> list[int]:
+    """Customers per shop: all ``customers``, or spread geometrically from ``customers`` to
+    ``customers_max`` (about four order lines a customer: 4,500 is demo-sized, 250,000 a
+    1M-line shop). Mixed sizes are listed largest first, as a portfolio's big shops would
+    be scheduled first."""
+    if not customers_max or n < 2:
+        return [customers] * n
+    step = (customers_max / customers) ** (1 / (n - 1))
+    return sorted((round(customers * step**i) for i in range(n)), reverse=True)
+
+
+def make_shops(sizes: list[int], products: int) -> Path:
+    """One shop per entry of ``sizes`` (customers; seeds 100, 101, ...), reused while the sizes
+    are the same."""
     sys.path.insert(0, str(ROOT))
     from helpers.datasets import sample
 
     d = OUT / "shops"
     stamp = d / ".made.json"
-    want = {"n": n, "customers": customers, "products": products}
+    want = {"customers": sizes, "products": products}
     if stamp.exists() and json.loads(stamp.read_text()) == want:
         return d
     shutil.rmtree(d, ignore_errors=True)
-    size = sample.SampleSize(n_customers=customers, n_products=products)
-    for i in range(n):
-        t = sample.generate(100 + i, size)
+    for i, customers in enumerate(sizes):
+        t = sample.generate(100 + i, sample.SampleSize(n_customers=customers, n_products=products))
         lang = "en" if i % 4 == 3 else "zh"
         sample.write_canonical_shop(
             t,
@@ -175,36 +186,61 @@ def naive_loop(shops: list[Path], out: Path, only: list[str] | None) -> dict:
 # --- running the variants ---------------------------------------------------------------------
 
 
+def warm_cluster(workers: int, cache: Path):
+    """A Dask ``LocalCluster`` of ``workers`` processes × 1 thread, started with the
+    playbook's preload and left to finish warming (what README's cluster commands give)."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        preload=["helpers.run.dask_setup"],
+        env={"PLAYBOOK_CACHE": str(cache), "PYTHONPATH": str(ROOT)},
+    )
+    with distributed.Client(cluster) as client:
+        # a task queues behind the warm-up on each worker's one thread: warm when it returns
+        addrs = list(client.scheduler_info()["workers"])
+        client.gather([client.submit(int, 1, workers=[a], pure=False) for a in addrs])
+    return cluster
+
+
 def run_variant(name: str, shops: Path, out: Path, only: list[str] | None) -> dict:
+    """``naive``, ``batch-N`` (the local pool, N workers) or ``dask-N`` (a warm Dask cluster
+    of N workers, started before the clock starts) over ``shops``; the whole command timed."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     env = {**os.environ, "PLAYBOOK_CACHE": str(out / ".cache")}
     env.pop("MPLBACKEND", None)
+    cluster = None
     if name == "naive":
         cmd = [PY, __file__, "--naive-into", str(out), str(shops)]
     else:
-        workers = name.split("-")[1]
-        cmd = [
-            PY,
-            "-m",
-            "helpers.cli",
-            "batch",
-            str(shops),
-            "--out",
-            str(out),
-            "--workers",
-            workers,
-            "--force",
-        ]
+        kind, workers = name.split("-")
+        cmd = [PY, "-m", "helpers.cli", "batch", str(shops), "--out", str(out), "--force"]
+        if kind == "dask":
+            cluster = warm_cluster(int(workers), out / ".cache")
+            cmd += ["--scheduler", cluster.scheduler_address]
+        else:
+            cmd += ["--workers", workers]
     if only:
         cmd += ["--only", ",".join(only)]
-    t0 = time.perf_counter()
-    before = os.times()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    after = os.times()
-    wall = time.perf_counter() - t0
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
+    try:
+        t0 = time.perf_counter()
+        before = os.times()
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        after = os.times()
+        wall = time.perf_counter() - t0
+    finally:
+        if cluster is not None:
+            cluster.close()
+    # a Dask cluster's workers are not this process's waited-for children: no CPU figure
+    cpu = (
+        None
+        if cluster is not None
+        else (after.children_user - before.children_user)
+        + (after.children_system - before.children_system)
     )
     if proc.returncode not in (0, 1):
         sys.exit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -238,6 +274,17 @@ def steps_of(name: str, out: Path) -> dict:
                 if c.cell_type == "code"
             )
     return steps
+
+
+def describe(sizes: list[int], shops: Path) -> str:
+    """The shops' sizes in words: customers, and order lines as generated."""
+    lines = [sum(1 for _ in open(p, "rb")) - 1 for p in sorted(shops.glob("shop_*/orders.csv"))]
+    if len(set(sizes)) == 1:
+        return f"{sizes[0]:,} customers ({min(lines):,}–{max(lines):,} order lines)"
+    return (
+        f"{min(sizes):,} to {max(sizes):,} customers, {min(lines):,} to {max(lines):,} order "
+        f"lines ({sum(lines):,} in all)"
+    )
 
 
 def compare(shops: Path, a: Path, b: Path) -> list[str]:
@@ -283,9 +330,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shops", type=int, default=20)
     ap.add_argument("--customers", type=int, default=600)
+    ap.add_argument(
+        "--customers-max",
+        type=int,
+        help="mixed sizes: customers spread geometrically from --customers to this",
+    )
     ap.add_argument("--products", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--variants", default="naive,batch-1,batch-2")
+    ap.add_argument("--variants", default="naive,batch-1,batch-2", help="also dask-N")
     ap.add_argument("--only", help="notebook numbers, e.g. 00,02 (default: all)")
     ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     ap.add_argument("--naive-into", nargs=2, metavar=("OUT", "SHOPS"), help=argparse.SUPPRESS)
@@ -298,7 +350,8 @@ def main() -> None:
         (out / "steps.json").write_text(json.dumps(steps))
         return
 
-    shops = make_shops(a.shops, a.customers, a.products)
+    sizes = shop_sizes(a.shops, a.customers, a.customers_max)
+    shops = make_shops(sizes, a.products)
     variants = a.variants.split(",")
     runs: dict[str, list[dict]] = {v: [] for v in variants}
     for r in range(a.rounds):
@@ -307,10 +360,8 @@ def main() -> None:
             res = run_variant(v, shops, OUT / f"{v}-r{r}", only)
             res["steps"] = steps_of(v, OUT / f"{v}-r{r}")
             runs[v].append(res)
-            print(
-                f"round {r + 1}: {v:8} {res['wall']:7.1f} s wall, {res['cpu']:7.1f} s CPU",
-                flush=True,
-            )
+            cpu_s = "–" if res["cpu"] is None else f"{res['cpu']:.1f}"
+            print(f"round {r + 1}: {v:8} {res['wall']:7.1f} s wall, {cpu_s} s CPU", flush=True)
     last = a.rounds - 1
     same = {}
     if "naive" in variants:
@@ -318,14 +369,17 @@ def main() -> None:
             if v != "naive":
                 same[v] = compare(shops, OUT / f"naive-r{last}", OUT / f"{v}-r{last}")
     med = {v: statistics.median(x["wall"] for x in runs[v]) for v in variants}
-    cpu = {v: statistics.median(x["cpu"] for x in runs[v]) for v in variants}
+    cpu = {
+        v: statistics.median(x["cpu"] for x in runs[v]) if runs[v][0]["cpu"] is not None else None
+        for v in variants
+    }
     base = med.get("naive")
     m = machine()
     lines = [
         SECTION,
         "",
         f"`{' '.join(['bench/bench_batch.py'] + sys.argv[1:])}` — {a.shops} shops of "
-        f"{a.customers} customers / {a.products} products (helpers.datasets.sample, seeds 100+), "
+        f"{describe(sizes, shops)} / {a.products} products (helpers.datasets.sample, seeds 100+), "
         f"notebooks: {','.join(only) if only else 'all'}; {a.rounds} rounds, variants in "
         "rotated order, each a fresh process with an empty Parquet cache.",
         "",
@@ -341,7 +395,7 @@ def main() -> None:
         walls = ", ".join(f"{x['wall']:.1f}" for x in runs[v])
         lines.append(
             f"| {v} | {med[v]:.1f} | {walls} | "
-            f"{cpu[v]:.1f} | {a.shops / med[v] * 60:.1f} | {ratio} |"
+            f"{'–' if cpu[v] is None else f'{cpu[v]:.1f}'} | {a.shops / med[v] * 60:.1f} | {ratio} |"
         )
     lines += [
         "",
