@@ -162,3 +162,20 @@ def test_cached_ids_that_repeat_share_one_string_per_value(tmp_path):
     assert len({id(v) for v in df["customer_id"] if v is not None}) == 500
     assert sum(v is None for v in df["customer_id"]) == len(range(0, n, 7))
     assert len({id(v) for v in df["line_id"]}) == n
+
+
+def test_repeated_keys_are_found_by_their_hashes():
+    """The validation's uniqueness test: a repeated (order, line) pair is always found; a
+    pair that is unique is not reported, even where each column repeats on its own."""
+    from helpers.load.shop import _maybe_repeated
+
+    df = pd.DataFrame(
+        {"order_id": ["o1", "o1", "o2", "o2", "o3"], "line_id": ["1", "2", "1", "2", "1"]}
+    )
+    assert _maybe_repeated(df, ["order_id", "line_id"]) is False
+    assert _maybe_repeated(df, ["order_id"]) is True
+    twice = pd.concat([df, df.iloc[[3]]], ignore_index=True)
+    assert _maybe_repeated(twice, ["order_id", "line_id"]) is True
+    # the same text split differently between the two columns is a different key
+    split = pd.DataFrame({"order_id": ["o1", "o"], "line_id": ["1", "11"]})
+    assert _maybe_repeated(split, ["order_id", "line_id"]) is False

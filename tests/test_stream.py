@@ -174,6 +174,9 @@ def test_text_objects_share_one_string_per_value():
     assert t.iloc[0] is t.iloc[3] and t.iloc[1] is t.iloc[4] and t.iloc[2] is None
     few = schema.text_objects(pd.Series(["a", "b", np.nan]))
     assert few.tolist() == ["a", "b", None]
+    # already shared (as the batch reader gives it): kept, its missing cells made None
+    again = schema.text_objects(t.where(t.notna(), np.nan), sample=1000)
+    assert again.tolist() == cells and again.iloc[0] is t.iloc[0] and again.iloc[2] is None
 
 
 def test_fill_cache_parses_in_a_child_and_words_its_error(small_shop_dir, tmp_path, monkeypatch):

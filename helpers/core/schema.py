@@ -18,6 +18,8 @@ import pandas as pd
 
 __all__ = [
     "text_objects",
+    "arrow_objects",
+    "arrow_repeats",
     "ORDER_STATUSES",
     "LINE_TYPES",
     "ROLES",
@@ -240,14 +242,54 @@ def text_objects(s: pd.Series, sample: int = 100_000) -> pd.Series:
     A long column with few distinct values (judged on its first ``sample`` rows) shares one
     ``str`` per distinct value, as a table read from the Parquet cache does: at 10M lines
     a shop's status, product, title, place, device and channel columns take 8 bytes a cell
-    instead of one string object each (gigabytes).
+    instead of one string object each (gigabytes). A column that already shares them (its
+    first rows hold one object per distinct value) is kept as it is, missing values made None.
     """
     head = s.iloc[:sample]
     if len(s) <= sample or head.nunique() * 20 >= len(head):
         return s.astype("object").where(s.notna(), None)
+    if s.dtype == object and len({id(v) for v in head[head.notna()]}) == head.nunique():
+        return s.where(s.notna(), None)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     values = np.append(np.asarray(uniques, dtype=object), None)
     return pd.Series(values[codes], index=s.index, dtype=object, name=s.name)
+
+
+def arrow_repeats(col, sample: int = 100_000) -> bool:
+    """Whether an Arrow column repeats its values (an order's lines, a buyer's orders),
+    judged on its first ``sample`` rows: such a column is worth one ``str`` per distinct
+    value rather than one per cell."""
+    head = col.slice(0, sample)
+    return len(head) > 0 and len(head.unique()) < 0.9 * len(head)
+
+
+def arrow_objects(col, shared: bool = False) -> np.ndarray:
+    """An Arrow text column (plain or dictionary-encoded) as a numpy object array: ``str``
+    values, None for missing.
+
+    A dictionary-encoded column gives one ``str`` per distinct value; ``shared`` encodes a
+    plain one first to get the same (Arrow builds one per cell otherwise). At 10M lines this
+    keeps a buyer id in 1.2M strings instead of 10M (~0.6 GB) for ~2.5 s.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if shared and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        col = pa.chunked_array([pc.dictionary_encode(col.combine_chunks())])
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            values = np.append(chunk.dictionary.to_numpy(zero_copy_only=False), None)
+            codes = chunk.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+            parts.append(values.take(codes))
+        elif pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+            parts.append(chunk.to_numpy(zero_copy_only=False))
+        else:  # all-null or non-text storage: the general conversion
+            v = pd.Series(chunk.to_pandas())
+            parts.append(v.astype("object").where(v.notna(), None).to_numpy())
+    if not parts:
+        return np.empty(0, dtype=object)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 @cache

@@ -321,22 +321,50 @@ def _assemble(fmt: str, got: _Collected, order: Sequence[str]) -> Streamed:
     if not got.lines:
         lines = schema.conform(schema.empty("orders"), "orders")
         return Streamed(fmt, lines, got.rejects, counts, got.notes)
-    table = _dictionary_text(pa.concat_tables(got.lines, promote_options="permissive"))
-    del got.lines[:]
+    lines = schema.conform(_frame_of(_in_file_order(got.lines, pos)), "orders")
+    return Streamed(fmt, lines, got.rejects, counts, got.notes)
+
+
+def _in_file_order(tables: list[pa.Table], pos: dict[str, int]) -> pa.Table:
+    """The batches' lines as one table in file order (``tables`` is emptied)."""
+    table = _dictionary_text(pa.concat_tables(tables, promote_options="permissive"))
+    del tables[:]
     files = np.asarray(
         pd.Series(table.column(SOURCE_FILE).to_pandas()).map(pos).to_numpy(), dtype=np.int64
     )
     ix = np.lexsort((table.column(SOURCE_ROW).to_numpy(), files))
     if (np.diff(ix) < 0).any():  # the straddlers' lines go back to their places
         table = table.take(pa.array(ix))
-    lines = schema.conform(table.to_pandas(), "orders")
-    return Streamed(fmt, lines, got.rejects, counts, got.notes)
+    return table
 
 
-def _dictionary_text(table: pa.Table) -> pa.Table:
-    """Text columns dictionary-encoded: sorting moves small integers, and pandas gets one
-    ``str`` per distinct value (a Categorical, which :func:`schema.conform` makes objects)."""
+def _dictionary_text(table: pa.Table, sample: int = 100_000) -> pa.Table:
+    """Text columns whose values repeat (judged on the first ``sample`` rows; a line id does
+    not) dictionary-encoded: sorting moves small integers, and pandas gets one ``str`` per
+    distinct value."""
     for i, f in enumerate(table.schema):
         if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
-            table = table.set_column(i, f.name, pc.dictionary_encode(table.column(i)))
+            if schema.arrow_repeats(table.column(i), sample):
+                table = table.set_column(i, f.name, pc.dictionary_encode(table.column(i)))
     return table
+
+
+def _frame_of(table: pa.Table) -> pd.DataFrame:
+    """The lines as pandas, text as objects (one ``str`` per distinct value of an encoded
+    column), a column at a time: each Arrow column is dropped once converted, so the two
+    copies of the table never coexist (the caller passes the table on without keeping it)."""
+    names = table.column_names
+    text = [
+        f.name
+        for f in table.schema
+        if pa.types.is_dictionary(f.type)
+        or pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+    ]
+    df = table.drop_columns(text).to_pandas()
+    for c in text:
+        df[c] = pd.Series(
+            schema.arrow_objects(table.column(c)), index=df.index, dtype=object, copy=False
+        )
+        table = table.drop_columns([c])
+    return df[names]
