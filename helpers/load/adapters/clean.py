@@ -264,7 +264,8 @@ def normalise_text(s: Sequence | pd.Series) -> pd.Series:
     nonascii = re_has(s, r"[^\x00-\x7f]")
     if nonascii.any():
         s = s.copy()
-        s[nonascii] = s[nonascii].str.normalize("NFKC")
+        part = s[nonascii]
+        s[nonascii] = _wrap(pc.utf8_normalize(_arrow(part), form="NFKC"), part.index)
     return s.str.strip()
 
 

@@ -4,8 +4,8 @@ A 10M-line export read whole holds its text, the canonical frame and the parsed 
 once (19 GB at 10M lines). Here a file is read twice with Arrow's streaming CSV reader:
 
 1. **Keys.** Only the order-id column (the buyer id when orders are built from buyer +
-   time), each id normalised as the adapter will read it and hashed to 8 bytes. An order
-   whose rows fall in more than one batch is a *straddler*.
+   time), each id normalised as the adapter will read it and kept as Arrow text. An order
+   whose key is among the distinct keys of more than one batch is a *straddler*.
 2. **Batches.** Every batch of about :data:`BATCH_ROWS` records goes through the format's
    own adapter, less its straddlers' rows, which wait. The checks that look across rows —
    duplicates, a repeated line id, an incomplete order taking all its lines to the rejects,
@@ -165,40 +165,39 @@ def _key_column(files: Sequence[_File], fmt: str, mapping: dict | None) -> str:
     return col
 
 
-def _key_hashes(s: pd.Series) -> np.ndarray:
-    """An order's rows get one hash: the id as the adapters read it (Excel guards, ``.0``,
-    full-width digits, a leading ``#`` removed)."""
+def _order_keys(s: pd.Series) -> pa.ChunkedArray:
+    """An order's rows get one key: the id as the adapters read it (Excel guards, ``.0``,
+    full-width digits, a leading ``#`` removed; ``""`` when missing)."""
     p = parse_id(s)
     if p.bad.any():
         raise _NotStreamable("order id in scientific notation")
-    k = re_sub(p.values.fillna(""), r"^#", "")
-    return pd.util.hash_array(k.to_numpy(dtype=object))
+    k = pa.array(re_sub(p.values.fillna(""), r"^#", ""))  # the text's own Arrow buffers
+    return k if isinstance(k, pa.ChunkedArray) else pa.chunked_array([k])
 
 
 def _straddlers(files: Sequence[_File], key: str, rows: int) -> list[np.ndarray]:
     """Per file, a boolean per record below the header: does its order have rows in more
-    than one batch?"""
-    hashes, batch, sizes = [], [], []
-    b = 0
+    than one batch? Found with Arrow's hash tables on the keys' text: an order is a
+    straddler when its key is among the distinct keys of more than one batch."""
+    keys, sizes = [], []
     for f in files:
         col = f.header.index(key)
         n = 0
         for chunk in _chunks(f, rows, [col]):
-            h = _key_hashes(chunk[0].iloc[1:] if n == 0 else chunk[0])
-            hashes.append(h)
-            batch.append(np.full(len(h), b, dtype=np.int32))
+            keys.append(_order_keys(chunk[0].iloc[1:] if n == 0 else chunk[0]))
             n += len(chunk)
-            b += 1
         sizes.append(max(n - 1, 0))
-    if not hashes:
+    if not keys:
         return [np.zeros(0, bool) for _ in files]
-    h, bt = np.concatenate(hashes), np.concatenate(batch)
-    codes, uniq = pd.factorize(h)
-    lo = np.full(len(uniq), np.iinfo(np.int32).max, dtype=np.int32)
-    hi = np.full(len(uniq), -1, dtype=np.int32)
-    np.minimum.at(lo, codes, bt)
-    np.maximum.at(hi, codes, bt)
-    spread = (lo != hi)[codes]
+    once = pa.chunked_array([pc.unique(k) for k in keys], type=keys[0].type)
+    counts = pc.value_counts(once)
+    shared = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    spread = np.concatenate(
+        [
+            np.asarray(pc.is_in(k, value_set=shared).to_numpy(zero_copy_only=False), dtype=bool)
+            for k in keys
+        ]
+    )
     return np.split(spread, np.cumsum(sizes)[:-1])
 
 
