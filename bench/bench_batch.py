@@ -307,7 +307,7 @@ def machine() -> dict:
 
     mem = sh("free -h").splitlines()
     return {
-        "nproc": sh("nproc"),
+        "nproc": str(os.cpu_count()),  # nproc follows OMP_NUM_THREADS, which Dask sets
         "memory": re.sub(r"\s+", " ", mem[1]) if len(mem) > 1 else "?",
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "commit": sh("git rev-parse --short HEAD")

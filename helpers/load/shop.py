@@ -172,7 +172,7 @@ def _maybe_repeated(df: pd.DataFrame, key: list[str]) -> bool:
     h = np.zeros(len(df), dtype=np.uint64)
     for c in key:
         v = df[c].to_numpy()
-        h = h * np.uint64(0x100000001B3) ^ pd.util.hash_array(v, categorize=v.dtype != object)
+        h = h * np.uint64(0x100000001B3) ^ pd.util.hash_array(v, categorize=False)
     h.sort()
     return bool((h[1:] == h[:-1]).any())
 

@@ -321,6 +321,7 @@ def _assemble(fmt: str, got: _Collected, order: Sequence[str]) -> Streamed:
         lines = schema.conform(schema.empty("orders"), "orders")
         return Streamed(fmt, lines, got.rejects, counts, got.notes)
     lines = schema.conform(_frame_of(_in_file_order(got.lines, pos)), "orders")
+    pa.default_memory_pool().release_unused()  # the batches' Arrow memory, back to the system
     return Streamed(fmt, lines, got.rejects, counts, got.notes)
 
 
