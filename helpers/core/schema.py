@@ -247,12 +247,18 @@ def text_objects(s: pd.Series, sample: int = 100_000) -> pd.Series:
     """
     head = s.iloc[:sample]
     if len(s) <= sample or head.nunique() * 20 >= len(head):
-        return s.astype("object").where(s.notna(), None)
+        return _none_for_missing(s.astype("object"))
     if s.dtype == object and len({id(v) for v in head[head.notna()]}) == head.nunique():
-        return s.where(s.notna(), None)
+        return _none_for_missing(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     values = np.append(np.asarray(uniques, dtype=object), None)
     return pd.Series(values[codes], index=s.index, dtype=object, name=s.name)
+
+
+def _none_for_missing(s: pd.Series) -> pd.Series:
+    """An object column with None for missing; the column itself (no copy) when complete."""
+    na = s.isna()
+    return s.where(~na, None) if na.any() else s
 
 
 def arrow_repeats(col, sample: int = 100_000) -> bool:

@@ -195,8 +195,9 @@ def prepare_orders(
     out["return_of"] = match_returns(out, int(returns.get("window_days", 90)))
     kind = charge_kind(out, non_merchandise)
     given = out["line_type"] if "line_type" in out else pd.Series(None, index=out.index)
+    types = np.array(["merchandise", "non_merchandise"], dtype=object)  # two shared str
     derived = pd.Series(
-        np.where(kind.notna().to_numpy(), "non_merchandise", "merchandise"), index=out.index
+        types[kind.notna().to_numpy().astype(np.intp)], index=out.index, dtype=object
     )
     out["line_type"] = given.where(given.notna(), derived).astype("object")
     return out
