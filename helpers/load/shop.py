@@ -310,21 +310,30 @@ def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
 
     Arrow builds the object arrays itself; a column with few distinct values is read
     dictionary-encoded and each value becomes one shared Python string, which keeps a
-    10M-line table in memory at a fraction of one string object per cell.
+    10M-line table in memory at a fraction of one string object per cell. Text columns are
+    read one at a time, so only one of them is ever held twice (as Arrow and as objects).
     """
     import pyarrow.parquet as pq
 
-    tb = pq.read_table(path, read_dictionary=dictionary or None)
+    names = pq.read_schema(path).names
     kinds = schema.COLUMNS[table]
-    text = [c for c in tb.column_names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
-    rest = [c for c in tb.column_names if c not in text]
-    df = tb.select(rest).to_pandas() if rest else pd.DataFrame(index=pd.RangeIndex(tb.num_rows))
-    objs = {
-        c: schema.arrow_objects(tb.column(c), _repeats(tb.column(c), kinds[c][0])) for c in text
-    }
+    text = [c for c in names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
+    rest = [c for c in names if c not in text]
+    if rest:
+        df = pq.read_table(path, columns=rest).to_pandas()
+    else:
+        df = pd.DataFrame(index=pd.RangeIndex(pq.ParquetFile(path).metadata.num_rows))
     for c in text:
-        df[c] = pd.Series(objs.pop(c), index=df.index, dtype=object, copy=False)
-    return df[tb.column_names]
+        col = pq.read_table(path, columns=[c], read_dictionary=[c] if c in dictionary else None)
+        col = col.column(0)
+        df[c] = pd.Series(
+            schema.arrow_objects(col, _repeats(col, kinds[c][0])),
+            index=df.index,
+            dtype=object,
+            copy=False,
+        )
+        del col
+    return df[names]
 
 
 def _repeats(col, kind: str, sample: int = 100_000) -> bool:
