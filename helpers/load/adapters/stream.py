@@ -165,14 +165,13 @@ def _key_column(files: Sequence[_File], fmt: str, mapping: dict | None) -> str:
     return col
 
 
-def _order_keys(s: pd.Series) -> pa.ChunkedArray:
+def _order_keys(s: pd.Series) -> pa.Array | pa.ChunkedArray:
     """An order's rows get one key: the id as the adapters read it (Excel guards, ``.0``,
     full-width digits, a leading ``#`` removed; ``""`` when missing)."""
     p = parse_id(s)
     if p.bad.any():
         raise _NotStreamable("order id in scientific notation")
-    k = pa.array(re_sub(p.values.fillna(""), r"^#", ""))  # the text's own Arrow buffers
-    return k if isinstance(k, pa.ChunkedArray) else pa.chunked_array([k])
+    return pa.array(re_sub(p.values.fillna(""), r"^#", ""))  # the text's own Arrow buffers
 
 
 def _straddlers(files: Sequence[_File], key: str, rows: int) -> list[np.ndarray]:
