@@ -39,6 +39,27 @@ def test_sales_lines_net_and_day(orders):
     assert s["day"].dt.day.tolist() == [1, 1, 1, 2]
 
 
+def test_sales_lines_first_are_a_view_and_the_same_lines(orders):
+    from helpers.load.shop import _sales_lines_first
+
+    first = _sales_lines_first(orders.copy())
+    assert first["status"].tolist() == [
+        "paid",
+        "refunded",
+        "partially_refunded",
+        "paid",
+        "cancelled",
+    ]
+    assert first["order_id"].tolist() == ["o1", "o1", "o2", "o4", "o3"]  # each part in file order
+    assert (first.dtypes == orders.dtypes).all()
+    lines, before = idcodes.sales_lines(first), idcodes.sales_lines(orders)
+    for c in ("order_id", "paid_amount", "order_time"):  # shared with the orders, not copied
+        assert np.shares_memory(lines[c].to_numpy(), first[c].to_numpy())
+        assert not np.shares_memory(before[c].to_numpy(), orders[c].to_numpy())
+    pd.testing.assert_frame_equal(lines.reset_index(drop=True), before.reset_index(drop=True))
+    assert _sales_lines_first(first) is first  # already so: nothing moves
+
+
 def test_order_values_and_daily_sales(orders):
     assert idcodes.order_values(orders).to_dict() == {"o1": 100.0, "o2": 60.0, "o4": 30.0}
     d = idcodes.daily_sales(orders, "2024-12-31", "2025-01-03")

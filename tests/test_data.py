@@ -37,6 +37,24 @@ def test_buyer_ids_are_pseudonymised_and_pii_dropped(small_shop_dir, small_table
     assert again.orders["customer_id"].tolist() == shop.orders["customer_id"].tolist()
 
 
+@pytest.mark.parametrize("as_of", [None, "2025-06-30"])
+def test_orders_hold_their_sales_lines_first_in_file_order(small_shop_dir, as_of):
+    import numpy as np
+
+    from helpers.core.codes import sales_lines, sales_mask
+
+    o = load_shop(small_shop_dir, as_of=as_of).orders
+    keep = sales_mask(o)
+    k = int(keep.sum())
+    assert 0 < k < len(o) and keep[:k].all()  # the sample has cancelled and pending lines
+    for part in (o.iloc[:k], o.iloc[k:]):  # each part in the export's order
+        assert part.groupby("_source_file")["_source_row"].is_monotonic_increasing.all()
+    lines = sales_lines(o)
+    assert len(lines) == k and np.shares_memory(
+        lines["paid_amount"].to_numpy(), o["paid_amount"].to_numpy()
+    )
+
+
 def test_as_of_cuts_and_counts(small_shop_dir):
     full = load_shop(small_shop_dir)
     cut = load_shop(small_shop_dir, as_of="2025-06-30")

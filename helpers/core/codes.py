@@ -31,6 +31,7 @@ __all__ = [
     "SALE_STATUSES",
     "RETURN_STATUS",
     "LEDGER_COLUMNS",
+    "sales_mask",
     "sales_lines",
     "daily_sales",
     "order_values",
@@ -100,6 +101,14 @@ def _fingerprint(orders: pd.DataFrame) -> tuple[tuple, list] | None:
     return tuple(fp), keep
 
 
+def sales_mask(orders: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``orders`` are sales lines: purchase or return lines of merchandise."""
+    keep = orders["status"].isin((*SALE_STATUSES, RETURN_STATUS)).to_numpy()
+    if "line_type" in orders.columns:
+        keep = keep & (orders["line_type"] != "non_merchandise").to_numpy()
+    return keep
+
+
 def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     """Purchase and return lines of merchandise, with ``net`` (net sales: negative on a
     return line), ``day`` (midnight) and ``is_return`` (False on a purchase line).
@@ -111,18 +120,21 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     Every analysis starts here, so the result is remembered for the frame it was computed
     from (a notebook calls it dozens of times on the same ``shop.orders``) and handed out as a
     shallow copy: under copy-on-write a caller's changes never reach the remembered table.
-    A frame whose read columns were replaced since is computed afresh.
+    A frame whose read columns were replaced since is computed afresh. A loaded shop's
+    orders hold their sales lines first (:func:`helpers.load.shop.load_shop`), so the lines
+    share the orders' columns instead of copying them (at 30M lines, ~4 GB less).
     """
     key, fp = id(orders), _fingerprint(orders)
     hit = SALES_LINES.get(key) if fp is not None else None
     if hit is not None and hit[0]() is orders and hit[1] == fp[0]:
         return hit[3].copy(deep=False)
     cols = [c for c in orders.columns if c not in LEDGER_COLUMNS]
-    status = orders["status"]
-    keep = status.isin((*SALE_STATUSES, RETURN_STATUS)).to_numpy()
-    if "line_type" in orders.columns:
-        keep = keep & (orders["line_type"] != "non_merchandise").to_numpy()
-    s = orders.loc[keep, cols]
+    keep = sales_mask(orders)
+    k = int(np.count_nonzero(keep))
+    if keep[:k].all():  # a loaded shop has its sales lines first: they are a view, not a copy
+        s = orders.iloc[:k][cols]
+    else:
+        s = orders.loc[keep, cols]
     s = s.assign(
         net=s["paid_amount"] - s["refund_amount"],
         day=s["order_time"].dt.normalize(),

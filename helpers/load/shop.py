@@ -39,9 +39,10 @@ __all__ = [
     "load_report",
 ]
 
-CACHE_VERSION = "5"  # 2: stamps, dictionary hints; 3: money in another currency rejected;
+CACHE_VERSION = "6"  # 2: stamps, dictionary hints; 3: money in another currency rejected;
 # 4: orders without a product column get the placeholder product
 # 5: return lines kept (status returned, return_of), line_type (non-merchandise lines)
+# 6: orders hold their sales lines first
 DATE_COLUMNS = {"orders": "order_time", "traffic": "date", "ads": "date", "reviews": "date"}
 
 
@@ -476,10 +477,37 @@ def _parse(cfg: ShopConfig):
                 n = int(per_file.get(c.file, 0))
                 c.kept, c.rejected = c.kept - n, c.rejected + n
         counts += loaded.counts
-        tables[table] = kept.reset_index(drop=True)
+        del loaded
+        kept = kept.reset_index(drop=True)
+        tables[table] = _sales_lines_first(kept) if table == "orders" else kept
     rejects_df = pd.concat([r for r in rejects if len(r)] or [rejects_frame()], ignore_index=True)
     report = pd.DataFrame([c.__dict__ for c in counts])
     return tables, rejects_df[REJECT_COLUMNS], report, notes
+
+
+def _sales_lines_first(orders: pd.DataFrame) -> pd.DataFrame:
+    """``orders`` with its sales lines (:func:`helpers.core.codes.sales_mask`) first, each
+    part in file order, so that every kernel's sales lines are a slice of the shop's columns.
+
+    A column at a time, each dropped from ``orders`` once moved: one column's copy extra.
+    """
+    from helpers.core.codes import sales_mask
+
+    keep = sales_mask(orders)
+    k = int(np.count_nonzero(keep))
+    if keep[:k].all():  # already so (or no other lines)
+        return orders
+    order = np.concatenate([np.flatnonzero(keep), np.flatnonzero(~keep)])
+    out = pd.DataFrame(index=orders.index)
+    for c in list(orders.columns):
+        col = orders[c]
+        if isinstance(col.dtype, np.dtype):  # text stays objects (pandas would infer str)
+            col = pd.Series(col.to_numpy().take(order), index=out.index, dtype=col.dtype)
+        else:
+            col = col.array.take(order)
+        out[c] = col
+        del orders[c]
+    return out
 
 
 def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True) -> Shop:
