@@ -14,6 +14,10 @@ summed RSS counts once per process and PSS once in all):
   cache, every notebook, the report), as a client's first run;
 * ``run``       the full playbook (``runner.run_shop``: every notebook under papermill, the
   HTML pages, the workbook), warm cache;
+* ``sequential`` the full playbook, warm cache, one notebook at a time (``jobs=1``): each
+  notebook's wall time and the tree's peak PSS while it ran (the sampler's timeline cut at
+  the moments the runner reports each notebook done), and the tree's PSS once the kernel
+  server holds the shop, before the first notebook;
 * ``floor``     the same number of notebooks doing only their imports (parameters cell +
   every top-level import of the real notebook), for the demo shop, twice: executed one after
   another by plain papermill (``floor``: a fresh kernel per notebook, what the issue's
@@ -63,7 +67,17 @@ SIZES = {"10k": 2_500, "100k": 25_000, "1M": 250_000, "10M": 2_500_000, "30M": 1
 # A shop this big is generated a year at a time (the generator holds ~8 GB for 10M lines):
 # each year a 10M-line shop of its own (seed 11, 12, ...), written as orders_<year>.csv.
 YEAR_PARTS = {"30M": 3}
-STEPS = ("gen", "load_cold", "load_warm", "first_run", "run", "floor", "notebooks", "helpers")
+STEPS = (
+    "gen",
+    "load_cold",
+    "load_warm",
+    "first_run",
+    "run",
+    "sequential",
+    "floor",
+    "notebooks",
+    "helpers",
+)
 COLD_STEPS = "gen,load_cold,first_run"  # --cold: what a client's first contact costs
 # modules whose public functions are "helpers" (computations), not display
 HELPER_MODULES = (
@@ -134,10 +148,12 @@ def measure(cmd: list[str], env: dict | None = None, timeout: float | None = Non
         start_new_session=True,
     )
     peak_tree, peak_pss, stop, over = [0], [0], threading.Event(), [False]
+    timeline: list[tuple[float, float]] = []  # (epoch s, tree PSS MB)
 
     def sample():
         while not stop.wait(0.2):
             rss, pss = _tree_rss(proc)
+            timeline.append((time.time(), pss / 2**20))
             peak_tree[0], peak_pss[0] = max(peak_tree[0], rss), max(peak_pss[0], pss)
             if MAX_TREE_BYTES[0] and peak_pss[0] > MAX_TREE_BYTES[0] and not over[0]:
                 over[0] = True  # protect a shared machine: stop the step's own group
@@ -185,6 +201,7 @@ def measure(cmd: list[str], env: dict | None = None, timeout: float | None = Non
         "memory_cap_hit": over[0],
         "stdout": out,
         "stderr_tail": err[-2000:],
+        "timeline": timeline,
     }
 
 
@@ -495,18 +512,49 @@ def step_first_run(label: str, res: dict, timeout: float) -> None:
     shutil.rmtree(OUT / "cache" / label, ignore_errors=True)
     m = measure(_run_cmd(shop, OUT / "reports" / f"{label}-first"), env, timeout)
     _check(m, f"first run {label}")
-    res["first_run"] = {**_strip(m), **last_json(m["stdout"]), "max_memory": _cap()}
+    info = last_json(m["stdout"])
+    res["first_run"] = {**_strip(m), **info, "max_memory": _cap()}
+    if (info.get("timings") or {}).get("jobs") == 1:  # windows of their own: per notebook
+        res["first_run"].update(per_notebook(m, info))
     print(f"  first run: {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
 
 
-def _run_cmd(shop: Path, out: Path, playbook_dir: Path | None = None) -> list[str]:
+def _run_cmd(
+    shop: Path, out: Path, playbook_dir: Path | None = None, jobs: int | None = None
+) -> list[str]:
+    """``run_shop`` in a child that prints failures, timings and when each notebook ended."""
     pd_arg = f", playbook_dir=Path({str(playbook_dir)!r})" if playbook_dir else ""
     code = (
-        "import json, sys; from pathlib import Path; from helpers.run.runner import run_shop; "
-        f"r = run_shop({str(shop)!r}, {str(out)!r}, progress=False{pd_arg}); "
-        "print(json.dumps({'failures': r.failures, 'timings': r.timings}))"
+        "import json, sys, time; from pathlib import Path; from helpers.run.runner import run_shop; "
+        "ends = {}; "
+        f"r = run_shop({str(shop)!r}, {str(out)!r}, progress=False{pd_arg}, jobs={jobs!r}, "
+        "on_notebook=lambda stem: ends.__setitem__(stem, time.time())); "
+        "print(json.dumps({'failures': r.failures, 'timings': r.timings, 'ends': ends}))"
     )
     return [PY, "-c", code]
+
+
+def per_notebook(m: dict, info: dict) -> dict:
+    """Each notebook's wall time and the tree's peak PSS while it ran (one at a time), and
+    the tree's PSS just before the first notebook (the kernel server holding the shop)."""
+    tl, ends, t = m["timeline"], info.get("ends", {}), info.get("timings", {})
+    out, first = {}, min((e - t[s] for s, e in ends.items()), default=None)
+    for stem, end in sorted(ends.items(), key=lambda kv: kv[1]):
+        start = end - t[stem]
+        pss = [v for at, v in tl if start <= at <= end]
+        out[stem] = {"s": t[stem], "peak_tree_pss_mb": round(max(pss), 1) if pss else None}
+    before = [v for at, v in tl if first is not None and first - 1.0 <= at < first]
+    return {"notebooks": out, "server_pss_mb": round(before[-1], 1) if before else None}
+
+
+def step_sequential(label: str, res: dict, timeout: float) -> None:
+    """The full playbook, warm cache, one notebook at a time: per notebook s and peak PSS."""
+    shop, env = shop_path(label), cache_env(label)
+    m = measure(_run_cmd(shop, OUT / "reports" / f"{label}-seq", jobs=1), env, timeout)
+    _check(m, f"sequential run {label}")
+    info = last_json(m["stdout"])
+    res["sequential"] = {**_strip(m), "timings": info.get("timings"), **per_notebook(m, info)}
+    print(f"  one at a time: {m['wall_s']:.1f} s", file=sys.stderr, flush=True)
 
 
 def _floor_cmd(shop: Path, out: Path, floor_dir: Path) -> list[str]:
@@ -658,7 +706,7 @@ def _cap() -> str | None:
 
 
 def _strip(m: dict) -> dict:
-    return {k: v for k, v in m.items() if k not in ("stdout",)}
+    return {k: v for k, v in m.items() if k not in ("stdout", "timeline")}
 
 
 def _check(m: dict, what: str) -> None:
@@ -752,6 +800,35 @@ def summary(data: dict) -> str:
             f"| {_f(fl.get('wall_s'))} "
             f"| {_f(fl.get('ratio_median'), 2)} | {_f(rf.get('wall_s'))} "
             f"| {_f(rf.get('ratio_median'), 2)} |"
+        )
+    seq = [(label, r["sequential"]) for label, r in rows if r.get("sequential")]
+    if seq:
+        stems = sorted({s for _, q in seq for s in q.get("notebooks", {})})
+        lines += [
+            "",
+            "Each notebook, one at a time, warm cache: wall s / the tree's peak PSS GiB while it "
+            "ran (the kernel server's shop included; its PSS before the first notebook in the "
+            "first row):",
+            "",
+            "| notebook | " + " | ".join(label for label, _ in seq) + " |",
+            "|---|" + "---:|" * len(seq),
+            "| kernel server with the shop | "
+            + " | ".join(f"{_f((q.get('server_pss_mb') or 0) / 1024, 2)} GiB" for _, q in seq)
+            + " |",
+        ]
+        for stem in stems:
+            cells = []
+            for _, q in seq:
+                n = q.get("notebooks", {}).get(stem) or {}
+                gib = (n.get("peak_tree_pss_mb") or 0) / 1024
+                cells.append(f"{_f(n.get('s'))} s / {_f(gib, 2)}")
+            lines.append(f"| {stem} | " + " | ".join(cells) + " |")
+        lines.append(
+            "| **whole run** | "
+            + " | ".join(
+                f"{_f(q['wall_s'])} s / {_f(q['peak_tree_pss_mb'] / 1024, 2)}" for _, q in seq
+            )
+            + " |"
         )
     for label, r in rows:
         if r.get("helpers"):
@@ -849,6 +926,7 @@ def chart(data: dict, path: Path) -> None:
     series = [
         ("first run (empty cache)", "first_run"),
         ("full run", "run"),
+        ("full run, one notebook at a time", "sequential"),
         ("load, cold", "load_cold"),
         ("load, warm", "load_warm"),
     ]
@@ -859,7 +937,11 @@ def chart(data: dict, path: Path) -> None:
         pts = [(n, r[key]["peak_rss_mb"] / 1024) for n, r in rows if r.get(key)]
         if pts:
             ax2.plot(*zip(*pts), "o-", label=name)
-    for name, key in (("full run", "run"), ("first run", "first_run")):
+    for name, key in (
+        ("full run", "run"),
+        ("first run", "first_run"),
+        ("one notebook at a time", "sequential"),
+    ):
         pts = [
             (n, r[key]["peak_tree_pss_mb"] / 1024)
             for n, r in rows
@@ -903,9 +985,11 @@ def chart(data: dict, path: Path) -> None:
         ax.grid(True, which="both", lw=0.3)
         ax.legend(fontsize=8, loc="upper left" if ax is ax1 else "lower right")
     m = data.get("machine", {})
+    runs = sorted({(r.get("machine") or {}).get("date", "")[:10] for _, r in rows} - {""})
+    commits = sorted({(r.get("machine") or {}).get("commit", "") for _, r in rows} - {""})
     fig.suptitle(
-        f"playbook scale — {m.get('nproc')} cores, {m.get('cpu', '')}, commit {m.get('commit')}, "
-        f"{m.get('date', '')}",
+        f"playbook scale — {m.get('nproc')} cores, {m.get('cpu', '')}; sizes last measured "
+        f"{', '.join(runs)} at {', '.join(commits)}",
         fontsize=9,
     )
     fig.tight_layout()
@@ -953,6 +1037,8 @@ def main(argv=None) -> None:
                 step_first_run(label, res, a.timeout)
             if "run" in steps:
                 step_runs(label, res, a.repeats, "floor" in steps and label == "demo", a.timeout)
+            if "sequential" in steps:
+                step_sequential(label, res, a.timeout)
             save_results(data)
             if "notebooks" in steps:
                 step_notebooks(label, res, a.timeout)
