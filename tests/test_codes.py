@@ -180,3 +180,34 @@ def test_subset_codes_renumber_as_factorizing_the_rows_would():
             idcodes.subset_codes(codes[rows], sort=sort).tolist()
             == pd.factorize(ids[rows], sort=sort)[0].tolist()
         )
+
+
+def test_order_codes_number_orders_as_factorize_does():
+    from helpers.load.shop import _sales_lines_first
+
+    rng = np.random.default_rng(3)
+    n = 400
+    ids = rng.choice([f"o{i:03d}" for i in range(120)], n)  # an order's lines in any status
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.Series(ids, dtype=object),
+            "status": pd.Series(
+                rng.choice(["paid", "cancelled", "pending", "refunded", "returned"], n),
+                dtype=object,
+            ),
+            "line_type": pd.Series(
+                rng.choice(["merchandise", "merchandise", "non_merchandise"], n), dtype=object
+            ),
+            "paid_amount": rng.random(n),
+            "refund_amount": 0.0,
+            "order_time": pd.Timestamp("2025-01-01"),
+        }
+    )
+    orders.loc[rng.choice(n, 30), "order_id"] = "only-cancelled"  # an id of no sales line
+    first = _sales_lines_first(orders.copy())  # it empties the frame it is given
+    assert not idcodes.sales_mask(first).all()
+    want = idcodes.factorize(first["order_id"])[0]
+    np.testing.assert_array_equal(idcodes.order_codes(first), want)
+    np.testing.assert_array_equal(
+        idcodes.order_codes(orders), idcodes.factorize(orders["order_id"])[0]
+    )

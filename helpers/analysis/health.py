@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.core.codes import any_filled, factorize, nunique_by
+from helpers.core.codes import (
+    any_filled,
+    distinct_per_group,
+    factorize,
+    line_codes,
+    nunique_by,
+    order_codes,
+)
 from helpers.load.shop import DATE_COLUMNS, Shop
 
 __all__ = [
@@ -76,7 +83,7 @@ def status_shares(orders: pd.DataFrame) -> pd.DataFrame:
     names = sorted(rank)  # the order grouping on the names gives
     # integer codes throughout: order ids numbered in order of appearance, each line's status
     # by its rank, each order's worst rank by its name's place in ``names``
-    order, _ = factorize(orders["order_id"])
+    order = order_codes(orders)
     status, seen = factorize(orders["status"])
     known = pd.Series(seen, dtype=object).map(rank).to_numpy(dtype=float)
     lines = pd.DataFrame(
@@ -180,13 +187,12 @@ def monthly_sales(orders: pd.DataFrame) -> pd.DataFrame:
     if "is_return" in s.columns:
         live &= ~s["is_return"].fillna(False).to_numpy(dtype=bool)
     m = s["day"].dt.to_period("M").dt.to_timestamp()
-    sales = pd.DataFrame(
-        {"month": m, "net": s["net"].to_numpy(), "order_id": s["order_id"].where(live)}
-    )
+    months, keys = pd.factorize(m, sort=True)
+    live_orders = np.where(live, line_codes(s, "order_id")[0], -1)  # order ids' shared codes
     out = pd.DataFrame(
         {
-            "orders": nunique_by(sales.dropna(subset=["order_id"]), "month", "order_id"),
-            "net_sales": sales.groupby("month")["net"].sum(),
+            "orders": pd.Series(distinct_per_group(months, live_orders, len(keys)), index=keys),
+            "net_sales": s["net"].groupby(m).sum(),
         }
     )
     unpaid = orders.loc[orders["status"].isin(UNPAID_STATUSES).to_numpy()]
@@ -245,8 +251,10 @@ def missing_customer_ids(orders: pd.DataFrame) -> dict:
     none = (
         s["customer_id"].isna().to_numpy() if "customer_id" in s.columns else np.ones(len(s), bool)
     )
-    all_orders = s.loc[live, "order_id"].nunique()
-    no_id = s.loc[live & none, "order_id"].nunique()
+    codes = line_codes(s, "order_id")[0]  # the order ids' codes, shared by every helper
+    one = np.zeros(len(s), np.intp)
+    all_orders = int(distinct_per_group(one, np.where(live, codes, -1), 1)[0])
+    no_id = int(distinct_per_group(one, np.where(live & none, codes, -1), 1)[0])
     net_all = float(s["net"].sum())
     net_none = float(s.loc[none, "net"].sum())
     return {

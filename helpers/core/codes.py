@@ -37,6 +37,7 @@ __all__ = [
     "order_values",
     "factorize",
     "line_codes",
+    "order_codes",
     "subset_codes",
     "any_filled",
     "distinct_per_group",
@@ -262,6 +263,31 @@ def line_codes(lines: pd.DataFrame, column: str = "customer_id") -> tuple[np.nda
         codes.flags.writeable = uniques.flags.writeable = False  # shared: read only
         hit = CODES.put(key, root, (codes, uniques))
     return hit[1], hit[2]
+
+
+def order_codes(orders: pd.DataFrame, column: str = "order_id") -> np.ndarray:
+    """``factorize(orders[column])[0]`` (codes by first appearance), without hashing the
+    sales lines' ids again.
+
+    A loaded shop's orders hold their sales lines first, and those lines' codes are computed
+    once per shop (:func:`line_codes`): only the other lines (cancelled, pending,
+    non-merchandise) are hashed, and their ids looked up among the lines' sorted ids.
+    """
+    keep = sales_mask(orders)
+    k = int(np.count_nonzero(keep))
+    if k == 0 or not keep[:k].all():
+        return factorize(orders[column])[0]
+    codes, uniques = line_codes(sales_lines(orders), column)
+    rest, seen = factorize(orders[column].to_numpy()[k:])
+    try:
+        at = np.searchsorted(uniques, seen)
+    except TypeError:  # ids that do not compare (mixed kinds): hash them all
+        return factorize(orders[column])[0]
+    found = at < len(uniques)
+    found[found] = uniques[at[found]] == seen[found]
+    at[~found] = len(uniques) + np.arange(np.count_nonzero(~found))  # ids of no sales line
+    full = np.concatenate([codes, np.append(at, -1)[rest]])  # -1 (no id) stays -1
+    return subset_codes(full)
 
 
 def subset_codes(codes: np.ndarray, sort: bool = False) -> np.ndarray:
