@@ -16,8 +16,8 @@ summed RSS counts once per process and PSS once in all):
   HTML pages, the workbook), warm cache;
 * ``sequential`` the full playbook, warm cache, one notebook at a time (``jobs=1``): each
   notebook's wall time and the tree's peak PSS while it ran (the sampler's timeline cut at
-  the moments the runner reports each notebook done), and the tree's PSS once the kernel
-  server holds the shop, before the first notebook;
+  the moments the runner reports each notebook done; the kernel server holding the shop
+  included);
 * ``floor``     the same number of notebooks doing only their imports (parameters cell +
   every top-level import of the real notebook), for the demo shop, twice: executed one after
   another by plain papermill (``floor``: a fresh kernel per notebook, what the issue's
@@ -535,16 +535,14 @@ def _run_cmd(
 
 
 def per_notebook(m: dict, info: dict) -> dict:
-    """Each notebook's wall time and the tree's peak PSS while it ran (one at a time), and
-    the tree's PSS just before the first notebook (the kernel server holding the shop)."""
+    """Each notebook's wall time and the tree's peak PSS while it ran (one at a time)."""
     tl, ends, t = m["timeline"], info.get("ends", {}), info.get("timings", {})
-    out, first = {}, min((e - t[s] for s, e in ends.items()), default=None)
+    out = {}
     for stem, end in sorted(ends.items(), key=lambda kv: kv[1]):
         start = end - t[stem]
         pss = [v for at, v in tl if start <= at <= end]
         out[stem] = {"s": t[stem], "peak_tree_pss_mb": round(max(pss), 1) if pss else None}
-    before = [v for at, v in tl if first is not None and first - 1.0 <= at < first]
-    return {"notebooks": out, "server_pss_mb": round(before[-1], 1) if before else None}
+    return {"notebooks": out}
 
 
 def step_sequential(label: str, res: dict, timeout: float) -> None:
@@ -807,14 +805,10 @@ def summary(data: dict) -> str:
         lines += [
             "",
             "Each notebook, one at a time, warm cache: wall s / the tree's peak PSS GiB while it "
-            "ran (the kernel server's shop included; its PSS before the first notebook in the "
-            "first row):",
+            "ran (the kernel server holding the shop included):",
             "",
             "| notebook | " + " | ".join(label for label, _ in seq) + " |",
             "|---|" + "---:|" * len(seq),
-            "| kernel server with the shop | "
-            + " | ".join(f"{_f((q.get('server_pss_mb') or 0) / 1024, 2)} GiB" for _, q in seq)
-            + " |",
         ]
         for stem in stems:
             cells = []
@@ -983,13 +977,14 @@ def chart(data: dict, path: Path) -> None:
         ax.set_xlabel("order lines")
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", lw=0.3)
-        ax.legend(fontsize=8, loc="upper left" if ax is ax1 else "lower right")
+        ax.legend(fontsize=8, loc="lower right")
     m = data.get("machine", {})
     runs = sorted({(r.get("machine") or {}).get("date", "")[:10] for _, r in rows} - {""})
     commits = sorted({(r.get("machine") or {}).get("commit", "") for _, r in rows} - {""})
     fig.suptitle(
-        f"playbook scale — {m.get('nproc')} cores, {m.get('cpu', '')}; sizes last measured "
-        f"{', '.join(runs)} at {', '.join(commits)}",
+        f"playbook scale — {m.get('nproc')} cores, {m.get('cpu', '')}; each point the latest "
+        f"run of its step (bench/RESULTS.md says when), last {', '.join(runs)} at "
+        f"{', '.join(commits)}",
         fontsize=9,
     )
     fig.tight_layout()
