@@ -116,7 +116,8 @@ def product_returns(orders: pd.DataFrame, top: int | None = None) -> pd.DataFram
     returned money first (ties: product id); ``top`` rows when given."""
     buy, back = _split(orders)
     out = _rates(buy, back, "product_id")
-    titles = pd.concat([buy, back])[["product_id", "title"]].dropna().drop_duplicates("product_id")
+    named = ["product_id", "title"]
+    titles = pd.concat([buy[named], back[named]]).dropna().drop_duplicates("product_id")
     out = out.join(titles.set_index("product_id")["title"])
     out = out[out["units_returned"] > 0].reset_index()
     out = out.sort_values(["returns", "product_id"], ascending=[False, True], kind="stable")

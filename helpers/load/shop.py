@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import schema
+from helpers.core.codes import sales_mask
 from helpers.core.errors import LoadError
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
 from helpers.load.adapters.clean import row_values_text
@@ -491,8 +492,6 @@ def _sales_lines_first(orders: pd.DataFrame) -> pd.DataFrame:
 
     A column at a time, each dropped from ``orders`` once moved: one column's copy extra.
     """
-    from helpers.core.codes import sales_mask
-
     keep = sales_mask(orders)
     k = int(np.count_nonzero(keep))
     if keep[:k].all():  # already so (or no other lines)
