@@ -211,3 +211,13 @@ def test_order_codes_number_orders_as_factorize_does():
     np.testing.assert_array_equal(
         idcodes.order_codes(orders), idcodes.factorize(orders["order_id"])[0]
     )
+
+
+def test_distinct_in_groups_is_nunique_and_skips_missing_keys():
+    df = pd.DataFrame(
+        {"k": ["b", "a", None, "b", "a", "b"], "v": ["x", "y", "z", "x", "y", "w"]}
+    ).astype(object)
+    g = df.groupby("k", sort=True)
+    got = idcodes.distinct_in_groups(g, idcodes.factorize(df["v"])[0])
+    assert got.to_dict() == {"a": 1, "b": 2}  # the row without a key counts nowhere
+    pd.testing.assert_series_equal(got, g["v"].nunique(), check_names=False)

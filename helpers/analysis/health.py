@@ -7,6 +7,7 @@ import pandas as pd
 
 from helpers.core.codes import (
     any_filled,
+    distinct_in_groups,
     distinct_per_group,
     factorize,
     line_codes,
@@ -186,15 +187,9 @@ def monthly_sales(orders: pd.DataFrame) -> pd.DataFrame:
     live = s["status"].to_numpy() != "refunded"
     if "is_return" in s.columns:
         live &= ~s["is_return"].fillna(False).to_numpy(dtype=bool)
-    m = s["day"].dt.to_period("M").dt.to_timestamp()
-    months, keys = pd.factorize(m, sort=True)
+    g = s["net"].groupby(s["day"].dt.to_period("M").dt.to_timestamp())
     live_orders = np.where(live, line_codes(s, "order_id")[0], -1)  # order ids' shared codes
-    out = pd.DataFrame(
-        {
-            "orders": pd.Series(distinct_per_group(months, live_orders, len(keys)), index=keys),
-            "net_sales": s["net"].groupby(m).sum(),
-        }
-    )
+    out = pd.DataFrame({"orders": distinct_in_groups(g, live_orders), "net_sales": g.sum()})
     unpaid = orders.loc[orders["status"].isin(UNPAID_STATUSES).to_numpy()]
     um = unpaid["order_time"].dt.to_period("M").dt.to_timestamp()
     u = pd.DataFrame({"month": um, "order_id": unpaid["order_id"], "amt": unpaid["paid_amount"]})

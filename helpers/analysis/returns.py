@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.core.codes import distinct_per_group, line_codes, sales_lines
+from helpers.core.codes import distinct_in_groups, line_codes, sales_lines
 from helpers.load import lines as line_rules
 
 __all__ = [
@@ -42,23 +42,13 @@ def _split(orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return s[~back], s[back]
 
 
-def _orders(df: pd.DataFrame, by: str | None, index: pd.Index) -> pd.Series:
-    """``groupby(by)["order_id"].nunique()`` (``index``: the groupby's keys) on the order
-    ids' integer codes (those of the sales lines, computed once per shop, when ``df`` is the
-    sales lines themselves)."""
-    groups = np.zeros(len(df), np.intp) if by is None else pd.factorize(df[by], sort=True)[0]
-    counts = distinct_per_group(groups, line_codes(df, "order_id")[0], len(index))
-    return pd.Series(counts, index=index)
-
-
 def _rates(buy: pd.DataFrame, back: pd.DataFrame, by: str | None) -> pd.DataFrame:
     def agg(df: pd.DataFrame, sign: float) -> pd.DataFrame:
         g = df.groupby(by, sort=True) if by else df.assign(_all=0).groupby("_all")
-        units = g["quantity"].sum()
         return pd.DataFrame(
-            {
-                "orders": _orders(df, by, units.index),
-                "units": units * sign + 0,  # + 0: never -0.0
+            {  # orders on the order ids' codes, shared with every helper
+                "orders": distinct_in_groups(g, line_codes(df, "order_id")[0]),
+                "units": g["quantity"].sum() * sign + 0,  # + 0: never -0.0
                 "money": g["net"].sum() * sign + 0.0,
             }
         )

@@ -41,6 +41,7 @@ __all__ = [
     "subset_codes",
     "any_filled",
     "distinct_per_group",
+    "distinct_in_groups",
     "nunique_by",
 ]
 
@@ -273,11 +274,12 @@ def order_codes(orders: pd.DataFrame, column: str = "order_id") -> np.ndarray:
     once per shop (:func:`line_codes`): only the other lines (cancelled, pending,
     non-merchandise) are hashed, and their ids looked up among the lines' sorted ids.
     """
-    keep = sales_mask(orders)
-    k = int(np.count_nonzero(keep))
-    if k == 0 or not keep[:k].all():
+    lines = sales_lines(orders)
+    k = len(lines)  # the first k rows, when the lines are labelled 0 … k-1 in a 0 … n-1 frame
+    first = orders.index.equals(pd.RangeIndex(len(orders))) and lines.index.equals(pd.RangeIndex(k))
+    if k == 0 or not first:
         return factorize(orders[column])[0]
-    codes, uniques = line_codes(sales_lines(orders), column)
+    codes, uniques = line_codes(lines, column)
     rest, seen = factorize(orders[column].to_numpy()[k:])
     try:
         at = np.searchsorted(uniques, seen)
@@ -314,6 +316,16 @@ def distinct_per_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarr
     width = int(value[ok].max(initial=0)) + 1
     pairs = pd.unique(group[ok].astype(np.int64) * width + value[ok])  # distinct (group, value)
     return np.bincount(pairs // width, minlength=n).astype(np.int64)
+
+
+def distinct_in_groups(g, value: np.ndarray) -> pd.Series:
+    """``g[col].nunique()`` for the groupby ``g``, the column given as its integer codes
+    (``value``, -1 missing): the groupby's own group numbers, no second hashing of its keys."""
+    groups = g.ngroup().to_numpy()
+    if groups.dtype.kind == "f":  # rows of a missing key (dropped groups) number NaN
+        groups = np.where(np.isnan(groups), -1, groups)
+    counts = distinct_per_group(groups.astype(np.intp), value, g.ngroups)
+    return pd.Series(counts, index=g.size().index)
 
 
 def nunique_by(df: pd.DataFrame, by: str, col: str) -> pd.Series:
