@@ -231,3 +231,27 @@ def test_cache_tables_are_written_in_slices_and_read_back_equal(tmp_path):
     _to_parquet(full, tmp_path / "b.parquet", rows=10)
     assert pq.ParquetFile(tmp_path / "b.parquet").metadata.num_row_groups == 3
     assert pq.read_table(tmp_path / "b.parquet").to_pandas()["sku"].tolist() == full["sku"].tolist()
+
+
+def test_order_counts_on_shared_codes_match_plain_pandas(small_shop_dir):
+    """Data health's and returns' order counts (on the loaded shop's shared id codes, the
+    sales lines a slice of its orders) against plain pandas groupbys of the same table."""
+    from helpers.analysis import health, returns
+
+    o = load_shop(small_shop_dir).orders
+    plain = o[o["status"].isin(["paid", "partially_refunded", "refunded", "returned"])]
+    plain = plain[plain["line_type"] != "non_merchandise"]
+    live = plain[(plain["status"] != "refunded") & (plain["status"] != "returned")]
+    month = live["order_time"].dt.to_period("M").dt.to_timestamp()
+    want = live.groupby(month)["order_id"].nunique()
+    got = health.monthly_sales(o).set_index("month")["orders"]
+    assert (got[got > 0] == want).all() and got.sum() == want.sum() > 0
+    assert (
+        health.missing_customer_ids(o)["orders"]
+        == live.loc[live["customer_id"].isna(), "order_id"].nunique()
+    )
+    shares = health.status_shares(o)
+    assert shares["orders"].sum() == o["order_id"].nunique()
+    assert shares["paid_amount"].sum() == pytest.approx(o["paid_amount"].sum())
+    bought = plain[plain["status"] != "returned"]
+    assert returns.return_summary(o)["orders"] == bought["order_id"].nunique()
