@@ -28,3 +28,38 @@ def test_stacked_bar_heights():
     tops = sorted((p.get_x(), p.get_y() + p.get_height()) for p in ax.patches)
     assert [t[1] for t in tops] == pytest.approx([1, 4, 2, 6])
     plt.close("all")
+
+
+_DRAWS = r"""
+import matplotlib
+matplotlib.use("module://matplotlib_inline.backend_inline")
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from IPython.core.interactiveshell import InteractiveShell
+from matplotlib_inline import backend_inline
+
+shell = InteractiveShell.instance()
+backend_inline._enable_matplotlib_integration()
+draws = []
+draw = Figure.draw
+Figure.draw = lambda self, renderer: (draws.append(1), draw(self, renderer))[1]
+shell.run_cell("import matplotlib.pyplot as plt; plt.subplots()[1].plot([1, 2, 3]);")
+before = len(draws)
+from helpers.present import charts
+charts.use_style("en")
+shell.run_cell("plt.subplots()[1].plot([1, 2, 3]);")
+print("draws", before, len(draws) - before)
+"""
+
+
+def test_a_chart_is_drawn_once_per_cell_with_the_inline_backend():
+    """pyplot's post-execute draw_all drew each open figure in full before the inline backend
+    drew it for its PNG (a layout pass for the tight bounding box, then the render); after
+    use_style only the PNG's two passes remain."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _DRAWS], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[-3:] == ["draws", "3", "2"]

@@ -49,3 +49,16 @@ def test_table_shows_a_missing_label_as_a_dash(monkeypatch, tmp_path):
     ctx.table(pd.DataFrame({"abc": ["A", None]}), values=["abc"])
     html = shown[0].data
     assert "None" not in html and "<td>–</td>" in html and "<td>A</td>" in html
+
+
+def test_packaged_yaml_reads_the_same_with_the_fast_loader():
+    """read_yaml (libyaml when PyYAML has it) gives the pure-Python SafeLoader's documents
+    for every packaged file: the catalogue, calendars, markets, rules, templates."""
+    import yaml
+
+    from helpers.data_files import DATA_DIR, read_yaml
+
+    files = sorted(DATA_DIR.rglob("*.yaml"))
+    assert len(files) >= 20
+    for f in files:
+        assert read_yaml(f) == yaml.safe_load(f.read_text(encoding="utf-8")), f.name

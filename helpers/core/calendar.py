@@ -46,12 +46,11 @@ import chinese_calendar
 import holidays as holidays_lib
 import numpy as np
 import pandas as pd
-import yaml
 from dateutil.easter import easter as western_easter
 from lunardate import LunarDate
 
 from helpers.core.errors import ConfigError
-from helpers.data_files import DATA_DIR
+from helpers.data_files import DATA_DIR, read_yaml
 
 __all__ = [
     "MarketCalendar",
@@ -217,8 +216,7 @@ def as_calendar(overrides) -> MarketCalendar:
 
 @cache
 def _markets_data() -> dict[str, Any]:
-    with open(MARKETS_FILE, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = read_yaml(MARKETS_FILE) or {}
     for key in ("currencies", "timezones", "default_subdivisions"):
         if not isinstance(data.get(key), dict):
             raise ConfigError(str(MARKETS_FILE), f"expected a '{key}:' mapping")
@@ -538,8 +536,7 @@ def _calendar_files() -> dict[str, Path]:
     """Market (or ``"*"`` for every other market) -> the retail calendar file that serves it."""
     out: dict[str, Path] = {DEFAULT_MARKET: FESTIVALS_FILE}
     for path in sorted(DATA_DIR.glob("retail_calendar_*.yaml")):
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+        data = read_yaml(path) or {}
         markets = data.get("markets") if isinstance(data, dict) else None
         if not isinstance(markets, list) or not markets:
             raise ConfigError(str(path), "expected a top-level 'markets:' list")
@@ -556,8 +553,7 @@ def _default_specs(country: str = DEFAULT_MARKET) -> tuple[dict[str, Any], ...]:
     path = files.get(country) or files.get("*")
     if path is None:
         return ()
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = read_yaml(path) or {}
     nodes = data.get("nodes", []) if isinstance(data, dict) else None
     if not isinstance(nodes, list):
         raise ConfigError(str(path), "expected a top-level 'nodes:' list")

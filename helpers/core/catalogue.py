@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-import yaml
-
-from helpers.data_files import DATA_DIR
+from helpers.data_files import DATA_DIR, read_yaml
 
 __all__ = ["MESSAGES_DIR", "catalogue", "label", "labels"]
 
@@ -23,7 +21,7 @@ def catalogue() -> dict[str, dict[str, str]]:
     """All messages, from every file in the messages folder."""
     out: dict[str, dict[str, str]] = {}
     for f in sorted(MESSAGES_DIR.glob("*.yaml")):
-        for key, value in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items():
+        for key, value in (read_yaml(f) or {}).items():
             if key in out and out[key] != value:
                 raise KeyError(f"message '{key}' defined twice ({f.name})")
             out[key] = value

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data_files import DATA_DIR
+from helpers.data_files import DATA_DIR, read_yaml
 
 __all__ = [
     "FONT",
@@ -467,10 +467,7 @@ RAW_SUFFIX = "_raw_data.xlsx"
 @cache
 def front_rules() -> dict:
     """Thresholds of the front page's risks and actions (``data_files/front_page.yaml``)."""
-    import yaml
-
-    f = DATA_DIR / "front_page.yaml"
-    return yaml.safe_load(f.read_text(encoding="utf-8"))
+    return read_yaml(DATA_DIR / "front_page.yaml")
 
 
 def _say(key: str, lang: str, **values) -> str:

@@ -26,10 +26,9 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from helpers.core import schema
-from helpers.data_files import DATA_DIR
+from helpers.data_files import DATA_DIR, read_yaml
 
 __all__ = [
     "RULES_FILE",
@@ -53,8 +52,7 @@ OTHER_KIND = "other"  # a shop's own non-merchandise ids and patterns
 @cache
 def default_rules() -> dict[str, dict[str, list[str]]]:
     """The default non-merchandise kinds: ``{kind: {ids, title_patterns}}``."""
-    with open(RULES_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["kinds"]
+    return read_yaml(RULES_FILE)["kinds"]
 
 
 def rules(non_merchandise: dict | None = None) -> dict[str, dict[str, list[str]]]:

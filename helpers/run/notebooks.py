@@ -26,9 +26,15 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbook"
 # Imported by kernels while they boot, besides the notebooks' own import statements: modules
 # the helpers import lazily inside functions a notebook importing the key module will call
 # (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
-# "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook).
+# "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook; the
+# message catalogue every notebook's text comes from).
 WARM_AFTER = {
-    "helpers.nb": ("matplotlib.pyplot", "seaborn", "helpers.present.charts"),
+    "helpers.nb": (
+        "matplotlib.pyplot",
+        "seaborn",
+        "helpers.present.charts",
+        "helpers.core.catalogue:catalogue",
+    ),
     "helpers.analysis.text": ("helpers.analysis.text:tokenizer",),
     "helpers.analysis.review": ("helpers.analysis.text:tokenizer",),
 }
