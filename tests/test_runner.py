@@ -53,9 +53,10 @@ def playbook(tmp_path_factory) -> Path:
     with open(d / "01_probe.ipynb") as f:
         nb = nbformat.read(f, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("'plain-repr-' + 'x'"))
-    nb.cells.append(  # how many shops the kernel found loaded by the server it came from
+    nb.cells.append(  # which shops the kernel found loaded by the server it came from
         nbformat.v4.new_code_cell(
-            "display(Markdown(f\"preloaded={len(importlib.import_module('helpers.load.shop')._PRELOADED)}\"))"
+            "pre = importlib.import_module('helpers.load.shop')._PRELOADED\n"
+            "display(Markdown(f\"preloaded={len(pre)} at={','.join(sorted(pre))}\"))"
         )
     )
     nbformat.write(nb, d / "01_probe.ipynb")
@@ -144,6 +145,37 @@ def test_the_kernel_servers_summary_or_none(small_shop_dir, tmp_path):
     finally:
         pool.close()
     assert kernels.KernelPool(tmp_path, fork=False, preload={"shop_dir": "x"}).preloaded() is None
+
+
+def test_a_batch_workers_kernel_server_loads_each_shop_in_turn(
+    small_shop_dir, playbook, tmp_path, monkeypatch
+):
+    """With the caller's kernels (a batch worker), the kernel server drops the last shop and
+    loads the next: every notebook's kernel shares it instead of reading the cache itself.
+    The worker parses only a shop that is not cached yet."""
+    other = tmp_path / "other"
+    shutil.copytree(small_shop_dir, other)
+    yml = other / "shop.yaml"
+    yml.write_text(yml.read_text(encoding="utf-8").replace("测试小店", "测试二店"), "utf-8")
+    load_shop(small_shop_dir)  # cached; `other` is not
+    parsed, real = [], runner.load_shop
+    monkeypatch.setattr(
+        runner, "load_shop", lambda d, **k: (parsed.append(Path(d).name), real(d, **k))[1]
+    )
+    pool = kernels.KernelPool(playbook, ["helpers.nb"])
+    try:
+        for i, shop in enumerate([small_shop_dir, other, small_shop_dir]):
+            out = tmp_path / f"r{i}"
+            res = runner.run_shop(
+                shop, out, only=["01"], progress=False, playbook_dir=playbook, kernels=pool
+            )
+            assert res.ok, res.failures
+            page = (out / "01_probe.html").read_text()
+            assert f"preloaded=1 at={Path(shop).resolve()}<" in page, i
+    finally:
+        pool.close()
+    assert parsed == ["other"]
+    assert json.loads((tmp_path / "r1" / "run.json").read_text())["shop"] == "测试二店"
 
 
 def test_failed_run_leaves_the_previous_report_intact(

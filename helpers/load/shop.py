@@ -695,6 +695,7 @@ def preload(shop_dir: str | Path, as_of: str | None = None) -> Shop | None:
     Only a shop already in the Parquet cache is preloaded (None otherwise): parsing the
     exports is the job of the run's own load, and doing it twice at once doubles the memory.
     """
+    _PRELOADED.clear()  # one shop at a time: a batch worker's server moves on to the next
     if not cached(shop_dir):
         return None
     key, _ = _cache_key(load_config(shop_dir))

@@ -324,7 +324,7 @@ def run_task(task: ShopTask) -> ShopOutcome:
     t0 = time.perf_counter()
     playbook_dir = Path(task.playbook_dir)
     pool = worker_pool(playbook_dir)
-    pool.prefetch()  # a first kernel (and its fork server) boots while the shop loads
+    pool.start()  # the kernel server imports while this process goes on; it loads the shop next
     try:
         res = run_shop(
             task.shop_dir,
@@ -395,7 +395,7 @@ def _worker_main(conn, playbook_dir: str) -> None:
     from helpers.deliver.imports import light_imports
 
     light_imports()
-    worker_pool(Path(playbook_dir)).prefetch()  # the first kernel boots while this process imports
+    worker_pool(Path(playbook_dir)).start()  # the kernel server imports while this process does
     import papermill  # noqa: F401
 
     report._exporter()

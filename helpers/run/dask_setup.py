@@ -29,14 +29,14 @@ __all__ = ["warm", "WarmPlaybook", "dask_setup", "dask_teardown"]
 
 
 def warm(playbook_dir: str = str(PLAYBOOK_DIR)) -> None:
-    """On the calling thread: the kernel pool its shops will use (a first kernel booting,
-    forked from a server that has imported the notebooks' modules), papermill and the HTML
+    """On the calling thread: the kernel pool its shops will use (its server importing the
+    notebooks' modules, then loading each shop for the kernels it forks), papermill and the HTML
     exporter imported (what :func:`helpers.run.batch._worker_main` does for the local pool)."""
     from helpers.deliver import report
     from helpers.deliver.imports import light_imports
 
     light_imports()
-    worker_pool(Path(playbook_dir)).prefetch()
+    worker_pool(Path(playbook_dir)).start()
     import papermill  # noqa: F401
 
     report._exporter()

@@ -98,23 +98,7 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
 
     parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
     _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
-    spec = json.loads(os.environ.pop("PLAYBOOK_PRELOAD", "") or "{}")
-    if spec.get("shop_dir"):  # the shop every kernel opens: loaded once, shared copy-on-write
-        summary = None
-        try:
-            from helpers.load.shop import preload
-
-            shop = preload(spec["shop_dir"], spec.get("as_of") or None)
-            summary = None if shop is None else run_summary(shop)
-        except Exception:  # the run's own load reports a bad shop; kernels then load theirs
-            pass
-        if spec.get("summary"):  # the run waits for it: written whatever happened
-            import pickle
-
-            tmp = f"{spec['summary']}.tmp"
-            with open(tmp, "wb") as fh:
-                pickle.dump(summary, fh)
-            os.replace(tmp, spec["summary"])
+    _preload(json.loads(os.environ.pop("PLAYBOOK_PRELOAD", "") or "{}"))
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)
@@ -139,6 +123,9 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
             if key.fileobj is srv:
                 conn, _ = srv.accept()
                 req = json.loads(conn.makefile("rb").readline() or b"{}")
+                if "preload" in req:  # the next shop (a batch worker's): kernels fork after
+                    _preload(req["preload"])
+                    req = {}
                 if not req:
                     conn.close()
                     continue
@@ -174,6 +161,29 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
                 except OSError:
                     pass
             os._exit(0)
+
+
+def _preload(spec: dict) -> None:
+    """Load ``spec``'s shop in the kernel server (in place of the one it held): every kernel
+    forked afterwards shares it copy-on-write. Its :func:`run_summary` (None: not cached, or
+    a bad shop, which the run's own load then reports) is pickled to ``spec["summary"]``."""
+    if not spec.get("shop_dir"):
+        return
+    summary = None
+    try:
+        from helpers.load.shop import preload
+
+        shop = preload(spec["shop_dir"], spec.get("as_of") or None)
+        summary = None if shop is None else run_summary(shop)
+    except Exception:  # the run's own load reports a bad shop; kernels then load theirs
+        pass
+    if spec.get("summary"):  # the run waits for it: written whatever happened
+        import pickle
+
+        tmp = f"{spec['summary']}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(summary, fh)
+        os.replace(tmp, spec["summary"])
 
 
 def _zygote_child(srv, conns, req: dict) -> None:
@@ -358,6 +368,50 @@ class KernelPool:
 
         with open(path, "rb") as fh:
             return pickle.load(fh)  # written by our own server process
+
+    def load(self, shop_dir: str | Path, as_of: str | None = None, timeout: float = 600.0):
+        """Have the kernel server hold this shop, in place of the one it held, for the kernels
+        it forks from now on (a batch worker moving to its next shop). Returns the shop's
+        :func:`run_summary`, or None (no fork server, shop not in the cache, a bad shop, or
+        no answer within ``timeout`` seconds), when the kernels load theirs as before."""
+        if not self.fork:
+            return None
+        if self._next is not None:  # booted with the previous shop in memory
+            shutdown(self._next[0])
+            self._next = None
+        path = self._server_path()
+        out = os.path.join(self._server[2], f"summary-{uuid.uuid4().hex[:12]}")
+        spec = {"shop_dir": str(shop_dir), "as_of": as_of, "summary": out}
+        end = time.monotonic() + timeout
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            while True:  # the server binds its socket once it has imported
+                try:
+                    s.connect(path)
+                    break
+                except OSError:
+                    if self._server[0].poll() is not None or time.monotonic() > end:
+                        return None
+                    time.sleep(0.02)
+            s.sendall(json.dumps({"preload": spec}, default=str).encode() + b"\n")
+            s.settimeout(max(1.0, end - time.monotonic()))
+            try:
+                s.recv(1)  # closed once the summary is written
+            except OSError:
+                return None
+        self.preload = {"shop_dir": shop_dir, "as_of": as_of}  # a restarted server's too
+        if not os.path.exists(out):
+            return None
+        import pickle
+
+        with open(out, "rb") as fh:
+            summary = pickle.load(fh)  # written by our own server process
+        os.unlink(out)
+        return summary
+
+    def start(self) -> None:
+        """Start the kernel server now: it imports while this process goes on."""
+        if self.fork:
+            self._server_path()
 
     def take(self, more: bool = True):
         """A started kernel manager; with ``more``, the next kernel starts booting now."""

@@ -131,10 +131,15 @@ def run_shop(
     if kernels is None and nbs:
         pool.prefetch()  # the first kernel boots while the shop loads
     try:  # a cached shop is loaded by the kernel server alone, which sends what we need
-        info = pool.preloaded() if kernels is None and nbs and _cached(shop_dir) else None
+        if kernels is None:
+            info = pool.preloaded() if nbs and _cached(shop_dir) else None
+        else:  # a batch worker's server moves on to this shop
+            info = kernels.load(shop_dir, as_of) if nbs and _cached(shop_dir) else None
         preloaded = info is not None
         if info is None:
             info = run_summary(load_shop(shop_dir, as_of=as_of))  # bad input: one-line error
+            if kernels is not None and nbs:  # parsed and cached here: the kernels share it
+                kernels.load(shop_dir, as_of)
     except BaseException:
         if kernels is None:
             pool.close()
@@ -308,8 +313,7 @@ def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None
             while ready and len(running) < jobs:
                 nb = ready.pop(0)
                 todo.remove(nb)
-                more = kernels is not None or bool(todo)
-                km = pool.take(more=more)
+                km = pool.take(more=bool(todo))  # the next shop's kernels fork after its load
                 running[ex.submit(execute, nb, km)] = nb
                 bar.set_postfix_str(", ".join(n.stem for n in running.values()))
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
