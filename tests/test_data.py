@@ -62,6 +62,12 @@ def test_as_of_cuts_and_counts(small_shop_dir):
     assert cut.orders["order_time"].max() < pd.Timestamp("2025-07-01")
     assert len(cut.orders) + cut.after_as_of["orders"] == len(full.orders)
     assert full.as_of == full.orders["order_time"].max().normalize()
+    # one time unit whether as_of is given or not: a kernel that loads the shop itself and one
+    # given the kernel server's compute the same dates (a stock-out date's dtype included)
+    same_day = load_shop(small_shop_dir, as_of=str(full.as_of.date()))
+    unit = full.orders["order_time"].dt.unit
+    assert full.as_of.unit == cut.as_of.unit == same_day.as_of.unit == unit
+    assert same_day.as_of == full.as_of
 
 
 def test_cache_gives_the_same_tables_and_is_invalidated(small_shop_dir, tmp_path, monkeypatch):

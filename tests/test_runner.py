@@ -135,16 +135,17 @@ def test_a_cached_shop_is_loaded_by_the_kernel_server_alone(
 
 
 def test_the_kernel_servers_summary_or_none(small_shop_dir, tmp_path):
-    shop = load_shop(small_shop_dir)  # cached: the server preloads it
-    pool = kernels.KernelPool(tmp_path, ["helpers.nb"], preload={"shop_dir": small_shop_dir})
+    shop = load_shop(small_shop_dir)  # cached: the server loads it
+    pool = kernels.KernelPool(tmp_path, ["helpers.nb"])
     try:
-        assert pool.preloaded(timeout=0) is None  # still importing: the run loads its own
-        info = pool.preloaded()
+        pool.start()
+        info = pool.load(small_shop_dir)  # waits for the server's imports, then its load
         assert info["lines"] == len(shop.orders) and info["as_of"] == str(shop.as_of.date())
         assert info["loaded"].equals(load_report(shop))
+        assert pool.load(tmp_path / "no-such-shop") is None  # the run's own load says why
     finally:
         pool.close()
-    assert kernels.KernelPool(tmp_path, fork=False, preload={"shop_dir": "x"}).preloaded() is None
+    assert kernels.KernelPool(tmp_path, fork=False).load(small_shop_dir) is None
 
 
 def test_a_batch_workers_kernel_server_loads_each_shop_in_turn(

@@ -545,7 +545,9 @@ def load_shop(shop_dir: str | Path, as_of: str | None = None, cache: bool = True
     if orders.empty:
         raise LoadError(_files_text(cfg), "no usable order rows: " + _why_no_rows(rejects))
     last = orders["order_time"].max().normalize()
-    cut = pd.Timestamp(as_of).normalize() if as_of else last
+    # the orders' time unit either way: dates computed from it (a stock-out date) come out the
+    # same whether a kernel loaded the shop itself or got the kernel server's
+    cut = pd.Timestamp(as_of).normalize().as_unit(last.unit) if as_of else last
     end = cut + pd.Timedelta(days=1)
     after: dict[str, int] = {}
     for t, col in DATE_COLUMNS.items():
@@ -686,7 +688,8 @@ def fill_cache(shop_dir: str | Path) -> bool:
 def preload(shop_dir: str | Path, as_of: str | None = None) -> Shop | None:
     """Load a shop and keep it in this process for the processes forked from it.
 
-    The runner's kernel server calls this once; every notebook kernel it forks then gets the
+    The runner's kernel server calls this for the run's shop (a batch worker's, for each shop
+    in turn, dropping the one before); every notebook kernel it forks then gets the
     shop from :func:`load_shop` (same folder, same cache key, so unchanged inputs, and the
     same ``as_of``) without reading it again, its memory shared copy-on-write. The shop's
     sales lines and their customer and order codes (:mod:`helpers.core.codes`) are computed here

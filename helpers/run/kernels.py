@@ -98,7 +98,6 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
 
     parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
     _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
-    _preload(json.loads(os.environ.pop("PLAYBOOK_PRELOAD", "") or "{}"))
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)
@@ -123,7 +122,7 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
             if key.fileobj is srv:
                 conn, _ = srv.accept()
                 req = json.loads(conn.makefile("rb").readline() or b"{}")
-                if "preload" in req:  # the next shop (a batch worker's): kernels fork after
+                if "preload" in req:  # the run's shop: the kernels forked after share it
                     _preload(req["preload"])
                     req = {}
                 if not req:
@@ -248,14 +247,12 @@ class KernelPool:
         kernel_name: str = "python3",
         max_idle: float = 300.0,
         fork: bool | None = None,
-        preload: dict | None = None,
     ):
         self.cwd = Path(cwd)
         self.modules = list(modules) if modules is not None else ["helpers.nb"]
         self.kernel_name = kernel_name
         self.max_idle = max_idle
         self.fork = _fork_server_wanted() if fork is None else fork
-        self.preload = preload  # {"shop_dir", "as_of"}: the server loads it before forking
         self._next = None  # (km, started_at)
         self._server = None  # (Popen, socket path, folder)
         self._ipc: str | None = None  # the kernels' sockets' folder
@@ -273,7 +270,6 @@ class KernelPool:
         self._stop_server()
         folder = tempfile.mkdtemp(prefix="pb-kernels-")
         path = os.path.join(folder, "s")
-        spec = {**self.preload, "summary": os.path.join(folder, "summary")} if self.preload else {}
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -285,7 +281,7 @@ class KernelPool:
                 *self.modules,
             ],
             cwd=str(self.cwd),
-            env={**self._env(), "PLAYBOOK_PRELOAD": json.dumps(spec, default=str)},
+            env=self._env(),
             start_new_session=True,
         )
         self._server = (proc, path, folder)
@@ -350,30 +346,12 @@ class KernelPool:
         run_sync(km.start_kernel)(cwd=str(self.cwd), env=self._env(), extra_arguments=args)
         return km, time.monotonic()
 
-    def preloaded(self, timeout: float = 300.0) -> dict | None:
-        """The :func:`run_summary` of the shop the kernel server preloaded, once it has; None
-        when it did not (no server, no preload, shop not in the cache, or a load error) or
-        has not within ``timeout`` seconds (kernels give up waiting for it then too)."""
-        if not (self.fork and self.preload):
-            return None
-        self._server_path()  # started by now, normally
-        proc, _, folder = self._server
-        path = os.path.join(folder, "summary")
-        end = time.monotonic() + timeout
-        while not os.path.exists(path):
-            if proc.poll() is not None or time.monotonic() > end:
-                return None
-            time.sleep(0.02)
-        import pickle
-
-        with open(path, "rb") as fh:
-            return pickle.load(fh)  # written by our own server process
-
     def load(self, shop_dir: str | Path, as_of: str | None = None, timeout: float = 600.0):
-        """Have the kernel server hold this shop, in place of the one it held, for the kernels
-        it forks from now on (a batch worker moving to its next shop). Returns the shop's
-        :func:`run_summary`, or None (no fork server, shop not in the cache, a bad shop, or
-        no answer within ``timeout`` seconds), when the kernels load theirs as before."""
+        """Have the kernel server load this shop, in place of any it held, for the kernels it
+        forks from now on (a run's shop; a batch worker's next one). Returns the shop's
+        :func:`run_summary` once loaded, or None (no fork server, shop not in the Parquet
+        cache, a bad shop, or no answer within ``timeout`` seconds): the kernels then load
+        theirs. Waits for the server to finish its imports first."""
         if not self.fork:
             return None
         if self._next is not None:  # booted with the previous shop in memory
@@ -398,7 +376,6 @@ class KernelPool:
                 s.recv(1)  # closed once the summary is written
             except OSError:
                 return None
-        self.preload = {"shop_dir": shop_dir, "as_of": as_of}  # a restarted server's too
         if not os.path.exists(out):
             return None
         import pickle

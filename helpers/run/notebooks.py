@@ -54,13 +54,18 @@ def notebooks(only: list[str] | None = None, playbook_dir: Path = PLAYBOOK_DIR) 
     return nbs
 
 
-_NB_CACHE: dict[tuple[str, int, int], object] = {}
+@dataclass
+class _Parsed:
+    nb: object  # the nbformat node: shared, so copied before it is changed
+    trees: list  # its code cells' syntax trees
+    calls: list | None = None  # its ctx.save/ctx.load calls (_ctx_calls), once asked for
 
 
-def read_notebook(path: Path):
-    """The notebook as an nbformat node (jupytext for a ``.py`` source); parsed once a process."""
-    import copy
+_NB_CACHE: dict[tuple[str, int, int], _Parsed] = {}  # (path, mtime ns, size) -> parsed
 
+
+def _parsed(path: Path) -> _Parsed:
+    """The notebook and its code's syntax trees, parsed once a process while it is unchanged."""
     light_imports()
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
@@ -73,8 +78,15 @@ def read_notebook(path: Path):
             import jupytext
 
             nb = jupytext.read(path)
-        _NB_CACHE[key] = nb
-    return copy.deepcopy(_NB_CACHE[key])
+        _NB_CACHE[key] = _Parsed(nb, list(_code_trees(nb)))
+    return _NB_CACHE[key]
+
+
+def read_notebook(path: Path):
+    """The notebook as an nbformat node (jupytext for a ``.py`` source); parsed once a process."""
+    import copy
+
+    return copy.deepcopy(_parsed(path).nb)
 
 
 def _code_trees(nb):
@@ -93,7 +105,7 @@ def notebook_imports(paths: list[Path]) -> list[str]:
     """Modules the notebooks import at the top level of their code cells (for warm kernels)."""
     mods: list[str] = []
     for p in paths:
-        for tree in _code_trees(read_notebook(p)):
+        for tree in _parsed(p).trees:
             for node in tree.body:
                 if isinstance(node, ast.Import):
                     mods += [a.name for a in node.names]
@@ -106,14 +118,17 @@ def notebook_imports(paths: list[Path]) -> list[str]:
     return list(dict.fromkeys(mods))
 
 
-def _ctx_calls(nb) -> list[tuple[str, str]]:
+def _ctx_calls(path: Path) -> list[tuple[str, str]]:
     """(``save``/``load``, name pattern) of each ``ctx.save(...)``/``ctx.load(...)``, in order.
 
     A name is a regular expression: a literal escaped, an f-string's fields ``.*``."""
     import re
 
+    parsed = _parsed(path)
+    if parsed.calls is not None:
+        return parsed.calls
     calls = []
-    for i, tree in enumerate(_code_trees(nb)):
+    for i, tree in enumerate(parsed.trees):
         for node in ast.walk(tree):
             f = getattr(node, "func", None)
             if not (
@@ -135,7 +150,8 @@ def _ctx_calls(nb) -> list[tuple[str, str]]:
             else:
                 pat = ".*"  # a name we cannot read: assume it may be anything
             calls.append(((i, node.lineno, node.col_offset), f.attr, pat))
-    return [(kind, pat) for _, kind, pat in sorted(calls)]
+    parsed.calls = [(kind, pat) for _, kind, pat in sorted(calls)]
+    return parsed.calls
 
 
 @dataclass
@@ -157,7 +173,7 @@ def notebook_graph(paths: list[Path]) -> NotebookGraph:
     saved: list[tuple[str, str]] = []  # (stem, pattern)
     order: list[str] = []
     for p in paths:
-        calls = _ctx_calls(read_notebook(p))
+        calls = _ctx_calls(p)
         loads = [pat for kind, pat in calls if kind == "load"]
         needs[p.stem] = {stem for stem, sp in saved for lp in loads if _may_meet(sp, lp)}
         for kind, pat in calls:

@@ -116,25 +116,22 @@ def run_shop(
     keys of the defaults the shop runs on (:func:`helpers.run.batch.shop_defaults`), shown on
     its index page.
     """
+    t_start = time.perf_counter()
+    shop_dir = Path(shop_dir).resolve()
+    nbs = notebooks(only, playbook_dir)
+    pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
+    if kernels is None and nbs:
+        pool.start()  # the kernel server imports while this process does
     light_imports()
     import papermill as pm
     from tqdm.auto import tqdm
 
-    t_start = time.perf_counter()
-    shop_dir = Path(shop_dir).resolve()
-    nbs = notebooks(only, playbook_dir)
-    if kernels is None and nbs:  # a first run parses in a child process, then reads the cache
-        fill_cache(shop_dir)
-    pool = kernels or KernelPool(
-        playbook_dir, notebook_imports(nbs), preload={"shop_dir": shop_dir, "as_of": as_of}
-    )
-    if kernels is None and nbs:
-        pool.prefetch()  # the first kernel boots while the shop loads
-    try:  # a cached shop is loaded by the kernel server alone, which sends what we need
-        if kernels is None:
-            info = pool.preloaded() if nbs and _cached(shop_dir) else None
-        else:  # a batch worker's server moves on to this shop
-            info = kernels.load(shop_dir, as_of) if nbs and _cached(shop_dir) else None
+    try:
+        if kernels is None and nbs:  # a first run parses in a child process, then reads the cache
+            fill_cache(shop_dir)
+        # a cached shop is loaded by the kernel server alone (a batch worker's moves on to this
+        # shop), which sends what we need; the kernels it forks share it
+        info = pool.load(shop_dir, as_of) if nbs and _cached(shop_dir) else None
         preloaded = info is not None
         if info is None:
             info = run_summary(load_shop(shop_dir, as_of=as_of))  # bad input: one-line error

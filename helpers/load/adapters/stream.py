@@ -353,7 +353,8 @@ def _dictionary_text(table: pa.Table, sample: int = 100_000) -> pa.Table:
 def _frame_of(table: pa.Table) -> pd.DataFrame:
     """The lines as pandas, text as objects (one ``str`` per distinct value of an encoded
     column), a column at a time: each Arrow column is dropped once converted, so the two
-    copies of the table never coexist (the caller passes the table on without keeping it)."""
+    copies of the table never coexist (the caller passes the table on without keeping it).
+    Arrow's pool hands each dropped column's memory back to the system at once."""
     names = table.column_names
     text = [
         f.name
@@ -363,9 +364,13 @@ def _frame_of(table: pa.Table) -> pd.DataFrame:
         or pa.types.is_large_string(f.type)
     ]
     df = table.drop_columns(text).to_pandas()
+    table = table.select(text)  # the other columns are in pandas now
+    pool = pa.default_memory_pool()
+    pool.release_unused()
     for c in text:
         df[c] = pd.Series(
             schema.arrow_objects(table.column(c)), index=df.index, dtype=object, copy=False
         )
         table = table.drop_columns([c])
+        pool.release_unused()
     return df[names]
