@@ -206,16 +206,28 @@ _DTYPES = {
 }
 
 
+_KEEP = {  # a column of this kind and dtype is conformed already
+    "time": np.dtype("datetime64[ns]"),
+    "int": np.dtype("int64"),
+    "money": np.dtype("float64"),
+    "rate": np.dtype("float64"),
+    "float": np.dtype("float64"),
+}
+
+
 def conform(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Order and type the canonical columns; add absent optional columns as empty.
 
     Integer columns that hold missing values become float64 (pandas cannot hold NaN in
-    int64); everything else takes the canonical dtype exactly.
+    int64); everything else takes the canonical dtype exactly. A time, integer or money
+    column that has its dtype already is kept, not copied (a conformed table read back).
     """
     out = pd.DataFrame(index=df.index)
     for col, (kind, _) in COLUMNS[table].items():
         s = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index, dtype="object")
-        if kind in ("time", "date"):
+        if s.dtype == _KEEP.get(kind):
+            pass
+        elif kind in ("time", "date"):
             s = pd.to_datetime(s, errors="coerce")
             if getattr(s.dt, "tz", None) is not None:
                 s = s.dt.tz_localize(None)

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,9 +187,12 @@ def run_shop(
                 dog.cancel()
                 shutdown(km)
             result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
-            if dest.exists():
-                _retarget(dest, work, final, nb)
-                page(nb.stem)  # while the other notebook still runs
+            if dest.exists():  # its page while the next notebooks run: they need not wait
+                paging.append(page_ex.submit(retarget_and_page, nb, dest))
+
+        def retarget_and_page(nb: Path, dest: Path) -> None:
+            _retarget(dest, work, final, nb)
+            page(nb.stem)
 
         pages, rendered, html_lock, html_s = (
             _pages(work, playbook_dir, result),
@@ -196,6 +200,7 @@ def run_shop(
             threading.Lock(),
             [0.0],
         )
+        page_ex, paging = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page"), []
 
         def page(stem: str) -> None:
             """The notebook's HTML page (one at a time: the exporter is shared)."""
@@ -220,7 +225,12 @@ def run_shop(
         if jobs is None:
             jobs = 1 if kernels is not None else auto_jobs(lines, shop_loaded=preloaded)
         result.timings["jobs"] = jobs
-        schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
+        try:
+            schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
+        finally:
+            page_ex.shutdown(wait=True)
+        for fut in paging:
+            fut.result()  # a page that could not be made is a bug: say so
         bar.close()
         rank = {stem: i for i, stem in enumerate(pages)}  # failures in page order
         result.failures = dict(sorted(result.failures.items(), key=lambda f: rank.get(f[0], 99)))
@@ -301,7 +311,7 @@ def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None
     """Run ``execute(nb, km)`` for every notebook, at most ``jobs`` at once, each after the
     notebooks it needs (a failed one counts as done: its dependants recompute what is
     missing), earliest number first. Kernels are taken from ``pool`` on this thread."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     todo, done, running = list(nbs), set(), {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as ex:
