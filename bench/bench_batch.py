@@ -58,7 +58,9 @@ proportions):
   our own stylesheet.
 * **Excel**: `DataFrame.to_excel` styles every cell; writing columns with xlsxwriter
   directly took 3.2 s instead of 5.3 s for the demo shop's 65 sheets.
-* **Parsing the shop**: once per shop in the runner; the kernels read the Parquet cache.
+* **Parsing the shop**: once per shop in the worker. The worker's kernel server then loads
+  the shop from the Parquet cache once, and the shop's seven kernels share it (before the
+  fifth round each kernel read the cache itself).
 """
 
 
