@@ -123,11 +123,11 @@ def run_shop(
     pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
     if kernels is None and nbs:
         pool.start()  # the kernel server imports while this process does
-    light_imports()
-    import papermill as pm
-    from tqdm.auto import tqdm
-
     try:
+        light_imports()
+        import papermill as pm
+        from tqdm.auto import tqdm
+
         if kernels is None and nbs:  # a first run parses in a child process, then reads the cache
             fill_cache(shop_dir)
         # a cached shop is loaded by the kernel server alone (a batch worker's moves on to this
