@@ -123,7 +123,10 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
                 conn, _ = srv.accept()
                 req = json.loads(conn.makefile("rb").readline() or b"{}")
                 if "preload" in req:  # the run's shop: the kernels forked after share it
-                    _preload(req["preload"])
+                    try:
+                        conn.sendall(_preload(req["preload"]))
+                    except OSError:  # the asker is gone
+                        pass
                     req = {}
                 if not req:
                     conn.close()
@@ -162,12 +165,12 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
             os._exit(0)
 
 
-def _preload(spec: dict) -> None:
+def _preload(spec: dict) -> bytes:
     """Load ``spec``'s shop in the kernel server (in place of the one it held): every kernel
-    forked afterwards shares it copy-on-write. Its :func:`run_summary` (None: not cached, or
-    a bad shop, which the run's own load then reports) is pickled to ``spec["summary"]``."""
-    if not spec.get("shop_dir"):
-        return
+    forked afterwards shares it copy-on-write. Returns its :func:`run_summary` pickled (None:
+    not cached, or a bad shop, which the run's own load then reports)."""
+    import pickle
+
     summary = None
     try:
         from helpers.load.shop import preload
@@ -176,13 +179,7 @@ def _preload(spec: dict) -> None:
         summary = None if shop is None else run_summary(shop)
     except Exception:  # the run's own load reports a bad shop; kernels then load theirs
         pass
-    if spec.get("summary"):  # the run waits for it: written whatever happened
-        import pickle
-
-        tmp = f"{spec['summary']}.tmp"
-        with open(tmp, "wb") as fh:
-            pickle.dump(summary, fh)
-        os.replace(tmp, spec["summary"])
+    return pickle.dumps(summary)
 
 
 def _zygote_child(srv, conns, req: dict) -> None:
@@ -358,8 +355,7 @@ class KernelPool:
             shutdown(self._next[0])
             self._next = None
         path = self._server_path()
-        out = os.path.join(self._server[2], f"summary-{uuid.uuid4().hex[:12]}")
-        spec = {"shop_dir": str(shop_dir), "as_of": as_of, "summary": out}
+        spec = {"shop_dir": str(shop_dir), "as_of": as_of}
         end = time.monotonic() + timeout
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             while True:  # the server binds its socket once it has imported
@@ -373,17 +369,12 @@ class KernelPool:
             s.sendall(json.dumps({"preload": spec}, default=str).encode() + b"\n")
             s.settimeout(max(1.0, end - time.monotonic()))
             try:
-                s.recv(1)  # closed once the summary is written
+                data = s.makefile("rb").read()  # the pickled summary, then the server closes
             except OSError:
                 return None
-        if not os.path.exists(out):
-            return None
         import pickle
 
-        with open(out, "rb") as fh:
-            summary = pickle.load(fh)  # written by our own server process
-        os.unlink(out)
-        return summary
+        return pickle.loads(data) if data else None  # from our own server process
 
     def start(self) -> None:
         """Start the kernel server now: it imports while this process goes on."""
