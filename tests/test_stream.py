@@ -192,3 +192,33 @@ def test_fill_cache_parses_in_a_child_and_words_its_error(small_shop_dir, tmp_pa
     assert "orders.csv" in str(err.value) and "\n" not in str(err.value)
     monkeypatch.setenv("PLAYBOOK_CACHE", "off")
     assert fill_cache(small_shop_dir) is False
+
+
+def test_batches_are_read_one_ahead_in_order_errors_where_taken():
+    from helpers.load.adapters.stream import _ahead
+
+    made, closed = [], []
+
+    def items(fail_at=None):
+        try:
+            for i in range(6):
+                if i == fail_at:
+                    raise ValueError("bad batch")
+                made.append(i)
+                yield i
+        finally:
+            closed.append(True)
+
+    seen = [(x, len(made)) for x in _ahead(items())]
+    assert [x for x, _ in seen] == list(range(6))
+    assert max(m - (x + 1) for x, m in seen) <= 1  # never more than one batch ahead
+    made.clear()
+    got = []
+    with pytest.raises(ValueError, match="bad batch"):
+        for x in _ahead(items(fail_at=3)):
+            got.append(x)
+    assert got == [0, 1, 2]
+    closed.clear()
+    for _ in _ahead(items()):
+        break  # the caller stops early: the file's reader is closed, no thread left running
+    assert closed == [True]
