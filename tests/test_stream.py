@@ -222,3 +222,34 @@ def test_batches_are_read_one_ahead_in_order_errors_where_taken():
     for _ in _ahead(items()):
         break  # the caller stops early: the file's reader is closed, no thread left running
     assert closed == [True]
+
+
+def test_lines_back_in_file_order_copy_only_what_moves():
+    """The straddlers' lines are put back by slicing the runs already in order (``run`` or
+    longer) and taking the rest: the same table as a full take, and an encoded text column
+    still gives one ``str`` per distinct value across the slices."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from helpers.load.adapters.stream import _reordered
+
+    status = ["paid", "refunded", "paid", "closed"] * 5
+    table = pa.table(
+        {
+            "row": pa.array(range(20)),
+            "status": pc.dictionary_encode(pa.chunked_array([status[:12], status[12:]])),
+            "title": pa.chunked_array(
+                [[f"t{i}" for i in range(12)], [f"t{i}" for i in range(12, 20)]]
+            ),
+        }
+    )
+    # rows 17 and 18 (the late batch) belong after rows 3 and 9
+    ix = np.array([0, 1, 2, 3, 17, 4, 5, 6, 7, 8, 9, 18, 10, 11, 12, 13, 14, 15, 16, 19])
+    out = _reordered(table, ix, run=5)
+    assert out.equals(table.take(pa.array(ix)))
+    assert out.column("row").to_pylist() == ix.tolist()
+    assert out.column("status").num_chunks > 1  # slices of the batches, not one copy
+    objs = schema.arrow_objects(out.column("status"))
+    assert objs.tolist() == [status[i] for i in ix]
+    assert len({id(v) for v in objs}) == 3  # paid, refunded, closed: one str each
+    assert _reordered(table, np.arange(20)) is table

@@ -349,16 +349,44 @@ def _assemble(fmt: str, got: _Collected, order: Sequence[str]) -> Streamed:
 
 def _in_file_order(tables: list[pa.Table], pos: dict[str, int]) -> pa.Table:
     """The batches' lines as one table in file order (``tables`` is emptied)."""
-    table = _dictionary_text(pa.concat_tables(tables, promote_options="permissive"))
-    del tables[:]
-    files = np.asarray(
-        pd.Series(table.column(SOURCE_FILE).to_pandas()).map(pos).to_numpy(), dtype=np.int64
-    )
-    ix = np.lexsort((table.column(SOURCE_ROW).to_numpy(), files))
-    if (np.diff(ix) < 0).any():  # the straddlers' lines go back to their places
-        ix = pa.array(ix)
-        for i, name in enumerate(table.column_names):  # a column at a time: one copy extra
-            table = table.set_column(i, name, table.column(i).take(ix))
+    table = pa.concat_tables(tables, promote_options="permissive")
+    del tables[:]  # the table holds the batches now: each column encoded below frees its text
+    table = _dictionary_text(table)
+    name = pc.dictionary_encode(table.column(SOURCE_FILE))  # a no-op when encoded above
+    files = np.zeros(len(table), dtype=np.int64)
+    at = 0
+    for chunk in name.chunks:  # each file's place in the order, through its code
+        place = np.array([pos[v] for v in chunk.dictionary.to_pylist()], dtype=np.int64)
+        files[at : at + len(chunk)] = place[chunk.indices.to_numpy(zero_copy_only=False)]
+        at += len(chunk)
+    return _reordered(table, np.lexsort((table.column(SOURCE_ROW).to_numpy(), files)))
+
+
+def _reordered(table: pa.Table, ix: np.ndarray, run: int = 65_536) -> pa.Table:
+    """``table.take(ix)``, copying only what moves: the straddlers' lines go back to their
+    places, and the runs of ``run`` or more lines already in order between them are kept as
+    slices of the batches (at 10M lines a handful of lines move, not 10M of every column)."""
+    n = len(ix)
+    cut = np.flatnonzero(np.diff(ix) != 1) + 1
+    if not len(cut):  # one ascending run of a permutation: already in order
+        return table
+    starts, ends = np.r_[0, cut], np.r_[cut, n]
+    pieces, at = [], 0  # (kept as a slice?, first, end) in positions of ix
+    for a, b in zip(starts[ends - starts >= run], ends[ends - starts >= run], strict=True):
+        if at < a:
+            pieces.append((False, at, a))
+        pieces.append((True, a, b))
+        at = b
+    if at < n:
+        pieces.append((False, at, n))
+    for i, name in enumerate(table.column_names):  # a column at a time: little extra memory
+        col = table.column(i)
+        parts = [
+            col.slice(int(ix[a]), b - a) if kept else col.take(pa.array(ix[a:b]))
+            for kept, a, b in pieces
+        ]
+        chunks = [c for p in parts for c in p.chunks if len(c)]
+        table = table.set_column(i, name, pa.chunked_array(chunks, type=col.type))
     return table
 
 
@@ -370,6 +398,7 @@ def _dictionary_text(table: pa.Table, sample: int = 100_000) -> pa.Table:
         if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
             if schema.arrow_repeats(table.column(i), sample):
                 table = table.set_column(i, f.name, pc.dictionary_encode(table.column(i)))
+                pa.default_memory_pool().release_unused()  # the column's text, given back
     return table
 
 
