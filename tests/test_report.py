@@ -73,3 +73,48 @@ def test_concurrent_saves_keep_every_index_entry(tmp_path):
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     idx = json.loads((tmp_path / "artifacts" / "index.json").read_text())
     assert len(idx) == 80
+
+
+def test_page_export_is_nbconvert_html_without_the_reparse():
+    """The page exporter skips nbconvert's BeautifulSoup pass: its HTML, parsed the way that
+    pass parses it, is the stock exporter's page, charts carry the same alt text, and
+    shop text in a table stays escaped."""
+    import nbformat
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 标题"),
+        nbformat.v4.new_code_cell(
+            "x",
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data", {"image/png": png, "text/plain": "<Figure>"}
+                ),
+                nbformat.v4.new_output(
+                    "execute_result",
+                    {
+                        "text/html": "<table><tr><td>A&amp;B &lt;b&gt;</td><td>1,234</td></tr></table>"
+                    },
+                    execution_count=1,
+                ),
+                nbformat.v4.new_output("stream", text="a print\n"),
+            ],
+        ),
+    ]
+    options = dict(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+        exclude_raw=True,
+        exclude_unknown=True,
+    )
+    ours, _ = report._exporter().from_notebook_node(nbformat.from_dict(nb))
+    stock, _ = HTMLExporter(**options).from_notebook_node(nbformat.from_dict(nb))
+    assert str(BeautifulSoup(ours, features="html.parser")) == stock
+    assert ours.count('<img alt="No description has been provided for this image" ') == 1
+    assert "A&amp;B &lt;b&gt;" in ours and "<b>" not in ours
