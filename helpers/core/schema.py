@@ -294,14 +294,15 @@ def arrow_objects(col, shared: bool = False) -> np.ndarray:
 
     if shared and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         col = pa.chunked_array([pc.dictionary_encode(col.combine_chunks())])
-    parts, seen = [], None  # seen: (the dictionary's buffers, its values as objects)
+    parts, seen = [], None  # seen: (the last dictionary, its values as objects)
     for chunk in col.chunks:
         if pa.types.is_dictionary(chunk.type):
             # chunks encoded together share one dictionary: one ``str`` per value, not per chunk
-            same = tuple(b.address if b else 0 for b in chunk.dictionary.buffers())
-            if seen is None or seen[0] != (same, len(chunk.dictionary)):
-                values = np.append(chunk.dictionary.to_numpy(zero_copy_only=False), None)
-                seen = ((same, len(chunk.dictionary)), values)
+            if seen is None or not chunk.dictionary.equals(seen[0]):
+                seen = (
+                    chunk.dictionary,
+                    np.append(chunk.dictionary.to_numpy(zero_copy_only=False), None),
+                )
             values = seen[1]
             codes = chunk.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
             parts.append(values.take(codes))
