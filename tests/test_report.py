@@ -104,17 +104,8 @@ def test_page_export_is_nbconvert_html_without_the_reparse():
             ],
         ),
     ]
-    options = dict(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_markdown=True,
-        exclude_raw=True,
-        exclude_unknown=True,
-    )
     ours, _ = report._exporter().from_notebook_node(nbformat.from_dict(nb))
-    stock, _ = HTMLExporter(**options).from_notebook_node(nbformat.from_dict(nb))
+    stock, _ = HTMLExporter(**report.PAGE_OPTIONS).from_notebook_node(nbformat.from_dict(nb))
     assert str(BeautifulSoup(ours, features="html.parser")) == stock
     assert ours.count('<img alt="No description has been provided for this image" ') == 1
     assert "A&amp;B &lt;b&gt;" in ours and "<b>" not in ours

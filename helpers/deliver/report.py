@@ -223,6 +223,15 @@ def _document(shop: str, as_of: str, lang: str, page_title: str, body: str) -> s
     )
 
 
+PAGE_OPTIONS = dict(  # nbconvert's basic HTML of the results only: no code, prompts or text
+    template_name="basic",
+    exclude_input=True,
+    exclude_input_prompt=True,
+    exclude_output_prompt=True,
+    exclude_markdown=True,
+    exclude_raw=True,
+    exclude_unknown=True,
+)
 _NO_ALT = "No description has been provided for this image"
 _IMG = re.compile(r"<img (?![^>]*\balt=)")
 
@@ -261,15 +270,7 @@ def _exporter():
             html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
             return _IMG.sub(f'<img alt="{_NO_ALT}" ', html), resources
 
-    return PageExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_markdown=True,
-        exclude_raw=True,
-        exclude_unknown=True,
-    )
+    return PageExporter(**PAGE_OPTIONS)
 
 
 def _client_view(nb):
