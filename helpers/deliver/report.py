@@ -241,7 +241,7 @@ def _exporter():
     """One HTML exporter per process (building it and loading its templates costs ~0.1 s).
 
     nbconvert's HTML exporter parses every page it made with BeautifulSoup and writes it out
-    again, to give images without one an ``alt`` text: 70% of a page's export time. Here the
+    again, to give images without one an ``alt`` text: more than half of a page's export time. Here the
     template's output is kept as it is and the same ``alt`` is added to each chart directly;
     the page is the same document (``tests/test_report.py`` parses both and compares them).
     """

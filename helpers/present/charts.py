@@ -122,12 +122,13 @@ def _tight_png_once(formatter) -> None:
         return
 
     def png(fig):
-        if not fig.axes or fig.get_layout_engine() is not None:
+        renderer = getattr(fig.canvas, "get_renderer", None)  # an Agg canvas, as inline's is
+        if renderer is None or not fig.axes or fig.get_layout_engine() is not None:
             return printer(fig)
         if any(ax.get_axes_locator() is not None for ax in fig.axes):
             return printer(fig)
-        box = fig.get_tightbbox(fig.canvas.get_renderer())
-        return printer(fig, bbox_inches=box.padded(plt.rcParams["savefig.pad_inches"]))
+        pad = kw.get("pad_inches", plt.rcParams["savefig.pad_inches"])
+        return printer(fig, bbox_inches=fig.get_tightbbox(renderer()).padded(pad))
 
     png.tight_once = True
     formatter.for_type(Figure, png)
