@@ -339,13 +339,13 @@ def test_schedule_waits_for_needs_and_runs_two_at_once():
             log.append(("end", nb.stem))
 
     finished = []
-    runner.schedule(nbs, needs, 2, Pool(), execute, Bar(), finished.append, None)
+    runner.schedule(nbs, needs, 2, Pool(), execute, Bar(), finished.append)
     assert sorted(finished) == [p.stem for p in nbs]
     assert peak[0] == 2
     for stem, deps in needs.items():
         for d in deps:
             assert log.index(("end", d)) < log.index(("start", stem))
-    runner.schedule(nbs, needs, 1, Pool(), execute, Bar(), None, None)
+    runner.schedule(nbs, needs, 1, Pool(), execute, Bar(), None)
     assert [s for kind, s in log[-12:] if kind == "start"] == [p.stem for p in nbs]
 
 

@@ -226,7 +226,7 @@ def run_shop(
             jobs = 1 if kernels is not None else auto_jobs(lines, shop_loaded=preloaded)
         result.timings["jobs"] = jobs
         try:
-            schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, kernels)
+            schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook)
         finally:
             page_ex.shutdown(wait=True)
         for fut in paging:
@@ -307,7 +307,7 @@ def _cached(shop_dir: Path) -> bool:
         return False
 
 
-def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, kernels) -> None:
+def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook) -> None:
     """Run ``execute(nb, km)`` for every notebook, at most ``jobs`` at once, each after the
     notebooks it needs (a failed one counts as done: its dependants recompute what is
     missing), earliest number first. Kernels are taken from ``pool`` on this thread."""
