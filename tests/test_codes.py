@@ -89,13 +89,17 @@ def test_memo_sees_a_replaced_column(orders):
     orders.loc[0, "status"] = "cancelled"  # edited in place, not replaced
     orders.loc[4, "paid_amount"] = 11.0
     assert idcodes.sales_lines(orders)["net"].tolist() == [49.0, 79.0, 69.0, 10.0]
+    orders["customer_id"] = pd.Series(["c9"] * 5, dtype=object)  # a column it only carries
+    assert idcodes.sales_lines(orders)["customer_id"].tolist() == ["c9"] * 4
 
 
-def test_no_memo_for_extension_dtypes(orders):
+def test_memo_for_extension_dtypes_sees_edits_in_place(orders):
     text = orders.astype({"status": "str"})
-    assert idcodes._fingerprint(text) is None
     assert idcodes.sales_lines(text)["net"].tolist() == [100.0, 0.0, 60.0, 30.0]
-    assert id(text) not in idcodes.SALES_LINES
+    assert id(text) in idcodes.SALES_LINES
+    assert idcodes._fingerprint(text)[0] == idcodes.SALES_LINES.get(id(text))[1]
+    text.loc[4, "status"] = "cancelled"  # copy-on-write: a new array, so a new identity
+    assert idcodes.sales_lines(text)["net"].tolist() == [100.0, 0.0, 60.0]
 
 
 def test_memo_forgets_a_collected_frame(orders):
@@ -221,3 +225,31 @@ def test_distinct_in_groups_is_nunique_and_skips_missing_keys():
     got = idcodes.distinct_in_groups(g, idcodes.factorize(df["v"])[0])
     assert got.to_dict() == {"a": 1, "b": 2}  # the row without a key counts nowhere
     pd.testing.assert_series_equal(got, g["v"].nunique(), check_names=False)
+
+
+def test_per_orders_remembers_a_derived_table_until_a_read_column_moves(orders):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        s = idcodes.sales_lines(orders)
+        return s.groupby("customer_id", sort=True)["net"].sum().rename("net").reset_index()
+
+    def get():
+        return idcodes.per_orders(orders, ("by_buyer", None), compute)
+
+    first = get()
+    assert first["net"].tolist() == [100.0, 60.0, 30.0]  # c1: 100 + 0 (refunded; o3 cancelled)
+    first.loc[0, "net"] = -1.0  # a caller scribbling on its copy
+    again = get()
+    assert len(calls) == 1 and (id(orders), "by_buyer", None) in idcodes.PER_ORDERS
+    assert again["net"].tolist() == [100.0, 60.0, 30.0]
+    orders["customer_id"] = pd.Series(["c9"] * 5, dtype=object)  # a column replaced: anew
+    assert get()["customer_id"].tolist() == ["c9"] and len(calls) == 2
+    assert get()["net"].tolist() == [190.0] and len(calls) == 2  # then remembered again
+    orders.loc[0, "paid_amount"] = 40.0  # edited in place: anew
+    assert get()["net"].tolist() == [130.0] and len(calls) == 3
+    idcodes.clear_caches()
+    assert len(idcodes.PER_ORDERS) == 0
+    get()
+    assert len(calls) == 4

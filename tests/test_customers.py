@@ -514,3 +514,38 @@ def test_messages_pair_zh_and_en_with_the_same_placeholders():
     needed += [f"rfm8_{k}" for k in C.RFM8_ORDER] + [f"act_rfm8_{k}" for k in C.RFM8_ORDER]
     needed += [f"tier_{t}" for t in C.TIERS]
     assert not [k for k in needed if k not in msgs]
+
+
+def test_customer_orders_are_remembered_per_day_and_equal_plain_pandas():
+    from helpers.core import codes as idcodes
+
+    o = _orders(
+        [
+            ("a", "o1", "2025-01-01 10:00", 100.0, 0.0, "paid"),
+            ("a", "o1", "2025-01-01 10:05", 50.0, 0.0, "paid"),
+            ("b", "o2", "2025-01-05 09:00", 80.0, 30.0, "partially_refunded"),
+            (None, "o3", "2025-01-06 09:00", 70.0, 0.0, "paid"),
+            ("a", "o4", "2025-01-31 23:59", 40.0, 0.0, "paid"),
+            ("b", "o5", "2025-02-01 00:00", 20.0, 0.0, "paid"),
+        ]
+    )
+    o = o.astype({c: object for c in o.columns if o[c].dtype == "str"})  # text as a Shop holds it
+    idcodes.clear_caches()
+    late = C.customer_orders(o, as_of="2025-01-31 08:00")  # the day counts, not the hour
+    assert C.customer_orders(o, as_of="2025-01-31") is not late
+    pd.testing.assert_frame_equal(C.customer_orders(o, as_of="2025-01-31"), late)
+    assert len(idcodes.PER_ORDERS) == 1
+    # plain pandas: identified buyers' paid orders up to the day, net of refunds
+    keep = o["customer_id"].notna() & (o["order_time"] < "2025-02-01")
+    want = (
+        o[keep]
+        .assign(net=lambda d: d["paid_amount"] - d["refund_amount"])
+        .groupby(["customer_id", "order_id"], sort=True)
+        .agg(order_time=("order_time", "min"), net=("net", "sum"))
+        .reset_index()
+    )
+    assert late["order_id"].tolist() == want["order_id"].tolist() == ["o1", "o4", "o2"]
+    assert late["net"].tolist() == want["net"].tolist() == [150.0, 40.0, 50.0]
+    everything = C.customer_orders(o)  # no day: a second entry, with o5
+    assert everything["order_id"].tolist() == ["o1", "o4", "o2", "o5"]
+    assert len(idcodes.PER_ORDERS) == 2

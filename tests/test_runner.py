@@ -56,7 +56,9 @@ def playbook(tmp_path_factory) -> Path:
     nb.cells.append(  # which shops the kernel found loaded by the server it came from
         nbformat.v4.new_code_cell(
             "pre = importlib.import_module('helpers.load.shop')._PRELOADED\n"
-            "display(Markdown(f\"preloaded={len(pre)} at={','.join(sorted(pre))}\"))"
+            "display(Markdown(f\"preloaded={len(pre)} at={','.join(sorted(pre))}\"))\n"
+            "memo = importlib.import_module('helpers.core.codes').PER_ORDERS\n"
+            "display(Markdown(f'derived={len(memo)}'))"
         )
     )
     nbformat.write(nb, d / "01_probe.ipynb")
@@ -86,6 +88,7 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     assert res.ok, res.failures
     page = (out / "01_probe.html").read_text()
     assert "preloaded=1" in page  # the kernel got the shop from the server, not from disk
+    assert "derived=1" in page  # ... and the buyers' orders the server derived from it
     assert "names=[]" in page  # the warm-up bound nothing in the notebook's namespace
     assert "warm=True" in page  # ... but its imports were done while the kernel booted
     assert "secret-print" not in page and "import importlib" not in page  # no prints, no code

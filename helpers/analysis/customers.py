@@ -186,12 +186,25 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
         1970-01-01, int), ``month`` (year * 12 + month - 1, int), ``net`` (the order's net
         sales, less the returns matched to it). Orders without a buyer id, orders netting to
         half a cent or less (fully refunded or returned) and credit notes are left out. Sorted by customer_id, order_time (input order breaks ties).
+
+    The table is remembered for ``orders`` and the day of ``as_of``
+    (:func:`helpers.core.codes.per_orders`): the kernel server computes the run's before it
+    forks the notebooks' kernels, which share it.
     """
+    day = None if as_of is None else pd.Timestamp(as_of).normalize()
+    return idcodes.per_orders(
+        orders,
+        ("customer_orders", day),
+        lambda: _customer_orders(orders, day),
+    )
+
+
+def _customer_orders(orders: pd.DataFrame, day) -> pd.DataFrame:
     s = idcodes.sales_lines(orders)
-    keep = s["customer_id"].notna()
-    if as_of is not None:
-        keep &= s["order_time"] < pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    rows = np.flatnonzero(keep.to_numpy())
+    keep = line_codes(s)[0] >= 0  # a buyer id (missing ids have no code)
+    if day is not None:
+        keep &= (s["order_time"] < day + pd.Timedelta(days=1)).to_numpy()
+    rows = np.flatnonzero(keep)
     # one row per order, in order of first appearance (a groupby on order_id, on the codes
     # of the sales lines' order ids: hashed once per shop, not once per call)
     ocodes, oids = line_codes(s, "order_id")
@@ -216,7 +229,7 @@ def customer_orders(orders: pd.DataFrame, as_of=None) -> pd.DataFrame:
     if s["is_return"].any():  # returns lower the order they return; credit notes are no order
         from helpers.analysis.returns import net_after_returns
 
-        line_net = net_after_returns(s, use=keep.to_numpy())[0]
+        line_net = net_after_returns(s, use=keep)[0]
     g = pd.DataFrame(
         {"order_time": s["order_time"].to_numpy()[rows], "net": line_net[rows]}
     ).groupby(codes, sort=True)

@@ -167,8 +167,10 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
 
 def _preload(spec: dict) -> bytes:
     """Load ``spec``'s shop in the kernel server (in place of the one it held): every kernel
-    forked afterwards shares it copy-on-write. Returns its :func:`run_summary` pickled (None:
-    not cached, or a bad shop, which the run's own load then reports)."""
+    forked afterwards shares it copy-on-write, with the buyers' orders
+    (:func:`helpers.analysis.customers.customer_orders`) that notebooks 02 and 04 both derive.
+    Returns its :func:`run_summary` pickled (None: not cached, or a bad shop, which the run's
+    own load then reports)."""
     import pickle
 
     summary = None
@@ -177,6 +179,10 @@ def _preload(spec: dict) -> bytes:
 
         shop = preload(spec["shop_dir"], spec.get("as_of") or None)
         summary = None if shop is None else run_summary(shop)
+        if shop is not None and shop.has_customers:
+            from helpers.analysis.customers import customer_orders
+
+            customer_orders(shop.orders, shop.as_of)
     except Exception:  # the run's own load reports a bad shop; kernels then load theirs
         pass
     return pickle.dumps(summary)
