@@ -1300,7 +1300,7 @@ def new_customer_offer(
     s = sales_lines(orders)
     known = s["customer_id"].notna().to_numpy() & ~s["is_return"].to_numpy()  # purchases
     cust, order = line_codes(s)[0][known], line_codes(s, "order_id")[0][known]  # shared
-    s = s[known]
+    s = s.loc[known, ["product_id", "title", "day", "net", "order_time"]]  # what is read below
     cols = ["product_id", "title", "entry_customers", "share", "repeat_rate", "first_order_value"]
     if s.empty:
         return pd.DataFrame(columns=cols), {}

@@ -320,16 +320,18 @@ def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
     names = pq.read_schema(path).names
     kinds = schema.COLUMNS[table]
     text = [c for c in names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
+    text += [c for c in names if c == "_source_file"]  # the file's name: one str per file
     rest = [c for c in names if c not in text]
     if rest:
         df = pq.read_table(path, columns=rest).to_pandas()
     else:
         df = pd.DataFrame(index=pd.RangeIndex(pq.ParquetFile(path).metadata.num_rows))
     for c in text:
-        col = pq.read_table(path, columns=[c], read_dictionary=[c] if c in dictionary else None)
+        shared = c in dictionary or c == "_source_file"
+        col = pq.read_table(path, columns=[c], read_dictionary=[c] if shared else None)
         col = col.column(0)
         df[c] = pd.Series(
-            schema.arrow_objects(col, _repeats(col, kinds[c][0])),
+            schema.arrow_objects(col, c in kinds and _repeats(col, kinds[c][0])),
             index=df.index,
             dtype=object,
             copy=False,
