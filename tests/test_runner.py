@@ -58,7 +58,9 @@ def playbook(tmp_path_factory) -> Path:
             "pre = importlib.import_module('helpers.load.shop')._PRELOADED\n"
             "display(Markdown(f\"preloaded={len(pre)} at={','.join(sorted(pre))}\"))\n"
             "memo = importlib.import_module('helpers.core.codes').PER_ORDERS\n"
-            "display(Markdown(f'derived={len(memo)}'))"
+            "display(Markdown(f'derived={len(memo)}'))\n"
+            "hooks = get_ipython().events.callbacks['post_run_cell']\n"
+            "display(Markdown(f'after-cell={[h.__name__ for h in hooks]}'))"
         )
     )
     nbformat.write(nb, d / "01_probe.ipynb")
@@ -89,6 +91,7 @@ def test_warm_kernel_is_a_fresh_namespace_and_pages_show_results_only(
     page = (out / "01_probe.html").read_text()
     assert "preloaded=1" in page  # the kernel got the shop from the server, not from disk
     assert "derived=1" in page  # ... and the buyers' orders the server derived from it
+    assert "give_back_after_cell" in page  # each cell's freed memory goes back to the system
     assert "names=[]" in page  # the warm-up bound nothing in the notebook's namespace
     assert "warm=True" in page  # ... but its imports were done while the kernel booted
     assert "secret-print" not in page and "import importlib" not in page  # no prints, no code
