@@ -165,6 +165,20 @@ def test_bad_shop_and_hung_notebook_do_not_stop_the_batch(shops, playbook, tmp_p
     assert alpha["target_to_date"] is None
 
 
+def test_the_largest_shops_go_to_the_workers_first(shops, playbook, tmp_path, monkeypatch):
+    src = tmp_path / "shops"
+    for name, extra in (("a", 10), ("b", 300_000), ("c", 20_000), ("d", 20_000)):
+        shutil.copytree(shops / "alpha", src / name)
+        (src / name / "notes.txt").write_text("x" * extra)
+    (src / "a" / ".big-hidden").write_text("x" * 1_000_000)  # not an input: not counted
+    sent = []
+    monkeypatch.setattr(batch, "_run_local", lambda tasks, *a: sent.extend(tasks))
+    batch.run_batch(src, tmp_path / "out", only=["00"], playbook_dir=playbook, progress=False)
+    assert [t.slug for t in sent] == ["b", "c", "d", "a"]  # ties keep folder order
+    base = batch._input_bytes(shops / "alpha")
+    assert batch._input_bytes(src / "b") == base + 300_000
+
+
 def test_unchanged_shops_are_skipped_unless_forced(shops, playbook, tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "helpers_fingerprint", lambda: "helpers-under-test")
     src = tmp_path / "shops"

@@ -42,8 +42,9 @@ def auto_jobs(order_lines: int, shop_loaded: bool = False) -> int:
 
     Memory of a run ~ ``NB_BASE_MB`` + the shop (``SHOP_MB_PER_LINE`` per order line, loaded
     once by the kernel server and shared) + each running notebook's own
-    (``NB_MB_PER_LINE`` per line), fitted on the 10M bench shop (bench/RESULTS.md: 9.4 GiB
-    PSS with two notebooks at once, 7.8 GiB with one). Two run at once
+    (``NB_MB_PER_LINE`` per line), fitted on the 10M bench shop when a run took 9.4 GiB PSS
+    with two notebooks at once (7.8 GiB with one); it now takes 7.2 GiB (bench/RESULTS.md,
+    issue 21's seventh round), so the model errs on the side of one. Two run at once
     only when what is still to come fits in ``MEMORY_SHARE`` of the memory available now
     (on a 24 GB machine, up to about 15M order lines; see the test) and the whole run, shop
     included, fits in :func:`memory_cap` when ``PLAYBOOK_MAX_MEMORY`` is set.
