@@ -259,7 +259,9 @@ def text_objects(s: pd.Series, sample: int = 100_000) -> pd.Series:
     """
     head = s.iloc[:sample]
     if len(s) <= sample or head.nunique() * 20 >= len(head):
-        return _none_for_missing(s.astype("object"))
+        na = s.isna()  # before the objects: Arrow text answers from its validity bitmap
+        o = s.astype("object")
+        return o.where(~na, None) if na.any() else o
     if s.dtype == object and len({id(v) for v in head[head.notna()]}) == head.nunique():
         return _none_for_missing(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
