@@ -131,10 +131,10 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     orders hold their sales lines first (:func:`helpers.load.shop.load_shop`), so the lines
     share the orders' columns instead of copying them (at 30M lines, ~4 GB less).
     """
-    key, fp = id(orders), _fingerprint(orders)
-    hit = SALES_LINES.get(key) if fp is not None else None
-    if hit is not None and hit[0]() is orders and hit[1] == fp[0]:
-        return hit[3].copy(deep=False)
+    return _remembered(SALES_LINES, id(orders), orders, lambda: _sales_lines(orders))
+
+
+def _sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in orders.columns if c not in LEDGER_COLUMNS]
     keep = sales_mask(orders)
     k = int(np.count_nonzero(keep))
@@ -142,19 +142,11 @@ def sales_lines(orders: pd.DataFrame) -> pd.DataFrame:
         s = orders.iloc[:k][cols]
     else:
         s = orders.loc[keep, cols]
-    s = s.assign(
+    return s.assign(
         net=s["paid_amount"] - s["refund_amount"],
         day=s["order_time"].dt.normalize(),
         is_return=(s["status"] == RETURN_STATUS).to_numpy(),
     )
-    fp = fp and _fingerprint(orders)  # again: indexing may have consolidated its blocks
-    if fp is None:
-        return s
-    try:
-        SALES_LINES.put(key, orders, (fp[0], fp[1], s))
-    except TypeError:  # not weak-referenceable: no memo
-        return s
-    return s.copy(deep=False)
 
 
 def per_orders(orders: pd.DataFrame, key: tuple, compute) -> pd.DataFrame:
@@ -167,16 +159,22 @@ def per_orders(orders: pd.DataFrame, key: tuple, compute) -> pd.DataFrame:
     of each building and holding its own (at 10M lines, the buyers' orders took 7 s and
     1.2 GiB in each of two notebooks).
     """
+    return _remembered(PER_ORDERS, (id(orders), *key), orders, compute)
+
+
+def _remembered(memo: Memo, key, orders: pd.DataFrame, compute) -> pd.DataFrame:
+    """``memo``'s table for ``orders`` under ``key`` while no column of ``orders`` has moved,
+    else ``compute()`` remembered; a shallow copy either way."""
     fp = _fingerprint(orders)
-    hit = PER_ORDERS.get((id(orders), *key)) if fp is not None else None
+    hit = memo.get(key) if fp is not None else None
     if hit is not None and hit[0]() is orders and hit[1] == fp[0]:
         return hit[3].copy(deep=False)
     out = compute()
-    fp = fp and _fingerprint(orders)
+    fp = fp and _fingerprint(orders)  # again: indexing may have consolidated its blocks
     if fp is None:
         return out
     try:
-        PER_ORDERS.put((id(orders), *key), orders, (fp[0], fp[1], out))
+        memo.put(key, orders, (fp[0], fp[1], out))
     except TypeError:  # not weak-referenceable: no memo
         return out
     return out.copy(deep=False)

@@ -228,25 +228,27 @@ def _slugs(shops: list[Path]) -> list[str]:
     return out
 
 
+def _files(root: Path, pattern: str = "*") -> list[Path]:
+    """The files below ``root`` that count: not hidden, not Python's caches; sorted."""
+    return [
+        f
+        for f in sorted(root.rglob(pattern))
+        if f.is_file()
+        and not any(p.startswith(".") or p == "__pycache__" for p in f.relative_to(root).parts)
+    ]
+
+
 def _hash_files(h, root: Path, pattern: str = "*") -> None:
-    for f in sorted(root.rglob(pattern)):
-        rel = f.relative_to(root)
-        if f.is_file() and not any(
-            part.startswith(".") or part == "__pycache__" for part in rel.parts
-        ):
-            h.update(f"{rel.as_posix()}|{f.stat().st_size}|".encode())
-            with open(f, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
+    for f in _files(root, pattern):
+        h.update(f"{f.relative_to(root).as_posix()}|{f.stat().st_size}|".encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
 
 
 def _input_bytes(shop_dir: Path) -> int:
     """The size of a shop's files (what :func:`input_hash` reads)."""
-    return sum(
-        f.stat().st_size
-        for f in shop_dir.rglob("*")
-        if f.is_file() and not any(p.startswith(".") for p in f.relative_to(shop_dir).parts)
-    )
+    return sum(f.stat().st_size for f in _files(shop_dir))
 
 
 def helpers_fingerprint() -> str:
