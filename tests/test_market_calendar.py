@@ -451,6 +451,14 @@ def test_day_events_name_the_holiday_and_the_event():
     assert cn["event_en"].tolist() == ["Double 11 (Singles' Day)", "National Day"]
 
 
+def test_day_events_on_days_without_any_retail_event():
+    # none of the days is in a node's window: the node column is all missing (a float column
+    # once, to which the pre-sale words could not be added: notebook 06 stopped on such shops)
+    ev = rv.day_events(pd.DatetimeIndex(["2023-03-15", "2023-04-05"]), None)
+    assert ev["event_zh"].tolist() == [None, "清明节"]
+    assert ev["event_en"].tolist() == [None, "Tomb-sweeping Day"]
+
+
 # --------------------------------------------------------------------------------------------
 # words
 

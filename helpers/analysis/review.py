@@ -840,7 +840,9 @@ def day_events(days: pd.DatetimeIndex, overrides=None) -> pd.DataFrame:
     words = cal.calendar_words(cal.as_calendar(overrides))
     for lang, col in (("zh", "name_zh"), ("en", "name_en")):
         pre = words["presale"][lang]
-        node = fd["node"].map(names[col]) if len(names) else pd.Series(None, index=days)
+        node = (fd["node"].map(names[col]) if len(names) else pd.Series(None, index=days)).astype(
+            object
+        )  # no node on any of the days: all missing, which a float column cannot add words to
         node = node.where(fd["phase"] != "presale", node + (" · " if lang == "zh" else ", ") + pre)
         h = fd["holiday"] if lang == "zh" else fd["holiday"].map(lambda x: hol_en.get(x, x))
         makeup = pd.Series(
