@@ -246,7 +246,23 @@ def run_variant(name: str, shops: Path, out: Path, only: list[str] | None) -> di
     )
     if proc.returncode not in (0, 1):
         sys.exit(f"{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return {"variant": name, "wall": wall, "cpu": cpu, "stderr": proc.stderr[-2000:]}
+    return {
+        "variant": name,
+        "wall": wall,
+        "cpu": cpu,
+        "stderr": proc.stderr[-2000:],
+        "failures": failures(name, out, proc.stderr),
+    }
+
+
+def failures(name: str, out: Path, stderr: str) -> list[str]:
+    """The notebooks that failed, "shop notebook: error": identical outputs prove nothing
+    when both variants stopped at the same cell."""
+    if name == "naive":
+        return [ln[len("naive: ") :] for ln in stderr.splitlines() if ln.startswith("naive: ")]
+    summary = out / "summary.txt"
+    lines = summary.read_text(encoding="utf-8").splitlines() if summary.exists() else ["no summary"]
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith(("OK", "SKIPPED"))]
 
 
 def steps_of(name: str, out: Path) -> dict:
@@ -364,6 +380,8 @@ def main() -> None:
             runs[v].append(res)
             cpu_s = "–" if res["cpu"] is None else f"{res['cpu']:.1f}"
             print(f"round {r + 1}: {v:8} {res['wall']:7.1f} s wall, {cpu_s} s CPU", flush=True)
+            for f in res["failures"]:
+                print(f"  failed: {f}", flush=True)
     last = a.rounds - 1
     same = {}
     if "naive" in variants:
@@ -424,6 +442,12 @@ def main() -> None:
         lines.append(
             f"Outputs of {v} against naive (every shop's artifacts, last round): "
             + ("identical." if not d else f"{len(d)} differences: {d[:5]}")
+        )
+    for v in variants:
+        failed = sorted({f for x in runs[v] for f in x["failures"]})
+        lines.append(
+            f"Failed notebooks in {v}: "
+            + ("none." if not failed else f"{len(failed)}: {'; '.join(failed[:5])}")
         )
     text = "\n".join(lines)
     print("\n" + text)
