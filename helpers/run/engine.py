@@ -9,7 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
-from helpers.run.kernels import _kernel_pid
+from helpers.run.kernels import _kernel_pid, stop
 from helpers.run.notebooks import read_notebook
 
 __all__: list[str] = []  # the run layer's own machinery (runner and prepare use it)
@@ -21,12 +21,28 @@ def _engine() -> str:
     """papermill's nbclient engine, except that a kernel handed in (``km=``) is shut down,
     immediately, with its client's channels when the notebook is done (nbclient leaves
     both open for a kernel it did not start)."""
+    from jupyter_core.utils import ensure_async, run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
 
     if _ENGINE in papermill_engines._engines:
         return _ENGINE
+
+    class Client(PapermillNotebookClient):
+        async def _async_cleanup_kernel(self) -> None:
+            """The kernel killed and reaped at once (:func:`~helpers.run.kernels.stop`;
+            nbclient's ``shutdown_kernel`` interrupts it, then polls for its exit every
+            100 ms), then the client's channels closed."""
+            try:
+                await stop(self.km)
+            finally:
+                if self.kc is not None:
+                    await ensure_async(self.kc.stop_channels())
+                    self.kc = None
+                    self.km = None
+
+        _cleanup_kernel = run_sync(_async_cleanup_kernel)
 
     class PlaybookEngine(NBClientEngine):
         @classmethod
@@ -42,7 +58,7 @@ def _engine() -> str:
             **kwargs,
         ):
             kwargs.pop("input_path", None)
-            client = PapermillNotebookClient(
+            client = Client(
                 nb_man,
                 timeout=execution_timeout,
                 startup_timeout=start_timeout,

@@ -344,11 +344,14 @@ class KernelPool:
 
         # Unix sockets, not TCP ports: kernels booting at once in several worker processes
         # cannot pick the same port (zmq "Address already in use" and a dead kernel).
+        ready = "helpers.run.client.ReadyClient"  # ready without 0.2 s of IOPub silence
         if os.name == "posix":
-            km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+            km = AsyncKernelManager(
+                kernel_name=self.kernel_name, transport="ipc", client_class=ready
+            )
             km.ip = os.path.join(self._ipc_folder(), f"k{uuid.uuid4().hex[:12]}")
         else:  # no Unix sockets: TCP ports
-            km = AsyncKernelManager(kernel_name=self.kernel_name)
+            km = AsyncKernelManager(kernel_name=self.kernel_name, client_class=ready)
         args = [
             "--HistoryManager.hist_file=:memory:",  # as nbclient does: no history file
             "--IPKernelApp.log_level=50",  # quiet on the batch's stderr: a cell's error is in its notebook
@@ -459,18 +462,28 @@ def _kernel_pid(km) -> int | None:
 
 
 def shutdown(km) -> None:
-    """Stop a kernel at once (its notebook is finished; nothing to save): killed, without the
-    interrupt ``shutdown_kernel`` sends first (``KeyboardInterrupt caught in kernel`` on the
-    console otherwise)."""
+    """Stop a kernel at once (its notebook is finished; nothing to save): see :func:`stop`."""
     from jupyter_core.utils import run_sync
 
+    run_sync(stop)(km)
+
+
+async def stop(km) -> None:
+    """Stop a kernel at once: killed, without the interrupt ``shutdown_kernel`` sends first
+    (``KeyboardInterrupt caught in kernel`` on the console otherwise), and reaped in
+    ``waitpid``, not by jupyter_client's polls 100 ms apart (a run's next notebook waits
+    for this one's kernel to be gone)."""
     if not getattr(km, "has_kernel", False):
         return
-    try:  # shutdown_kernel(now=True) interrupts first: the kernel would log the SIGINT
+    try:
         km.shutting_down = True
         km.stop_restarter()
-        run_sync(km._async_kill_kernel)()
-        run_sync(km._async_cleanup_resources)()
+        proc = getattr(km.provisioner, "process", None)
+        await km.provisioner.kill()
+        if proc is not None:
+            proc.wait(5)  # SIGKILLed: a few ms
+        await km._async_kill_kernel()  # finds it gone: closes its pipes, clears it
+        await km._async_cleanup_resources()
     except Exception:  # already gone
         pid = _kernel_pid(km)
         if pid:

@@ -1,0 +1,90 @@
+"""The run's kernel client: ready on the kernel's own answer; kernels stopped and reaped at once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from queue import Empty
+
+import pytest
+from jupyter_core.utils import run_sync
+
+from helpers.run import client, kernels
+
+
+class _Channel:
+    """A channel holding ``msgs``; Empty once they are read (as a silent socket times out)."""
+
+    def __init__(self, msgs):
+        self.msgs = list(msgs)
+
+    async def get_msg(self, timeout=None):
+        if not self.msgs:
+            raise Empty
+        return self.msgs.pop(0)
+
+
+def _msg(kind: str, parent: str, state: str | None = None) -> dict:
+    content = {"execution_state": state} if state else {}
+    return {"msg_type": kind, "parent_header": {"msg_id": parent}, "content": content}
+
+
+def test_the_reply_is_the_one_to_our_request():
+    old, ours = _msg("kernel_info_reply", "a"), _msg("kernel_info_reply", "b")
+    assert asyncio.run(client._reply(_Channel([old, ours]), "b", 1.0)) is ours
+    assert asyncio.run(client._reply(_Channel([old]), "b", 1.0)) is None
+
+
+def test_ready_on_the_idle_status_of_our_request_and_not_before():
+    ch = _Channel(
+        [
+            _msg("stream", ""),  # start-up output: read and dropped
+            _msg("status", "a", "idle"),  # an earlier request's
+            _msg("status", "b", "busy"),
+            _msg("status", "b", "idle"),
+            _msg("status", "c", "busy"),  # after ours: left for the notebook's client
+        ]
+    )
+    assert asyncio.run(client._idle(ch, "b", 1.0)) is True
+    assert ch.msgs == [_msg("status", "c", "busy")]
+    # published before the SUB socket was subscribed: never seen, so not ready (ask again)
+    assert asyncio.run(client._idle(_Channel([_msg("status", "b", "busy")]), "b", 1.0)) is False
+
+
+@pytest.fixture
+def pool(tmp_path):
+    p = kernels.KernelPool(tmp_path, ["json"])
+    yield p
+    p.close()
+
+
+def test_a_pool_kernel_is_ready_with_nothing_left_over(pool):
+    km = pool.take(more=False)
+    kc = km.client()
+    assert isinstance(kc, client.ReadyClient)
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=60)
+        mid = kc.execute("print(6 * 7)")
+        seen, out = [], []
+        while True:  # every IOPub message from here on is the execution's own
+            msg = run_sync(kc.get_iopub_msg)(timeout=30)
+            seen.append(msg["parent_header"].get("msg_id"))
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        assert set(seen) == {mid} and out == ["42\n"]
+    finally:
+        kc.stop_channels()
+        kernels.shutdown(km)
+
+
+def test_a_stopped_kernel_is_gone_and_reaped(pool):
+    km = pool.take(more=False)
+    pid = kernels._kernel_pid(km)
+    kernels.shutdown(km)
+    assert not km.has_kernel
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left to wait for
+        os.waitpid(pid, os.WNOHANG)
+    kernels.shutdown(km)  # twice: nothing to do
