@@ -544,7 +544,7 @@ if not ctx.missing("customer_id", ctx.label("h02_what_customers")):
         rows=12,
     )
     ctx.save("customer_targets", mt, sheet="h02_customers_sheet")
-    ctx.save("member_ladder", cg.ladder, sheet="h02_ladder_sheet")
+    ctx.save("member_rungs", cg.ladder, sheet="h02_ladder_sheet")
     lad_now = cg.ladder.set_index("rung")["customers"]
     end = mt.iloc[-1]
     ret_sales = ctx.value("returning_sales_share", "last_12m")

@@ -306,6 +306,25 @@ def test_notebook_graph_of_the_playbook():
     assert g.order.index("targets_daily") < g.order.index("product_abc")
 
 
+def test_no_two_notebooks_save_the_same_artifact():
+    """An artifact saved by two notebooks is the last writer's: the report would depend on
+    which finished last (02's ladder by rung and 04's monthly ladder were both
+    ``member_ladder``: the workbook held one or the other, by the run's --jobs)."""
+    saves = [
+        (p.stem, pat)
+        for p in notebooks.notebooks()
+        for kind, pat in notebooks._ctx_calls(p)
+        if kind == "save"
+    ]
+    clashes = [
+        (a, b)
+        for i, a in enumerate(saves)
+        for b in saves[i + 1 :]
+        if a[0] != b[0] and notebooks._may_meet(a[1], b[1])
+    ]
+    assert clashes == []
+
+
 def test_notebook_graph_matches_fstring_names(tmp_path):
     a = _nb(tmp_path / "01_a.ipynb", "for by in ('x', 'y'):\n    ctx.save(f'drill_{by}', 1)")
     b = _nb(tmp_path / "02_b.ipynb", "ctx.load('drill_x')\nctx.load('other')")
