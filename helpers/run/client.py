@@ -45,30 +45,35 @@ class ReadyClient(AsyncKernelClient):
 
 async def _reply(channel, msg_id: str, timeout: float):
     """The reply to request ``msg_id`` on ``channel`` within ``timeout`` s, or None."""
+    return await _first(channel, timeout, lambda m: m["parent_header"].get("msg_id") == msg_id)
+
+
+async def _idle(channel, msg_id: str, timeout: float) -> bool:
+    """Whether the kernel's ``idle`` status for request ``msg_id`` arrives within
+    ``timeout`` s (messages before it are read and dropped, as the silence wait did)."""
+    return (
+        await _first(
+            channel,
+            timeout,
+            lambda m: (
+                m["msg_type"] == "status"
+                and m["content"].get("execution_state") == "idle"
+                and m["parent_header"].get("msg_id") == msg_id
+            ),
+        )
+        is not None
+    )
+
+
+async def _first(channel, timeout: float, wanted):
+    """The first message on ``channel`` that is ``wanted`` within ``timeout`` s (the ones
+    before it read and dropped), or None."""
     end = time.monotonic() + timeout
     while (left := end - time.monotonic()) > 0:
         try:
             msg = await channel.get_msg(timeout=left)
         except Empty:
             return None
-        if msg["parent_header"].get("msg_id") == msg_id:
+        if wanted(msg):
             return msg
     return None
-
-
-async def _idle(channel, msg_id: str, timeout: float) -> bool:
-    """Whether the kernel's ``idle`` status for request ``msg_id`` arrives within
-    ``timeout`` s (messages before it are read and dropped, as the silence wait did)."""
-    end = time.monotonic() + timeout
-    while (left := end - time.monotonic()) > 0:
-        try:
-            msg = await channel.get_msg(timeout=left)
-        except Empty:
-            return False
-        if (
-            msg["msg_type"] == "status"
-            and msg["content"].get("execution_state") == "idle"
-            and msg["parent_header"].get("msg_id") == msg_id
-        ):
-            return True
-    return False
