@@ -259,9 +259,8 @@ def text_objects(s: pd.Series, sample: int = 100_000) -> pd.Series:
     """
     head = s.iloc[:sample]
     if len(s) <= sample or head.nunique() * 20 >= len(head):
-        na = s.isna()  # before the objects: Arrow text answers from its validity bitmap
-        o = s.astype("object")
-        return o.where(~na, None) if na.any() else o
+        # missing found before the objects: Arrow text answers from its validity bitmap
+        return _none_for_missing(s.astype("object"), s.isna())
     if s.dtype == object and len({id(v) for v in head[head.notna()]}) == head.nunique():
         return _none_for_missing(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -269,9 +268,10 @@ def text_objects(s: pd.Series, sample: int = 100_000) -> pd.Series:
     return pd.Series(values[codes], index=s.index, dtype=object, name=s.name)
 
 
-def _none_for_missing(s: pd.Series) -> pd.Series:
-    """An object column with None for missing; the column itself (no copy) when complete."""
-    na = s.isna()
+def _none_for_missing(s: pd.Series, na: pd.Series | None = None) -> pd.Series:
+    """An object column with None for missing (``na``, when known already); the column
+    itself (no copy) when complete."""
+    na = s.isna() if na is None else na
     return s.where(~na, None) if na.any() else s
 
 

@@ -25,7 +25,7 @@ from helpers.core import schema
 from helpers.core.codes import sales_mask
 from helpers.core.errors import LoadError
 from helpers.load.adapters.base import REJECT_COLUMNS, FileCount, Loaded, rejects_frame
-from helpers.load.adapters.clean import row_values_text
+from helpers.load.adapters.clean import SOURCE_FILE, row_values_text
 from helpers.load.config import ShopConfig, load_config
 
 __all__ = [
@@ -320,14 +320,14 @@ def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
     names = pq.read_schema(path).names
     kinds = schema.COLUMNS[table]
     text = [c for c in names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
-    text += [c for c in names if c == "_source_file"]  # the file's name: one str per file
+    text += [c for c in names if c == SOURCE_FILE]  # the file's name: one str per file
     rest = [c for c in names if c not in text]
     if rest:
         df = pq.read_table(path, columns=rest).to_pandas()
     else:
         df = pd.DataFrame(index=pd.RangeIndex(pq.ParquetFile(path).metadata.num_rows))
     for c in text:
-        shared = c in dictionary or c == "_source_file"
+        shared = c in dictionary or c == SOURCE_FILE
         col = pq.read_table(path, columns=[c], read_dictionary=[c] if shared else None)
         col = col.column(0)
         df[c] = pd.Series(

@@ -4,6 +4,7 @@ shop, when cached) forks each notebook's kernel; the pool hands them out and shu
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -205,18 +206,27 @@ def _give_back() -> None:
     """Hand freed memory back to the system: Arrow's pool and glibc's heap keep it otherwise.
     The kernel server calls it before forking (at 10M lines ~600 MB of read buffers, resident
     for the whole run), each run kernel after each cell."""
-    import ctypes
-
     try:
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()
     except Exception:  # no pyarrow: nothing of Arrow's to give back
         pass
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, looked up once (it runs after every cell), or None when the C
+    library is not glibc (macOS, musl: its allocator decides)."""
+    import ctypes
+
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): its allocator decides
-        pass
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _zygote_child(srv, conns, req: dict) -> None:
@@ -482,7 +492,7 @@ async def stop(km) -> None:
         await km.provisioner.kill()
         if proc is not None:
             proc.wait(5)  # SIGKILLed: a few ms
-        await km._async_kill_kernel()  # finds it gone: closes its pipes, clears it
+        await km.provisioner.wait()  # finds it gone: closes its pipes, clears it
         await km._async_cleanup_resources()
     except Exception:  # already gone
         pid = _kernel_pid(km)
