@@ -65,8 +65,40 @@ def test_a_chart_is_drawn_once_per_cell_with_the_inline_backend():
     assert out[-3:] == ["draws", "3", "1"]
 
 
+_PLAIN_KERNEL = r"""
+import matplotlib
+matplotlib.use("module://matplotlib_inline.backend_inline")
+from matplotlib.figure import Figure
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.run_cell("import matplotlib.pyplot as plt")  # as a notebook's first cell: no figure yet
+draws = []
+draw = Figure.draw
+Figure.draw = lambda self, renderer: (draws.append(1), draw(self, renderer))[1]
+from helpers.present import charts
+charts.use_style("en")
+shell.run_cell("plt.subplots()[1].plot([1, 2, 3]);")
+print("draws", len(draws))
+"""
+
+
+def test_a_plain_kernel_draws_each_chart_once_too():
+    """In a kernel as papermill or JupyterLab start it, pyplot loads the inline backend (and
+    its PNG formatter) only at the first figure: use_style loads it first, so the first
+    chart is drawn once as well, not three times."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PLAIN_KERNEL], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[-2:] == ["draws", "1"]
+
+
 _SAME_PIXELS = r"""
-import hashlib
+import base64
+import io
 import matplotlib
 matplotlib.use("module://matplotlib_inline.backend_inline")
 import matplotlib.pyplot as plt
@@ -75,6 +107,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from IPython.core.interactiveshell import InteractiveShell
 from matplotlib_inline import backend_inline
+from PIL import Image
 from helpers.present import charts
 
 shell = InteractiveShell.instance()
@@ -123,23 +156,46 @@ def legend_above():
     return fig
 
 
-for build in (legend_right, legend_below, pareto, heatmap, legend_above):
+def long_labels():
+    names = [f"一个很长很长很长很长的商品名称 第{i}款 → 另一个很长很长的搭配商品名称" for i in range(12)]
+    return charts.bar(pd.DataFrame({"p": names, "v": range(12)}), "p", "v", "提升度").figure
+
+
+def ink(png: str):  # the pixels that differ from the white background, cropped to their box
+    px = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB")).astype(int)
+    on = (px != 255).any(axis=2)
+    rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
+    return px[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+for build in (legend_right, legend_below, pareto, heatmap, legend_above, long_labels):
     a, b = build(), build()  # each printer gets a figure never drawn before
-    print(*(hashlib.sha256(p.encode()).hexdigest()[:12] for p in (once(a), plain(b))))
+    pa, pb = once(a), plain(b)
+    ia, ib = ink(pa), ink(pb)
+    h, w = min(ia.shape[0], ib.shape[0]), min(ia.shape[1], ib.shape[1])
+    off = np.abs(ia[:h, :w] - ib[:h, :w]).max(axis=2) > 64  # anti-aliasing at another offset
+    print(build.__name__, int(pa == pb), ia.shape[0] - ib.shape[0], ia.shape[1] - ib.shape[1],
+          round(float(off.mean()), 4))
     plt.close("all")
 """
 
 
 def test_the_inline_png_is_the_same_image_with_one_draw():
-    """The bounding box found without matplotlib's layout pass gives the same PNG, byte for
-    byte: legends outside the axes (right, below, above the figure), a twin axis, a heatmap,
-    a figure title, rotated and money tick labels."""
+    """The figure drawn once with room around it and cropped to what was drawn shows what
+    matplotlib's tight bounding box shows: the same drawing, to the pixel, in legends outside
+    the axes (right, below, above the figure), a twin axis, a heatmap, a figure title, rotated
+    and money tick labels; only anti-aliasing differs, the drawing sitting at whole pixels.
+    Labels reaching past the room fall back to the measured box: the same bytes."""
     import subprocess
     import sys
 
     out = subprocess.run(
         [sys.executable, "-c", _SAME_PIXELS], capture_output=True, text=True, check=True
     ).stdout.split("\n")
-    pairs = [line.split() for line in out if line.strip()]
-    assert len(pairs) == 5
-    assert all(a == b for a, b in pairs), pairs
+    rows = {r[0]: [float(v) for v in r[1:]] for r in (ln.split() for ln in out if ln.strip())}
+    assert len(rows) == 6
+    assert rows.pop("long_labels")[0] == 1  # the fallback: byte for byte
+    for name, (same, dh, dw, off) in rows.items():
+        assert same == 0, name  # the cropped path was taken
+        assert abs(dh) <= 1 and abs(dw) <= 1, (name, dh, dw)  # the same drawing's box
+        assert off < 0.06, (name, off)  # pixels apart by more than a quarter of the range

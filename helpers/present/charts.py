@@ -90,10 +90,13 @@ def _draw_once() -> None:
 
     The inline PNG is cropped to the figure's tight bounding box. matplotlib finds that box
     after a layout pass that draws the whole figure without rendering it, then draws it
-    again for real. For a figure without a layout engine or an axes locator, the box is the
-    same without that pass (``get_tightbbox`` places ticks, labels, titles and legends
-    itself), so it is computed first and handed to the usual PNG printer: one draw where
-    there were two, the same pixels.
+    again for real; measuring the box without rendering (``get_tightbbox``) costs as much as
+    the render. For a figure without a layout engine or an axes locator, the figure is
+    instead rendered once with :data:`_ROOM` inches of background around it and cropped to
+    the pixels that differ from the background, plus the usual pad: the same drawing, at
+    whole pixels (anti-aliasing may differ), a few pixels smaller where the box held blank
+    space (a legend's frameless border). A drawing that reaches the room's edge is measured
+    as before.
     """
     try:
         from IPython import get_ipython
@@ -103,9 +106,18 @@ def _draw_once() -> None:
     hook = getattr(plt, "_draw_all_if_interactive", None)
     if shell is None or hook is None or "inline" not in matplotlib.get_backend():
         return
+    # pyplot loads its backend at the first figure, and the inline backend registers its PNG
+    # formatter then: load it now (a kernel papermill or JupyterLab starts) to wrap it
+    import matplotlib_inline.backend_inline  # noqa: F401
+
     if hook in shell.events.callbacks.get("post_execute", []):
         shell.events.unregister("post_execute", hook)
     _tight_png_once(shell.display_formatter.formatters["image/png"])
+
+
+# Blank room drawn around a figure for the inline PNG, in inches, from which it is cropped to
+# what was drawn: tick labels and legends outside the axes fit in it (wider: a fallback).
+_ROOM = 2.0
 
 
 def _tight_png_once(formatter) -> None:
@@ -128,10 +140,55 @@ def _tight_png_once(formatter) -> None:
         if any(ax.get_axes_locator() is not None for ax in fig.axes):
             return printer(fig)
         pad = kw.get("pad_inches", plt.rcParams["savefig.pad_inches"])
-        return printer(fig, bbox_inches=fig.get_tightbbox(renderer()).padded(pad))
+        data = _inked_png(fig, pad)
+        if data is None:  # something reached the edge of the room: measure it instead
+            data = printer(fig, bbox_inches=fig.get_tightbbox(renderer()).padded(pad))
+        elif kw.get("base64"):
+            from binascii import b2a_base64
+
+            data = b2a_base64(data, newline=False).decode("ascii")
+        return data
 
     png.tight_once = True
     formatter.for_type(Figure, png)
+
+
+def _inked_png(fig, pad: float) -> bytes | None:
+    """The figure drawn once with :data:`_ROOM` inches of its background around it, cropped
+    to the pixels that differ from that background plus ``pad`` inches: the PNG of
+    ``bbox_inches="tight"`` without the layout pass that measures every artist first (half
+    of a chart's time). None when the drawing reaches the room's edge."""
+    import io
+
+    import numpy as np
+    from matplotlib.colors import to_rgba_array
+
+    dpi = fig.dpi
+    face = fig.get_facecolor()
+    buf = io.BytesIO()
+    fig.canvas.print_figure(
+        buf,
+        format="rgba",
+        dpi=dpi,
+        facecolor=face,
+        edgecolor=fig.get_edgecolor(),
+        bbox_inches=fig.bbox_inches.padded(_ROOM),
+    )
+    w, h = (round(v * dpi) for v in fig.bbox_inches.padded(_ROOM).size)
+    px = np.frombuffer(buf.getbuffer(), dtype=np.uint32)
+    if px.size != w * h:
+        return None
+    px = px.reshape(h, w)
+    bg = (to_rgba_array(face) * 255).round().astype(np.uint8).view(np.uint32)[0]
+    ink = px != bg
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    p = round(pad * dpi)
+    if not rows.size or min(rows[0], cols[0], h - 1 - rows[-1], w - 1 - cols[-1]) <= p:
+        return None
+    crop = px[rows[0] - p : rows[-1] + p + 1, cols[0] - p : cols[-1] + p + 1]
+    out = io.BytesIO()
+    matplotlib.image.imsave(out, crop.view(np.uint8).reshape(*crop.shape, 4), format="png", dpi=dpi)
+    return out.getvalue()
 
 
 def axis_amount(v: float) -> str:
