@@ -156,6 +156,21 @@ def legend_above():
     return fig
 
 
+def offset_title():  # a "1e7" above the y axis, under a title as wide as the axes
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [12_000_000, 25_000_000, 31_000_000])
+    ax.set_title("一个很长很长的标题，横跨整个坐标轴的宽度，" * 2, loc="left")
+    return fig
+
+
+def ticks_on_top():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    ax.xaxis.tick_top()
+    ax.set_title("上方刻度")
+    return fig
+
+
 def long_labels():
     names = [f"一个很长很长很长很长的商品名称 第{i}款 → 另一个很长很长的搭配商品名称" for i in range(12)]
     return charts.bar(pd.DataFrame({"p": names, "v": range(12)}), "p", "v", "提升度").figure
@@ -168,7 +183,10 @@ def ink(png: str):  # the pixels that differ from the white background, cropped 
     return px[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-for build in (legend_right, legend_below, pareto, heatmap, legend_above, long_labels):
+for build in (
+    legend_right, legend_below, pareto, heatmap, legend_above, offset_title, ticks_on_top,
+    long_labels,
+):
     a, b = build(), build()  # each printer gets a figure never drawn before
     pa, pb = once(a), plain(b)
     ia, ib = ink(pa), ink(pb)
@@ -185,7 +203,9 @@ def test_the_inline_png_is_the_same_image_with_one_draw():
     matplotlib's tight bounding box shows: the same drawing, to the pixel, in legends outside
     the axes (right, below, above the figure), a twin axis, a heatmap, a figure title, rotated
     and money tick labels; only anti-aliasing differs, the drawing sitting at whole pixels.
-    Labels reaching past the room fall back to the measured box: the same bytes."""
+    A title over a y-axis "1e7", and one over ticks on top, are still placed above them (the
+    box's height tells). Labels reaching past the room fall back to the measured box: the
+    same bytes."""
     import subprocess
     import sys
 
@@ -193,7 +213,7 @@ def test_the_inline_png_is_the_same_image_with_one_draw():
         [sys.executable, "-c", _SAME_PIXELS], capture_output=True, text=True, check=True
     ).stdout.split("\n")
     rows = {r[0]: [float(v) for v in r[1:]] for r in (ln.split() for ln in out if ln.strip())}
-    assert len(rows) == 6
+    assert len(rows) == 8
     assert rows.pop("long_labels")[0] == 1  # the fallback: byte for byte
     for name, (same, dh, dw, off) in rows.items():
         assert same == 0, name  # the cropped path was taken

@@ -140,8 +140,11 @@ def _tight_png_once(formatter) -> None:
         if any(ax.get_axes_locator() is not None for ax in fig.axes):
             return printer(fig)
         pad = kw.get("pad_inches", plt.rcParams["savefig.pad_inches"])
+        unplaced = _placed_without_measuring(fig)
         data = _inked_png(fig, pad)
         if data is None:  # something reached the edge of the room: measure it instead
+            for axis in unplaced:  # an empty label counts in a measured box: where it belongs
+                axis._autolabelpos = True
             data = printer(fig, bbox_inches=fig.get_tightbbox(renderer()).padded(pad))
         elif kw.get("base64"):
             from binascii import b2a_base64
@@ -151,6 +154,44 @@ def _tight_png_once(formatter) -> None:
 
     png.tight_once = True
     formatter.for_type(Figure, png)
+
+
+def _placed_without_measuring(fig) -> list:
+    """Skip what a draw measures only to place a title or an empty axis label.
+
+    matplotlib places each axis label below (beside) its tick labels, and each title above
+    anything on top of its axes, by measuring every tick label first: a fifth of a chart's
+    drawing. An empty label draws nothing, so it is left where it is; a title goes where
+    that measuring puts it (just above the axes, at its pad) unless some axes of the figure
+    has ticks or a label on top, or a y-axis offset text (``1e6``) it could meet, when it is
+    measured as before. Returns the axes whose empty label was left unplaced.
+    """
+    from matplotlib.ticker import ScalarFormatter
+
+    def offset_shown(axis) -> bool:
+        fmt = axis.get_major_formatter()
+        if not isinstance(fmt, ScalarFormatter):
+            return False
+        fmt.set_locs(axis.get_majorticklocs())
+        return bool(fmt.get_offset())
+
+    unplaced = []
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not axis.label.get_text() and getattr(axis, "_autolabelpos", False):
+                axis._autolabelpos = False
+                unplaced.append(axis)
+    on_top = any(
+        ax.xaxis.get_ticks_position() in ("top", "unknown")
+        or ax.xaxis.get_label_position() == "top"
+        or offset_shown(ax.yaxis)
+        for ax in fig.axes
+    )
+    if not on_top:
+        for ax in fig.axes:
+            if getattr(ax, "_autotitlepos", None):
+                ax._autotitlepos = False
+    return unplaced
 
 
 def _inked_png(fig, pad: float) -> bytes | None:
