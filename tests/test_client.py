@@ -88,3 +88,24 @@ def test_a_stopped_kernel_is_gone_and_reaped(pool):
     with pytest.raises(ChildProcessError):  # reaped: no zombie left to wait for
         os.waitpid(pid, os.WNOHANG)
     kernels.shutdown(km)  # twice: nothing to do
+
+
+def test_pool_kernels_run_one_blas_thread_unless_told(pool, monkeypatch):
+    """Two kernels side by side on two cores: a BLAS pool each only spins (kernels.py)."""
+    km = pool.take(more=False)
+    kc = km.client()
+    kc.start_channels()
+    out = []
+    try:
+        run_sync(kc.wait_for_ready)(timeout=60)
+        reply = run_sync(kc.execute_interactive)(  # the server had it when it loaded numpy
+            "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])",
+            timeout=30,
+            output_hook=lambda m: out.append(m["content"].get("text", "")),
+        )
+    finally:
+        kc.stop_channels()
+        kernels.shutdown(km)
+    assert reply["content"]["status"] == "ok" and "".join(out) == "1 1\n"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert pool._env()["OPENBLAS_NUM_THREADS"] == "2"  # the caller's choice wins

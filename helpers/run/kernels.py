@@ -31,6 +31,13 @@ __all__ = [
 
 INLINE = "module://matplotlib_inline.backend_inline"
 
+# The run's kernels work side by side, a core each (two notebooks, two batch workers): a
+# BLAS thread pool per kernel only makes its threads spin against the other kernel's. Its
+# matrices are small (a day-by-term design of ~1,000 × 100 in a least-squares fit): one
+# thread answers in ~3 ms where two took 10-270 ms of CPU on a two-core machine with the
+# other core busy. Read when numpy loads; a value the caller set wins.
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 
 # Run in each forked kernel before the notebook: the inline backend hooks into the IPython
 # shell when pyplot is imported inside a kernel; pyplot was imported before the shell existed.
@@ -303,7 +310,7 @@ class KernelPool:
 
     def _env(self) -> dict:
         # charts must reach the report even when the caller's shell sets MPLBACKEND=Agg
-        return {**os.environ, "MPLBACKEND": INLINE}
+        return {**ONE_BLAS_THREAD, **os.environ, "MPLBACKEND": INLINE}
 
     def _server_path(self) -> str:
         import subprocess
