@@ -99,7 +99,7 @@ def test_pool_kernels_run_one_blas_thread_unless_told(pool, monkeypatch):
     try:
         run_sync(kc.wait_for_ready)(timeout=60)
         reply = run_sync(kc.execute_interactive)(  # the server had it when it loaded numpy
-            "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])",
+            "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])",
             timeout=30,
             output_hook=lambda m: out.append(m["content"].get("text", "")),
         )

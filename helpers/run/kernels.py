@@ -35,8 +35,10 @@ INLINE = "module://matplotlib_inline.backend_inline"
 # BLAS thread pool per kernel only makes its threads spin against the other kernel's. Its
 # matrices are small (a day-by-term design of ~1,000 × 100 in a least-squares fit): one
 # thread answers in ~3 ms where two took 10-270 ms of CPU on a two-core machine with the
-# other core busy. Read when numpy loads; a value the caller set wins.
-ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+# other core busy. Read when numpy loads; a value the caller set wins. Not OMP_NUM_THREADS:
+# Arrow sizes its own pool by it, and the server reads a large shop's cache while the other
+# core is free.
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 # Run in each forked kernel before the notebook: the inline backend hooks into the IPython
