@@ -204,18 +204,12 @@ def _inked_png(fig, pad: float) -> bytes | None:
     import numpy as np
     from matplotlib.colors import to_rgba_array
 
-    dpi = fig.dpi
-    face = fig.get_facecolor()
+    dpi, face, room = fig.dpi, fig.get_facecolor(), fig.bbox_inches.padded(_ROOM)
     buf = io.BytesIO()
     fig.canvas.print_figure(
-        buf,
-        format="rgba",
-        dpi=dpi,
-        facecolor=face,
-        edgecolor=fig.get_edgecolor(),
-        bbox_inches=fig.bbox_inches.padded(_ROOM),
+        buf, format="rgba", dpi=dpi, facecolor=face, edgecolor=fig.get_edgecolor(), bbox_inches=room
     )
-    w, h = (round(v * dpi) for v in fig.bbox_inches.padded(_ROOM).size)
+    w, h = (round(v * dpi) for v in room.size)
     px = np.frombuffer(buf.getbuffer(), dtype=np.uint32)
     if px.size != w * h:
         return None
