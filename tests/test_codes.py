@@ -143,10 +143,11 @@ def test_factorize_matches_pandas_on_random_text():
         np.array([], dtype=object),
     ):
         for sort in (False, True):
-            codes, uniques = idcodes.factorize(values, sort=sort)
             want_codes, want_uniques = pd.factorize(values, sort=sort)
-            np.testing.assert_array_equal(codes, want_codes)
-            assert list(uniques) == list(want_uniques)
+            for rows in (1 << 20, 7, 1):  # text encoded whole, or in slices then unified
+                codes, uniques = idcodes.factorize(values, sort=sort, slice_rows=rows)
+                np.testing.assert_array_equal(codes, want_codes)
+                assert list(uniques) == list(want_uniques)
 
 
 def test_line_codes_are_remembered_for_the_array_and_match_factorize(orders):

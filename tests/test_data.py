@@ -203,6 +203,10 @@ def test_repeated_keys_are_found_by_their_hashes():
     # the same text split differently between the two columns is a different key
     split = pd.DataFrame({"order_id": ["o1", "o"], "line_id": ["1", "11"]})
     assert _maybe_repeated(split, ["order_id", "line_id"]) is False
+    # hashed two rows at a time: a repeat across the slices is found, and only a repeat
+    for rows in (1, 2):
+        assert _maybe_repeated(df, ["order_id", "line_id"], rows=rows) is False
+        assert _maybe_repeated(twice, ["order_id", "line_id"], rows=rows) is True
 
 
 def test_cache_tables_are_written_in_slices_and_read_back_equal(tmp_path):

@@ -221,7 +221,9 @@ def order_values(orders: pd.DataFrame) -> pd.Series:
 # pandas.factorize would, so that grouping runs on integers.
 
 
-def factorize(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def factorize(
+    values, sort: bool = False, slice_rows: int = 1 << 20
+) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and uniques of ``values``, exactly as :func:`pandas.factorize` gives them.
 
     Codes number the distinct values in order of first appearance (``sort``: in sorted
@@ -236,11 +238,14 @@ def factorize(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
         if runs is not None:  # sorted: first appearance is sorted order
             return np.cumsum(runs) - 1, arr[runs]
         try:
-            enc = pa.array(arr, type=pa.string(), from_pandas=True).dictionary_encode()
+            enc = _encoded(arr, slice_rows)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: pandas' way
             enc = None
         if enc is not None:
-            codes = enc.indices.fill_null(-1).to_numpy().astype(np.intp)
+            codes = np.concatenate(
+                [c.indices.fill_null(-1).to_numpy().astype(np.intp) for c in enc.chunks]
+            )
+            enc = enc.chunk(0)  # every chunk has the one dictionary
             # codes appear in increasing order: a code's first row is where it tops all before
             seen = np.maximum.accumulate(codes)
             uniques = arr[np.flatnonzero(codes > np.concatenate([[-1], seen[:-1]]))]
@@ -253,6 +258,19 @@ def factorize(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
             return codes, uniques
     codes, uniques = pd.factorize(arr, sort=sort)
     return codes.astype(np.intp, copy=False), np.asarray(uniques)
+
+
+def _encoded(arr: np.ndarray, rows: int) -> pa.ChunkedArray:
+    """``arr``'s text dictionary-encoded ``rows`` at a time (only one slice's text is in
+    Arrow at once: a 10M-line title column would be ~0.4 GB), the slices' dictionaries then
+    unified into one. Each slice numbers its values by first appearance and unifying adds
+    a later slice's new values after the earlier ones, so codes still number the values by
+    first appearance in ``arr``."""
+    parts = [
+        pa.array(arr[a : a + rows], type=pa.string(), from_pandas=True).dictionary_encode()
+        for a in range(0, len(arr), rows)
+    ]
+    return pa.table({"v": pa.chunked_array(parts)}).unify_dictionaries().column(0)
 
 
 def _sorted_runs(arr: np.ndarray) -> np.ndarray | None:

@@ -260,12 +260,13 @@ class _Collected:
     rejects: list[pd.DataFrame] = field(default_factory=list)
     counts: dict[str, list[int]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    encoded: set[str] | None = None  # the text columns that repeat, judged on the first batch
 
     def add(self, part: Part) -> None:
         if len(part.lines):
             lines = schema.conform(part.lines, "orders")
             lines[SOURCE_FILE] = part.lines[SOURCE_FILE].astype("object").to_numpy()
-            self.lines.append(pa.Table.from_pandas(lines, preserve_index=False))
+            self.lines.append(self._encoded(pa.Table.from_pandas(lines, preserve_index=False)))
         for led in part.ledgers:
             r = led.rejects()
             if len(r):
@@ -276,6 +277,27 @@ class _Collected:
                 tot[1] += c.kept
                 tot[2] += c.rejected
         self.notes += [n for n in part.notes if n not in self.notes]
+
+    def _encoded(self, table: pa.Table) -> pa.Table:
+        """A batch's lines with the text columns that repeat (a title, a place, a status, the
+        file's name) dictionary-encoded as the batch arrives, so the lines that wait for the
+        last batch hold each value once per batch (at 10M lines ~1.3 GB of text becomes
+        ~0.3 GB of codes). Which columns is judged on the first batch, as
+        :func:`_dictionary_text` judges the whole table, so every batch has the same types."""
+        text = [
+            i
+            for i, f in enumerate(table.schema)
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        if self.encoded is None:
+            self.encoded = {
+                table.column_names[i] for i in text if schema.arrow_repeats(table.column(i))
+            }
+        for i in text:
+            name = table.column_names[i]
+            if name in self.encoded:
+                table = table.set_column(i, name, pc.dictionary_encode(table.column(i)))
+        return table
 
 
 def read_streamed(
@@ -351,7 +373,7 @@ def _in_file_order(tables: list[pa.Table], pos: dict[str, int]) -> pa.Table:
     """The batches' lines as one table in file order (``tables`` is emptied)."""
     table = pa.concat_tables(tables, promote_options="permissive")
     del tables[:]  # the table holds the batches now: each column encoded below frees its text
-    table = _dictionary_text(table)
+    table = _dictionary_text(table.unify_dictionaries())  # one dictionary per column
     name = pc.dictionary_encode(table.column(SOURCE_FILE))  # a no-op when encoded above
     files = np.zeros(len(table), dtype=np.int64)
     at = 0
@@ -415,7 +437,7 @@ def _frame_of(table: pa.Table) -> pd.DataFrame:
         or pa.types.is_string(f.type)
         or pa.types.is_large_string(f.type)
     ]
-    df = table.drop_columns(text).to_pandas()
+    df = table.drop_columns(text).to_pandas(split_blocks=True)  # a column freed is freed
     table = table.select(text)  # the other columns are in pandas now
     pool = pa.default_memory_pool()
     pool.release_unused()
