@@ -11,7 +11,8 @@ once (19 GB at 10M lines). Here a file is read twice with Arrow's streaming CSV 
    duplicates, a repeated line id, an incomplete order taking all its lines to the rejects,
    line numbers within an order — all look within one order, so a batch that holds every
    row of its orders gets them exactly as the whole file would. Each batch leaves its
-   canonical lines (as an Arrow table), its rejects and its row counts; its text is freed.
+   canonical lines (as an Arrow table, its repeating text dictionary-encoded), its rejects
+   and its row counts; its text is freed.
    The straddlers' rows go through the adapter last, as one more batch.
 
 In both passes the next batch is read from the file while this one is worked on
