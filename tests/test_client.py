@@ -109,3 +109,19 @@ def test_pool_kernels_run_one_blas_thread_unless_told(pool, monkeypatch):
     assert reply["content"]["status"] == "ok" and "".join(out) == "1 1\n"
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     assert pool._env()["OPENBLAS_NUM_THREADS"] == "2"  # the caller's choice wins
+
+
+def test_every_module_the_kernel_server_warms_exists():
+    """The server's warm list fails silently (a missing module only costs time later), so a
+    renamed module or function would quietly stop being warmed: each must import and each
+    ``module:function`` must name a function."""
+    import importlib
+
+    from helpers.run.notebooks import WARM_AFTER
+
+    entries = [*kernels._KERNEL_MODULES, *(m for extra in WARM_AFTER.values() for m in extra)]
+    assert "PIL.Image:preinit" in entries and "ipykernel.debugger" in entries
+    for entry in entries:
+        mod, _, fn = entry.partition(":")
+        obj = importlib.import_module(mod)
+        assert not fn or callable(getattr(obj, fn)), entry

@@ -181,12 +181,17 @@ def _placed_without_measuring(fig) -> list:
             if not axis.label.get_text() and getattr(axis, "_autolabelpos", False):
                 axis._autolabelpos = False
                 unplaced.append(axis)
-    on_top = any(
-        ax.xaxis.get_ticks_position() in ("top", "unknown")
-        or ax.xaxis.get_label_position() == "top"
-        or offset_shown(ax.yaxis)
-        for ax in fig.axes
-    )
+
+    def top_side(axis) -> bool:  # tick marks or labels on top (our style draws no marks,
+        # which matplotlib's ``get_ticks_position`` calls "unknown" and measures)
+        tick = axis.get_tick_params(which="major")
+        return bool(
+            tick.get("top", plt.rcParams["xtick.top"])
+            or tick.get("labeltop", plt.rcParams["xtick.labeltop"])
+            or axis.get_label_position() == "top"
+        )
+
+    on_top = any(top_side(ax.xaxis) or offset_shown(ax.yaxis) for ax in fig.axes)
     if not on_top:
         for ax in fig.axes:
             if getattr(ax, "_autotitlepos", None):

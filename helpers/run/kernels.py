@@ -90,6 +90,18 @@ sys.exit(int(line) if line.strip() else 1)
 """
 
 
+# What an ipykernel imports as it starts (its debugger, IPython's store magic and history
+# database): imported once by the server instead of by every kernel.
+_KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.extensions.storemagic",
+    "sqlite3",
+)
+
+
 def _warm(modules: list[str]) -> None:
     """Import each module; call each ``module:function``; a failure only costs time later."""
     import importlib
@@ -114,7 +126,10 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
     import selectors
 
     parent = parent or os.getppid()  # the pool's process: when it goes, so does this one
-    _warm([*modules, "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"])
+    # as ipykernel's own kernelspec does when frozen modules are on: the debugger's import
+    # otherwise warns on the terminal that it may miss breakpoints
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    _warm([*modules, *_KERNEL_MODULES])
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)
     srv.listen(64)

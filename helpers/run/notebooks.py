@@ -27,14 +27,23 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbook"
 # the helpers import lazily inside functions a notebook importing the key module will call
 # (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
 # "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook; the
-# message catalogue every notebook's text comes from).
+# message catalogue every notebook's text comes from). Also what a kernel would otherwise
+# import at its first chart (the inline backend; PIL's image plugins, at the first PNG), its
+# first calendar (the holidays package loads every country's module to find one), its first
+# HTML table or workbook: ~0.1 s of each kernel's CPU.
 WARM_AFTER = {
     "helpers.nb": (
         "matplotlib.pyplot",
+        "matplotlib_inline.backend_inline",
+        "PIL.Image:preinit",
         "seaborn",
         "helpers.present.charts",
         "helpers.core.catalogue:catalogue",
+        "holidays.countries",
+        "pandas.io.formats.html",
     ),
+    "helpers.analysis.customers": ("helpers.analysis.clv",),
+    "helpers.deliver.workbooks": ("xlsxwriter",),
     "helpers.analysis.text": ("helpers.analysis.text:tokenizer",),
     "helpers.analysis.review": ("helpers.analysis.text:tokenizer",),
 }
