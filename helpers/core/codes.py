@@ -230,7 +230,8 @@ def factorize(
     order); a missing value gets -1. Text ids are object columns, and hashing a million Python
     strings in pandas takes about a second. Ids that come sorted (orders exported by order id)
     are numbered by where they change; other text goes through Arrow's dictionary encoding,
-    about twice as fast as pandas; anything else through :func:`pandas.factorize`.
+    about twice as fast as pandas, ``slice_rows`` rows at a time; anything else through
+    :func:`pandas.factorize`.
     """
     arr = values.to_numpy() if isinstance(values, pd.Series | pd.Index) else np.asarray(values)
     if arr.dtype == object and len(arr):
