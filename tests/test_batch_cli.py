@@ -198,6 +198,12 @@ def test_dask_workers_are_warmed_by_preload_and_run_a_batch(shops, mini_playbook
     ):
         warm = client.run(lambda dask_worker: getattr(dask_worker, "_playbook_warm", None))
         assert list(warm.values()) == [str(notebooks.PLAYBOOK_DIR)]  # before any batch
+        # the worker's statistical profiler is stopped (it would sample the shop's thread
+        # every 10 ms); its other periodic work (heartbeats, memory monitor) goes on
+        calls = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+        for names in calls.values():
+            assert "heartbeat" in names and "memory_monitor" in names
+            assert not {"profile", "profile-cycle"} & set(names)
         res = batch.run_batch(
             [shops / "good"],
             tmp_path / "o",

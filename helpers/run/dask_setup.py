@@ -62,6 +62,16 @@ def _warm_threads(worker, playbook_dir: str) -> None:
         ex.submit(one)
 
 
+def _no_profiler(worker) -> None:
+    """Stop the worker's statistical profiler. Every 10 ms it takes the GIL to sample every
+    thread's stack, competing with the thread that runs a shop (its Excel and HTML), and it
+    would show only that thread waiting on its kernels, which run in processes of their own."""
+    for name in ("profile", "profile-cycle"):
+        pc = worker.periodic_callbacks.pop(name, None)
+        if pc is not None:
+            pc.stop()
+
+
 class WarmPlaybook(WorkerPlugin):
     """A worker plugin running :func:`warm` on each of a worker's executor threads."""
 
@@ -75,6 +85,7 @@ class WarmPlaybook(WorkerPlugin):
         if getattr(worker, "_playbook_warm", None) == self.playbook_dir:
             return  # warmed already (the preload, or an earlier batch)
         worker._playbook_warm = self.playbook_dir
+        _no_profiler(worker)
         _warm_threads(worker, self.playbook_dir)
 
     def teardown(self, worker) -> None:
