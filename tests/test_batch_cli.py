@@ -204,6 +204,12 @@ def test_dask_workers_are_warmed_by_preload_and_run_a_batch(shops, mini_playbook
         for names in calls.values():
             assert "heartbeat" in names and "memory_monitor" in names
             assert not {"profile", "profile-cycle"} & set(names)
+        # the nanny's trim threshold and single OpenMP thread are for the worker process,
+        # not for the kernel server and kernels it starts
+        env = client.run(
+            lambda: [os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")]
+        )
+        assert list(env.values()) == [[None, None]]
         res = batch.run_batch(
             [shops / "good"],
             tmp_path / "o",

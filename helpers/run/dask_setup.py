@@ -72,6 +72,27 @@ def _no_profiler(worker) -> None:
             pc.stop()
 
 
+# Set by Dask's nanny for the worker process it spawns (``distributed.nanny.pre-spawn-environ``):
+# a small glibc trim threshold and one OpenMP thread. Kernels inherited them. They are separate
+# processes that give memory back after each cell themselves and keep Arrow's thread pool
+# (``kernels.ONE_BLAS_THREAD``); with these two a shop's run took ~7% more CPU and wall time.
+_NANNY_ONLY = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
+
+
+def _kernels_own_environment() -> None:
+    """Take the nanny's settings for the worker process out of the environment the worker's
+    kernel server and kernels will start with (where they hold the nanny's values: one a
+    user set to something else stays). The worker itself read them when it started."""
+    import os
+
+    import dask
+
+    nanny = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
+    for name in _NANNY_ONLY:
+        if name in nanny and os.environ.get(name) == str(nanny[name]):
+            del os.environ[name]
+
+
 class WarmPlaybook(WorkerPlugin):
     """A worker plugin running :func:`warm` on each of a worker's executor threads."""
 
@@ -86,6 +107,7 @@ class WarmPlaybook(WorkerPlugin):
             return  # warmed already (the preload, or an earlier batch)
         worker._playbook_warm = self.playbook_dir
         _no_profiler(worker)
+        _kernels_own_environment()
         _warm_threads(worker, self.playbook_dir)
 
     def teardown(self, worker) -> None:
