@@ -283,8 +283,9 @@ class _Collected:
         """A batch's lines with the text columns that repeat (a title, a place, a status, the
         file's name) dictionary-encoded as the batch arrives, so the lines that wait for the
         last batch hold each value once per batch (at 10M lines ~1.3 GB of text becomes
-        ~0.3 GB of codes). Which columns is judged on the first batch, as
-        :func:`_dictionary_text` judges the whole table, so every batch has the same types."""
+        ~0.3 GB of codes), and pandas later gets one ``str`` per distinct value. Which
+        columns (a line id does not repeat) is judged on the first batch, so every batch has
+        the same types."""
         text = [
             i
             for i, f in enumerate(table.schema)
@@ -374,8 +375,8 @@ def _in_file_order(tables: list[pa.Table], pos: dict[str, int]) -> pa.Table:
     """The batches' lines as one table in file order (``tables`` is emptied)."""
     table = pa.concat_tables(tables, promote_options="permissive")
     del tables[:]  # the table holds the batches now: each column encoded below frees its text
-    table = _dictionary_text(table.unify_dictionaries())  # one dictionary per column
-    name = pc.dictionary_encode(table.column(SOURCE_FILE))  # a no-op when encoded above
+    table = table.unify_dictionaries()  # one dictionary per encoded column
+    name = pc.dictionary_encode(table.column(SOURCE_FILE))  # a no-op when encoded already
     files = np.zeros(len(table), dtype=np.int64)
     at = 0
     for chunk in name.chunks:  # each file's place in the order, through its code
@@ -410,18 +411,6 @@ def _reordered(table: pa.Table, ix: np.ndarray, run: int = 65_536) -> pa.Table:
         ]
         chunks = [c for p in parts for c in p.chunks if len(c)]
         table = table.set_column(i, name, pa.chunked_array(chunks, type=col.type))
-    return table
-
-
-def _dictionary_text(table: pa.Table, sample: int = 100_000) -> pa.Table:
-    """Text columns whose values repeat (judged on the first ``sample`` rows; a line id does
-    not) dictionary-encoded: sorting moves small integers, and pandas gets one ``str`` per
-    distinct value."""
-    for i, f in enumerate(table.schema):
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
-            if schema.arrow_repeats(table.column(i), sample):
-                table = table.set_column(i, f.name, pc.dictionary_encode(table.column(i)))
-                pa.default_memory_pool().release_unused()  # the column's text, given back
     return table
 
 
