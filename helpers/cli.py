@@ -130,10 +130,14 @@ class _pd_display:
 
 
 def cmd_run(a) -> int:
+    from helpers.run.kernels import run_pool
+
+    only = _only(a.only)
+    pool = run_pool(only)  # the kernel server imports while this process imports the rest
+
     from helpers.run.batch import shop_defaults
     from helpers.run.runner import run_shop
 
-    only = _only(a.only)
     res = run_shop(
         a.shop_dir,
         a.out,
@@ -145,6 +149,7 @@ def cmd_run(a) -> int:
         pdf=a.pdf,
         jobs=a.jobs,
         notes=shop_defaults(a.shop_dir),  # shown on the report's front page
+        started=pool,
     )
     for stem, why in res.failures.items():
         print(f"FAILED {stem}: {why}", file=sys.stderr)

@@ -125,3 +125,45 @@ def test_every_module_the_kernel_server_warms_exists():
         mod, _, fn = entry.partition(":")
         obj = importlib.import_module(mod)
         assert not fn or callable(getattr(obj, fn)), entry
+
+
+def _fresh_python(code: str) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return out.stdout.strip()
+
+
+def test_the_server_imports_seaborn_without_scipy_stats():
+    """seaborn then uses its bundled KDE; a heatmap (what the charts draw) still works, and
+    scipy.stats still imports for anything that asks for it afterwards."""
+    got = _fresh_python(
+        "import sys\n"
+        "from helpers.run.kernels import seaborn_without_scipy_stats as f\n"
+        "f()\n"
+        "print('seaborn' in sys.modules, 'scipy.stats' in sys.modules)\n"
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import seaborn as sns, pandas as pd\n"
+        "ax = sns.heatmap(pd.DataFrame([[1, 2], [3, 4]]), annot=True)\n"
+        "print([t.get_text() for t in ax.texts])\n"
+        "import scipy.stats\n"
+        "print(scipy.stats.norm.cdf(0))\n"
+    )
+    assert got.splitlines() == ["True False", "['1', '2', '3', '4']", "0.5"]
+
+
+def test_a_run_starts_its_kernel_server_before_importing_pandas():
+    """``playbook run`` starts the server first (it imports for ~2 s, which the run waits
+    for): listing the notebooks' imports must not import pandas or nbformat."""
+    got = _fresh_python(
+        "import sys\n"
+        "from helpers.run import kernels\n"
+        "kernels.KernelPool.start = lambda self: print('started', sorted(\n"
+        "    m for m in ('pandas', 'nbformat', 'jupytext') if m in sys.modules))\n"
+        "pool = kernels.run_pool()\n"
+        "print('helpers.nb' in pool.modules, 'pandas' in pool.modules)\n"
+    )
+    assert got.splitlines() == ["started []", "True True"]

@@ -16,12 +16,12 @@ import time
 import uuid
 from pathlib import Path
 
-from helpers.load.shop import load_report
 from helpers.run.notebooks import PLAYBOOK_DIR, notebook_imports, notebooks
 
 __all__ = [
     "INLINE",
     "KernelPool",
+    "run_pool",
     "shutdown",
     "WORKER_POOLS",
     "worker_pool",
@@ -100,6 +100,26 @@ _KERNEL_MODULES = (
     "IPython.extensions.storemagic",
     "sqlite3",
 )
+
+
+def seaborn_without_scipy_stats() -> None:
+    """Import seaborn without the ``scipy.stats`` it imports only to pick a KDE (0.45 s of
+    the kernel server's imports, which every ``playbook run`` waits for).
+
+    seaborn supports running without scipy: it then uses its bundled copy of
+    ``scipy.stats.gaussian_kde`` (the same estimate); only a cumulative KDE needs scipy, and
+    no notebook draws a KDE. ``scipy.stats`` stays importable by anything that asks for it
+    later. Does nothing once seaborn or ``scipy.stats`` is imported. Only the processes that
+    run the playbook's notebooks unattended (the kernel server, a batch's kernels) call this:
+    a JupyterLab kernel imports seaborn as usual."""
+    if "seaborn" in sys.modules or "scipy.stats" in sys.modules:
+        return
+    sys.modules["scipy.stats"] = None  # type: ignore[assignment]  # "import scipy.stats" fails
+    try:
+        import seaborn  # noqa: F401
+    finally:
+        if sys.modules.get("scipy.stats", 0) is None:
+            del sys.modules["scipy.stats"]
 
 
 def _warm(modules: list[str]) -> None:
@@ -527,6 +547,17 @@ async def stop(km) -> None:
                 pass
 
 
+def run_pool(only: list[str] | None = None, playbook_dir: Path = PLAYBOOK_DIR) -> KernelPool:
+    """A kernel pool for one run of ``only`` (all notebooks by default), its server started:
+    it imports while the caller goes on importing the rest of the run (``playbook run``
+    calls this before anything imports pandas)."""
+    nbs = notebooks(only, playbook_dir)
+    pool = KernelPool(playbook_dir, notebook_imports(nbs))
+    if nbs:
+        pool.start()
+    return pool
+
+
 WORKER_POOLS: dict[tuple, KernelPool] = {}
 
 
@@ -555,6 +586,7 @@ def run_summary(shop) -> dict:
     """What a run needs of its shop besides the notebooks: names, the row accounting, the
     portfolio KPIs (:func:`helpers.analysis.kpis.sales_kpis`) and the order-line count."""
     from helpers.analysis.kpis import sales_kpis
+    from helpers.load.shop import load_report
 
     kpis, daily_net = sales_kpis(shop)
     return {

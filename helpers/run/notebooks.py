@@ -5,6 +5,7 @@ the graph of artifacts they hand each other (which notebook waits for which).
 from __future__ import annotations
 
 import ast
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbook"
 
 # Imported by kernels while they boot, besides the notebooks' own import statements: modules
 # the helpers import lazily inside functions a notebook importing the key module will call
-# (nb.open_shop → charts.use_style → seaborn → scipy.stats is ~2 s of every first cell).
+# (nb.open_shop → charts.use_style → seaborn is ~1.5 s of every first cell; seaborn without
+# the scipy.stats it needs only for a KDE, see kernels.seaborn_without_scipy_stats).
 # "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook; the
 # message catalogue every notebook's text comes from). Also what a kernel would otherwise
 # import at its first chart (the inline backend; PIL's image plugins, at the first PNG), its
@@ -36,7 +38,7 @@ WARM_AFTER = {
         "matplotlib.pyplot",
         "matplotlib_inline.backend_inline",
         "PIL.Image:preinit",
-        "seaborn",
+        "helpers.run.kernels:seaborn_without_scipy_stats",
         "helpers.present.charts",
         "helpers.core.catalogue:catalogue",
         "holidays.countries",
@@ -65,29 +67,42 @@ def notebooks(only: list[str] | None = None, playbook_dir: Path = PLAYBOOK_DIR) 
 
 @dataclass
 class _Parsed:
-    nb: object  # the nbformat node: shared, so copied before it is changed
+    path: Path
     trees: list  # its code cells' syntax trees
+    node: object = None  # the nbformat node, once asked for: shared, so copied before a change
     calls: list | None = None  # its ctx.save/ctx.load calls (_ctx_calls), once asked for
+
+    @property
+    def nb(self):
+        if self.node is None:
+            import nbformat
+
+            light_imports()
+            self.node = nbformat.read(self.path, as_version=4)
+        return self.node
 
 
 _NB_CACHE: dict[tuple[str, int, int], _Parsed] = {}  # (path, mtime ns, size) -> parsed
 
 
 def _parsed(path: Path) -> _Parsed:
-    """The notebook and its code's syntax trees, parsed once a process while it is unchanged."""
-    light_imports()
+    """The notebook's code's syntax trees, parsed once a process while it is unchanged.
+
+    An ``.ipynb``'s code is read as plain JSON: its nbformat node (``.nb``, validated) is
+    read only when asked for, so listing the imports (:func:`notebook_imports`, which the
+    kernel server waits for) costs no ``import nbformat``."""
     st = path.stat()
     key = (str(path), st.st_mtime_ns, st.st_size)
     if key not in _NB_CACHE:
         if path.suffix == ".ipynb":
-            import nbformat
-
-            nb = nbformat.read(path, as_version=4)
+            cells = json.loads(path.read_bytes())["cells"]
+            _NB_CACHE[key] = _Parsed(path, list(_code_trees(cells)))
         else:
             import jupytext
 
+            light_imports()
             nb = jupytext.read(path)
-        _NB_CACHE[key] = _Parsed(nb, list(_code_trees(nb)))
+            _NB_CACHE[key] = _Parsed(path, list(_code_trees(nb.cells)), nb)
     return _NB_CACHE[key]
 
 
@@ -98,12 +113,15 @@ def read_notebook(path: Path):
     return copy.deepcopy(_parsed(path).nb)
 
 
-def _code_trees(nb):
-    """The syntax tree of each code cell that parses (magics and shell lines left out)."""
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+def _code_trees(cells):
+    """The syntax tree of each code cell that parses (magics and shell lines left out);
+    ``cells`` as nbformat reads them or as the file's JSON holds them (source as lines)."""
+    for cell in cells:
+        if cell["cell_type"] != "code":
             continue
-        src = "\n".join(ln for ln in cell.source.splitlines() if ln.lstrip()[:1] not in "%!")
+        source = cell["source"]
+        source = "".join(source) if isinstance(source, list) else source
+        src = "\n".join(ln for ln in source.splitlines() if ln.lstrip()[:1] not in "%!")
         try:
             yield ast.parse(src)
         except SyntaxError:

@@ -101,6 +101,7 @@ def run_shop(
     on_notebook: Callable[[str], None] | None = None,
     jobs: int | None = None,
     notes: list[str] | None = None,
+    started: KernelPool | None = None,
 ) -> RunResult:
     """Execute the playbook for one shop; returns which notebooks failed and why.
 
@@ -115,14 +116,15 @@ def run_shop(
     two on a machine with the cores and memory for it (:func:`auto_jobs`), one when the
     caller brings ``kernels`` (the batch runs shops side by side instead). ``notes``: message
     keys of the defaults the shop runs on (:func:`helpers.run.batch.shop_defaults`), shown on
-    its index page.
+    its index page. ``started``: this run's own pool, its server already importing
+    (:func:`helpers.run.kernels.run_pool`, for the same ``only``); closed with the run.
     """
     t_start = time.perf_counter()
     shop_dir = Path(shop_dir).resolve()
     nbs = notebooks(only, playbook_dir)
-    pool = kernels or KernelPool(playbook_dir, notebook_imports(nbs))
+    pool = kernels or started or KernelPool(playbook_dir, notebook_imports(nbs))
     if kernels is None and nbs:
-        pool.start()  # the kernel server imports while this process does
+        pool.start()  # the kernel server imports while this process does (if not yet)
     try:
         light_imports()
         import papermill as pm
