@@ -109,3 +109,72 @@ def test_page_export_is_nbconvert_html_without_the_reparse():
     assert str(BeautifulSoup(ours, features="html.parser")) == stock
     assert ours.count('<img alt="No description has been provided for this image" ') == 1
     assert "A&amp;B &lt;b&gt;" in ours and "<b>" not in ours
+
+
+def _parts(path) -> dict:
+    """The workbook's XML parts, less the creation time."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def _save_tables(out, names, scale=1):
+    for i, name in enumerate(names):
+        df = pd.DataFrame(
+            {"product_id": [f"p{i}", "q"], "net_sales": [10.5 * scale * (i + 1), 2.0]}
+        )
+        artifacts.save(out, name, df, sheet=f"表{name}")
+
+
+ORDER = ["a_one", "b_.*", "c_three"]  # three notebooks' saved-name patterns, in playbook order
+
+
+def test_raw_workbook_written_while_the_notebooks_run_is_the_one_written_at_the_end(tmp_path):
+    out = tmp_path / "run"
+    raw = report.RawWorkbook(tmp_path / "early.xlsx", out, ORDER, lang="en")
+    _save_tables(out, ["c_three"])  # the last notebook finishes first: nothing is ready
+    raw.add_ready(0)
+    _save_tables(out, ["a_one", "zz_unplanned"])
+    raw.add_ready(1)  # the first notebook's table only
+    _save_tables(out, ["b_2", "b_1"])
+    raw.add_ready(3)
+    assert [name for name, _, _ in raw._written] == ["a_one", "b_2", "b_1", "c_three"]
+    raw.finish(fallback=[])
+    end = report.excel_workbook(
+        tmp_path / "end.xlsx", artifacts.sheets(out, ORDER), lang="en", contents=True
+    )
+    wb = load_workbook(tmp_path / "early.xlsx")
+    assert wb.sheetnames[1:] == ["表a_one", "表b_2", "表b_1", "表c_three", "表zz_unplanned"]
+    assert wb["表b_1"]["B2"].value == 21.0
+    assert _parts(tmp_path / "early.xlsx") == _parts(end)
+
+
+def test_raw_workbook_starts_again_when_an_early_table_changes_or_one_turns_up_before(tmp_path):
+    out = tmp_path / "run"
+    raw = report.RawWorkbook(tmp_path / "early.xlsx", out, ORDER, lang="en")
+    _save_tables(out, ["a_one", "c_three"])
+    raw.add_ready(3)  # a_one and c_three written
+    _save_tables(out, ["b_1"])  # a later notebook saves under b_.*: belongs before c_three
+    raw.finish(fallback=[])
+    assert load_workbook(tmp_path / "early.xlsx").sheetnames[1:] == [
+        "表a_one",
+        "表b_1",
+        "表c_three",
+    ]
+
+    raw = report.RawWorkbook(tmp_path / "again.xlsx", out, ORDER, lang="en")
+    raw.add_ready(3)
+    _save_tables(out, ["a_one"], scale=100)  # re-saved after it was written
+    raw.finish(fallback=[])
+    assert load_workbook(tmp_path / "again.xlsx")["表a_one"]["B2"].value == 1050.0
+    assert load_workbook(tmp_path / "again.xlsx")["表b_1"]["B2"].value == 10.5
+    end = report.excel_workbook(tmp_path / "end.xlsx", artifacts.sheets(out, ORDER), lang="en")
+    assert _parts(tmp_path / "again.xlsx") == _parts(end)
+
+
+def test_raw_workbook_without_tables_holds_the_fallback(tmp_path):
+    raw = report.RawWorkbook(tmp_path / "r.xlsx", tmp_path / "run", ORDER, lang="en")
+    raw.add_ready(3)
+    raw.finish(fallback=[("load", pd.DataFrame({"rows": [5]}))])
+    assert load_workbook(tmp_path / "r.xlsx").sheetnames[1:] == ["load"]

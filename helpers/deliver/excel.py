@@ -49,6 +49,7 @@ __all__ = [
     "kind_of",
     "code_labels",
     "write_workbook",
+    "WorkbookWriter",
     "labelled",
 ]
 
@@ -246,135 +247,174 @@ def write_workbook(
     the message catalogue in ``lang``; ``translate_codes`` shows code columns by their labels
     (:func:`code_labels`). ``contents`` puts a linked contents sheet first.
     """
-    import xlsxwriter
-
-    from helpers.present import narrative
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {**OPTIONS, "constant_memory": constant_memory})
-    fmts = {
-        "head": wb.add_format(HEAD),
-        "money": wb.add_format({"num_format": "#,##0.00"}),
-        "pct": wb.add_format({"num_format": "0.0%"}),
-        "int": wb.add_format({"num_format": "#,##0"}),
-        "dec": wb.add_format({"num_format": "#,##0.00"}),
-        "plain": wb.add_format({"num_format": "0"}),
-        "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
-        "stamp": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
-        "link": wb.add_format({"font_color": "#2F6DB5", "underline": 1}),
-        "title": wb.add_format({"bold": True, "font_size": 13}),
-    }
-    late = wb.add_format({"bg_color": "#F8D7DA"})
-    late_fmts: dict[str, object] = {}
-    used: set[str] = set()
-    toc_title = sheet_title(narrative.label("xl_contents", lang), used) if contents else None
-    toc = wb.add_worksheet(toc_title) if contents else None
-    listed = []
+    book = WorkbookWriter(
+        path,
+        lang=lang,
+        contents=contents,
+        translate_codes=translate_codes,
+        constant_memory=constant_memory,
+    )
     try:
         for spec in sheets:
-            df = spec["df"]
-            if not isinstance(df.index, pd.RangeIndex):
-                df = df.reset_index()
-            df = id_beside_title(df)
-            if len(df) > MAX_ROWS:
-                df = df.iloc[:MAX_ROWS]
-            if translate_codes:
-                df = code_labels(df, lang)
-            lab = spec.get("labels")
-            keys = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
-            if callable(lab):
-                heads = [str(lab(k)) for k in keys]
-                lab = dict(zip(keys, heads, strict=True))
-            else:
-                lab = dict(lab or {})
-                heads = [str(lab.get(k, narrative.label(k, lang))) for k in keys]
-                lab = {**{k: h for k, h in zip(keys, heads, strict=True)}, **lab}
-            sets = {k: _resolve(spec.get(k), lab, lang) for k in ("money", "pct", "ints", "dates")}
-            name = sheet_title(spec["name"], used)
-            ws = wb.add_worksheet(name)
-            kinds, widths, cols = [], [], []
-            for j, key in enumerate(keys):
-                col = df.iloc[:, j]
-                k = kind_of(key, col)
-                if key in sets["money"] or heads[j] in sets["money"]:
-                    k = "money"
-                elif key in sets["pct"] or heads[j] in sets["pct"]:
-                    k = "pct"
-                elif key in sets["ints"] or heads[j] in sets["ints"]:
-                    k = "int"
-                elif k is None and (key in sets["dates"] or heads[j] in sets["dates"]):
-                    col = pd.to_datetime(col, errors="coerce")
-                    k = "date"
-                if k in ("money", "pct", "int", "dec", "plain") and not (
-                    pd.api.types.is_numeric_dtype(col)
-                ):
-                    k = None  # text that looks like a count (a label column) stays text
-                kinds.append(k)
-                values = _values(col)
-                cols.append(values)
-                sample = [v for v in values[:300] if isinstance(v, str)]
-                w = max([text_width(heads[j])] + [text_width(v) for v in sample])
-                if k in ("date",):
-                    w = max(w, 11)
-                elif k == "stamp":
-                    w = max(w, 16)
-                elif k in ("money", "dec", "int", "pct"):
-                    w = max(w, 12)
-                widths.append(min(60, max(8, w + 2)))
-                ws.set_column(j, j, widths[-1], fmts[k] if k else None)
-            ws.set_row(0, None if max(map(text_width, heads), default=0) <= 60 else 30)
-            for j, h in enumerate(heads):
-                ws.write_string(0, j, h, fmts["head"])
-            hl = spec.get("highlight")
-            hl = np.asarray(hl, dtype=bool) if hl is not None else None
-            for i in range(len(df)):
-                red = hl is not None and i < len(hl) and hl[i]
-                for j, values in enumerate(cols):
-                    v = values[i]
-                    if v is None or v == "":
-                        if red:
-                            ws.write_blank(i + 1, j, None, late)
-                        continue
-                    k = kinds[j]
-                    f = fmts[k] if k else None
+            book.add(spec)
+    except BaseException:
+        book.close(contents=False)
+        raise
+    return book.close()
+
+
+class WorkbookWriter:
+    """:func:`write_workbook` a sheet at a time: ``add`` each sheet as its table is ready,
+    then ``close`` (the contents sheet, the file). The arguments are
+    :func:`write_workbook`'s."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        lang: str = "zh",
+        contents: bool = True,
+        translate_codes: bool = False,
+        constant_memory: bool = False,
+    ):
+        import xlsxwriter
+
+        from helpers.present import narrative
+
+        self.path, self.lang, self.translate_codes = Path(path), lang, translate_codes
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.wb = wb = xlsxwriter.Workbook(
+            str(self.path), {**OPTIONS, "constant_memory": constant_memory}
+        )
+        self.fmts = {
+            "head": wb.add_format(HEAD),
+            "money": wb.add_format({"num_format": "#,##0.00"}),
+            "pct": wb.add_format({"num_format": "0.0%"}),
+            "int": wb.add_format({"num_format": "#,##0"}),
+            "dec": wb.add_format({"num_format": "#,##0.00"}),
+            "plain": wb.add_format({"num_format": "0"}),
+            "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+            "stamp": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+            "link": wb.add_format({"font_color": "#2F6DB5", "underline": 1}),
+            "title": wb.add_format({"bold": True, "font_size": 13}),
+        }
+        self.late = wb.add_format({"bg_color": "#F8D7DA"})
+        self.late_fmts: dict[str, object] = {}
+        self.used: set[str] = set()
+        toc = sheet_title(narrative.label("xl_contents", lang), self.used) if contents else None
+        self.toc = wb.add_worksheet(toc) if contents else None
+        self.listed: list[tuple[str, int, str | None]] = []
+
+    def add(self, spec: dict) -> None:
+        """One sheet (a dict as the module's docstring says), after those added before."""
+        from helpers.present import narrative
+
+        df = spec["df"]
+        if not isinstance(df.index, pd.RangeIndex):
+            df = df.reset_index()
+        df = id_beside_title(df)
+        if len(df) > MAX_ROWS:
+            df = df.iloc[:MAX_ROWS]
+        if self.translate_codes:
+            df = code_labels(df, self.lang)
+        lab = spec.get("labels")
+        keys = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
+        if callable(lab):
+            heads = [str(lab(k)) for k in keys]
+            lab = dict(zip(keys, heads, strict=True))
+        else:
+            lab = dict(lab or {})
+            heads = [str(lab.get(k, narrative.label(k, self.lang))) for k in keys]
+            lab = {**{k: h for k, h in zip(keys, heads, strict=True)}, **lab}
+        sets = {k: _resolve(spec.get(k), lab, self.lang) for k in ("money", "pct", "ints", "dates")}
+        name = sheet_title(spec["name"], self.used)
+        ws = self.wb.add_worksheet(name)
+        kinds, widths, cols = [], [], []
+        for j, key in enumerate(keys):
+            col = df.iloc[:, j]
+            k = kind_of(key, col)
+            if key in sets["money"] or heads[j] in sets["money"]:
+                k = "money"
+            elif key in sets["pct"] or heads[j] in sets["pct"]:
+                k = "pct"
+            elif key in sets["ints"] or heads[j] in sets["ints"]:
+                k = "int"
+            elif k is None and (key in sets["dates"] or heads[j] in sets["dates"]):
+                col = pd.to_datetime(col, errors="coerce")
+                k = "date"
+            if k in ("money", "pct", "int", "dec", "plain") and not (
+                pd.api.types.is_numeric_dtype(col)
+            ):
+                k = None  # text that looks like a count (a label column) stays text
+            kinds.append(k)
+            values = _values(col)
+            cols.append(values)
+            sample = [v for v in values[:300] if isinstance(v, str)]
+            w = max([text_width(heads[j])] + [text_width(v) for v in sample])
+            if k in ("date",):
+                w = max(w, 11)
+            elif k == "stamp":
+                w = max(w, 16)
+            elif k in ("money", "dec", "int", "pct"):
+                w = max(w, 12)
+            widths.append(min(60, max(8, w + 2)))
+            ws.set_column(j, j, widths[-1], self.fmts[k] if k else None)
+        ws.set_row(0, None if max(map(text_width, heads), default=0) <= 60 else 30)
+        for j, h in enumerate(heads):
+            ws.write_string(0, j, h, self.fmts["head"])
+        hl = spec.get("highlight")
+        hl = np.asarray(hl, dtype=bool) if hl is not None else None
+        for i in range(len(df)):
+            red = hl is not None and i < len(hl) and hl[i]
+            for j, values in enumerate(cols):
+                v = values[i]
+                if v is None or v == "":
                     if red:
-                        key = k or "text"
-                        if key not in late_fmts:
-                            props = {"bg_color": "#F8D7DA"}
-                            num = {
-                                "money": "#,##0.00",
-                                "pct": "0.0%",
-                                "int": "#,##0",
-                                "dec": "#,##0.00",
-                                "plain": "0",
-                                "date": "yyyy-mm-dd",
-                                "stamp": "yyyy-mm-dd hh:mm",
-                            }.get(key)
-                            if num:
-                                props["num_format"] = num
-                            late_fmts[key] = wb.add_format(props)
-                        f = late_fmts[key]
-                    if isinstance(v, str):
-                        ws.write_string(i + 1, j, v, f)
-                    elif isinstance(v, bool):
-                        ws.write_boolean(i + 1, j, v, f)
-                    elif k in ("date", "stamp"):
-                        ws.write_datetime(i + 1, j, v, f)
-                    else:
-                        ws.write_number(i + 1, j, v, f)
-            ws.freeze_panes(1, 0)
-            if keys:
-                ws.autofilter(0, 0, max(len(df), 1), len(keys) - 1)
-            ch = spec.get("chart")
-            if ch and len(df):
-                _chart(wb, ws, name, ch, heads, lab, len(df), lang)
-            listed.append((name, len(df), spec.get("about")))
-        if toc is not None:
-            _contents(toc, listed, fmts, lang)
-    finally:
-        wb.close()
-    return path
+                        ws.write_blank(i + 1, j, None, self.late)
+                    continue
+                k = kinds[j]
+                f = self.fmts[k] if k else None
+                if red:
+                    key = k or "text"
+                    if key not in self.late_fmts:
+                        props = {"bg_color": "#F8D7DA"}
+                        num = {
+                            "money": "#,##0.00",
+                            "pct": "0.0%",
+                            "int": "#,##0",
+                            "dec": "#,##0.00",
+                            "plain": "0",
+                            "date": "yyyy-mm-dd",
+                            "stamp": "yyyy-mm-dd hh:mm",
+                        }.get(key)
+                        if num:
+                            props["num_format"] = num
+                        self.late_fmts[key] = self.wb.add_format(props)
+                    f = self.late_fmts[key]
+                if isinstance(v, str):
+                    ws.write_string(i + 1, j, v, f)
+                elif isinstance(v, bool):
+                    ws.write_boolean(i + 1, j, v, f)
+                elif k in ("date", "stamp"):
+                    ws.write_datetime(i + 1, j, v, f)
+                else:
+                    ws.write_number(i + 1, j, v, f)
+        ws.freeze_panes(1, 0)
+        if keys:
+            ws.autofilter(0, 0, max(len(df), 1), len(keys) - 1)
+        ch = spec.get("chart")
+        if ch and len(df):
+            _chart(self.wb, ws, name, ch, heads, lab, len(df), self.lang)
+        self.listed.append((name, len(df), spec.get("about")))
+
+    def close(self, contents: bool = True) -> Path:
+        """The contents sheet (unless ``contents`` is False), then the file; returns its path."""
+        try:
+            if contents and self.toc is not None:
+                _contents(self.toc, self.listed, self.fmts, self.lang)
+        finally:
+            self.wb.close()
+        return self.path
 
 
 def _chart(

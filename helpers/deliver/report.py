@@ -39,6 +39,7 @@ __all__ = [
     "sections",
     "index_html",
     "excel_workbook",
+    "RawWorkbook",
     "FRONT_CSS",
     "FRONT_KPIS",
     "LOWER_IS_BETTER",
@@ -450,6 +451,78 @@ def excel_workbook(
 
     specs = [{"name": name, "df": df} for name, df in sheets]
     return write_workbook(path, specs, lang=lang, contents=contents, translate_codes=True)
+
+
+class RawWorkbook:
+    """The raw-data workbook of :func:`excel_workbook`, written while the notebooks run.
+
+    ``add_ready(below)`` writes the tables saved in ``out_dir`` whose place in ``order``
+    (:func:`helpers.load.artifacts.sheet_entries`) is below ``below`` (their notebooks are
+    done), after those written before; ``finish`` writes the rest and closes the file. The
+    file is the one :func:`excel_workbook` writes from every table at the end: if a table
+    written early has changed since, or a table turns up that belongs before one already
+    written (a later notebook saving under an earlier notebook's name), or an early write
+    failed, ``finish`` writes the file again from scratch with :func:`excel_workbook`.
+    """
+
+    def __init__(self, path: Path, out_dir: Path, order: list[str], lang: str = "zh"):
+        self.path, self.out_dir, self.order, self.lang = Path(path), Path(out_dir), order, lang
+        self._book = None
+        self._written: list[tuple[str, str, tuple]] = []  # (name, file, (mtime_ns, size))
+        self._broken = False
+
+    def _stat(self, file: str) -> tuple:
+        st = (self.out_dir / "artifacts" / file).stat()
+        return (st.st_mtime_ns, st.st_size)
+
+    def _extend(self, entries: list) -> bool:
+        """Write ``entries`` past those written; False when the written ones are not a
+        prefix of ``entries`` as they are now."""
+        from helpers.deliver.excel import WorkbookWriter
+
+        done = [(name, f) for name, f, _ in self._written]
+        if [(name, f) for _, name, _, f in entries[: len(done)]] != done or any(
+            self._stat(f) != st for _, f, st in self._written
+        ):
+            return False
+        for _, name, sheet, f in entries[len(done) :]:
+            st = self._stat(f)
+            df = pd.read_parquet(self.out_dir / "artifacts" / f)
+            if self._book is None:
+                self._book = WorkbookWriter(self.path, lang=self.lang, translate_codes=True)
+            self._book.add({"name": sheet, "df": df})
+            self._written.append((name, f, st))
+        return True
+
+    def add_ready(self, below: int) -> None:
+        """Write the tables ranked below ``below`` not written yet (a page thread's spare
+        time); a failure here only means ``finish`` writes the whole file."""
+        from helpers.load.artifacts import sheet_entries
+
+        if self._broken:
+            return
+        try:
+            entries = [e for e in sheet_entries(self.out_dir, self.order) if e[0] < below]
+            self._broken = not self._extend(entries)
+        except Exception:
+            self._broken = True
+
+    def finish(self, fallback: list[tuple[str, pd.DataFrame]]) -> Path:
+        """Write the remaining tables and close; ``fallback`` is the workbook's content when
+        no table was saved at all. Returns the path."""
+        from helpers.load.artifacts import sheet_entries, sheets
+
+        if self._book is not None and not self._broken:
+            try:
+                ok = self._extend(sheet_entries(self.out_dir, self.order))
+            except Exception:
+                ok = False
+            if ok:
+                return self._book.close()
+        if self._book is not None:
+            self._book.close(contents=False)
+        tables = sheets(self.out_dir, self.order)
+        return excel_workbook(self.path, tables or fallback, lang=self.lang)
 
 
 # --- the front page -------------------------------------------------------------------------

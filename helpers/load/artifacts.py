@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["SAFE", "save", "FACTS", "load_facts", "add_fact", "clear_facts", "load", "sheets"]
+__all__ = [
+    "SAFE",
+    "save",
+    "FACTS",
+    "load_facts",
+    "add_fact",
+    "clear_facts",
+    "load",
+    "sheets",
+    "sheet_entries",
+]
 
 SAFE = re.compile(r"^[A-Za-z0-9_]+$")
 
@@ -128,13 +138,10 @@ def load(out_dir, name: str):
     return None
 
 
-def sheets(out_dir, order: list[str] | None = None) -> list[tuple[str, pd.DataFrame]]:
-    """(sheet title, table) for every saved table marked for the Excel report.
-
-    ``order`` lists name patterns (regular expressions, e.g. ``drilldown_.*`` for a name
-    built in a loop) in the order the notebooks' code saves them; a table is placed by the
-    first pattern it matches, tables matching none come last, ties keep the index order.
-    """
+def sheet_entries(out_dir, order: list[str] | None = None) -> list[tuple[int, str, str, str]]:
+    """(rank, name, sheet title, file) of every saved table marked for the Excel report, in
+    the order :func:`sheets` gives them; ``rank`` is the index in ``order`` of the first
+    pattern the name matches (``len(order)`` when none does)."""
     d = Path(out_dir) / "artifacts"
     pats = [re.compile(p) for p in order or []]
 
@@ -146,5 +153,16 @@ def sheets(out_dir, order: list[str] | None = None) -> list[tuple[str, pd.DataFr
     for name in sorted(idx, key=rank):  # sorted() is stable
         meta = idx[name]
         if meta.get("sheet") and meta["file"].endswith(".parquet"):
-            out.append((meta["sheet"], pd.read_parquet(d / meta["file"])))
+            out.append((rank(name), name, meta["sheet"], meta["file"]))
     return out
+
+
+def sheets(out_dir, order: list[str] | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """(sheet title, table) for every saved table marked for the Excel report.
+
+    ``order`` lists name patterns (regular expressions, e.g. ``drilldown_.*`` for a name
+    built in a loop) in the order the notebooks' code saves them; a table is placed by the
+    first pattern it matches, tables matching none come last, ties keep the index order.
+    """
+    d = Path(out_dir) / "artifacts"
+    return [(sheet, pd.read_parquet(d / f)) for _, _, sheet, f in sheet_entries(out_dir, order)]

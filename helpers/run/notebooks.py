@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.deliver.imports import light_imports
@@ -186,11 +186,14 @@ class NotebookGraph:
     """Which notebooks need which (from the names they ``ctx.save``/``ctx.load``).
 
     ``needs[stem]`` holds the earlier notebooks of the run that save a name ``stem`` loads;
-    ``order`` is every saved name pattern in playbook order (the workbook's sheet order).
+    ``order`` is every saved name pattern in playbook order (the workbook's sheet order);
+    ``first[stem]`` is the index in ``order`` of the first pattern ``stem`` saves (absent
+    for a notebook that saves nothing).
     """
 
     needs: dict[str, set[str]]
     order: list[str]
+    first: dict[str, int] = field(default_factory=dict)
 
 
 def notebook_graph(paths: list[Path]) -> NotebookGraph:
@@ -207,7 +210,11 @@ def notebook_graph(paths: list[Path]) -> NotebookGraph:
             if kind == "save":
                 saved.append((p.stem, pat))
                 order.append(pat)
-    return NotebookGraph(needs, list(dict.fromkeys(order)))
+    order = list(dict.fromkeys(order))
+    first: dict[str, int] = {}
+    for stem, pat in saved:
+        first[stem] = min(first.get(stem, len(order)), order.index(pat))
+    return NotebookGraph(needs, order, first)
 
 
 def _may_meet(a: str, b: str) -> bool:

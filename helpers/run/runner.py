@@ -195,6 +195,9 @@ def run_shop(
         def retarget_and_page(nb: Path, dest: Path) -> None:
             _retarget(dest, work, final, nb)
             page(nb.stem)
+            paged.add(nb.stem)  # its tables go into the workbook once the earlier ones do
+            waiting = [sheet_graph.first[s] for s in run_stems - paged if s in sheet_graph.first]
+            raw.add_ready(min(waiting, default=len(sheet_graph.order)))
 
         pages, rendered, html_lock, html_s = (
             _pages(work, playbook_dir, result),
@@ -224,6 +227,10 @@ def run_shop(
                 html_s[0] += time.perf_counter() - t
 
         graph, engine = notebook_graph(nbs), _engine()
+        sheet_graph = notebook_graph(notebooks(None, playbook_dir))  # every notebook's tables
+        run_stems, paged = {nb.stem for nb in nbs}, set()
+        xlsx = work / f"{shop_dir.name}{report.RAW_SUFFIX}"
+        raw = report.RawWorkbook(xlsx, work, sheet_graph.order, lang)
         if jobs is None:
             jobs = 1 if kernels is not None else auto_jobs(lines, shop_loaded=preloaded)
         result.timings["jobs"] = jobs
@@ -241,9 +248,7 @@ def run_shop(
                 page(stem)
         result.timings["html"] = round(html_s[0], 3)
         t1 = time.perf_counter()
-        xlsx = work / f"{shop_dir.name}{report.RAW_SUFFIX}"
-        tables = artifacts.sheets(work, notebook_graph(notebooks(None, playbook_dir)).order)
-        report.excel_workbook(xlsx, tables or [("load", loaded)], lang=lang)
+        raw.finish(fallback=[("load", loaded)])
         result.timings["excel"] = round(time.perf_counter() - t1, 3)
         result.kpis = report_target_kpis(kpis, daily_net, work, as_of)
         downloads = [xlsx.name]
