@@ -195,7 +195,10 @@ def test_failed_run_leaves_the_previous_report_intact(
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(report, "excel_workbook", boom)  # dies after the notebooks ran
+    from helpers.deliver import excel
+
+    # dies after the notebooks ran, as the workbook (written while they run) is closed
+    monkeypatch.setattr(excel.WorkbookWriter, "close", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         runner.run_shop(small_shop_dir, out, only=["00"], progress=False, playbook_dir=playbook)
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}

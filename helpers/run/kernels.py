@@ -104,14 +104,10 @@ _KERNEL_MODULES = (
 
 def seaborn_without_scipy_stats() -> None:
     """Import seaborn without the ``scipy.stats`` it imports only to pick a KDE (0.45 s of
-    the kernel server's imports, which every ``playbook run`` waits for).
-
-    seaborn supports running without scipy: it then uses its bundled copy of
-    ``scipy.stats.gaussian_kde`` (the same estimate); only a cumulative KDE needs scipy, and
-    no notebook draws a KDE. ``scipy.stats`` stays importable by anything that asks for it
-    later. Does nothing once seaborn or ``scipy.stats`` is imported. Only the processes that
-    run the playbook's notebooks unattended (the kernel server, a batch's kernels) call this:
-    a JupyterLab kernel imports seaborn as usual."""
+    the kernel server's imports, which every run waits for). seaborn then uses its bundled
+    copy of ``scipy.stats.gaussian_kde`` (only a cumulative KDE needs scipy; no notebook
+    draws a KDE); ``scipy.stats`` stays importable. Called where notebooks run unattended
+    (the kernel server, a batch's kernels), not in JupyterLab kernels."""
     if "seaborn" in sys.modules or "scipy.stats" in sys.modules:
         return
     sys.modules["scipy.stats"] = None  # type: ignore[assignment]  # "import scipy.stats" fails
