@@ -137,3 +137,30 @@ def test_search_terms_volume_shares_and_growth():
     assert list(st.index[:2]) == ["连衣裙", "法式"]
     # 连衣裙 is in all three keywords (> 25% of them): generic, says little
     assert bool(st.loc["连衣裙", "generic"]) and not bool(st.loc["法式", "generic"])
+
+
+def test_tokenizer_reads_jiebas_cache_whole_or_builds_it(tmp_path, monkeypatch):
+    """The dictionary read from jieba's cache file in one piece is jieba's own; without a
+    cache, or with a broken one, jieba builds it (and writes the cache) as it would."""
+    import tempfile
+
+    import jieba
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    cache = tmp_path / "jieba.cache"
+    built = text.tokenizer.__wrapped__()  # no cache yet: jieba builds and writes one
+    assert cache.exists() and built.initialized
+    read = text.tokenizer.__wrapped__()  # read from that cache
+    ref = jieba.Tokenizer()
+    ref.initialize()  # jieba's own reading of the same file
+    assert read.total == ref.total == built.total and len(read.FREQ) > 300_000
+    assert read.FREQ == ref.FREQ == built.FREQ
+    review = "连衣裙质量很好，物流很快，客服态度一般"
+    assert (
+        read.lcut(review)
+        == ref.lcut(review)
+        == ["连衣裙", "质量", "很", "好", "，", "物流", "很快", "，", "客服", "态度", "一般"]
+    )
+    cache.write_bytes(b"\x00broken")
+    again = text.tokenizer.__wrapped__()
+    assert again.FREQ == ref.FREQ and cache.stat().st_size > 1_000_000  # rebuilt, rewritten
