@@ -224,6 +224,10 @@ class Context:
         artifacts.save(self.out_dir, name, obj, sheet=sheet and self.label(sheet))
 
     def load(self, name: str):
+        """An earlier notebook's saved table or dict (None when absent). In a run that
+        started this notebook before those it loads from had ended, waits for them first
+        (:func:`helpers.load.artifacts.wait_for_needs`)."""
+        artifacts.wait_for_needs(self.out_dir, self.page)
         return artifacts.load(self.out_dir, name)
 
 

@@ -178,3 +178,30 @@ def test_raw_workbook_without_tables_holds_the_fallback(tmp_path):
     raw.add_ready(3)
     raw.finish(fallback=[("load", pd.DataFrame({"rows": [5]}))])
     assert load_workbook(tmp_path / "r.xlsx").sheetnames[1:] == ["load"]
+
+
+def test_a_notebook_started_early_loads_once_what_it_needs_has_ended(tmp_path):
+    """ctx.load waits for the notebooks a run said this one needs; without that word from a
+    run (JupyterLab, nbval) it loads at once."""
+    import threading
+    import time
+
+    from helpers.nb import Context
+
+    out = tmp_path / "run"
+    artifacts.save(out, "targets_meta", {"year": 2025})
+    ctx = Context(shop=None, out_dir=out, lang="en", page="03_product_analysis")
+    assert ctx.load("targets_meta") == {"year": 2025}  # no run's word: at once
+    artifacts.expect(out, {"03_product_analysis": ["02_target_setting"]})
+
+    def end_02():
+        time.sleep(0.3)
+        artifacts.save(out, "targets_meta", {"year": 2026})
+        artifacts.mark_done(out, "02_target_setting")
+
+    t0 = time.perf_counter()
+    threading.Thread(target=end_02).start()
+    assert ctx.load("targets_meta") == {"year": 2026}
+    assert time.perf_counter() - t0 >= 0.3
+    other = Context(shop=None, out_dir=out, lang="en", page="04_customer_analysis")
+    assert other.load("targets_meta") == {"year": 2026}  # waits for nothing

@@ -377,6 +377,62 @@ def test_schedule_waits_for_needs_and_runs_two_at_once():
     assert [s for kind, s in log[-12:] if kind == "start"] == [p.stem for p in nbs]
 
 
+def test_schedule_early_starts_a_notebook_whose_needs_are_running():
+    """The demo's shape: once 00 and 04 are done and 02 still runs, 03 (which needs 02)
+    takes the free place and works until it loads; only one notebook waits at a time, and
+    nothing loads before what it needs has ended."""
+    import threading
+    import time
+
+    class Pool:
+        def take(self, more=True):
+            return object()
+
+    class Bar:
+        def set_postfix_str(self, s):
+            pass
+
+        def update(self, n):
+            pass
+
+    nbs = [Path(f"{i:02d}_n") for i in range(7)]
+    needs = {"02_n": {"01_n"}, "03_n": {"02_n"}, "05_n": {"01_n", "02_n", "03_n"}}
+    needs["06_n"] = {"02_n"}
+    took = {"00_n": 0.02, "01_n": 0.1, "02_n": 0.3, "04_n": 0.05}
+    ended = {nb.stem: threading.Event() for nb in nbs}
+    log, lock, live, waiting = [], threading.Lock(), [0], [0, 0]
+
+    def execute(nb, km):
+        with lock:
+            log.append(("start", nb.stem))
+            live[0] += 1
+            assert live[0] <= 2
+        time.sleep(0.05)  # its work before the first ctx.load
+        if not all(ended[d].is_set() for d in needs.get(nb.stem, ())):
+            with lock:
+                waiting[0] += 1
+                waiting[1] = max(waiting[1], waiting[0])
+            for d in needs.get(nb.stem, ()):
+                ended[d].wait()
+            with lock:
+                waiting[0] -= 1
+        with lock:
+            log.append(("load", nb.stem))
+        time.sleep(took.get(nb.stem, 0.05))
+        with lock:
+            live[0] -= 1
+            log.append(("end", nb.stem))
+        ended[nb.stem].set()
+
+    runner.schedule(nbs, needs, 2, Pool(), execute, Bar(), None, early=True)
+    for stem, deps in needs.items():
+        for d in deps:
+            assert log.index(("end", d)) < log.index(("load", stem))
+    assert log.index(("start", "03_n")) < log.index(("end", "02_n"))  # started early
+    assert waiting[1] == 1
+    assert sorted(s for kind, s in log if kind == "end") == [p.stem for p in nbs]
+
+
 def test_auto_jobs_by_cores_and_memory(monkeypatch):
     import os
     from types import SimpleNamespace

@@ -34,6 +34,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -111,8 +112,7 @@ def tokenizer():
     tok = jieba.Tokenizer()
     cache = os.path.join(tok.tmp_dir or tempfile.gettempdir(), tok.cache_file or "jieba.cache")
     try:  # jieba reads this file for its bundled dictionary whenever it exists
-        with open(cache, "rb") as f:
-            freq, total = marshal.loads(f.read())
+        freq, total = marshal.loads(Path(cache).read_bytes())
         if isinstance(freq, dict) and isinstance(total, int) and freq:
             tok.FREQ, tok.total, tok.initialized = freq, total, True
     except (OSError, ValueError, EOFError, TypeError):

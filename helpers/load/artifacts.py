@@ -138,6 +138,40 @@ def load(out_dir, name: str):
     return None
 
 
+# A run that starts a notebook before the notebooks it loads from are done says so here
+# (helpers.run.runner): ``needs.json`` maps a notebook to those it waits for, and a
+# ``<stem>.done`` file appears as each one ends, well or not. Not part of a report.
+WAITS = ".waits"
+
+
+def expect(out_dir, needs: dict[str, list[str]]) -> None:
+    """Record which notebooks each notebook of a run waits for (:func:`wait_for_needs`)."""
+    d = Path(out_dir) / WAITS
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "needs.json").write_text(json.dumps(needs), encoding="utf-8")
+
+
+def mark_done(out_dir, stem: str) -> None:
+    """Notebook ``stem`` has ended (saved all it will): those waiting for it go on."""
+    d = Path(out_dir) / WAITS
+    if d.is_dir():
+        (d / f"{stem}.done").touch()
+
+
+def wait_for_needs(out_dir, page: str | None, poll: float = 0.05) -> None:
+    """Return once every notebook ``page`` loads from has ended, in a run that started it
+    early (:func:`expect`); at once elsewhere (JupyterLab, a run without early starts)."""
+    import time
+
+    d = Path(out_dir) / WAITS
+    f = d / "needs.json"
+    if not page or not f.exists():
+        return
+    waits = json.loads(f.read_text(encoding="utf-8")).get(page, [])
+    while not all((d / f"{stem}.done").exists() for stem in waits):
+        time.sleep(poll)
+
+
 def sheet_entries(out_dir, order: list[str] | None = None) -> list[tuple[int, str, str, str]]:
     """(rank, name, sheet title, file) of every saved table marked for the Excel report, in
     the order :func:`sheets` gives them; ``rank`` is the index in ``order`` of the first

@@ -186,6 +186,7 @@ def run_shop(
                 if not dest.exists():  # the kernel died: keep the notebook, unexecuted
                     _write_unexecuted(nb, dest, why)
             finally:
+                artifacts.mark_done(work, nb.stem)  # those waiting for it go on
                 dog.cancel()
                 shutdown(km)
             result.timings[nb.stem] = round(time.perf_counter() - t0, 3)
@@ -235,7 +236,10 @@ def run_shop(
             jobs = 1 if kernels is not None else auto_jobs(lines, shop_loaded=preloaded)
         result.timings["jobs"] = jobs
         try:
-            schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook)
+            early = jobs > 1 and any(graph.needs.values())
+            if early:  # a notebook may start before those it loads from end: it waits
+                artifacts.expect(work, {s: sorted(n) for s, n in graph.needs.items() if n})
+            schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, early)
         finally:
             page_ex.shutdown(wait=True)
         for fut in paging:
@@ -284,6 +288,7 @@ def run_shop(
         (work / "run.json").write_text(
             json.dumps(meta, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
         )
+        shutil.rmtree(work / artifacts.WAITS, ignore_errors=True)
         commit(work, final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -314,16 +319,24 @@ def _cached(shop_dir: Path) -> bool:
         return False
 
 
-def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook) -> None:
+def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, early: bool = False) -> None:
     """Run ``execute(nb, km)`` for every notebook, at most ``jobs`` at once, each after the
     notebooks it needs (a failed one counts as done: its dependants recompute what is
-    missing), earliest number first. Kernels are taken from ``pool`` on this thread."""
+    missing), earliest number first. Kernels are taken from ``pool`` on this thread.
+
+    With ``early``, a place no ready notebook can take goes to the first notebook whose
+    needs are all running or done, one such at a time: it works until its first
+    ``ctx.load``, which waits for them (:func:`helpers.load.artifacts.wait_for_needs`)."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     todo, done, running = list(nbs), set(), {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as ex:
         while todo or running:
             ready = [nb for nb in todo if needs.get(nb.stem, set()) <= done]
+            waiting = any(not needs.get(n.stem, set()) <= done for n in running.values())
+            if early and not ready and not waiting and len(running) < jobs:
+                started = done | {n.stem for n in running.values()}
+                ready = [nb for nb in todo if needs.get(nb.stem, set()) <= started][:1]
             while ready and len(running) < jobs:
                 nb = ready.pop(0)
                 todo.remove(nb)
