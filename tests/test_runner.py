@@ -337,20 +337,24 @@ def test_notebook_graph_matches_fstring_names(tmp_path):
     assert g.order == ["drill_.*", "other"]
 
 
+class _Pool:
+    """A kernel pool for :func:`runner.schedule` that hands out placeholders."""
+
+    def take(self, more=True):
+        return object()
+
+
+class _Bar:
+    def set_postfix_str(self, s):
+        pass
+
+    def update(self, n):
+        pass
+
+
 def test_schedule_waits_for_needs_and_runs_two_at_once():
     import threading
     import time
-
-    class Pool:
-        def take(self, more=True):
-            return object()
-
-    class Bar:
-        def set_postfix_str(self, s):
-            pass
-
-        def update(self, n):
-            pass
 
     nbs = [Path(f"{i:02d}_n") for i in range(6)]
     needs = {"02_n": {"01_n"}, "03_n": {"02_n"}, "05_n": {"01_n", "03_n"}}
@@ -367,13 +371,13 @@ def test_schedule_waits_for_needs_and_runs_two_at_once():
             log.append(("end", nb.stem))
 
     finished = []
-    runner.schedule(nbs, needs, 2, Pool(), execute, Bar(), finished.append)
+    runner.schedule(nbs, needs, 2, _Pool(), execute, _Bar(), finished.append)
     assert sorted(finished) == [p.stem for p in nbs]
     assert peak[0] == 2
     for stem, deps in needs.items():
         for d in deps:
             assert log.index(("end", d)) < log.index(("start", stem))
-    runner.schedule(nbs, needs, 1, Pool(), execute, Bar(), None)
+    runner.schedule(nbs, needs, 1, _Pool(), execute, _Bar(), None)
     assert [s for kind, s in log[-12:] if kind == "start"] == [p.stem for p in nbs]
 
 
@@ -383,17 +387,6 @@ def test_schedule_early_starts_a_notebook_whose_needs_are_running():
     nothing loads before what it needs has ended."""
     import threading
     import time
-
-    class Pool:
-        def take(self, more=True):
-            return object()
-
-    class Bar:
-        def set_postfix_str(self, s):
-            pass
-
-        def update(self, n):
-            pass
 
     nbs = [Path(f"{i:02d}_n") for i in range(7)]
     needs = {"02_n": {"01_n"}, "03_n": {"02_n"}, "05_n": {"01_n", "02_n", "03_n"}}
@@ -424,7 +417,7 @@ def test_schedule_early_starts_a_notebook_whose_needs_are_running():
             log.append(("end", nb.stem))
         ended[nb.stem].set()
 
-    runner.schedule(nbs, needs, 2, Pool(), execute, Bar(), None, early=True)
+    runner.schedule(nbs, needs, 2, _Pool(), execute, _Bar(), None, early=True)
     for stem, deps in needs.items():
         for d in deps:
             assert log.index(("end", d)) < log.index(("load", stem))
