@@ -25,6 +25,10 @@ __all__ = [
     "load",
     "sheets",
     "sheet_entries",
+    "WAITS",
+    "expect",
+    "mark_done",
+    "wait_for_needs",
 ]
 
 SAFE = re.compile(r"^[A-Za-z0-9_]+$")
