@@ -30,7 +30,6 @@ A complaint theme is a term with a high ``lift_low``; a selling point one with a
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -110,9 +109,9 @@ def tokenizer():
 
     jieba.setLogLevel(logging.ERROR)
     tok = jieba.Tokenizer()
-    cache = os.path.join(tok.tmp_dir or tempfile.gettempdir(), tok.cache_file or "jieba.cache")
+    cache = Path(tok.tmp_dir or tempfile.gettempdir()) / (tok.cache_file or "jieba.cache")
     try:  # jieba reads this file for its bundled dictionary whenever it exists
-        freq, total = marshal.loads(Path(cache).read_bytes())
+        freq, total = marshal.loads(cache.read_bytes())
         if isinstance(freq, dict) and isinstance(total, int) and freq:
             tok.FREQ, tok.total, tok.initialized = freq, total, True
     except (OSError, ValueError, EOFError, TypeError):

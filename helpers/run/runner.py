@@ -43,12 +43,11 @@ from helpers.deliver.imports import light_imports
 from helpers.load import artifacts
 from helpers.load.shop import fill_cache, load_shop
 from helpers.run.engine import _engine, _failure, _Watchdog, _write_unexecuted
-from helpers.run.kernels import KernelPool, run_summary, shutdown
+from helpers.run.kernels import KernelPool, run_pool, run_summary, shutdown
 from helpers.run.memory import auto_jobs
 from helpers.run.notebooks import (
     PLAYBOOK_DIR,
     notebook_graph,
-    notebook_imports,
     notebooks,
     read_notebook,
 )
@@ -122,9 +121,8 @@ def run_shop(
     t_start = time.perf_counter()
     shop_dir = Path(shop_dir).resolve()
     nbs = notebooks(only, playbook_dir)
-    pool = kernels or started or KernelPool(playbook_dir, notebook_imports(nbs))
-    if kernels is None and nbs:
-        pool.start()  # the kernel server imports while this process does (if not yet)
+    # the kernel server imports while this process does
+    pool = kernels or started or run_pool(only, playbook_dir)
     try:
         light_imports()
         import papermill as pm
