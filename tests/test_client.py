@@ -111,6 +111,27 @@ def test_pool_kernels_run_one_blas_thread_unless_told(pool, monkeypatch):
     assert pool._env()["OPENBLAS_NUM_THREADS"] == "2"  # the caller's choice wins
 
 
+def test_a_pool_kernels_inherited_objects_are_out_of_its_collections(pool):
+    """The server freezes what it holds before forking (gc.freeze): a kernel's full
+    collections walk only its own objects, and collecting is on in the kernel."""
+    km = pool.take(more=False)
+    kc = km.client()
+    kc.start_channels()
+    out = []
+    try:
+        run_sync(kc.wait_for_ready)(timeout=60)
+        reply = run_sync(kc.execute_interactive)(
+            "import gc, json; print(gc.isenabled(), gc.get_freeze_count() > 10_000,"
+            " 'json' in __import__('sys').modules)",
+            timeout=30,
+            output_hook=lambda m: out.append(m["content"].get("text", "")),
+        )
+    finally:
+        kc.stop_channels()
+        kernels.shutdown(km)
+    assert reply["content"]["status"] == "ok" and "".join(out) == "True True True\n"
+
+
 def test_every_module_the_kernel_server_warms_exists():
     """The server's warm list fails silently (a missing module only costs time later), so a
     renamed module or function would quietly stop being warmed: each must import and each

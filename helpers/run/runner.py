@@ -28,6 +28,7 @@ jsonschema does on import; the shop is parsed once and read from the Parquet cac
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import sys
@@ -127,6 +128,8 @@ def run_shop(
         light_imports()
         import papermill as pm
         from tqdm.auto import tqdm
+
+        gc.freeze()  # what is imported by now: out of this run's full collections
 
         if kernels is None and nbs:  # a first run parses in a child process, then reads the cache
             fill_cache(shop_dir)
@@ -292,6 +295,7 @@ def run_shop(
         shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
+        gc.unfreeze()  # collectable again: a batch's next shop does not keep this run's garbage
         if kernels is None:
             pool.close()
     return result
