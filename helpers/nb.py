@@ -225,9 +225,9 @@ class Context:
 
     def load(self, name: str):
         """An earlier notebook's saved table or dict (None when absent). In a run that
-        started this notebook before those it loads from had ended, waits for them first
-        (:func:`helpers.load.artifacts.wait_for_needs`)."""
-        artifacts.wait_for_needs(self.out_dir, self.page)
+        started this notebook before those it loads from had ended, waits until the one
+        saving ``name`` has saved it for good (:func:`helpers.load.artifacts.wait_for`)."""
+        artifacts.wait_for(self.out_dir, self.page, name)
         return artifacts.load(self.out_dir, name)
 
 

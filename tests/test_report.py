@@ -205,3 +205,41 @@ def test_a_notebook_started_early_loads_once_what_it_needs_has_ended(tmp_path):
     assert time.perf_counter() - t0 >= 0.3
     other = Context(shop=None, out_dir=out, lang="en", page="04_customer_analysis")
     assert other.load("targets_meta") == {"year": 2026}  # waits for nothing
+
+
+def test_a_name_saved_once_is_loaded_as_soon_as_it_is_saved(tmp_path):
+    """In a run with early starts, a table its notebook saves at one place only is loaded
+    once saved, before that notebook ends; one it saves more than once waits for its end;
+    one it does not save waits for nothing."""
+    import threading
+    import time
+
+    from helpers.nb import Context
+
+    out = tmp_path / "run"
+    artifacts.save(out, "targets_meta", {"year": 2025})  # an earlier run's, in the copy
+    artifacts.expect(
+        out,
+        {"03_product_analysis": ["02_target_setting"]},
+        {"02_target_setting": ["targets_meta", "role_mix"]},
+        {"02_target_setting": ["targets_meta"]},
+    )
+    ctx = Context(shop=None, out_dir=out, lang="en", page="03_product_analysis")
+    saved, ended = threading.Event(), threading.Event()
+
+    def run_02():
+        time.sleep(0.2)
+        artifacts.save(out, "targets_meta", {"year": 2026})
+        artifacts.save(out, "role_mix", {"first": 1})
+        saved.set()
+        time.sleep(0.4)
+        artifacts.save(out, "role_mix", {"first": 2})
+        artifacts.mark_done(out, "02_target_setting")
+        ended.set()
+
+    threading.Thread(target=run_02).start()
+    assert ctx.load("product_abc") is None and not saved.is_set()  # not 02's: no wait
+    assert ctx.load("targets_meta") == {"year": 2026}  # the run's, not the earlier one
+    assert not ended.is_set()  # before 02 ended
+    assert ctx.load("role_mix") == {"first": 2}  # saved twice: 02's end
+    assert ended.is_set()

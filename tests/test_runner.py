@@ -307,6 +307,12 @@ def test_notebook_graph_of_the_playbook():
     assert g.order[:3] == ["load_report", "rejected_rows", "monthly_orders"]
     assert "drilldown_.*" in g.order  # an f-string name
     assert g.order.index("targets_daily") < g.order.index("product_abc")
+    # what later notebooks load is saved once, outside loops: loaded as soon as it is saved
+    assert "market_forecast" in g.final["01_market_positioning"]
+    assert {"targets_meta", "targets_daily", "role_mix"} <= g.final["02_target_setting"]
+    assert {"hot_watchlist", "product_scores"} <= g.final["03_product_analysis"]
+    assert "drilldown_.*" in g.saves["06_optimisation_review"]  # saved in a loop: not final
+    assert not any("drilldown" in n for n in g.final["06_optimisation_review"])
 
 
 def test_no_two_notebooks_save_the_same_artifact():
@@ -335,6 +341,18 @@ def test_notebook_graph_matches_fstring_names(tmp_path):
     g = notebooks.notebook_graph([a, b, c])
     assert g.needs == {"01_a": set(), "02_b": {"01_a"}, "03_c": set()}
     assert g.order == ["drill_.*", "other"]
+    assert g.final == {"01_a": set(), "02_b": set(), "03_c": {"other"}}
+
+
+def test_a_name_saved_twice_or_in_a_function_is_not_final(tmp_path):
+    a = _nb(
+        tmp_path / "01_a.ipynb",
+        "ctx.save('x', 1)\nif ok:\n    ctx.save('y', 1)\nelse:\n    ctx.save('x', 2)\n"
+        "def f():\n    ctx.save('z', 3)\nctx.save('w', [ctx.save('v', 1) for _ in 'ab'])",
+    )
+    g = notebooks.notebook_graph([a])
+    assert g.final == {"01_a": {"y", "w"}}
+    assert g.saves == {"01_a": ["x", "y", "z", "w", "v"]}
 
 
 class _Pool:
@@ -381,17 +399,18 @@ def test_schedule_waits_for_needs_and_runs_two_at_once():
     assert [s for kind, s in log[-12:] if kind == "start"] == [p.stem for p in nbs]
 
 
-def test_schedule_early_starts_a_notebook_whose_needs_are_running():
-    """The demo's shape: once 00 and 04 are done and 02 still runs, 03 (which needs 02)
-    takes the free place and works until it loads; only one notebook waits at a time, and
-    nothing loads before what it needs has ended."""
+def test_schedule_early_starts_a_notebook_beside_what_it_needs():
+    """The demo's shape: 00 and 01 start first; once 00 is done, 02 (which loads 01's
+    forecast) takes the free place while 01 runs, and once 01 is done 03 starts beside 02,
+    before 04 which needs nothing: earliest number first, as the workbook takes the tables.
+    Only one notebook waits at a time, and nothing loads before what it needs has ended."""
     import threading
     import time
 
     nbs = [Path(f"{i:02d}_n") for i in range(7)]
     needs = {"02_n": {"01_n"}, "03_n": {"02_n"}, "05_n": {"01_n", "02_n", "03_n"}}
     needs["06_n"] = {"02_n"}
-    took = {"00_n": 0.02, "01_n": 0.1, "02_n": 0.3, "04_n": 0.05}
+    took = {"00_n": 0.02, "01_n": 0.2, "02_n": 0.5, "04_n": 0.05}
     ended = {nb.stem: threading.Event() for nb in nbs}
     log, lock, live, waiting = [], threading.Lock(), [0], [0, 0]
 
@@ -421,7 +440,10 @@ def test_schedule_early_starts_a_notebook_whose_needs_are_running():
     for stem, deps in needs.items():
         for d in deps:
             assert log.index(("end", d)) < log.index(("load", stem))
-    assert log.index(("start", "03_n")) < log.index(("end", "02_n"))  # started early
+    starts = [s for kind, s in log if kind == "start"]
+    assert starts[:4] == ["00_n", "01_n", "02_n", "03_n"]
+    assert log.index(("start", "02_n")) < log.index(("end", "01_n"))  # beside what it needs
+    assert log.index(("start", "03_n")) < log.index(("end", "02_n"))
     assert waiting[1] == 1
     assert sorted(s for kind, s in log if kind == "end") == [p.stem for p in nbs]
 

@@ -28,7 +28,7 @@ __all__ = [
     "WAITS",
     "expect",
     "mark_done",
-    "wait_for_needs",
+    "wait_for",
 ]
 
 SAFE = re.compile(r"^[A-Za-z0-9_]+$")
@@ -71,6 +71,9 @@ def save(out_dir, name: str, obj, sheet: str | None = None) -> Path:
         tmp = d / f".index.{name}.tmp"
         tmp.write_text(json.dumps(idx, ensure_ascii=False, indent=1), encoding="utf-8")
         tmp.replace(d / "index.json")  # readers never see half an index
+    waits = Path(out_dir) / WAITS
+    if waits.is_dir():  # a run with early starts: a notebook may be waiting for this name
+        (waits / f"{name}.saved").touch()
     return path
 
 
@@ -143,16 +146,25 @@ def load(out_dir, name: str):
 
 
 # A run that starts a notebook before the notebooks it loads from are done says so here
-# (helpers.run.runner): ``needs.json`` maps a notebook to those it waits for, and a
-# ``<stem>.done`` file appears as each one ends, well or not. Not part of a report.
+# (helpers.run.runner): ``needs.json`` holds which notebooks each notebook loads from, the
+# name patterns each saves and the names each saves once only; ``<stem>.done`` appears as a
+# notebook ends (well or not), ``<name>.saved`` as a table is saved. Not part of a report.
 WAITS = ".waits"
 
 
-def expect(out_dir, needs: dict[str, list[str]]) -> None:
-    """Record which notebooks each notebook of a run waits for (:func:`wait_for_needs`)."""
+def expect(
+    out_dir,
+    needs: dict[str, list[str]],
+    saves: dict[str, list[str]] | None = None,
+    final: dict[str, list[str]] | None = None,
+) -> None:
+    """Record, for :func:`wait_for`, which notebooks each notebook of a run loads from
+    (``needs``), the name patterns each saves (``saves``; absent: any name) and the names
+    each saves at one place only (``final``: once saved, the table is what it loads)."""
     d = Path(out_dir) / WAITS
     d.mkdir(parents=True, exist_ok=True)
-    (d / "needs.json").write_text(json.dumps(needs), encoding="utf-8")
+    spec = {"needs": needs, "saves": saves or {}, "final": final or {}}
+    (d / "needs.json").write_text(json.dumps(spec), encoding="utf-8")
 
 
 def mark_done(out_dir, stem: str) -> None:
@@ -162,18 +174,28 @@ def mark_done(out_dir, stem: str) -> None:
         (d / f"{stem}.done").touch()
 
 
-def wait_for_needs(out_dir, page: str | None, poll: float = 0.05) -> None:
-    """Return once every notebook ``page`` loads from has ended, in a run that started it
-    early (:func:`expect`); at once elsewhere (JupyterLab, a run without early starts)."""
+def wait_for(out_dir, page: str | None, name: str, poll: float = 0.02) -> None:
+    """Return once ``name`` is what ``page`` should load, in a run that started ``page``
+    early (:func:`expect`): each notebook ``page`` loads from that may save ``name`` has
+    ended, or has saved it and saves it nowhere else. At once elsewhere (JupyterLab, a
+    run without early starts)."""
+    import re
     import time
 
     d = Path(out_dir) / WAITS
     f = d / "needs.json"
     if not page or not f.exists():
         return
-    waits = json.loads(f.read_text(encoding="utf-8")).get(page, [])
-    while not all((d / f"{stem}.done").exists() for stem in waits):
-        time.sleep(poll)
+    spec = json.loads(f.read_text(encoding="utf-8"))
+    for stem in spec["needs"].get(page, []):
+        pats = spec["saves"].get(stem, [".*"])
+        if not any(re.fullmatch(p, name) for p in pats):
+            continue  # it does not save this name
+        once = name in spec["final"].get(stem, [])
+        while not (d / f"{stem}.done").exists():
+            if once and (d / f"{name}.saved").exists():
+                break
+            time.sleep(poll)
 
 
 def sheet_entries(out_dir, order: list[str] | None = None) -> list[tuple[int, str, str, str]]:

@@ -1,5 +1,9 @@
 """Kernels for the run: a fork server that has imported what the notebooks import (and the
 shop, when cached) forks each notebook's kernel; the pool hands them out and shuts them down.
+
+Above 600 lines: the server, the process that attaches a kernel to it and the pool speak
+one protocol (requests on a Unix socket, the shop's preload, exit codes back), read here
+in one place.
 """
 
 from __future__ import annotations
@@ -146,14 +150,12 @@ def _zygote_main(sock_path: str, modules: list[str], parent: int | None = None) 
     # as ipykernel's own kernelspec does when frozen modules are on: the debugger's import
     # otherwise warns on the terminal that it may miss breakpoints
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    # Imports leave little cyclic garbage, but a growing heap gets several full collections
-    # while they run (~0.2 s). Before each fork everything held so far is frozen out of the
-    # collector (gc.freeze, as its documentation advises for a fork server): a kernel's
-    # collections then walk only its own objects, not the millions it shares, and do not
-    # write to the shared pages (copy-on-write).
+    # No collections while importing (~0.2 s of full passes over a growing heap); what is
+    # held is frozen before collecting resumes and before each fork (gc.freeze, as its docs
+    # advise for a fork server): a kernel's collections walk only its own objects.
     gc.disable()
     _warm([*modules, *_KERNEL_MODULES])
-    gc.freeze()  # before collecting resumes: its first pass would walk every import (~0.1 s)
+    gc.freeze()
     gc.enable()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sock_path)

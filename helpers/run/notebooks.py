@@ -70,7 +70,7 @@ class _Parsed:
     path: Path
     trees: list  # its code cells' syntax trees
     node: object = None  # the nbformat node, once asked for: shared, so copied before a change
-    calls: list | None = None  # its ctx.save/ctx.load calls (_ctx_calls), once asked for
+    calls: list | None = None  # its ctx.save/ctx.load calls (_ctx_call_sites), once asked for
 
     @property
     def nb(self):
@@ -149,24 +149,44 @@ def _ctx_calls(path: Path) -> list[tuple[str, str]]:
     """(``save``/``load``, name pattern) of each ``ctx.save(...)``/``ctx.load(...)``, in order.
 
     A name is a regular expression: a literal escaped, an f-string's fields ``.*``."""
+    return [(kind, pat) for kind, pat, _ in _ctx_call_sites(path)]
+
+
+# A call under one of these may run more than once (or never where it stands).
+_REPEATS = (
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _ctx_call_sites(path: Path) -> list[tuple[str, str, bool]]:
+    """:func:`_ctx_calls` with, for each call, whether it stands in a loop or a function
+    (so may run more than once)."""
     import re
 
     parsed = _parsed(path)
     if parsed.calls is not None:
         return parsed.calls
     calls = []
-    for i, tree in enumerate(parsed.trees):
-        for node in ast.walk(tree):
-            f = getattr(node, "func", None)
-            if not (
-                isinstance(node, ast.Call)
-                and isinstance(f, ast.Attribute)
-                and f.attr in ("save", "load")
-                and isinstance(f.value, ast.Name)
-                and f.value.id == "ctx"
-                and node.args
-            ):
-                continue
+
+    def visit(node, i: int, repeats: bool) -> None:
+        f = getattr(node, "func", None)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(f, ast.Attribute)
+            and f.attr in ("save", "load")
+            and isinstance(f.value, ast.Name)
+            and f.value.id == "ctx"
+            and node.args
+        ):
             arg = node.args[0]
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 pat = re.escape(arg.value)
@@ -176,8 +196,14 @@ def _ctx_calls(path: Path) -> list[tuple[str, str]]:
                 )
             else:
                 pat = ".*"  # a name we cannot read: assume it may be anything
-            calls.append(((i, node.lineno, node.col_offset), f.attr, pat))
-    parsed.calls = [(kind, pat) for _, kind, pat in sorted(calls)]
+            calls.append(((i, node.lineno, node.col_offset), f.attr, pat, repeats))
+        inner = repeats or isinstance(node, _REPEATS)
+        for child in ast.iter_child_nodes(node):
+            visit(child, i, inner)
+
+    for i, tree in enumerate(parsed.trees):
+        visit(tree, i, False)
+    parsed.calls = [(kind, pat, rep) for _, kind, pat, rep in sorted(calls)]
     return parsed.calls
 
 
@@ -188,42 +214,59 @@ class NotebookGraph:
     ``needs[stem]`` holds the earlier notebooks of the run that save a name ``stem`` loads;
     ``order`` is every saved name pattern in playbook order (the workbook's sheet order);
     ``first[stem]`` is the index in ``order`` of the first pattern ``stem`` saves (absent
-    for a notebook that saves nothing).
+    for a notebook that saves nothing). ``saves[stem]`` lists the name patterns ``stem``
+    saves; ``final[stem]`` the names it saves at one place outside any loop or function, so
+    that the first save of one is its last (a notebook that loads it need not wait for
+    the rest of ``stem``).
     """
 
     needs: dict[str, set[str]]
     order: list[str]
     first: dict[str, int] = field(default_factory=dict)
+    saves: dict[str, list[str]] = field(default_factory=dict)
+    final: dict[str, set[str]] = field(default_factory=dict)
 
 
 def notebook_graph(paths: list[Path]) -> NotebookGraph:
     """The dependency graph of ``paths`` (in playbook order) read from their code."""
-
     needs: dict[str, set[str]] = {}
     saved: list[tuple[str, str]] = []  # (stem, pattern)
     order: list[str] = []
+    saves: dict[str, list[str]] = {}
+    final: dict[str, set[str]] = {}
     for p in paths:
-        calls = _ctx_calls(p)
-        loads = [pat for kind, pat in calls if kind == "load"]
+        sites = _ctx_call_sites(p)
+        loads = [pat for kind, pat, _ in sites if kind == "load"]
         needs[p.stem] = {stem for stem, sp in saved for lp in loads if _may_meet(sp, lp)}
-        for kind, pat in calls:
-            if kind == "save":
-                saved.append((p.stem, pat))
-                order.append(pat)
+        mine = [(pat, rep) for kind, pat, rep in sites if kind == "save"]
+        for pat, _ in mine:
+            saved.append((p.stem, pat))
+            order.append(pat)
+        saves[p.stem] = list(dict.fromkeys(pat for pat, _ in mine))
+        once = [pat for pat, rep in mine if not rep and [q for q, _ in mine].count(pat) == 1]
+        final[p.stem] = {name for pat in once if (name := _literal(pat)) is not None}
     order = list(dict.fromkeys(order))
     first: dict[str, int] = {}
     for stem, pat in saved:
         first[stem] = min(first.get(stem, len(order)), order.index(pat))
-    return NotebookGraph(needs, order, first)
+    return NotebookGraph(needs, order, first, saves, final)
+
+
+def _literal(pat: str) -> str | None:
+    """The name a pattern stands for when it is an escaped literal (no bare metacharacter)."""
+    import re
+
+    if re.fullmatch(r"(?:\\.|[A-Za-z0-9_])*", pat):
+        return re.sub(r"\\(.)", r"\1", pat)
+    return None
 
 
 def _may_meet(a: str, b: str) -> bool:
     """Whether two name patterns can name the same artifact (a literal against a pattern)."""
     import re
 
-    lit = re.compile(r"(?:\\.|[A-Za-z0-9_])*")  # an escaped literal: no bare metacharacter
-    if lit.fullmatch(b):
-        return bool(re.fullmatch(a, re.sub(r"\\(.)", r"\1", b)))
-    if lit.fullmatch(a):
-        return bool(re.fullmatch(b, re.sub(r"\\(.)", r"\1", a)))
+    if (name := _literal(b)) is not None:
+        return bool(re.fullmatch(a, name))
+    if (name := _literal(a)) is not None:
+        return bool(re.fullmatch(b, name))
     return True  # two patterns: assume they may meet

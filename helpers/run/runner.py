@@ -239,7 +239,12 @@ def run_shop(
         try:
             early = jobs > 1 and any(graph.needs.values())
             if early:  # a notebook may start before those it loads from end: it waits
-                artifacts.expect(work, {s: sorted(n) for s, n in graph.needs.items() if n})
+                artifacts.expect(
+                    work,
+                    {s: sorted(n) for s, n in graph.needs.items() if n},
+                    graph.saves,
+                    {s: sorted(n) for s, n in graph.final.items()},
+                )
             schedule(nbs, graph.needs, max(1, jobs), pool, execute, bar, on_notebook, early)
         finally:
             page_ex.shutdown(wait=True)
@@ -326,21 +331,23 @@ def schedule(nbs, needs, jobs, pool, execute, bar, on_notebook, early: bool = Fa
     notebooks it needs (a failed one counts as done: its dependants recompute what is
     missing), earliest number first. Kernels are taken from ``pool`` on this thread.
 
-    With ``early``, a place no ready notebook can take goes to the first notebook whose
-    needs are all running or done, one such at a time: it works until its first
-    ``ctx.load``, which waits for them (:func:`helpers.load.artifacts.wait_for_needs`)."""
+    With ``early``, a notebook may also start while the notebooks it needs are running, one
+    such at a time, in its number's turn: its ``ctx.load`` waits for what it loads
+    (:func:`helpers.load.artifacts.wait_for`). Earliest number first is also the order in
+    which the raw-data workbook takes the notebooks' tables
+    (:class:`helpers.deliver.report.RawWorkbook`), so little of it is left for the end."""
     from concurrent.futures import FIRST_COMPLETED, wait
+
+    def pick(todo, done, running):
+        on = {n.stem for n in running.values()}
+        waiting = any(not needs.get(s, set()) <= done for s in on)
+        may = done | on if early and on and not waiting else done
+        return next((nb for nb in todo if needs.get(nb.stem, set()) <= may), None)
 
     todo, done, running = list(nbs), set(), {}
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook") as ex:
         while todo or running:
-            ready = [nb for nb in todo if needs.get(nb.stem, set()) <= done]
-            waiting = any(not needs.get(n.stem, set()) <= done for n in running.values())
-            if early and not ready and not waiting and len(running) < jobs:
-                started = done | {n.stem for n in running.values()}
-                ready = [nb for nb in todo if needs.get(nb.stem, set()) <= started][:1]
-            while ready and len(running) < jobs:
-                nb = ready.pop(0)
+            while len(running) < jobs and (nb := pick(todo, done, running)) is not None:
                 todo.remove(nb)
                 km = pool.take(more=bool(todo))  # the next shop's kernels fork after its load
                 running[ex.submit(execute, nb, km)] = nb
