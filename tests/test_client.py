@@ -90,30 +90,8 @@ def test_a_stopped_kernel_is_gone_and_reaped(pool):
     kernels.shutdown(km)  # twice: nothing to do
 
 
-def test_pool_kernels_run_one_blas_thread_unless_told(pool, monkeypatch):
-    """Two kernels side by side on two cores: a BLAS pool each only spins (kernels.py)."""
-    km = pool.take(more=False)
-    kc = km.client()
-    kc.start_channels()
-    out = []
-    try:
-        run_sync(kc.wait_for_ready)(timeout=60)
-        reply = run_sync(kc.execute_interactive)(  # the server had it when it loaded numpy
-            "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])",
-            timeout=30,
-            output_hook=lambda m: out.append(m["content"].get("text", "")),
-        )
-    finally:
-        kc.stop_channels()
-        kernels.shutdown(km)
-    assert reply["content"]["status"] == "ok" and "".join(out) == "1 1\n"
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    assert pool._env()["OPENBLAS_NUM_THREADS"] == "2"  # the caller's choice wins
-
-
-def test_a_pool_kernels_inherited_objects_are_out_of_its_collections(pool):
-    """The server freezes what it holds before forking (gc.freeze): a kernel's full
-    collections walk only its own objects, and collecting is on in the kernel."""
+def _printed(pool, code: str) -> str:
+    """What ``code`` prints in a kernel of ``pool`` (which must run it without an error)."""
     km = pool.take(more=False)
     kc = km.client()
     kc.start_channels()
@@ -121,15 +99,28 @@ def test_a_pool_kernels_inherited_objects_are_out_of_its_collections(pool):
     try:
         run_sync(kc.wait_for_ready)(timeout=60)
         reply = run_sync(kc.execute_interactive)(
-            "import gc, json; print(gc.isenabled(), gc.get_freeze_count() > 10_000,"
-            " 'json' in __import__('sys').modules)",
-            timeout=30,
-            output_hook=lambda m: out.append(m["content"].get("text", "")),
+            code, timeout=30, output_hook=lambda m: out.append(m["content"].get("text", ""))
         )
     finally:
         kc.stop_channels()
         kernels.shutdown(km)
-    assert reply["content"]["status"] == "ok" and "".join(out) == "True True True\n"
+    assert reply["content"]["status"] == "ok"
+    return "".join(out)
+
+
+def test_pool_kernels_run_one_blas_thread_unless_told(pool, monkeypatch):
+    """Two kernels side by side on two cores: a BLAS pool each only spins (kernels.py)."""
+    code = "import os; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['MKL_NUM_THREADS'])"
+    assert _printed(pool, code) == "1 1\n"  # the server had it when it loaded numpy
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert pool._env()["OPENBLAS_NUM_THREADS"] == "2"  # the caller's choice wins
+
+
+def test_a_pool_kernels_inherited_objects_are_out_of_its_collections(pool):
+    """The server freezes what it holds before forking (gc.freeze): a kernel's full
+    collections walk only its own objects, and collecting is on in the kernel."""
+    code = "import gc, sys; print(gc.isenabled(), gc.get_freeze_count() > 10_000, 'json' in sys.modules)"
+    assert _printed(pool, code) == "True True True\n"
 
 
 def test_every_module_the_kernel_server_warms_exists():
