@@ -12,8 +12,8 @@ summed RSS counts once per process and PSS once in all):
 * ``load_warm`` ``load_shop`` again (the Parquet cache);
 * ``first_run`` the full playbook with an empty cache (``runner.run_shop``: parse, validate,
   cache, every notebook, the report), as a client's first run;
-* ``run``       the full playbook (``runner.run_shop``: every notebook under papermill, the
-  HTML pages, the workbook), warm cache;
+* ``run``       the full playbook as ``playbook run`` runs it (every notebook under papermill,
+  the HTML pages, the workbook), warm cache;
 * ``sequential`` the full playbook, warm cache, one notebook at a time (``jobs=1``): each
   notebook's wall time and the tree's peak PSS while it ran (the sampler's timeline cut at
   the moments the runner reports each notebook done; the kernel server holding the shop
@@ -534,6 +534,12 @@ def _run_cmd(
     return [PY, "-c", code]
 
 
+def _cli_run_cmd(shop: Path, out: Path) -> list[str]:
+    """``playbook run``, the command a consultant types (its kernel server starts before
+    the run's own imports, which a script importing ``run_shop`` first cannot do)."""
+    return [PY, "-m", "helpers.cli", "run", str(shop), "--out", str(out)]
+
+
 def per_notebook(m: dict, info: dict) -> dict:
     """Each notebook's wall time and the tree's peak PSS while it ran (one at a time)."""
     tl, ends, t = m["timeline"], info.get("ends", {}), info.get("timings", {})
@@ -607,10 +613,11 @@ def step_runs(label: str, res: dict, repeats: int, floor: bool, timeout: float) 
     runs, floors, rfloors = [], [], []
     for i in range(repeats):
         out = OUT / "reports" / label
-        m = measure(_run_cmd(shop, out), env, timeout)
+        m = measure(_cli_run_cmd(shop, out), env, timeout)
         _check(m, f"run {label}")
-        info = last_json(m["stdout"])
-        runs.append({**_strip(m), **info})
+        done = out / "run.json"
+        meta = json.loads(done.read_text(encoding="utf-8")) if m["rc"] in (0, 1) else {}
+        runs.append({**_strip(m), "failures": meta.get("failures"), "timings": meta.get("timings")})
         if floor_dir is not None:
             fout = OUT / "reports" / f"{label}-floor"
             m = measure(_floor_cmd(shop, fout, floor_dir), env, timeout)
