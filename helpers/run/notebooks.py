@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,8 +243,9 @@ def notebook_graph(paths: list[Path]) -> NotebookGraph:
         for pat, _ in mine:
             saved.append((p.stem, pat))
             order.append(pat)
-        saves[p.stem] = list(dict.fromkeys(pat for pat, _ in mine))
-        once = [pat for pat, rep in mine if not rep and [q for q, _ in mine].count(pat) == 1]
+        sites_of = Counter(pat for pat, _ in mine)
+        saves[p.stem] = list(sites_of)
+        once = [pat for pat, rep in mine if not rep and sites_of[pat] == 1]
         final[p.stem] = {name for pat in once if (name := _literal(pat)) is not None}
     order = list(dict.fromkeys(order))
     first: dict[str, int] = {}
