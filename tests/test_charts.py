@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import matplotlib.pyplot as plt
@@ -30,6 +31,9 @@ def test_stacked_bar_heights():
     plt.close("all")
 
 
+# drawing counted or compared: every chart drawn, none taken from the PNG cache
+_UNCACHED = {**os.environ, "PLAYBOOK_CHART_CACHE": "off"}
+
 _DRAWS = r"""
 import matplotlib
 matplotlib.use("module://matplotlib_inline.backend_inline")
@@ -60,7 +64,7 @@ def test_a_chart_is_drawn_once_per_cell_with_the_inline_backend():
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-c", _DRAWS], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _DRAWS], capture_output=True, text=True, check=True, env=_UNCACHED
     ).stdout.split()
     assert out[-3:] == ["draws", "3", "1"]
 
@@ -91,7 +95,11 @@ def test_a_plain_kernel_draws_each_chart_once_too():
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-c", _PLAIN_KERNEL], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _PLAIN_KERNEL],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_UNCACHED,
     ).stdout.split()
     assert out[-2:] == ["draws", "1"]
 
@@ -211,7 +219,11 @@ def test_the_inline_png_is_the_same_image_with_one_draw():
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-c", _SAME_PIXELS], capture_output=True, text=True, check=True
+        [sys.executable, "-c", _SAME_PIXELS],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_UNCACHED,
     ).stdout.split("\n")
     rows = {r[0]: [float(v) for v in r[1:]] for r in (ln.split() for ln in out if ln.strip())}
     assert len(rows) == 8

@@ -36,6 +36,7 @@ __all__ = [
     "load_shop",
     "reason_groups",
     "cached",
+    "cache_root",
     "preload",
     "load_report",
 ]
@@ -264,7 +265,7 @@ def _stamp(cfg: ShopConfig) -> str | None:
 
 def _cache_key(cfg: ShopConfig) -> tuple[str, str | None]:
     """The cache key of the inputs (content hash), found by file stamp when possible."""
-    stamp, root = _stamp(cfg), _cache_dir()
+    stamp, root = _stamp(cfg), cache_root()
     if stamp and root is not None and root.is_dir():
         for mark in root.glob(f"*/stamp-{stamp}"):
             if (mark.parent / "meta.json").exists():
@@ -273,7 +274,7 @@ def _cache_key(cfg: ShopConfig) -> tuple[str, str | None]:
 
 
 def _remember_stamp(key: str, stamp: str | None) -> None:
-    root = _cache_dir()
+    root = cache_root()
     if stamp and root is not None and (root / key / "meta.json").exists():
         try:
             (root / key / f"stamp-{stamp}").touch()
@@ -281,13 +282,14 @@ def _remember_stamp(key: str, stamp: str | None) -> None:
             pass  # an entry that cannot be marked is found by content next time
 
 
-def _cache_dir() -> Path | None:
+def cache_root() -> Path | None:
+    """The cache's folder (``$PLAYBOOK_CACHE``, default ``~/.cache/playbook``); None: off."""
     root = os.environ.get("PLAYBOOK_CACHE", str(Path.home() / ".cache" / "playbook"))
     return None if root in ("", "0", "off") else Path(root)
 
 
 def _read_cache(key: str):
-    root = _cache_dir()
+    root = cache_root()
     d = root / key if root else None
     if not d or not (d / "meta.json").exists():
         return None
@@ -354,7 +356,7 @@ def _repeats(col, kind: str, sample: int = 100_000) -> bool:
 
 
 def _write_cache(key: str, tables, rejects, report, notes) -> None:
-    root = _cache_dir()
+    root = cache_root()
     if not root:
         return
     d = root / key
@@ -645,7 +647,7 @@ def _day(as_of) -> pd.Timestamp | None:
 
 def cached(shop_dir: str | Path) -> bool:
     """Whether the shop's exports, as they are now, are in the Parquet cache (a fast load)."""
-    root = _cache_dir()
+    root = cache_root()
     return root is not None and (root / _cache_key(load_config(shop_dir))[0] / "meta.json").exists()
 
 
@@ -672,7 +674,7 @@ def fill_cache(shop_dir: str | Path) -> bool:
     LoadError
         The shop cannot be loaded: the child's one-line error.
     """
-    if _cache_dir() is None:
+    if cache_root() is None:
         return False
     if cached(shop_dir):
         return True

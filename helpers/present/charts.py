@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
 
+from helpers.present import png_cache
+
 CJK_FONTS = [
     "PingFang SC",
     "Microsoft YaHei",
@@ -140,20 +142,32 @@ def _tight_png_once(formatter) -> None:
         if any(ax.get_axes_locator() is not None for ax in fig.axes):
             return printer(fig)
         pad = kw.get("pad_inches", plt.rcParams["savefig.pad_inches"])
-        unplaced = _placed_without_measuring(fig)
-        data = _inked_png(fig, pad)
-        if data is None:  # something reached the edge of the room: measure it instead
-            for axis in unplaced:  # an empty label counts in a measured box: where it belongs
-                axis._autolabelpos = True
-            data = printer(fig, bbox_inches=fig.get_tightbbox(renderer()).padded(pad))
-        elif kw.get("base64"):
+        settings = {k: v for k, v in kw.items() if k != "base64"}
+        key = png_cache.key(fig, {**settings, "pad": pad, "lang": _LANG["lang"]})
+        data = png_cache.get(key)
+        if data is None:
+            data = _tight_png(fig, pad, printer, renderer)
+            png_cache.put(key, data)
+        if kw.get("base64"):
             from binascii import b2a_base64
 
-            data = b2a_base64(data, newline=False).decode("ascii")
+            return b2a_base64(data, newline=False).decode("ascii")
         return data
 
     png.tight_once = True
     formatter.for_type(Figure, png)
+
+
+def _tight_png(fig, pad: float, printer, renderer) -> bytes:
+    """The figure's PNG cropped to what was drawn (:func:`_inked_png`), or to its measured
+    tight box when the drawing reaches the edge of the room."""
+    unplaced = _placed_without_measuring(fig)
+    data = _inked_png(fig, pad)
+    if data is None:  # something reached the edge of the room: measure it instead
+        for axis in unplaced:  # an empty label counts in a measured box: where it belongs
+            axis._autolabelpos = True
+        data = printer(fig, bbox_inches=fig.get_tightbbox(renderer()).padded(pad), base64=False)
+    return data
 
 
 def _placed_without_measuring(fig) -> list:

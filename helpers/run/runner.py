@@ -43,6 +43,7 @@ from helpers.deliver import report
 from helpers.deliver.imports import light_imports
 from helpers.load import artifacts
 from helpers.load.shop import fill_cache, load_shop
+from helpers.present import png_cache
 from helpers.run.engine import _engine, _failure, _Watchdog, _write_unexecuted
 from helpers.run.kernels import KernelPool, run_pool, run_summary, shutdown
 from helpers.run.memory import auto_jobs
@@ -296,6 +297,7 @@ def run_shop(
         )
         shutil.rmtree(work / artifacts.WAITS, ignore_errors=True)
         commit(work, final)
+        png_cache.prune()  # the charts' PNGs this run reused or drew are the newest
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
