@@ -98,28 +98,48 @@ class _Hasher:
         self.write = h.update
 
 
+_PLAIN, _CODE, _FIGURE, _TRANSFORM = range(4)
+_KINDS: dict[type, int] = {}  # type of an object → how it is pickled for a key
+
+
+def _kind(cls: type) -> int:
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import TransformNode
+
+    if issubclass(cls, type) or cls is types.FunctionType:
+        kind = _CODE
+    elif issubclass(cls, Figure):
+        kind = _FIGURE
+    elif issubclass(cls, TransformNode):
+        kind = _TRANSFORM
+    else:
+        kind = _PLAIN
+    _KINDS[cls] = kind
+    return kind
+
+
 class _FigurePickler(pickle.Pickler):
     """Pickle as usual, without what differs between two builds of one figure, and only with
-    code the key covers. Whatever else differs between builds only costs a miss."""
+    code the key covers. Whatever else differs between builds only costs a miss. Called for
+    each of a figure's thousands of objects: one dictionary lookup for most."""
 
     def reducer_override(self, obj):
-        from matplotlib.figure import Figure
-        from matplotlib.transforms import TransformNode
-
-        if isinstance(obj, types.FunctionType | type):  # by name: its code is not pickled
+        kind = _KINDS.get(type(obj))
+        if kind is None:
+            kind = _kind(type(obj))
+        if kind == _PLAIN:
+            return NotImplemented
+        if kind == _CODE:  # by name: its code is not pickled
             mod = getattr(obj, "__module__", None) or ""
             if mod.partition(".")[0] not in KNOWN_MODULES:
                 raise _Unknown(f"{mod}.{getattr(obj, '__qualname__', obj)}")
             return NotImplemented
-        if isinstance(obj, Figure):  # pyplot's figure number: which figure of the session
-            state = obj.__getstate__()
+        state = obj.__getstate__()
+        if kind == _FIGURE:  # pyplot's figure number: which figure of the session
             state.pop("_number", None)
-            return object.__new__, (type(obj),), state
-        if isinstance(obj, TransformNode):  # parents keyed by id(): their order instead
-            state = obj.__getstate__()
+        else:  # a transform's parents keyed by id(): in their order instead
             state["_parents"] = list(state["_parents"].values())
-            return object.__new__, (type(obj),), state
-        return NotImplemented
+        return object.__new__, (type(obj),), state
 
 
 @functools.cache
