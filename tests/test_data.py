@@ -77,7 +77,12 @@ def test_cache_gives_the_same_tables_and_is_invalidated(small_shop_dir, tmp_path
     shutil.copytree(small_shop_dir, shop_dir)
     monkeypatch.setenv("PLAYBOOK_CACHE", str(tmp_path / "cache"))
     first = load_shop(shop_dir)
-    second = load_shop(shop_dir)  # from the cache
+    from helpers.load import shop as loader
+
+    parse = loader._parse
+    monkeypatch.setattr(loader, "_parse", lambda cfg: pytest.fail("parsed: the cache not read"))
+    second = load_shop(shop_dir)  # from the cache (a cache that cannot be read is parsed)
+    monkeypatch.setattr(loader, "_parse", parse)
     for t in first.tables:
         pd.testing.assert_frame_equal(first.tables[t], second.tables[t], check_dtype=False)
     assert len(list((tmp_path / "cache").iterdir())) == 1
@@ -164,13 +169,18 @@ def test_preloaded_shop_is_handed_out_only_while_it_is_the_same(
     assert load_shop(shop_dir) is not pre  # inputs changed: read afresh
 
 
-def test_cached_ids_that_repeat_share_one_string_per_value(tmp_path):
+@pytest.mark.parametrize("one_read_bytes", [0, 16 << 20], ids=["column-at-a-time", "at-once"])
+def test_cached_ids_that_repeat_share_one_string_per_value(tmp_path, monkeypatch, one_read_bytes):
     """A cached id column that repeats (an order's lines, a buyer's orders) is read back with
-    one str per distinct value; a unique id keeps one per cell; values and None are as stored."""
+    one str per distinct value; a unique id keeps one per cell; values and None are as stored;
+    whether the file is read a column at a time (a large file) or at once (a small one)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from helpers.load import shop as loader
     from helpers.load.shop import _read_table
+
+    monkeypatch.setattr(loader, "_ONE_READ_BYTES", one_read_bytes)
 
     n = 120_000  # more than the 100k rows the repeat test samples
     order = [f"o{i // 3:06d}" for i in range(n)]  # three lines an order

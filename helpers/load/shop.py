@@ -312,13 +312,17 @@ def _text_columns(df: pd.DataFrame, table: str) -> list[str]:
     return [c for c in df.columns if c in kinds and kinds[c][0] in ("id", "str", "cat")]
 
 
+_ONE_READ_BYTES = 16 << 20
+
+
 def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
     """One cached table, text columns as object arrays of ``str`` with None for missing.
 
     Arrow builds the object arrays itself; a column with few distinct values is read
     dictionary-encoded and each value becomes one shared Python string, which keeps a
-    10M-line table in memory at a fraction of one string object per cell. Text columns are
-    read one at a time, so only one of them is ever held twice (as Arrow and as objects).
+    10M-line table in memory at a fraction of one string object per cell. A large file's
+    text columns are read one at a time, so only one of them is ever held twice (as Arrow and
+    as objects); a small file is read at once (a read per column costs ~2 ms).
     """
     import pyarrow.parquet as pq
 
@@ -327,14 +331,19 @@ def _read_table(path: Path, table: str, dictionary: list[str]) -> pd.DataFrame:
     text = [c for c in names if c in kinds and kinds[c][0] in ("id", "str", "cat")]
     text += [c for c in names if c == SOURCE_FILE]  # the file's name: one str per file
     rest = [c for c in names if c not in text]
+    shared = [c for c in text if c in dictionary or c == SOURCE_FILE]
+    small = path.stat().st_size < _ONE_READ_BYTES
+    whole = pq.read_table(path, read_dictionary=shared or None) if small else None
     if rest:
-        df = pq.read_table(path, columns=rest).to_pandas()
+        df = (whole.select(rest) if small else pq.read_table(path, columns=rest)).to_pandas()
     else:
         df = pd.DataFrame(index=pd.RangeIndex(pq.ParquetFile(path).metadata.num_rows))
     for c in text:
-        shared = c in dictionary or c == SOURCE_FILE
-        col = pq.read_table(path, columns=[c], read_dictionary=[c] if shared else None)
-        col = col.column(0)
+        if small:
+            col = whole.column(c)
+        else:
+            dic = [c] if c in shared else None
+            col = pq.read_table(path, columns=[c], read_dictionary=dic).column(0)
         df[c] = pd.Series(
             schema.arrow_objects(col, c in kinds and _repeats(col, kinds[c][0])),
             index=df.index,
