@@ -805,7 +805,27 @@ def festival_nodes(
         default nor given a rule or dates.
     """
     start, end = _ts(start), _ts(end)
-    mc = as_calendar(overrides)
+    df = _year_nodes(as_calendar(overrides), start.year - 1, end.year + 1)
+    first = df["presale_start"].fillna(df["start"])
+    df = df[(first <= end) & (df["end"] >= start)]
+    return df.sort_values(["start", "key"], kind="stable").reset_index(drop=True)
+
+
+_YEAR_NODES: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def _year_nodes(mc: MarketCalendar, first_year: int, last_year: int) -> pd.DataFrame:
+    """Every node of ``first_year`` to ``last_year`` (and every dated one), kept for the next
+    call with the same calendar and years: a notebook asks for many windows of few years."""
+    key = (repr(mc), first_year, last_year)
+    if key not in _YEAR_NODES:
+        if len(_YEAR_NODES) >= 64:
+            _YEAR_NODES.pop(next(iter(_YEAR_NODES)))
+        _YEAR_NODES[key] = _build_year_nodes(mc, first_year, last_year)
+    return _YEAR_NODES[key]
+
+
+def _build_year_nodes(mc: MarketCalendar, first_year: int, last_year: int) -> pd.DataFrame:
     specs: dict[str, dict[str, Any]] = {
         s["key"]: copy.deepcopy(s) for s in _default_specs(mc.country)
     }
@@ -842,15 +862,11 @@ def festival_nodes(
     for key, spec in specs.items():
         if key in disabled or "rule" not in spec:
             continue
-        for year in range(start.year - 1, end.year + 2):
+        for year in range(first_year, last_year + 1):
             peak = _rule_date(spec["rule"], year)
             if peak is not None and (key, peak.year) not in fixed_years:
                 rows.append(_rule_node(spec, peak))
-
-    df = _node_frame(rows)
-    first = df["presale_start"].fillna(df["start"])
-    df = df[(first <= end) & (df["end"] >= start)]
-    return df.sort_values(["start", "key"], kind="stable").reset_index(drop=True)
+    return _node_frame(rows)
 
 
 def festival_days(
