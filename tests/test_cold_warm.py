@@ -40,7 +40,11 @@ def test_cold_streamed_and_warm_runs_give_the_same_report(shop_100k, tmp_path, m
 
     whole = run("whole", "cache-whole", stream=False)
     cold = run("cold", "cache-stream", stream=True)
+    drawn = sorted((tmp_path / "cache-stream" / "charts").glob("*.png"))
     warm = run("warm", "cache-stream", stream=True)  # the cache the streamed run wrote
+    # the warm run's charts came from the PNG cache (none drawn anew), the pages are the same
+    assert len(drawn) > 20
+    assert sorted((tmp_path / "cache-stream" / "charts").glob("*.png")) == drawn
     assert any((tmp_path / "cache-stream").rglob("meta.json"))
     assert len(list((cold / "artifacts").glob("*"))) > 10
     assert batch.artifact_differences(whole, cold) == []
