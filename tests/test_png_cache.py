@@ -131,28 +131,35 @@ png = shell.display_formatter.formatters["image/png"]
 draws = []
 draw = Figure.draw
 Figure.draw = lambda self, renderer: (draws.append(1), draw(self, renderer))[1]
-months = pd.DataFrame({"新客": [1200.0, 2400, 1800, 900] * 3, "老客": [300.0, 800, 2500, 400] * 3},
-                      index=[f"2025-{m:02d}" for m in range(1, 13)])
-fig = charts.stacked_bar(months, "新老客销售额").figure
-data = png(fig)
-print("draws", len(draws), hashlib.sha256(data.encode()).hexdigest())
+sales = pd.DataFrame({"月份": [f"2025-{m:02d}" for m in range(1, 13)],
+                      "销售额": [12_000.0, 24_000, 18_000, 90_000] * 3})
+for lang in ("zh", "en"):  # the same figure, tick labels in 万 or in K
+    charts.use_style(lang)
+    fig = charts.bar(sales, "月份", "销售额", "月度销售额", money=True).figure
+    before = len(draws)
+    data = png(fig)
+    print(lang, len(draws) - before, hashlib.sha256(data.encode()).hexdigest())
 """
 
 
-def _inline(env: dict) -> tuple[int, str]:
+def _inline(env: dict) -> dict[str, tuple[int, str]]:
     out = subprocess.run(
         [sys.executable, "-c", _INLINE], capture_output=True, text=True, check=True, env=env
-    ).stdout.split()
-    return int(out[-2]), out[-1]
+    ).stdout.splitlines()
+    rows = [ln.split() for ln in out[-2:]]
+    return {lang: (int(draws), digest) for lang, draws, digest in rows}
 
 
 def test_a_notebook_chart_is_drawn_once_then_taken_from_the_cache(tmp_path):
     """A kernel's inline PNG: the first kernel draws it and stores it; the next kernel
     showing the same figure draws nothing and shows the same bytes; with the chart cache
-    off it is drawn again, to the same bytes."""
+    off it is drawn again, to the same bytes. The chart language (万 or K on the axis) is
+    part of the key: two entries, two images."""
     env = {**os.environ, "PLAYBOOK_CACHE": str(tmp_path)}
     first, second = _inline(env), _inline(env)
     uncached = _inline({**env, "PLAYBOOK_CHART_CACHE": "off"})
-    assert first[0] == 1 and second[0] == 0 and uncached[0] == 1
-    assert first[1] == second[1] == uncached[1]
-    assert len(list((tmp_path / "charts").glob("*.png"))) == 1
+    for lang in ("zh", "en"):
+        assert (first[lang][0], second[lang][0], uncached[lang][0]) == (1, 0, 1)
+        assert first[lang][1] == second[lang][1] == uncached[lang][1]
+    assert first["zh"][1] != first["en"][1]
+    assert len(list((tmp_path / "charts").glob("*.png"))) == 2

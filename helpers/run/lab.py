@@ -78,4 +78,7 @@ def has_notebooks(work: Path) -> bool:
 
 
 def start_lab(cmd: list[str], work: Path) -> subprocess.Popen:
+    from helpers.present import png_cache
+
+    png_cache.prune()  # the charts a session adds are kept within bounds as a run's are
     return subprocess.Popen(cmd, cwd=str(work))
