@@ -14,7 +14,8 @@ The key is a BLAKE2b hash of
   language that tick labels such as 万/K follow);
 * what else goes into the pixels: the versions of matplotlib, FreeType, Pillow, numpy,
   pandas and seaborn, the fonts matplotlib knows (file, size, time of change), the helpers
-  package's source, the locale and the time zone.
+  package's version, sources and data files (:func:`helpers.core.fingerprint.helpers_fingerprint`,
+  as a batch uses), the locale and the time zone.
 
 A function or class a figure refers to must come from a module whose code is in the key
 (:data:`KNOWN_MODULES`); one defined in a notebook, or anything that does not pickle (a
@@ -36,7 +37,9 @@ import sys
 import types
 from pathlib import Path
 
-__all__ = ["KNOWN_MODULES", "MAX_BYTES", "folder", "get", "key", "prune", "put"]
+from helpers.core.fingerprint import helpers_fingerprint
+
+__all__ = ["KNOWN_MODULES", "MAX_BYTES", "folder", "get", "key", "prune", "put", "surroundings"]
 
 MAX_BYTES = 256 << 20  # ~5,000 charts of ~50 KB
 # top-level modules whose functions and classes a key may refer to by name: their code is in
@@ -143,8 +146,9 @@ class _FigurePickler(pickle.Pickler):
 
 
 @functools.cache
-def _surroundings() -> bytes:
-    """What else decides the pixels, read once per process (a few milliseconds)."""
+def surroundings() -> bytes:
+    """What else decides the pixels, read once per process (~10 ms; the kernel server reads
+    it before forking the kernels)."""
     import locale
     import time
 
@@ -166,12 +170,8 @@ def _surroundings() -> bytes:
             parts.append(f"{f.fname}|{f.name}|{f.style}|{f.weight}|{st.st_size}|{st.st_mtime_ns}")
         except OSError:
             parts.append(f"{f.fname}|missing")
-    h = hashlib.blake2b("\n".join(parts).encode(), digest_size=20)
-    src = Path(__file__).resolve().parents[1]  # the helpers package
-    for p in sorted(src.rglob("*.py")):
-        h.update(str(p.relative_to(src)).encode())
-        h.update(p.read_bytes())
-    return h.digest()
+    parts.append(f"helpers {helpers_fingerprint()}")
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).digest()
 
 
 def key(fig, settings: dict) -> str | None:
@@ -181,7 +181,7 @@ def key(fig, settings: dict) -> str | None:
         return None
     import matplotlib
 
-    h = hashlib.blake2b(_surroundings(), digest_size=20)
+    h = hashlib.blake2b(surroundings(), digest_size=20)
     try:
         _FigurePickler(_Hasher(h), protocol=5).dump(fig)
     except Exception:  # unpicklable or unknown code: drawn as usual

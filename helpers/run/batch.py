@@ -46,6 +46,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.analysis import kpis
+from helpers.core.fingerprint import files, hash_files, helpers_fingerprint
 from helpers.deliver import report
 from helpers.run.kernels import WORKER_POOLS, worker_pool
 from helpers.run.notebooks import PLAYBOOK_DIR, notebooks
@@ -53,7 +54,6 @@ from helpers.run.runner import report_target_kpis, run_shop
 
 __all__ = [
     "STATE",
-    "HELPERS_DIR",
     "ShopTask",
     "ShopOutcome",
     "BatchResult",
@@ -71,7 +71,6 @@ __all__ = [
 ]
 
 STATE = ".batch"
-HELPERS_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -228,47 +227,15 @@ def _slugs(shops: list[Path]) -> list[str]:
     return out
 
 
-def _files(root: Path, pattern: str = "*") -> list[Path]:
-    """The files below ``root`` that count: not hidden, not Python's caches; sorted."""
-    return [
-        f
-        for f in sorted(root.rglob(pattern))
-        if f.is_file()
-        and not any(p.startswith(".") or p == "__pycache__" for p in f.relative_to(root).parts)
-    ]
-
-
-def _hash_files(h, root: Path, pattern: str = "*") -> None:
-    for f in _files(root, pattern):
-        h.update(f"{f.relative_to(root).as_posix()}|{f.stat().st_size}|".encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-
-
 def _input_bytes(shop_dir: Path) -> int:
     """The size of a shop's files (what :func:`input_hash` reads)."""
-    return sum(f.stat().st_size for f in _files(shop_dir))
-
-
-def helpers_fingerprint() -> str:
-    """The helpers package's version and sources (``.py`` and data files)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    h = hashlib.sha256()
-    try:
-        h.update(version("ecommerce-playbook").encode())
-    except PackageNotFoundError:
-        h.update(b"unversioned")
-    _hash_files(h, HELPERS_DIR, "*.py")
-    _hash_files(h, HELPERS_DIR / "data_files")
-    return h.hexdigest()
+    return sum(f.stat().st_size for f in files(shop_dir))
 
 
 def input_hash(shop_dir: Path, settings: dict, nbs: list[Path], helpers: str | None = None) -> str:
     """What a shop's report depends on: its files, the run's settings, notebooks, helpers."""
     h = hashlib.sha256(b"playbook-batch-1")
-    _hash_files(h, Path(shop_dir))
+    hash_files(h, Path(shop_dir))
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     h.update(hashlib.sha256(os.environ.get("PLAYBOOK_SALT", "").encode()).digest())
     for nb in nbs:

@@ -30,7 +30,8 @@ PLAYBOOK_DIR = Path(__file__).resolve().parents[2] / "playbook"
 # (nb.open_shop → charts.use_style → seaborn is ~1.5 s of every first cell; seaborn without
 # the scipy.stats it needs only for a KDE, see kernels.seaborn_without_scipy_stats).
 # "module:function" entries are called once (jieba's dictionary load: ~1 s per notebook; the
-# message catalogue every notebook's text comes from). Also what a kernel would otherwise
+# message catalogue every notebook's text comes from; what, besides a figure, keys its
+# cached PNG). Also what a kernel would otherwise
 # import at its first chart (the inline backend; PIL's image plugins, at the first PNG), its
 # first calendar (the holidays package loads every country's module to find one), its first
 # HTML table or workbook: ~0.1 s of each kernel's CPU.
@@ -41,6 +42,7 @@ WARM_AFTER = {
         "PIL.Image:preinit",
         "helpers.run.kernels:seaborn_without_scipy_stats",
         "helpers.present.charts",
+        "helpers.present.png_cache:surroundings",
         "helpers.core.catalogue:catalogue",
         "holidays.countries",
         "pandas.io.formats.html",
